@@ -1,0 +1,33 @@
+"""The application factory: configuration, extensions, blueprints, CLI. Nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from engine import Clock, SystemClock
+
+
+def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None) -> Flask:
+    """Create the KITAS Online application; ``config`` overrides settings (tests pass their own)."""
+    from kitas.config import load_config
+    from kitas.extensions import db, migrate
+    from kitas.services.transactions import configure_engine
+
+    app = Flask("kitas", instance_relative_config=True)
+    app.config.update(load_config(Path(app.instance_path), config))
+    app.extensions["kitas_clock"] = clock or SystemClock()
+
+    from kitas import models  # noqa: F401  (register the tables with the metadata)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).with_name("migrations")))
+    with app.app_context():
+        configure_engine(db.engine, app.config["KITAS_SQLITE_BUSY_TIMEOUT_MS"])
+
+    from kitas.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,328 @@
+"""One running case: start, restore, complete user tasks, fire timers, deliver messages.
+
+The engine never commits and never reads the wall clock directly: the caller
+passes a Clock, and timers fire only when the caller says so (the scheduler
+decides that from the database). SpiffWorkflow's own wall-clock check is
+disarmed by parking each timer's value at a far-future sentinel once the
+engine has recorded the due time it computed from its clock.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from .clock import Clock, SystemClock
+from .errors import EngineError, NotWaiting, ScriptError, TaskNotReady
+from .sandbox import make_script_engine
+from .serialization import STATE_FORMAT, dump_state, load_state
+from .spec import STATUS_PROPERTY, ProcessModel, UserTaskInfo
+
+_PARKED = "9999-12-31T23:59:59+00:00"
+_DUE_KEY = "kitas_due"
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A READY user task, as the projections need it."""
+
+    task_id: str
+    element_id: str
+    name: str
+    lane: str
+    form_schema: str | None
+    form_ui_schema: str | None
+    status: str | None
+
+
+@dataclass(frozen=True)
+class PendingTimer:
+    """A timer the case waits on, with the due time computed from the engine's clock."""
+
+    task_id: str
+    element_id: str
+    due: datetime
+    attached_to: str | None  # element id of the activity a boundary timer sits on
+    interrupting: bool
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What completing a task changed."""
+
+    task_id: str
+    element_id: str
+    changed: tuple[str, ...]
+
+
+class CaseRuntime:
+    """A SpiffWorkflow workflow bound to its process model, a sandboxed script engine and a clock."""
+
+    def __init__(self, model: ProcessModel, workflow: BpmnWorkflow, clock: Clock):
+        self.model = model
+        self.workflow = workflow
+        self.clock = clock
+        workflow.script_engine = make_script_engine(clock)
+
+    # -- life cycle ---------------------------------------------------------
+
+    @classmethod
+    def start(cls, model: ProcessModel, data: dict[str, Any] | None = None, clock: Clock | None = None) -> CaseRuntime:
+        """Start a new case of ``model`` with initial ``data`` and run it to its first wait."""
+        clock = clock or SystemClock()
+        workflow = BpmnWorkflow(model.spec, dict(model.subprocess_specs))
+        runtime = cls(model, workflow, clock)
+        if data:
+            workflow.task_tree.data.update(copy.deepcopy(data))
+            for task in workflow.get_tasks(state=TaskState.READY):
+                task.data.update(copy.deepcopy(data))
+        runtime.run_engine()
+        return runtime
+
+    @classmethod
+    def restore(
+        cls, model: ProcessModel, state: str, state_format: str, reference: str, clock: Clock | None = None
+    ) -> CaseRuntime:
+        """Restore a stored case; StateError (naming ``reference``) if the state cannot be read."""
+        workflow = load_state(state, state_format, model, reference)
+        return cls(model, workflow, clock or SystemClock())
+
+    def dump(self) -> tuple[str, str]:
+        """Return ``(state_json, state_format)`` for storage."""
+        return dump_state(self.workflow), STATE_FORMAT
+
+    def run_engine(self) -> None:
+        """Run every engine task that is ready, then record due times of new timers."""
+        self._guard(self.workflow.do_engine_steps)
+        self._arm_timers()
+
+    # -- reading --------------------------------------------------------------
+
+    @property
+    def completed(self) -> bool:
+        """True once the process has reached its end."""
+        return bool(self.workflow.completed)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The case data: the last completed task's data, or the workflow data when finished."""
+        last = self.workflow.last_task
+        return dict(last.data) if last is not None else {}
+
+    def ready_user_tasks(self) -> list[ReadyTask]:
+        """Every READY user task of the case (manual tasks included)."""
+        tasks = []
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            if not isinstance(task.task_spec, UserTaskMixin):
+                continue
+            info = self._info(task)
+            tasks.append(
+                ReadyTask(
+                    task_id=str(task.id),
+                    element_id=info.element_id,
+                    name=info.name,
+                    lane=info.lane,
+                    form_schema=info.form_schema,
+                    form_ui_schema=info.form_ui_schema,
+                    status=info.status,
+                )
+            )
+        return tasks
+
+    def task_data(self, task_id: str) -> dict[str, Any]:
+        """The data a READY user task would show in its form."""
+        return dict(self._ready_user_task(task_id).data)
+
+    def pending_timers(self) -> list[PendingTimer]:
+        """Every timer the case currently waits on."""
+        timers = []
+        for task in self._waiting_timer_tasks():
+            due = task._get_internal_data(_DUE_KEY)
+            if due is None:
+                continue
+            spec = task.task_spec
+            boundary = isinstance(spec, BoundaryEvent)
+            attached = None
+            if boundary and task.parent is not None:
+                sibling = next((c for c in task.parent.children if not isinstance(c.task_spec, BoundaryEvent)), None)
+                attached = sibling.task_spec.bpmn_id if sibling is not None else None
+            timers.append(
+                PendingTimer(
+                    task_id=str(task.id),
+                    element_id=spec.bpmn_id or spec.name,
+                    due=datetime.fromisoformat(due),
+                    attached_to=attached,
+                    interrupting=bool(getattr(spec, "cancel_activity", True)),
+                )
+            )
+        return timers
+
+    def waiting_messages(self) -> list[str]:
+        """Names of the messages the case is waiting for."""
+        names = []
+        for task in self.workflow.event_manager.tasks.values():
+            for definition in _definitions(task.task_spec.event_definition):
+                if isinstance(definition, MessageEventDefinition):
+                    names.append(definition.name)
+        return sorted(set(names))
+
+    def status(self) -> str | None:
+        """The applicant-facing status key the diagram gives the case's current position."""
+        if self.completed:
+            ends = [
+                t
+                for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+                if isinstance(t.task_spec, EndEvent) and _status_of(t) is not None
+            ]
+            ends.sort(key=lambda t: t.last_state_change)
+            return _status_of(ends[-1]) if ends else None
+        for task in self.workflow.get_tasks(state=TaskState.READY):
+            if isinstance(task.task_spec, UserTaskMixin) and _status_of(task):
+                return _status_of(task)
+        for task in self.workflow.event_manager.tasks.values():
+            if not isinstance(task.task_spec, BoundaryEvent) and _status_of(task):
+                return _status_of(task)
+        return None
+
+    # -- changing -------------------------------------------------------------
+
+    def complete_user_task(self, task_id: str, data: dict[str, Any]) -> Completion:
+        """Merge ``data`` into a READY user task, complete it and run the engine on."""
+        task = self._ready_user_task(task_id)
+        before = copy.deepcopy(task.data)
+        task.set_data(**copy.deepcopy(data))
+        self._guard(task.run)
+        changed = tuple(sorted(k for k in task.data if before.get(k, _MISSING) != task.data[k]))
+        self.run_engine()
+        return Completion(task_id=task_id, element_id=task.task_spec.bpmn_id, changed=changed)
+
+    def fire_timer(self, task_id: str) -> bool:
+        """Fire a waiting timer; False (and no change) if the case no longer waits on it."""
+        task = self._find(task_id)
+        if task is None or not task.has_state(TaskState.WAITING) or task not in self._waiting_timer_tasks():
+            return False
+        task._set_internal_data(event_fired=True)
+        self._guard(lambda: task.task_spec._update(task))
+        self.run_engine()
+        return True
+
+    def deliver_message(self, name: str, payload: dict[str, Any]) -> None:
+        """Deliver a BPMN message; NotWaiting if no task of the case catches it."""
+        for task in list(self.workflow.event_manager.tasks.values()):
+            for definition in _definitions(task.task_spec.event_definition):
+                if isinstance(definition, MessageEventDefinition) and definition.name == name:
+                    self._guard(lambda d=definition: self.workflow.send_event(BpmnEvent(d, copy.deepcopy(payload))))
+                    self.run_engine()
+                    return
+        raise NotWaiting(f"the case is not waiting for the message {name!r}")
+
+    # -- internals ------------------------------------------------------------
+
+    def _info(self, task: Task) -> UserTaskInfo:
+        element_id = task.task_spec.bpmn_id
+        info = self.model.user_tasks.get(element_id)
+        if info is None:  # a user task the model did not index (should not happen)
+            raise EngineError(f"user task {element_id} is not part of process {self.model.process_id}")
+        return info
+
+    def _find(self, task_id: str) -> Task | None:
+        try:
+            return self.workflow.get_task_from_id(UUID(str(task_id)))
+        except (TaskNotFoundException, ValueError):
+            return None
+
+    def _ready_user_task(self, task_id: str) -> Task:
+        task = self._find(task_id)
+        if task is None:
+            raise TaskNotReady(task_id, None)
+        if not isinstance(task.task_spec, UserTaskMixin):
+            raise TaskNotReady(task_id, "not a user task")
+        if not task.has_state(TaskState.READY):
+            raise TaskNotReady(task_id, TaskState.get_name(task.state))
+        return task
+
+    def _waiting_timer_tasks(self) -> list[Task]:
+        return [
+            t
+            for t in self.workflow.event_manager.tasks.values()
+            if t.has_state(TaskState.WAITING) and _timer_definition(t.task_spec.event_definition) is not None
+        ]
+
+    def _arm_timers(self) -> None:
+        """Record the clock-based due time of each new timer and park SpiffWorkflow's own check."""
+        for task in self._waiting_timer_tasks():
+            if task._get_internal_data(_DUE_KEY) is not None:
+                continue
+            definition = _timer_definition(task.task_spec.event_definition)
+            due = self._due_time(task, definition)
+            task._set_internal_data(**{_DUE_KEY: due.isoformat(), "event_value": _PARKED})
+
+    def _due_time(self, task: Task, definition: Any) -> datetime:
+        expression = self._guard(lambda: self.workflow.script_engine.evaluate(task, definition.expression))
+        try:
+            if isinstance(definition, DurationTimerEventDefinition):
+                parsed = TimerEventDefinition.parse_iso_duration(str(expression))
+                now = self.clock.now()
+                return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+            if isinstance(definition, TimeDateEventDefinition):
+                return TimerEventDefinition.get_datetime(str(expression)).astimezone(timezone.utc)
+        except Exception as exc:
+            raise ScriptError(f"the timer expression gives {expression!r}, not a duration or date: {exc}",
+                              task.task_spec.bpmn_id) from exc
+        raise ScriptError("cycle timers are not supported", task.task_spec.bpmn_id)
+
+    def _guard(self, action: Any) -> Any:
+        """Run an engine action, turning SpiffWorkflow's script failures into ScriptError."""
+        try:
+            return action()
+        except EngineError:
+            raise
+        except SpiffWorkflowException as exc:
+            cause = exc.__cause__ or getattr(exc, "exception", None)
+            if isinstance(cause, EngineError):
+                raise cause from exc
+            element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
+            raise ScriptError(str(exc).splitlines()[0], element) from exc
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def _definitions(definition: Any) -> list[Any]:
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition]
+
+
+def _timer_definition(definition: Any) -> Any:
+    for item in _definitions(definition):
+        if isinstance(item, TimerEventDefinition):
+            return item
+    return None
+
+
+def _status_of(task: Task) -> str | None:
+    extensions = getattr(task.task_spec, "extensions", None) or {}
+    return extensions.get("properties", {}).get(STATUS_PROPERTY)

@@ -1,0 +1,217 @@
+"""Parse, validate and fingerprint a BPMN diagram with its decision tables and form files.
+
+A deployment is refused with every problem named by its element id: a diagram
+that does not parse, a user task whose form file does not exist, a lane that
+maps to no known role, a user task outside every lane.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+
+from .errors import DiagramError
+
+FORM_SCHEMA_PROPERTY = "formJsonSchemaFilename"
+FORM_UI_PROPERTY = "formUiSchemaFilename"
+STATUS_PROPERTY = "status"
+
+
+@dataclass(frozen=True)
+class UserTaskInfo:
+    """What the rest of the system needs to know about one user task of a diagram."""
+
+    element_id: str
+    name: str
+    lane: str
+    form_schema: str | None
+    form_ui_schema: str | None
+    status: str | None
+
+
+@dataclass(frozen=True)
+class ProcessModel:
+    """A parsed, validated process definition, shared (read-only) by all cases that use it."""
+
+    process_id: str
+    name: str
+    spec: BpmnProcessSpec
+    subprocess_specs: dict[str, BpmnProcessSpec]
+    user_tasks: dict[str, UserTaskInfo]
+    lanes: tuple[str, ...]
+    statuses: dict[str, str] = field(default_factory=dict)
+    decisions: tuple[str, ...] = ()
+
+    def form_files(self) -> set[str]:
+        """Every form file name the diagram's user tasks reference."""
+        names: set[str] = set()
+        for info in self.user_tasks.values():
+            names.update(n for n in (info.form_schema, info.form_ui_schema) if n)
+        return names
+
+
+def content_hash(bpmn: str | bytes, files: Mapping[str, str | bytes]) -> str:
+    """SHA-256 over the diagram and its companion files, independent of their order."""
+    digest = hashlib.sha256()
+    digest.update(_as_bytes(bpmn))
+    for name in sorted(files):
+        digest.update(b"\0" + name.encode() + b"\0")
+        digest.update(_as_bytes(files[name]))
+    return digest.hexdigest()
+
+
+def read_process_id(bpmn: str | bytes) -> str:
+    """Return the id of the single executable process of a diagram (without full parsing)."""
+    try:
+        root = etree.fromstring(_as_bytes(bpmn))
+    except etree.XMLSyntaxError as exc:
+        raise DiagramError([("(document)", f"the XML does not parse: {exc}")]) from exc
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+    ids = [p.get("id") for p in root.xpath("//bpmn:process", namespaces=ns) if p.get("isExecutable") == "true"]
+    if len(ids) != 1:
+        raise DiagramError([("(document)", f"expected exactly one executable process, found {len(ids)}")])
+    return str(ids[0])
+
+
+def parse_process(
+    bpmn: str | bytes,
+    decision_files: Mapping[str, str | bytes] | None = None,
+    *,
+    form_files: Mapping[str, Any] | None = None,
+    known_lanes: Mapping[str, str] | None = None,
+    validate_schema: bool = True,
+) -> ProcessModel:
+    """Parse and validate a diagram; raise DiagramError listing every problem found.
+
+    ``form_files`` (name -> content) is what the deployment can supply; when
+    given, every form a user task references must be in it. ``known_lanes`` maps
+    lane names to roles; when given, every lane must be in it.
+    """
+    process_id = read_process_id(bpmn)
+    parser = SpiffBpmnParser(validator=VALIDATOR if validate_schema else None)
+    try:
+        parser.add_bpmn_str(_as_bytes(bpmn), filename=f"{process_id}.bpmn")
+        for name, text in (decision_files or {}).items():
+            parser.add_dmn_str(_as_bytes(text), filename=name)
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        element = exc.id or exc.tag or "(document)"
+        raise DiagramError([(element, _first_line(exc))]) from exc
+    except (SpiffWorkflowException, etree.XMLSyntaxError) as exc:
+        raise DiagramError([("(document)", _first_line(exc))]) from exc
+
+    problems: list[tuple[str, str]] = []
+    user_tasks = _user_tasks(spec, subprocess_specs, problems)
+    _check_forms(user_tasks, form_files, problems)
+    lanes = tuple(sorted({info.lane for info in user_tasks.values() if info.lane}))
+    _check_lanes(bpmn, known_lanes, problems)
+    if problems:
+        raise DiagramError(problems)
+    return ProcessModel(
+        process_id=process_id,
+        name=spec.description or process_id,
+        spec=spec,
+        subprocess_specs=subprocess_specs,
+        user_tasks=user_tasks,
+        lanes=lanes,
+        statuses=_statuses(spec, subprocess_specs),
+        decisions=tuple(sorted(parser.get_dmn_dependencies())),
+    )
+
+
+def _all_specs(spec: BpmnProcessSpec, subprocess_specs: Mapping[str, BpmnProcessSpec]) -> list[Any]:
+    task_specs = list(spec.task_specs.values())
+    for sub in subprocess_specs.values():
+        if sub is not None:
+            task_specs.extend(sub.task_specs.values())
+    return task_specs
+
+
+def _properties(task_spec: Any) -> dict[str, str]:
+    extensions = getattr(task_spec, "extensions", None) or {}
+    return dict(extensions.get("properties", {}))
+
+
+def _user_tasks(
+    spec: BpmnProcessSpec,
+    subprocess_specs: Mapping[str, BpmnProcessSpec],
+    problems: list[tuple[str, str]],
+) -> dict[str, UserTaskInfo]:
+    tasks: dict[str, UserTaskInfo] = {}
+    for task_spec in _all_specs(spec, subprocess_specs):
+        if not isinstance(task_spec, UserTaskMixin):
+            continue
+        props = _properties(task_spec)
+        element_id = task_spec.bpmn_id
+        if not task_spec.lane:
+            problems.append((element_id, "the user task is in no lane, so no role can do it"))
+        if not props.get(FORM_SCHEMA_PROPERTY):
+            problems.append((element_id, f"the user task has no {FORM_SCHEMA_PROPERTY} property"))
+        tasks[element_id] = UserTaskInfo(
+            element_id=element_id,
+            name=task_spec.bpmn_name or element_id,
+            lane=task_spec.lane or "",
+            form_schema=props.get(FORM_SCHEMA_PROPERTY) or None,
+            form_ui_schema=props.get(FORM_UI_PROPERTY) or None,
+            status=props.get(STATUS_PROPERTY) or None,
+        )
+    return tasks
+
+
+def _check_forms(
+    user_tasks: Mapping[str, UserTaskInfo],
+    form_files: Mapping[str, Any] | None,
+    problems: list[tuple[str, str]],
+) -> None:
+    if form_files is None:
+        return
+    for info in user_tasks.values():
+        for name in (info.form_schema, info.form_ui_schema):
+            if name and name not in form_files:
+                problems.append((info.element_id, f"the form file {name} does not exist"))
+
+
+def _check_lanes(bpmn: str | bytes, known_lanes: Mapping[str, str] | None, problems: list[tuple[str, str]]) -> None:
+    if known_lanes is None:
+        return
+    root = etree.fromstring(_as_bytes(bpmn))
+    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+    for lane in root.xpath("//bpmn:lane", namespaces=ns):
+        name = lane.get("name") or ""
+        if name not in known_lanes:
+            known = ", ".join(sorted(known_lanes))
+            problems.append((lane.get("id") or name, f"the lane '{name}' maps to no known role (known lanes: {known})"))
+
+
+def _statuses(spec: BpmnProcessSpec, subprocess_specs: Mapping[str, BpmnProcessSpec]) -> dict[str, str]:
+    statuses: dict[str, str] = {}
+    for task_spec in _all_specs(spec, subprocess_specs):
+        status = _properties(task_spec).get(STATUS_PROPERTY)
+        if status and getattr(task_spec, "bpmn_id", None):
+            statuses[task_spec.bpmn_id] = status
+    return statuses
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or exc.__class__.__name__
+    return text.splitlines()[0]
+
+
+def _as_bytes(text: str | bytes) -> bytes:
+    return text.encode("utf-8") if isinstance(text, str) else text
+
+
+def canonical_json(value: Any) -> str:
+    """Serialize JSON deterministically (sorted keys, no spaces) for hashing and storage."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,1 @@
+"""KITAS Online: the Flask application around the BPMN engine."""

@@ -1,0 +1,105 @@
+"""The ``kitas`` command: init, deploy, scheduler, audit verify, run."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no user name in some containers
+        return "cli"
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the project's commands to the Flask CLI."""
+
+    @app.cli.command("init")
+    @with_appcontext
+    def init_command() -> None:
+        """Create or upgrade the database and deploy every diagram under bpmn/."""
+        from flask_migrate import upgrade
+
+        from kitas.services.deployments import deploy_all
+        from kitas.services.errors import DeploymentRefused
+        from kitas.services.roles import ensure_roles
+
+        upgrade()
+        ensure_roles()
+        try:
+            results = deploy_all(Path(app.config["KITAS_BPMN_DIR"]), Path(app.config["KITAS_FORMS_DIR"]), _actor())
+        except DeploymentRefused as exc:
+            _refused(exc)
+        for result in results:
+            state = "deployed as" if result.created else "unchanged, still"
+            click.echo(f"{result.process_id}: {state} version {result.version}")
+
+    @app.cli.command("deploy")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @with_appcontext
+    def deploy_command(path: Path) -> None:
+        """Deploy a new version of one diagram (its forms come from the forms folder)."""
+        from kitas.services.deployments import deploy_path
+        from kitas.services.errors import DeploymentRefused
+
+        try:
+            result = deploy_path(path, Path(app.config["KITAS_FORMS_DIR"]), actor=_actor())
+        except DeploymentRefused as exc:
+            _refused(exc)
+        if result.created:
+            click.echo(f"{result.process_id}: deployed as version {result.version}")
+        else:
+            click.echo(f"{result.process_id}: identical to version {result.version}; nothing deployed")
+
+    @app.cli.command("scheduler")
+    @with_appcontext
+    def scheduler_command() -> None:
+        """Run the scheduler process that fires due timers (Ctrl+C stops it)."""
+        from kitas.jobs.scheduler import run_blocking
+
+        run_blocking(app)
+
+    audit_group = click.Group("audit", help="Inspect the audit trail.")
+
+    @audit_group.command("verify")
+    @with_appcontext
+    def audit_verify() -> None:
+        """Recompute the audit hash chain and report the first broken link."""
+        from kitas.services.audit import verify_chain
+
+        report = verify_chain()
+        if report.ok:
+            click.echo(f"audit chain intact: {report.rows} rows")
+            return
+        click.echo(f"audit chain BROKEN at row {report.broken_at}: {report.problem}", err=True)
+        sys.exit(1)
+
+    app.cli.add_command(audit_group)
+
+
+def _refused(exc: Exception) -> None:
+    problems = getattr(exc, "problems", [])
+    click.echo("deployment refused:", err=True)
+    for element, message in problems:
+        click.echo(f"  {element}: {message}", err=True)
+    sys.exit(1)
+
+
+def _create_app() -> Flask:
+    from app import create_app
+
+    return create_app()
+
+
+def main() -> None:
+    """Entry point of the ``kitas`` console script."""
+    cli = FlaskGroup(create_app=_create_app, add_default_commands=True, add_version_option=False,
+                     help="KITAS Online: permit applications driven by BPMN.")
+    cli.main(prog_name="kitas")

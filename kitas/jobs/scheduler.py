@@ -1,0 +1,75 @@
+"""APScheduler as the clock of the timer scheduler; the database stays the store of truth.
+
+Jobs live in memory (never a shared job store), run one at a time, and have no
+misfire grace limit, so a pass that was late still runs; overdue timers are
+simply found due in the database when the process starts again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "fire_due_timers"
+
+
+def timer_pass(app: Flask, owner: str) -> Any:
+    """One pass: claim and fire every due timer, inside an application context."""
+    from kitas.extensions import db
+    from kitas.services.timers import fire_due_timers
+
+    with app.app_context():
+        try:
+            report = fire_due_timers(owner, app.config["KITAS_TIMER_BATCH"], app.config["KITAS_TIMER_LEASE"])
+        finally:
+            db.session.remove()
+    if report.fired or report.failed:
+        log.info("timers fired=%d stale=%d failed=%d", len(report.fired), len(report.stale), len(report.failed))
+    return report
+
+
+def configure(scheduler: BaseScheduler, app: Flask, owner: str | None = None) -> BaseScheduler:
+    """Add the timer job: first pass at once (catching up on timers due while down), then every interval."""
+    from kitas.services.timers import scheduler_id
+
+    scheduler.add_job(
+        timer_pass,
+        "interval",
+        seconds=app.config["KITAS_TIMER_INTERVAL"],
+        args=(app, owner or scheduler_id()),
+        id=JOB_ID,
+        next_run_time=datetime.now(timezone.utc),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+        replace_existing=True,
+    )
+    return scheduler
+
+
+def start_background(app: Flask, owner: str | None = None) -> BackgroundScheduler:
+    """Start the scheduler in a thread of this process (the embedded default)."""
+    scheduler = BackgroundScheduler(timezone=timezone.utc)
+    configure(scheduler, app, owner)
+    scheduler.start()
+    return scheduler
+
+
+def run_blocking(app: Flask) -> None:
+    """Run the scheduler in the foreground until interrupted (``kitas scheduler``)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scheduler = BlockingScheduler(timezone=timezone.utc)
+    configure(scheduler, app)
+    log.info("scheduler started; checking for due timers every %ss", app.config["KITAS_TIMER_INTERVAL"])
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("scheduler stopped")

@@ -1,0 +1,88 @@
+"""A case (application) and its read projections: open human tasks and pending timers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .definition import ProcessDefinition
+from .types import UTCDateTime
+from .user import User
+
+
+class Application(db.Model):  # type: ignore[name-defined]
+    """One KITAS application: its reference, people, pinned definition, status and workflow state."""
+
+    __tablename__ = "application"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    kitas_type: Mapped[str] = mapped_column(String(32))
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    sponsor_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    status: Mapped[str] = mapped_column(String(40))
+    status_detail: Mapped[str | None] = mapped_column(String(500))
+    workflow_state: Mapped[str] = mapped_column(Text)
+    state_format: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="joined")
+    definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class HumanTask(db.Model):  # type: ignore[name-defined]
+    """A READY user task of a case; the row exists exactly as long as the task is READY."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        UniqueConstraint("application_id", "task_id", name="uq_human_task"),
+        Index("ix_human_task_inbox", "role", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    form_schema: Mapped[str | None] = mapped_column(String(200))
+    form_ui_schema: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    application: Mapped[Application] = relationship(lazy="joined")
+
+
+class Timer(db.Model):  # type: ignore[name-defined]
+    """A BPMN timer a case waits on, fired by the scheduler once it is due."""
+
+    __tablename__ = "timer"
+    __table_args__ = (
+        UniqueConstraint("application_id", "task_id", name="uq_timer_task"),
+        Index("ix_timer_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
+    task_id: Mapped[str] = mapped_column(String(36))
+    element_id: Mapped[str] = mapped_column(String(100))
+    attached_to: Mapped[str | None] = mapped_column(String(100))
+    interrupting: Mapped[bool] = mapped_column(default=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # pending -> fired | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    lease_owner: Mapped[str | None] = mapped_column(String(100))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,33 @@
+"""Deployed versions of process definitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .types import UTCDateTime
+
+
+class ProcessDefinition(db.Model):  # type: ignore[name-defined]
+    """One deployed version of a diagram, with the form and decision files it uses."""
+
+    __tablename__ = "process_definition"
+    __table_args__ = (
+        UniqueConstraint("process_id", "version", name="uq_definition_version"),
+        UniqueConstraint("process_id", "content_hash", name="uq_definition_hash"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # file name -> text: the form schemas, UI schemas and decision tables of this version
+    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    deployed_by: Mapped[str] = mapped_column(String(300))
+    deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,59 @@
+"""People and their roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .types import UTCDateTime
+
+ROLES = ("applicant", "sponsor", "verifier", "supervisor", "analyst", "admin")
+
+user_roles = Table(
+    "user_role",
+    db.metadata,
+    Column("user_id", ForeignKey("user.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("role.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Role(db.Model):  # type: ignore[name-defined]
+    """A role (applicant, sponsor, verifier, supervisor, analyst, admin)."""
+
+    __tablename__ = "role"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+
+
+class User(db.Model):  # type: ignore[name-defined]
+    """A person with an account."""
+
+    __tablename__ = "user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    nationality: Mapped[str | None] = mapped_column(String(2))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    is_active: Mapped[bool] = mapped_column(default=True)
+    roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
+
+    @property
+    def role_names(self) -> set[str]:
+        """The names of this user's roles."""
+        return {role.name for role in self.roles}
+
+    def has_role(self, name: str) -> bool:
+        """True if the user has the role ``name``."""
+        return name in self.role_names
+
+    @property
+    def label(self) -> str:
+        """How the user is named in audit rows and conflict messages."""
+        return f"{self.full_name} <{self.email}>"

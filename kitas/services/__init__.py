@@ -1,0 +1,1 @@
+"""Use cases. Each public service function owns its transaction: services are the only place that commits."""

@@ -1,0 +1,40 @@
+"""Errors services raise; the web layer maps them to pages and status codes."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class: a use case was refused; the message says what went wrong and what to do."""
+
+
+class NotFound(ServiceError):
+    """The object does not exist, or the caller may not know it exists (shown as 404)."""
+
+
+class Forbidden(ServiceError):
+    """The caller knows the object but may not do this to it."""
+
+
+class Conflict(ServiceError):
+    """Someone else changed the object first; nothing was written."""
+
+
+class InvalidInput(ServiceError):
+    """Submitted data failed validation; ``errors`` maps field paths to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        count = sum(len(v) for v in errors.values())
+        super().__init__(f"the form has {count} error(s); nothing was saved")
+
+
+class DeploymentRefused(ServiceError):
+    """A diagram or one of its files cannot be deployed; ``problems`` names each element."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{element}: {message}" for element, message in problems))
+
+
+class CaseStateUnreadable(ServiceError):
+    """A stored case state is corrupt or of an unknown format; it is reported, never reset."""

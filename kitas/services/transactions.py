@@ -1,0 +1,65 @@
+"""One writing transaction per use case, safe under concurrency on SQLite and PostgreSQL.
+
+SQLite: the driver's own transaction handling is switched off and every
+transaction is begun by us, ``BEGIN IMMEDIATE`` for writing ones (a deferred
+transaction that read first cannot wait for the write lock), plain ``BEGIN``
+for reads. PostgreSQL: services lock the rows they change (``FOR UPDATE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from ..extensions import db
+
+_writing: ContextVar[bool] = ContextVar("kitas_writing", default=False)
+
+
+def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
+    """Install the SQLite connection and transaction hooks (no-op elsewhere)."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+
+
+def is_postgres() -> bool:
+    """True when the application runs on PostgreSQL."""
+    return bool(db.engine.dialect.name == "postgresql")
+
+
+@contextmanager
+def write_transaction() -> Iterator[Any]:
+    """Run a block as one writing transaction: commit at the end, roll back on any error."""
+    session = db.session
+    if session.in_transaction():
+        # A read before the write would hold a deferred SQLite transaction; end it first.
+        session.commit()
+    token = _writing.set(True)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        _writing.reset(token)

@@ -1,0 +1,116 @@
+"""Test fixtures: one application per session, a clean database per test, a controlled clock.
+
+The suite runs on SQLite by default (a file, so threads share it) and on
+PostgreSQL when KITAS_TEST_DATABASE_URL is set.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from engine import ManualClock
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The database the suite runs on."""
+    url = os.environ.get("KITAS_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def clock() -> ManualClock:
+    """The application's clock; tests move it instead of sleeping."""
+    return ManualClock()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, clock: ManualClock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """The application, with the schema built by the real migrations."""
+    from flask_migrate import downgrade, upgrade
+
+    from app import create_app
+
+    instance = tmp_path_factory.mktemp("instance")
+    application = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "KITAS_EMBEDDED_SCHEDULER": False,
+        },
+        clock=clock,
+    )
+    with application.app_context():
+        from kitas.extensions import db
+
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+        downgrade(revision="base")
+        upgrade()
+        db.session.remove()
+    yield application
+
+
+def _wipe(app: Flask) -> None:
+    from kitas.extensions import db
+
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        quoted = ", ".join(f'"{name}"' for name in tables)
+        db.session.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(text(f'DELETE FROM "{name}"'))
+    db.session.commit()
+
+
+@pytest.fixture()
+def ctx(app: Flask, clock: ManualClock) -> Iterator[Flask]:
+    """An application context on an empty database, with roles created and the clock reset."""
+    from kitas.extensions import db
+    from kitas.services.roles import ensure_roles
+
+    clock.set(ManualClock().now())
+    with app.app_context():
+        _wipe(app)
+        ensure_roles()
+        yield app
+        db.session.remove()
+
+
+@pytest.fixture()
+def worker(ctx: Flask) -> int:
+    """The worker diagram deployed from the repository; returns the definition id."""
+    from kitas.services.deployments import deploy_path
+
+    result = deploy_path(ROOT / "bpmn" / "kitas_worker.bpmn", ROOT / "forms" / "schemas")
+    return result.definition_id
+
+
+@pytest.fixture()
+def users(ctx: Flask) -> dict[str, object]:
+    """One user per role, plus a second applicant: ``users['applicant']`` etc."""
+    from tests.factories import make_user
+
+    return {
+        "applicant": make_user("applicant", email="ana@example.org", name="Ana Applicant"),
+        "other_applicant": make_user("applicant", email="otto@example.org", name="Otto Other"),
+        "sponsor": make_user("sponsor", email="hr@employer.co.id", name="PT Employer HR"),
+        "verifier": make_user("verifier", email="vera@imigrasi.example", name="Vera Verifier"),
+        "verifier2": make_user("verifier", email="victor@imigrasi.example", name="Victor Verifier"),
+        "supervisor": make_user("supervisor", email="sam@imigrasi.example", name="Sam Supervisor"),
+        "analyst": make_user("analyst", email="alex@imigrasi.example", name="Alex Analyst"),
+    }

@@ -1,0 +1,250 @@
+"""Every path of the worker diagram at engine level, restoring from stored state between steps."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine import CaseRuntime, ManualClock, ProcessModel, TaskNotReady, parse_process
+from tests.worker_data import PAYMENT, form_data
+
+BPMN = Path(__file__).resolve().parents[2] / "bpmn"
+
+
+@pytest.fixture(scope="module")
+def model() -> ProcessModel:
+    return parse_process((BPMN / "kitas_worker.bpmn").read_text(), {"fees.dmn": (BPMN / "fees.dmn").read_text()})
+
+
+class Case:
+    """Drives one case, persisting and restoring its state after every step, as the service does."""
+
+    def __init__(self, model: ProcessModel, clock: ManualClock):
+        self.model, self.clock = model, clock
+        runtime = CaseRuntime.start(model, {}, clock)
+        self.state, self.format = runtime.dump()
+
+    @property
+    def runtime(self) -> CaseRuntime:
+        return CaseRuntime.restore(self.model, self.state, self.format, "TEST-1", self.clock)
+
+    def _store(self, runtime: CaseRuntime) -> None:
+        self.state, self.format = runtime.dump()
+
+    def ready(self) -> list[str]:
+        return [t.element_id for t in self.runtime.ready_user_tasks()]
+
+    def complete(self, element_id: str, **overrides: Any) -> None:
+        runtime = self.runtime
+        task = next(t for t in runtime.ready_user_tasks() if t.element_id == element_id)
+        runtime.complete_user_task(task.task_id, form_data(element_id, **overrides))
+        self._store(runtime)
+
+    def pay(self) -> None:
+        runtime = self.runtime
+        runtime.deliver_message("payment_received", PAYMENT)
+        self._store(runtime)
+
+    def timers(self) -> dict[str, Any]:
+        return {t.element_id: t for t in self.runtime.pending_timers()}
+
+    def fire(self, element_id: str) -> bool:
+        runtime = self.runtime
+        timer = self.timers()[element_id]
+        self.clock.set(timer.due)
+        fired = runtime.fire_timer(timer.task_id)
+        self._store(runtime)
+        return fired
+
+    def status(self) -> str | None:
+        return self.runtime.status()
+
+    def data(self) -> dict[str, Any]:
+        return self.runtime.data
+
+    def until_verification(self) -> None:
+        for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
+            self.complete(element)
+        assert self.status() == "awaiting_payment"
+        self.pay()
+        assert self.ready() == ["verify_documents"]
+
+
+@pytest.fixture()
+def case(model: ProcessModel) -> Case:
+    return Case(model, ManualClock())
+
+
+def test_happy_path_reaches_permit(case: Case) -> None:
+    assert case.ready() == ["applicant_data"] and case.status() == "draft"
+    case.complete("applicant_data")
+    case.complete("employment_data")
+    assert case.status() == "awaiting_sponsor"
+    case.complete("sponsor_confirmation")
+    case.complete("document_checklist")
+    assert case.status() == "awaiting_payment"
+    assert case.data()["fee_amount"] == 1700000  # 12 months, from fees.dmn
+    assert set(case.timers()) == {"payment_deadline"}
+    case.pay()
+    assert case.status() == "in_verification"
+    assert set(case.timers()) == {"verify_sla"}
+    case.complete("verify_documents")
+    assert case.status() == "awaiting_approval"
+    case.complete("supervisor_approval")
+    assert case.ready() == ["book_biometrics"]
+    case.complete("book_biometrics")
+    case.complete("capture_biometrics")
+    runtime = case.runtime
+    assert runtime.completed and runtime.status() == "permit_issued"
+    assert runtime.data["permit_issued"] is True and runtime.data["permit_months"] == 12
+    assert runtime.pending_timers() == [] and runtime.ready_user_tasks() == []
+    assert len(case.state) < 30_000
+
+
+def test_fee_depends_on_contract_length(model: ProcessModel) -> None:
+    for months, fee in ((6, 1200000), (12, 1700000), (24, 2200000)):
+        case = Case(model, ManualClock())
+        case.complete("applicant_data")
+        case.complete("employment_data", contract_months=months)
+        case.complete("sponsor_confirmation")
+        case.complete("document_checklist")
+        assert case.data()["fee_amount"] == fee
+
+
+def test_interview_branch(case: Case) -> None:
+    case.until_verification()
+    case.complete("verify_documents", interview_required=True)
+    case.complete("supervisor_approval")
+    assert case.ready() == ["conduct_interview"] and case.status() == "interview_scheduled"
+    case.complete("conduct_interview")
+    assert case.ready() == ["book_biometrics"]
+
+
+def test_failed_interview_rejects(case: Case) -> None:
+    case.until_verification()
+    case.complete("verify_documents", interview_required=True)
+    case.complete("supervisor_approval")
+    case.complete("conduct_interview", interview_outcome="fail", interview_notes="Could not explain the role.")
+    assert case.runtime.completed and case.status() == "rejected"
+
+
+def test_correction_loop_twice(case: Case) -> None:
+    case.until_verification()
+    for round_ in (1, 2):
+        case.complete("verify_documents", verification_decision="corrections", verification_reason=f"Scan {round_} blurry")
+        assert case.ready() == ["submit_corrections"] and case.status() == "correction_requested"
+        assert set(case.timers()) == {"correction_deadline"}
+        assert case.runtime.task_data(case.runtime.ready_user_tasks()[0].task_id)["verification_reason"] == f"Scan {round_} blurry"
+        case.complete("submit_corrections")
+        assert case.ready() == ["verify_documents"]
+    case.complete("verify_documents")
+    assert case.ready() == ["supervisor_approval"]
+
+
+def test_verifier_rejection(case: Case) -> None:
+    case.until_verification()
+    case.complete("verify_documents", verification_decision="reject", verification_reason="Forged RPTKA")
+    runtime = case.runtime
+    assert runtime.completed and runtime.status() == "rejected"
+    assert runtime.data["verification_reason"] == "Forged RPTKA"
+
+
+def test_supervisor_rejection(case: Case) -> None:
+    case.until_verification()
+    case.complete("verify_documents")
+    case.complete("supervisor_approval", approval_decision="reject", approval_reason="Quota exceeded")
+    assert case.runtime.completed and case.status() == "rejected"
+
+
+def test_sponsor_declines(case: Case) -> None:
+    case.complete("applicant_data")
+    case.complete("employment_data")
+    case.complete("sponsor_confirmation", sponsor_decision="decline", sponsor_decline_reason="Not our employee")
+    assert case.runtime.completed and case.status() == "sponsor_declined"
+
+
+def test_payment_expiry(case: Case) -> None:
+    for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
+        case.complete(element)
+    timer = case.timers()["payment_deadline"]
+    assert (timer.due - case.clock.now()).days == 7
+    assert case.fire("payment_deadline") is True
+    runtime = case.runtime
+    assert runtime.completed and runtime.status() == "expired"
+    assert runtime.waiting_messages() == []
+
+
+def test_payment_after_expiry_is_refused(case: Case) -> None:
+    from engine import NotWaiting
+
+    for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
+        case.complete(element)
+    case.fire("payment_deadline")
+    with pytest.raises(NotWaiting):
+        case.pay()
+
+
+def test_correction_deadline_expiry(case: Case) -> None:
+    case.until_verification()
+    case.complete("verify_documents", verification_decision="corrections", verification_reason="Blurry")
+    timer = case.timers()["correction_deadline"]
+    assert (timer.due - case.clock.now()).days == 14 and timer.interrupting
+    case.fire("correction_deadline")
+    assert case.runtime.completed and case.status() == "expired"
+    assert case.ready() == []
+
+
+def test_sla_escalation_does_not_stop_the_case(case: Case) -> None:
+    case.until_verification()
+    timer = case.timers()["verify_sla"]
+    assert not timer.interrupting and timer.attached_to == "verify_documents"
+    assert case.fire("verify_sla") is True
+    assert case.ready() == ["verify_documents"]
+    assert case.data().get("sla_escalations") in (None, ["verify_documents"])  # data of the last completed task
+    case.complete("verify_documents")
+    assert "verify_sla" not in case.timers()
+    timer = case.timers()["approval_sla"]
+    assert timer.attached_to == "supervisor_approval"
+    case.fire("approval_sla")
+    case.complete("supervisor_approval")
+    assert case.ready() == ["book_biometrics"]
+
+
+def test_completed_task_timer_is_stale(case: Case) -> None:
+    case.until_verification()
+    timer = case.timers()["verify_sla"]
+    case.complete("verify_documents")
+    runtime = case.runtime
+    assert runtime.fire_timer(timer.task_id) is False
+
+
+def test_completing_a_task_twice_is_refused(case: Case) -> None:
+    runtime = case.runtime
+    task = runtime.ready_user_tasks()[0]
+    runtime.complete_user_task(task.task_id, form_data("applicant_data"))
+    with pytest.raises(TaskNotReady, match="COMPLETED"):
+        runtime.complete_user_task(task.task_id, form_data("applicant_data"))
+    with pytest.raises(TaskNotReady, match="does not exist"):
+        runtime.complete_user_task("00000000-0000-0000-0000-000000000000", {})
+
+
+def test_timers_use_the_engine_clock_not_the_wall_clock(model: ProcessModel) -> None:
+    from datetime import datetime, timezone
+
+    clock = ManualClock(datetime(2020, 1, 1, tzinfo=timezone.utc))  # far in the past: the wall clock is later
+    case = Case(model, clock)
+    for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
+        case.complete(element)
+    runtime = case.runtime
+    runtime.run_engine()  # SpiffWorkflow's own timer refresh must not fire by the wall clock
+    assert runtime.status() == "awaiting_payment"
+    assert runtime.pending_timers()[0].due == datetime(2020, 1, 8, tzinfo=timezone.utc)
+
+
+def test_state_is_json_without_the_spec(case: Case) -> None:
+    dct = json.loads(case.state)
+    assert "spec" not in dct and "subprocess_specs" not in dct
+    assert case.format.startswith("kitas-1+spiff-")

@@ -1,0 +1,77 @@
+"""The KITAS catalog: each permit type's codes, names, process, documents and lane roles.
+
+The catalog is data (``kitas_types.json``): index codes, documents and SLAs
+change with regulations, so adding a type is a data change plus a diagram.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+CATALOG_FILE = Path(__file__).with_name("kitas_types.json")
+
+
+@dataclass(frozen=True)
+class RequiredDocument:
+    """One document a permit type asks for."""
+
+    key: str
+    name_en: str
+    name_id: str
+
+
+@dataclass(frozen=True)
+class KitasType:
+    """One KITAS type of the catalog."""
+
+    code: str
+    index_code: str
+    name_en: str
+    name_id: str
+    process_id: str | None
+    diagram: str | None
+    sponsor: str
+    documents: tuple[RequiredDocument, ...] = ()
+    sla_days: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """Every KITAS type, and the map from diagram lanes to roles."""
+
+    types: tuple[KitasType, ...]
+    lane_roles: dict[str, str]
+
+    def by_code(self, code: str) -> KitasType:
+        """Return the type with this code (``worker``); KeyError if there is none."""
+        for kitas_type in self.types:
+            if kitas_type.code == code:
+                return kitas_type
+        raise KeyError(f"no KITAS type with code {code!r}")
+
+    def by_process(self, process_id: str) -> KitasType | None:
+        """Return the type a process id belongs to, if any."""
+        return next((t for t in self.types if t.process_id == process_id), None)
+
+    def role_for_lane(self, lane: str) -> str | None:
+        """Return the role that works the tasks of a lane."""
+        return self.lane_roles.get(lane)
+
+
+def _parse(raw: dict[str, Any]) -> Catalog:
+    types = []
+    for item in raw["types"]:
+        documents = tuple(RequiredDocument(**doc) for doc in item.get("documents", []))
+        fields = {k: v for k, v in item.items() if k in KitasType.__dataclass_fields__ and k != "documents"}
+        types.append(KitasType(documents=documents, **fields))
+    return Catalog(types=tuple(types), lane_roles=dict(raw["lane_roles"]))
+
+
+@lru_cache(maxsize=1)
+def catalog() -> Catalog:
+    """Load the catalog once per process."""
+    return _parse(json.loads(CATALOG_FILE.read_text(encoding="utf-8")))
