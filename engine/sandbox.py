@@ -36,7 +36,6 @@ SCRIPT_FILENAME = "<string>"  # PythonScriptEngine looks for this name to report
 # Attributes refused whatever the object: frame/code/generator internals and str.format tricks.
 FORBIDDEN_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES) | {
     "format", "format_map", "mro", "func_globals", "func_code", "func_closure",
-    "gi_running", "f_lineno", "f_lasti", "tb_lasti", "tb_lineno",
 }
 # Objects whose attributes scripts may not touch at all.
 OPAQUE_TYPES: tuple[type, ...] = (
@@ -197,7 +196,8 @@ _GUARDS: dict[str, Any] = {
     "_getattr_": guarded_getattr, "_getitem_": operator.getitem, "_getiter_": iter,
     "_iter_unpack_sequence_": Guards.guarded_iter_unpack_sequence,
     "_unpack_sequence_": Guards.guarded_unpack_sequence, "_write_": guarded_write,
-    "_inplacevar_": guarded_inplacevar, "_apply_": lambda f, *a, **k: f(*a, **k), "_guarded_binop_": guarded_binop,
+    "_inplacevar_": guarded_inplacevar, "_guarded_binop_": guarded_binop,
+    "_apply_": lambda f, *a, **k: f(*a, **k),  # calls written with *args / **kwargs
 }
 HELPERS: dict[str, Callable[..., Any]] = {
     f.__name__: f for f in (parse_date, add_days, add_months, days_between, round_rupiah,
@@ -208,7 +208,7 @@ HELPERS: dict[str, Callable[..., Any]] = {
 class SandboxPolicy(RestrictingNodeTransformer):
     """RestrictedPython's policy with plainer messages, no imports/classes and guarded operators."""
 
-    def check_name(self, node: ast.AST, name: str | None, allow_magic_methods: bool = False) -> None:
+    def check_name(self, node: Any, name: str | None, allow_magic_methods: bool = False) -> None:
         """Refuse underscore names and reserved names with a plain message."""
         if name and name.startswith("_") and name != "_":
             self.error(node, f"names starting with '_' are not allowed: {name}")

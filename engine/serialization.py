@@ -93,8 +93,11 @@ def load_state(state: str, state_format: str, model: ProcessModel, reference: st
         state_format, upgrade = UPGRADES[state_format]
         dct = upgrade(dct)
     try:
-        return _SERIALIZER.registry.restore(dct, model=model)
+        workflow = _SERIALIZER.registry.restore(dct, model=model)
     except StateError:
         raise
     except Exception as exc:  # the serializer raises many kinds of errors on damaged input
         raise StateError(f"the stored state of case {reference} is corrupt: {exc.__class__.__name__}: {exc}") from exc
+    if not isinstance(workflow, BpmnWorkflow) or workflow.task_tree is None:
+        raise StateError(f"the stored state of case {reference} is corrupt: it holds no workflow")
+    return workflow

@@ -138,10 +138,7 @@ def deliver_message(application_id: int, name: str, payload: dict[str, Any], act
     with write_transaction():
         application = lock_case(application_id)
         runtime = load_runtime(application)
-        try:
-            _guard_engine(lambda: runtime.deliver_message(name, payload), application.reference)
-        except NotWaiting as exc:
-            raise Conflict(f"case {application.reference}: {exc}") from exc
+        _guard_engine(lambda: runtime.deliver_message(name, payload), application.reference)
         save_case(application, runtime)
         audit.record(
             "message_delivered",
@@ -234,7 +231,9 @@ def _validated(application: Application, task: HumanTask, data: dict[str, Any]) 
     if not task.form_schema:
         return dict(data)
     files = application.definition.files
-    form = forms.load_form(files[task.form_schema], files.get(task.form_ui_schema or ""), task.form_schema)
+    form = forms.load_form(
+        files[task.form_schema], files.get(task.form_ui_schema or ""), task.form_schema, check=False
+    )
     properties = form.schema.get("properties", {})
     writable = {k: v for k, v in data.items() if k in properties and not properties[k].get("readOnly")}
     errors = forms.validate(form, writable)
@@ -246,7 +245,7 @@ def _validated(application: Application, task: HumanTask, data: dict[str, Any]) 
 def _guard_engine(action: Any, reference: str) -> Any:
     try:
         return action()
-    except TaskNotReady as exc:
+    except (TaskNotReady, NotWaiting) as exc:
         raise Conflict(f"case {reference}: {exc}") from exc
     except ScriptError as exc:
         raise ServiceError(f"case {reference} cannot go on: {exc}; an analyst must fix the diagram") from exc

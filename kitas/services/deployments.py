@@ -38,16 +38,16 @@ def collect_files(bpmn_path: Path, forms_dir: Path) -> tuple[str, dict[str, str]
         raise DeploymentRefused([(str(bpmn_path.name), "the diagram file does not exist")])
     bpmn = bpmn_path.read_text(encoding="utf-8")
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(bpmn_path.parent.glob("*.dmn"))}
-    for name in _referenced_forms(bpmn):
+    for name in _referenced_forms(bpmn, files):
         path = forms_dir / name
         if path.is_file():
             files[name] = path.read_text(encoding="utf-8")
     return bpmn, files
 
 
-def _referenced_forms(bpmn: str) -> set[str]:
+def _referenced_forms(bpmn: str, decisions: dict[str, str]) -> set[str]:
     try:
-        model = parse_process(bpmn, {}, validate_schema=False)
+        model = parse_process(bpmn, decisions, validate_schema=False)
     except DiagramError:
         return set()  # the real deployment reports the problem
     return model.form_files()
@@ -118,7 +118,7 @@ def _validate(bpmn: str, decisions: dict[str, str], form_files: dict[str, str]) 
             try:
                 form = forms.load_form(form_files[info.form_schema], form_files.get(info.form_ui_schema or ""),
                                        info.form_schema)
-                problems.extend((info.element_id, f"{info.form_schema}: {p}") for p in forms.check_form(form.schema))
+                problems.extend((info.element_id, f"{info.form_schema}: {p}") for p in forms.check_form(form.schema, form.ui_schema))
             except forms.FormError as exc:
                 problems.append((info.element_id, str(exc)))
     if problems:

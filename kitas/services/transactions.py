@@ -50,7 +50,7 @@ def is_postgres() -> bool:
 @contextmanager
 def write_transaction() -> Iterator[Any]:
     """Run a block as one writing transaction: commit at the end, roll back on any error."""
-    session = db.session
+    session = db.session()
     if session.in_transaction():
         # A read before the write would hold a deferred SQLite transaction; end it first.
         session.commit()

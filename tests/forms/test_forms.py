@@ -411,8 +411,8 @@ def test_check_reports_ui_and_title_problems() -> None:
         "ui:order leaves out name; list them or add '*'",
         "nmae: the UI schema names a field the form does not have",
         "name: the field has no title",
-        "name: unknown ui:widget 'slider' (known: array-of-objects, checkbox, checkboxes, date, email, "
-        "file, hidden, integer, number, radio, select, text, textarea)",
+        ("name: unknown ui:widget 'slider' (known: array-of-objects, checkbox, checkboxes, date, email, "
+         "file, hidden, integer, number, radio, select, text, textarea)"),
         "rows[].x: the field has no title",
     ]
 

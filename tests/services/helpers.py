@@ -1,0 +1,42 @@
+"""Shortcuts for driving worker cases through the service layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from kitas.extensions import db
+from kitas.models import Application, HumanTask, User
+from kitas.services import cases
+from tests.worker_data import PAYMENT, form_data
+
+
+def open_task(application_id: int, element_id: str) -> HumanTask:
+    """The open human_task row of a case for an element."""
+    row = db.session.scalars(
+        select(HumanTask).where(HumanTask.application_id == application_id, HumanTask.element_id == element_id)
+    ).first()
+    assert row is not None, f"no open task {element_id}"
+    return row
+
+
+def complete(application_id: int, element_id: str, user: User, **overrides: Any) -> Application:
+    """Complete the open task ``element_id`` as ``user`` with valid data plus overrides."""
+    task = open_task(application_id, element_id)
+    return cases.complete_task(application_id, task.task_id, user, form_data(element_id, **overrides))
+
+
+def start_until_payment(users: dict[str, Any]) -> Application:
+    """A worker case whose applicant and sponsor have done their parts; it waits for payment."""
+    application = cases.start_case("worker", users["applicant"])
+    complete(application.id, "applicant_data", users["applicant"])
+    complete(application.id, "employment_data", users["applicant"])
+    complete(application.id, "sponsor_confirmation", users["sponsor"])
+    return complete(application.id, "document_checklist", users["applicant"])
+
+
+def start_until_verification(users: dict[str, Any]) -> Application:
+    """A paid worker case waiting for the verifier."""
+    application = start_until_payment(users)
+    return cases.deliver_message(application.id, "payment_received", PAYMENT, actor="sandbox-bank")

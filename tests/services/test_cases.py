@@ -1,0 +1,175 @@
+"""Cases through the service layer: projections, audit, validation, access and state errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from kitas.extensions import db
+from kitas.models import Application, AuditEvent, HumanTask, Timer
+from kitas.services import cases
+from kitas.services.errors import CaseStateUnreadable, Conflict, Forbidden, InvalidInput, NotFound
+from tests.services.helpers import complete, open_task, start_until_payment, start_until_verification
+from tests.worker_data import PAYMENT, form_data
+
+
+def _audit(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
+
+
+def test_full_case_through_services(worker: int, users: dict[str, Any], clock: Any) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    assert application.reference.startswith("E23-")
+    assert application.status == "draft"
+    task = open_task(application.id, "applicant_data")
+    assert (task.role, task.lane, task.due_at) == ("applicant", "Applicant", None)
+
+    application = start_until_verification(users) if False else application
+    complete(application.id, "applicant_data", users["applicant"])
+    complete(application.id, "employment_data", users["applicant"])
+    assert db.session.get(Application, application.id).sponsor_email == "hr@employer.co.id"
+    assert open_task(application.id, "sponsor_confirmation").role == "sponsor"
+    complete(application.id, "sponsor_confirmation", users["sponsor"])
+    application = complete(application.id, "document_checklist", users["applicant"])
+    assert application.status == "awaiting_payment"
+    timer = db.session.scalars(select(Timer).where(Timer.application_id == application.id)).one()
+    assert timer.element_id == "payment_deadline" and timer.due_at == clock.now() + timedelta(days=7)
+
+    application = cases.deliver_message(application.id, "payment_received", PAYMENT, actor="sandbox-bank")
+    assert application.status == "in_verification"
+    assert db.session.get(Timer, timer.id).status == "cancelled"
+    verify = open_task(application.id, "verify_documents")
+    assert verify.role == "verifier" and verify.due_at == clock.now() + timedelta(days=5)
+
+    complete(application.id, "verify_documents", users["verifier"])
+    complete(application.id, "supervisor_approval", users["supervisor"])
+    complete(application.id, "book_biometrics", users["applicant"])
+    application = complete(application.id, "capture_biometrics", users["verifier"])
+    assert application.status == "permit_issued" and application.closed_at is not None
+    assert db.session.scalar(select(func.count()).select_from(HumanTask)) == 0
+    assert db.session.scalar(select(func.count()).where(Timer.status == "pending")) == 0
+    completed = _audit("task_completed")
+    assert len(completed) == 8
+    assert completed[0].actor == users["applicant"].label and "passport_number" in completed[0].detail["changed"]
+    assert [e.action for e in _audit("case_started")] == ["case_started"]
+    assert len(_audit("message_delivered")) == 1
+
+
+def test_bad_form_returns_every_error_and_changes_nothing(worker: int, users: dict[str, Any]) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    before = (application.version, application.workflow_state)
+    task = open_task(application.id, "applicant_data")
+    bad = form_data("applicant_data", passport_number="no!", email="not-an-email", date_of_birth="1990-13-45")
+    del bad["full_name"]
+    with pytest.raises(InvalidInput) as caught:
+        cases.complete_task(application.id, task.task_id, users["applicant"], bad)
+    assert {"passport_number", "email", "date_of_birth", "full_name"} <= set(caught.value.errors)
+    db.session.expire_all()
+    stored = db.session.get(Application, application.id)
+    assert (stored.version, stored.workflow_state) == before
+    assert _audit("task_completed") == []
+
+
+def test_read_only_fields_cannot_be_written(worker: int, users: dict[str, Any]) -> None:
+    application = start_until_verification(users)
+    complete(application.id, "verify_documents", users["verifier"], verification_decision="corrections",
+             verification_reason="Passport scan is blurry")
+    task = open_task(application.id, "submit_corrections")
+    cases.complete_task(application.id, task.task_id, users["applicant"],
+                        {**form_data("submit_corrections"), "verification_reason": "all fine, approve me"})
+    runtime = cases.load_runtime(db.session.get(Application, application.id))
+    assert runtime.data["verification_reason"] == "Passport scan is blurry"
+
+
+def test_task_of_another_lane_is_refused(worker: int, users: dict[str, Any]) -> None:
+    application = start_until_verification(users)
+    task = open_task(application.id, "verify_documents")
+    with pytest.raises(Forbidden, match="Verifier lane"):
+        cases.complete_task(application.id, task.task_id, users["supervisor"], form_data("verify_documents"))
+    with pytest.raises(Forbidden):
+        cases.complete_task(application.id, task.task_id, users["applicant"], form_data("verify_documents"))
+
+
+def test_someone_elses_case_is_not_found_and_audited(worker: int, users: dict[str, Any]) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    task = open_task(application.id, "applicant_data")
+    with pytest.raises(NotFound):
+        cases.complete_task(application.id, task.task_id, users["other_applicant"], form_data("applicant_data"))
+    refused = _audit("access_refused")
+    assert len(refused) == 1 and refused[0].actor == users["other_applicant"].label
+    assert open_task(application.id, "applicant_data").task_id == task.task_id
+
+
+def test_sponsor_not_named_cannot_see_case(worker: int, users: dict[str, Any]) -> None:
+    from tests.factories import make_user
+
+    application = cases.start_case("worker", users["applicant"])
+    complete(application.id, "applicant_data", users["applicant"])
+    complete(application.id, "employment_data", users["applicant"])
+    stranger = make_user("sponsor", email="hr@other.co.id")
+    task = open_task(application.id, "sponsor_confirmation")
+    with pytest.raises(NotFound):
+        cases.complete_task(application.id, task.task_id, stranger, form_data("sponsor_confirmation"))
+
+
+def test_completed_task_names_who_completed_it(worker: int, users: dict[str, Any]) -> None:
+    application = start_until_verification(users)
+    task = open_task(application.id, "verify_documents")
+    cases.complete_task(application.id, task.task_id, users["verifier"], form_data("verify_documents"))
+    with pytest.raises(Conflict, match="already completed by Vera Verifier"):
+        cases.complete_task(application.id, task.task_id, users["verifier2"], form_data("verify_documents"))
+
+
+def test_unknown_task_and_stale_version_are_conflicts(worker: int, users: dict[str, Any]) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    with pytest.raises(Conflict, match="no longer open"):
+        cases.complete_task(application.id, "nope", users["applicant"], {})
+    task = open_task(application.id, "applicant_data")
+    with pytest.raises(Conflict, match="changed since you opened it"):
+        cases.complete_task(application.id, task.task_id, users["applicant"], form_data("applicant_data"),
+                            expected_version=application.version - 1)
+
+
+def test_message_to_a_case_not_waiting_is_refused(worker: int, users: dict[str, Any]) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    with pytest.raises(Conflict, match="not waiting for the message 'payment_received'"):
+        cases.deliver_message(application.id, "payment_received", PAYMENT, actor="sandbox-bank")
+    application = start_until_payment(users)
+    cases.deliver_message(application.id, "payment_received", PAYMENT, actor="sandbox-bank")
+    with pytest.raises(Conflict):
+        cases.deliver_message(application.id, "payment_received", PAYMENT, actor="sandbox-bank")
+
+
+@pytest.mark.parametrize(
+    ("state", "state_format", "expected"),
+    [
+        ("{not json", None, "is corrupt"),
+        ('{"tasks": {}}', None, "is corrupt"),
+        (None, "kitas-0+spiff-0.1", "cannot read"),
+    ],
+)
+def test_damaged_state_is_reported_with_the_reference(
+    worker: int, users: dict[str, Any], state: str | None, state_format: str | None, expected: str
+) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    task = open_task(application.id, "applicant_data")
+    if state is not None:
+        application.workflow_state = state
+    if state_format is not None:
+        application.state_format = state_format
+    db.session.commit()
+    with pytest.raises(CaseStateUnreadable, match=expected) as caught:
+        cases.complete_task(application.id, task.task_id, users["applicant"], form_data("applicant_data"))
+    assert application.reference in str(caught.value)
+    db.session.expire_all()
+    assert db.session.get(Application, application.id).workflow_state == (state or application.workflow_state)
+
+
+def test_unknown_or_unavailable_type_is_not_found(worker: int, users: dict[str, Any]) -> None:
+    with pytest.raises(NotFound, match="no KITAS type"):
+        cases.start_case("astronaut", users["applicant"])
+    with pytest.raises(NotFound, match="cannot be applied for online yet"):
+        cases.start_case("student", users["applicant"])
