@@ -296,7 +296,8 @@ class CaseRuntime:
         except EngineError:
             raise
         except SpiffWorkflowException as exc:
-            cause = exc.__cause__ or getattr(exc, "exception", None)
+            # The sandbox's ScriptError travels as the cause or the implicit context of Spiff's exception.
+            cause = exc.__cause__ or exc.__context__ or getattr(exc, "exception", None)
             if isinstance(cause, EngineError):
                 raise cause from exc
             element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)

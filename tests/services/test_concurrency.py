@@ -1,0 +1,72 @@
+"""Two officers complete the same task at the same moment, with real threads on the real database."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+
+from kitas.extensions import db
+from kitas.models import Application, AuditEvent, User
+from kitas.services import cases
+from kitas.services.errors import Conflict
+from tests.services.helpers import open_task, start_until_verification
+from tests.worker_data import form_data
+
+
+def _race(app: Flask, application_id: int, task_id: str, user_ids: list[int], payloads: list[dict[str, Any]]) -> list[Any]:
+    barrier = threading.Barrier(len(user_ids))
+    results: list[Any] = [None] * len(user_ids)
+
+    def officer(index: int) -> None:
+        with app.app_context():
+            user = db.session.get(User, user_ids[index])
+            barrier.wait()
+            try:
+                cases.complete_task(application_id, task_id, user, payloads[index])
+                results[index] = "ok"
+            except Conflict as exc:
+                results[index] = exc
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=officer, args=(i,)) for i in range(len(user_ids))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def test_two_officers_same_task_one_wins(ctx: Flask, worker: int, users: dict[str, Any]) -> None:
+    user_ids = {role: user.id for role, user in users.items()}
+    officer_ids = [user_ids["verifier"], user_ids["verifier2"]]
+    officer_names = [users["verifier"].full_name, users["verifier2"].full_name]
+    for _ in range(3):  # a few rounds: the race must hold whichever thread wins
+        application = start_until_verification({k: db.session.get(User, v) for k, v in user_ids.items()})
+        task = open_task(application.id, "verify_documents")
+        version = db.session.get(Application, application.id).version
+        payloads = [
+            form_data("verify_documents", verification_decision="approve"),
+            form_data("verify_documents", verification_decision="reject", verification_reason="Forged letter"),
+        ]
+        application_id, task_id = application.id, task.task_id
+        db.session.remove()
+        results = _race(ctx, application_id, task_id, officer_ids, payloads)
+
+        assert sorted(r == "ok" for r in results) == [False, True], results
+        winner = results.index("ok")
+        loser = results[1 - winner]
+        assert "already completed by" in str(loser) and officer_names[winner] in str(loser)
+
+        stored = db.session.get(Application, application_id)
+        assert stored.version == version + 1
+        runtime = cases.load_runtime(stored)
+        assert runtime.data["verification_decision"] == payloads[winner]["verification_decision"]
+        assert stored.status == ("awaiting_approval" if winner == 0 else "rejected")
+        completions = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.application_id == application_id, AuditEvent.action == "task_completed")
+        ).all()
+        assert [c.detail["task"] for c in completions].count("verify_documents") == 1
