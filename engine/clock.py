@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
@@ -19,14 +19,14 @@ class SystemClock:
 
     def now(self) -> datetime:
         """Return the wall-clock time in UTC."""
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class ManualClock:
     """A clock that only moves when told to; for tests and benchmarks."""
 
     def __init__(self, start: datetime | None = None):
-        self._now = start or datetime(2026, 1, 5, 2, 0, tzinfo=timezone.utc)
+        self._now = start or datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
 
     def now(self) -> datetime:
         """Return the clock's current time."""

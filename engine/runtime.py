@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -283,10 +283,11 @@ class CaseRuntime:
                 now = self.clock.now()
                 return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
             if isinstance(definition, TimeDateEventDefinition):
-                return TimerEventDefinition.get_datetime(str(expression)).astimezone(timezone.utc)
+                return TimerEventDefinition.get_datetime(str(expression)).astimezone(UTC)
         except Exception as exc:
-            raise ScriptError(f"the timer expression gives {expression!r}, not a duration or date: {exc}",
-                              task.task_spec.bpmn_id) from exc
+            raise ScriptError(
+                f"the timer expression gives {expression!r}, not a duration or date: {exc}", task.task_spec.bpmn_id
+            ) from exc
         raise ScriptError("cycle timers are not supported", task.task_spec.bpmn_id)
 
     def _guard(self, action: Any) -> Any:

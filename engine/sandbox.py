@@ -35,24 +35,52 @@ SCRIPT_FILENAME = "<string>"  # PythonScriptEngine looks for this name to report
 
 # Attributes refused whatever the object: frame/code/generator internals and str.format tricks.
 FORBIDDEN_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES) | {
-    "format", "format_map", "mro", "func_globals", "func_code", "func_closure",
+    "format",
+    "format_map",
+    "mro",
+    "func_globals",
+    "func_code",
+    "func_closure",
 }
 # Objects whose attributes scripts may not touch at all.
 OPAQUE_TYPES: tuple[type, ...] = (
-    types.ModuleType, types.FrameType, types.CodeType, types.TracebackType,
-    types.FunctionType, types.LambdaType, types.MethodType, types.BuiltinFunctionType,
-    types.BuiltinMethodType, types.MethodWrapperType, types.WrapperDescriptorType,
-    types.MethodDescriptorType, types.ClassMethodDescriptorType, types.GetSetDescriptorType,
-    types.MemberDescriptorType, types.GeneratorType, types.CoroutineType,
-    types.AsyncGeneratorType, types.CellType, type,
+    types.ModuleType,
+    types.FrameType,
+    types.CodeType,
+    types.TracebackType,
+    types.FunctionType,
+    types.LambdaType,
+    types.MethodType,
+    types.BuiltinFunctionType,
+    types.BuiltinMethodType,
+    types.MethodWrapperType,
+    types.WrapperDescriptorType,
+    types.MethodDescriptorType,
+    types.ClassMethodDescriptorType,
+    types.GetSetDescriptorType,
+    types.MemberDescriptorType,
+    types.GeneratorType,
+    types.CoroutineType,
+    types.AsyncGeneratorType,
+    types.CellType,
+    type,
 )
 _GUARDED_OPS = {ast.Pow: "**", ast.Mult: "*", ast.LShift: "<<", ast.Add: "+"}
 _BINARY_OPS = {"**": operator.pow, "*": operator.mul, "<<": operator.lshift, "+": operator.add}
 _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
-    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
-    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow,
-    "<<=": operator.ilshift, ">>=": operator.irshift, "&=": operator.iand,
-    "|=": operator.ior, "^=": operator.ixor, "@=": operator.imatmul,
+    "+=": operator.iadd,
+    "-=": operator.isub,
+    "*=": operator.imul,
+    "/=": operator.itruediv,
+    "//=": operator.ifloordiv,
+    "%=": operator.imod,
+    "**=": operator.ipow,
+    "<<=": operator.ilshift,
+    ">>=": operator.irshift,
+    "&=": operator.iand,
+    "|=": operator.ior,
+    "^=": operator.ixor,
+    "@=": operator.imatmul,
 }
 
 
@@ -100,8 +128,7 @@ def fee_lookup(schedule: dict[Any, Any], months: int) -> int:
         if bound >= months:
             return amount
     largest = bounds[-1][0] if bounds else None
-    raise ValueError(f"fee_lookup: {months} months exceeds every bound of the schedule "
-                     f"(largest is {largest})")
+    raise ValueError(f"fee_lookup: {months} months exceeds every bound of the schedule (largest is {largest})")
 
 
 def iso_days(n: int) -> str:
@@ -138,16 +165,19 @@ def _check_size(op: str, a: Any, b: Any) -> None:
     """Refuse ``a op b`` when the result would exhaust memory or time."""
     if op == "**" and isinstance(b, (int, float)) and abs(b) > MAX_EXPONENT:
         raise ScriptError(f"exponent {b} is too large (limit {MAX_EXPONENT})")
-    if (isinstance(a, int) and isinstance(b, int)
-            and _int_result_bits(op, a, b) > MAX_INT_BITS):
+    if isinstance(a, int) and isinstance(b, int) and _int_result_bits(op, a, b) > MAX_INT_BITS:
         raise ScriptError(f"the result of '{op}' would be too large (over {MAX_INT_BITS} bits)")
     if op == "*" and isinstance(a, int) and isinstance(b, (str, bytes, list, tuple)):
         _check_size(op, b, a)
     elif op == "*" and isinstance(b, int) and isinstance(a, (str, bytes, list, tuple)):
         if len(a) * b > MAX_SEQUENCE:
             raise ScriptError(f"repetition result too large (over {MAX_SEQUENCE} items)")
-    elif (op == "+" and isinstance(a, (str, list, tuple)) and isinstance(b, (str, list, tuple))
-          and len(a) + len(b) > MAX_SEQUENCE):
+    elif (
+        op == "+"
+        and isinstance(a, (str, list, tuple))
+        and isinstance(b, (str, list, tuple))
+        and len(a) + len(b) > MAX_SEQUENCE
+    ):
         raise ScriptError(f"concatenation result too large (over {MAX_SEQUENCE} items)")
 
 
@@ -186,22 +216,45 @@ def safe_range(*args: int) -> range:
 
 
 _ALLOWED_BUILTINS: dict[str, Any] = {
-    name: getattr(builtins, name) for name in (
-        "abs", "all", "any", "bool", "dict", "enumerate", "float", "int", "isinstance", "len",
-        "list", "max", "min", "round", "set", "sorted", "str", "sum", "tuple", "zip", "ValueError",
+    name: getattr(builtins, name)
+    for name in (
+        "abs",
+        "all",
+        "any",
+        "bool",
+        "dict",
+        "enumerate",
+        "float",
+        "int",
+        "isinstance",
+        "len",
+        "list",
+        "max",
+        "min",
+        "round",
+        "set",
+        "sorted",
+        "str",
+        "sum",
+        "tuple",
+        "zip",
+        "ValueError",
     )
 }
 _ALLOWED_BUILTINS["range"] = safe_range
 _GUARDS: dict[str, Any] = {
-    "_getattr_": guarded_getattr, "_getitem_": operator.getitem, "_getiter_": iter,
+    "_getattr_": guarded_getattr,
+    "_getitem_": operator.getitem,
+    "_getiter_": iter,
     "_iter_unpack_sequence_": Guards.guarded_iter_unpack_sequence,
-    "_unpack_sequence_": Guards.guarded_unpack_sequence, "_write_": guarded_write,
-    "_inplacevar_": guarded_inplacevar, "_guarded_binop_": guarded_binop,
+    "_unpack_sequence_": Guards.guarded_unpack_sequence,
+    "_write_": guarded_write,
+    "_inplacevar_": guarded_inplacevar,
+    "_guarded_binop_": guarded_binop,
     "_apply_": lambda f, *a, **k: f(*a, **k),  # calls written with *args / **kwargs
 }
 HELPERS: dict[str, Callable[..., Any]] = {
-    f.__name__: f for f in (parse_date, add_days, add_months, days_between, round_rupiah,
-                            fee_lookup, iso_days)
+    f.__name__: f for f in (parse_date, add_days, add_months, days_between, round_rupiah, fee_lookup, iso_days)
 }
 
 
@@ -260,8 +313,11 @@ class SandboxPolicy(RestrictingNodeTransformer):
         symbol = _GUARDED_OPS.get(type(node.op))
         if symbol is None:
             return node
-        call = ast.Call(func=ast.Name("_guarded_binop_", ast.Load()),
-                        args=[ast.Constant(symbol), node.left, node.right], keywords=[])
+        call = ast.Call(
+            func=ast.Name("_guarded_binop_", ast.Load()),
+            args=[ast.Constant(symbol), node.left, node.right],
+            keywords=[],
+        )
         copy_locations(call, node)
         return call
 
@@ -287,8 +343,13 @@ class SandboxEnvironment(python_environment.BasePythonScriptEngineEnvironment):
     def __init__(self, clock: Clock | None = None):
         super().__init__({})
         self.clock: Clock = clock or SystemClock()
-        self.builtins: dict[str, Any] = {**_ALLOWED_BUILTINS, **HELPERS, **_GUARDS,
-                                         "today": self.today, "now": self.now}
+        self.builtins: dict[str, Any] = {
+            **_ALLOWED_BUILTINS,
+            **HELPERS,
+            **_GUARDS,
+            "today": self.today,
+            "now": self.now,
+        }
 
     def today(self) -> str:
         """Return today's ISO date in Asia/Jakarta according to the engine clock."""
@@ -298,8 +359,7 @@ class SandboxEnvironment(python_environment.BasePythonScriptEngineEnvironment):
         """Return the current ISO datetime in Asia/Jakarta (+07:00) according to the engine clock."""
         return self.clock.now().astimezone(JAKARTA).isoformat(timespec="seconds")
 
-    def evaluate(self, expression: str, context: dict[str, Any],
-                 external_context: dict[str, Any] | None = None) -> Any:
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
         """Evaluate ``expression`` with the task data (and external context) as variables."""
         if not isinstance(expression, str):
             raise ScriptError(f"expressions must be text, not {type(expression).__name__}")
@@ -307,8 +367,7 @@ class SandboxEnvironment(python_environment.BasePythonScriptEngineEnvironment):
         namespace = self._namespace(context, external_context)
         return self._run(lambda: eval(code, namespace), with_line=False)
 
-    def execute(self, script: str, context: dict[str, Any],
-                external_context: dict[str, Any] | None = None) -> bool:
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
         """Run ``script`` and write created, changed and deleted variables back into ``context``."""
         if not isinstance(script, str):
             raise ScriptError(f"scripts must be text, not {type(script).__name__}")
@@ -328,11 +387,9 @@ class SandboxEnvironment(python_environment.BasePythonScriptEngineEnvironment):
                 context.pop(key, None)
         return True
 
-    def _namespace(self, context: dict[str, Any],
-                   external_context: dict[str, Any] | None) -> dict[str, Any]:
+    def _namespace(self, context: dict[str, Any], external_context: dict[str, Any] | None) -> dict[str, Any]:
         merged = {**(external_context or {}), **context}
-        namespace = {key: value for key, value in merged.items()
-                     if not (isinstance(key, str) and key.startswith("_"))}
+        namespace = {key: value for key, value in merged.items() if not (isinstance(key, str) and key.startswith("_"))}
         namespace["__builtins__"] = self.builtins
         return namespace
 

@@ -20,7 +20,8 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from .errors import DiagramError
+from .errors import DiagramError, ScriptError
+from .sandbox import compile_script
 
 FORM_SCHEMA_PROPERTY = "formJsonSchemaFilename"
 FORM_UI_PROPERTY = "formUiSchemaFilename"
@@ -116,6 +117,7 @@ def parse_process(
     _check_forms(user_tasks, form_files, problems)
     lanes = tuple(sorted({info.lane for info in user_tasks.values() if info.lane}))
     _check_lanes(bpmn, known_lanes, problems)
+    _check_scripts(spec, subprocess_specs, problems)
     if problems:
         raise DiagramError(problems)
     return ProcessModel(
@@ -192,6 +194,37 @@ def _check_lanes(bpmn: str | bytes, known_lanes: Mapping[str, str] | None, probl
         if name not in known_lanes:
             known = ", ".join(sorted(known_lanes))
             problems.append((lane.get("id") or name, f"the lane '{name}' maps to no known role (known lanes: {known})"))
+
+
+def _scripts_of(task_spec: Any) -> list[tuple[str, str]]:
+    """Every piece of code a task spec carries, as (source, compile mode)."""
+    found: list[tuple[str, str]] = []
+    for attribute in ("script", "prescript", "postscript"):
+        source = getattr(task_spec, attribute, None)
+        if isinstance(source, str) and source.strip():
+            found.append((source, "exec"))
+    for condition, _target in getattr(task_spec, "cond_task_specs", []) or []:
+        args = getattr(condition, "args", None)
+        if args and isinstance(args[0], str):
+            found.append((args[0], "eval"))
+    definition = getattr(task_spec, "event_definition", None)
+    for item in getattr(definition, "event_definitions", None) or [definition]:
+        expression = getattr(item, "expression", None)
+        if isinstance(expression, str) and expression.strip():
+            found.append((expression, "eval"))
+    return found
+
+
+def _check_scripts(
+    spec: BpmnProcessSpec, subprocess_specs: Mapping[str, BpmnProcessSpec], problems: list[tuple[str, str]]
+) -> None:
+    """Compile every script, condition and timer expression under the sandbox, so errors show at deployment."""
+    for task_spec in _all_specs(spec, subprocess_specs):
+        for source, mode in _scripts_of(task_spec):
+            try:
+                compile_script(source, mode)
+            except ScriptError as exc:
+                problems.append((getattr(task_spec, "bpmn_id", None) or task_spec.name, exc.detail))
 
 
 def _statuses(spec: BpmnProcessSpec, subprocess_specs: Mapping[str, BpmnProcessSpec]) -> dict[str, str]:

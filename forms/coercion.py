@@ -105,7 +105,7 @@ def _rows(field: FormField, raw: Raw, errors: Errors) -> list[dict[str, Any]]:
     for key, posted in raw.items():
         if not key.startswith(prefix):
             continue
-        number, _, name = key[len(prefix):].partition("-")
+        number, _, name = key[len(prefix) :].partition("-")
         if number.isdigit() and number.isascii() and int(number) <= _MAX_ROW_INDEX and name in names:
             cells.setdefault(int(number), {})[name] = posted
     rows: list[dict[str, Any]] = []

@@ -20,14 +20,10 @@ from forms.spec import (
 )
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
-_META = Draft202012Validator(
-    Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER
-)
+_META = Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def load_form(
-    schema_text: str | bytes, ui_text: str | bytes | None, name: str, *, check: bool = True
-) -> FormSpec:
+def load_form(schema_text: str | bytes, ui_text: str | bytes | None, name: str, *, check: bool = True) -> FormSpec:
     """Parse a form's schema and UI schema; with ``check``, refuse it if ``check_form`` objects."""
     schema = _parse(schema_text, name, "schema")
     ui = _parse(ui_text, name, "UI schema") if ui_text and ui_text.strip() else {}
@@ -121,12 +117,14 @@ def _check_object(schema: Mapping[str, Any], ui: Mapping[str, Any], prefix: str)
     properties: Mapping[str, Any] = schema.get("properties") or {}
     problems = [
         f"{prefix}{name}: listed as required but not a field of the form"
-        for name in _required_names(schema) if name not in properties
+        for name in _required_names(schema)
+        if name not in properties
     ]
     problems.extend(_check_order(list(properties), ui.get("ui:order"), prefix))
     problems.extend(
         f"{prefix}{key}: the UI schema names a field the form does not have"
-        for key in ui if not key.startswith("ui:") and key not in properties
+        for key in ui
+        if not key.startswith("ui:") and key not in properties
     )
     for name, prop in properties.items():
         problems.extend(_check_property(f"{prefix}{name}", prop, ui_of(ui, name)))
@@ -140,8 +138,9 @@ def _check_property(path: str, prop: Any, ui: Mapping[str, Any]) -> list[str]:
     if not (prop.get("title") or ui.get("ui:title")):
         problems.append(f"{path}: the field has no title")
     widget = ui.get("ui:widget")
-    if widget is not None and (not isinstance(widget, str)
-                               or UI_WIDGET_ALIASES.get(widget, widget) not in WIDGETS | {None}):
+    if widget is not None and (
+        not isinstance(widget, str) or UI_WIDGET_ALIASES.get(widget, widget) not in WIDGETS | {None}
+    ):
         problems.append(f"{path}: unknown ui:widget {widget!r} (known: {', '.join(sorted(WIDGETS))})")
     kind = json_type(prop)
     items = prop.get("items")
@@ -164,8 +163,7 @@ def _check_order(names: list[str], order: Any, prefix: str) -> list[str]:
     if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
         return [f"{prefix}ui:order must be a list of field names"]
     where = f"{prefix}ui:order" if prefix else "ui:order"
-    problems = [f"{where} names {n!r}, which is not a field of the form"
-                for n in order if n != "*" and n not in names]
+    problems = [f"{where} names {n!r}, which is not a field of the form" for n in order if n != "*" and n not in names]
     problems.extend(f"{where} names {n!r} more than once" for n in sorted(set(order)) if order.count(n) > 1)
     if "*" not in order:
         missing = [n for n in names if n not in order]

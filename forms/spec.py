@@ -13,15 +13,31 @@ ARRAY_OF_OBJECTS = "array-of-objects"
 
 # Every widget the renderer knows. `checkboxes` is a multiple choice (an array of enum values);
 # `hidden` is posted like text but not shown.
-WIDGETS = frozenset({
-    "text", "textarea", "number", "integer", "date", "email", "select", "radio",
-    "checkbox", "checkboxes", "file", "hidden", ARRAY_OF_OBJECTS,
-})
+WIDGETS = frozenset(
+    {
+        "text",
+        "textarea",
+        "number",
+        "integer",
+        "date",
+        "email",
+        "select",
+        "radio",
+        "checkbox",
+        "checkboxes",
+        "file",
+        "hidden",
+        ARRAY_OF_OBJECTS,
+    }
+)
 
 # `ui:widget` names from react-jsonschema-form (SpiffArena's renderer) mapped to ours;
 # None means "derive it from the JSON type".
 UI_WIDGET_ALIASES: dict[str, str | None] = {
-    "alt-date": "date", "updown": None, "range": None, "FileWidget": "file",
+    "alt-date": "date",
+    "updown": None,
+    "range": None,
+    "FileWidget": "file",
 }
 
 BOOLEAN_OPTIONS_LABELS = ("Yes", "No")
@@ -111,9 +127,7 @@ def object_fields(schema: Mapping[str, Any], ui: Mapping[str, Any]) -> tuple[For
     properties: Mapping[str, Any] = schema.get("properties") or {}
     required = set(schema.get("required") or ())
     names = ordered_names(list(properties), ui.get("ui:order"))
-    return tuple(
-        _field(name, properties[name], ui_of(ui, name), name in required) for name in names
-    )
+    return tuple(_field(name, properties[name], ui_of(ui, name), name in required) for name in names)
 
 
 def ordered_names(names: list[str], order: Sequence[str] | None) -> list[str]:
@@ -126,7 +140,7 @@ def ordered_names(names: list[str], order: Sequence[str] | None) -> list[str]:
         return named + rest
     star = list(order).index("*")
     before = [n for n in order[:star] if n in names]
-    after = [n for n in order[star + 1:] if n in names]
+    after = [n for n in order[star + 1 :] if n in names]
     return before + rest + after
 
 

@@ -74,9 +74,7 @@ def validate(form: FormSpec | Mapping[str, Any], data: Mapping[str, Any]) -> Err
     return _in_form_order(spec, errors)
 
 
-def clean(
-    form: FormSpec, raw: Raw, current: Mapping[str, Any] | None = None
-) -> tuple[dict[str, Any], Errors]:
+def clean(form: FormSpec, raw: Raw, current: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Errors]:
     """Coerce posted text and validate it: ``(data, errors)``; a field's coercion error wins."""
     data, errors = coerce(form, raw, current)
     for key, messages in validate(form, data).items():
@@ -102,8 +100,7 @@ def _known(schema: Mapping[str, Any], data: Mapping[str, Any]) -> dict[str, Any]
     kept: dict[str, Any] = {}
     for key, value in data.items():
         prop = properties.get(key)
-        if prop is None and not (extra is True or isinstance(extra, dict)
-                                 or any(re.search(p, key) for p in patterns)):
+        if prop is None and not (extra is True or isinstance(extra, dict) or any(re.search(p, key) for p in patterns)):
             continue
         items = prop.get("items") if isinstance(prop, dict) else None
         if isinstance(items, dict) and "properties" in items and isinstance(value, list):
@@ -116,8 +113,7 @@ def _explain(spec: FormSpec, error: ValidationError) -> list[tuple[str, str]]:
     """Turn one jsonschema error into ``(key, message)`` pairs."""
     path = list(error.absolute_path)
     if error.validator in ("required", "dependentRequired"):
-        return [(_key(spec, path + [name]), _required_message(spec, path + [name]))
-                for name in _missing(error)]
+        return [(_key(spec, path + [name]), _required_message(spec, path + [name])) for name in _missing(error)]
     if error.validator in ("oneOf", "anyOf") and error.context and not _is_choice(error.schema):
         return _explain(spec, best_match(error.context))
     field = spec.field_at(path)
@@ -135,8 +131,12 @@ def _message(error: ValidationError, field: FormField | None) -> str:
     if keyword in ("minItems", "maxItems"):
         bound = "at least" if keyword == "minItems" else "no more than"
         return f"Add {bound} {_count(value, 'entry', 'entries')}."
-    bounds = {"minimum": "at least", "maximum": "at most",
-              "exclusiveMinimum": "greater than", "exclusiveMaximum": "less than"}
+    bounds = {
+        "minimum": "at least",
+        "maximum": "at most",
+        "exclusiveMinimum": "greater than",
+        "exclusiveMaximum": "less than",
+    }
     if keyword in bounds:
         return f"Enter a value {bounds[keyword]} {value}."
     if keyword == "const":
@@ -148,9 +148,15 @@ def _message(error: ValidationError, field: FormField | None) -> str:
         return TYPE_MESSAGES.get(wanted, NOT_VALID)
     if keyword == "format":
         return FORMAT_MESSAGES.get(value, NOT_IN_FORMAT)
-    simple = {"enum": CHOOSE, "oneOf": CHOOSE, "anyOf": CHOOSE, "not": "This value is not allowed.",
-              "multipleOf": f"Enter a multiple of {value}.", "uniqueItems": "Remove the repeated entries.",
-              "additionalProperties": "Remove the fields this form does not know."}
+    simple = {
+        "enum": CHOOSE,
+        "oneOf": CHOOSE,
+        "anyOf": CHOOSE,
+        "not": "This value is not allowed.",
+        "multipleOf": f"Enter a multiple of {value}.",
+        "uniqueItems": "Remove the repeated entries.",
+        "additionalProperties": "Remove the fields this form does not know.",
+    }
     return simple.get(keyword, NOT_VALID)
 
 
@@ -224,8 +230,10 @@ def _in_form_order(spec: FormSpec, errors: Errors) -> Errors:
         top, *rest = key.split(".")
         field = spec.field(top)
         row_order = {sub.name: i for i, sub in enumerate(field.items)} if field else {}
-        return (position.get(top, len(position)),
-                tuple(int(p) if p.isdigit() else row_order.get(p, len(row_order)) for p in rest))
+        return (
+            position.get(top, len(position)),
+            tuple(int(p) if p.isdigit() else row_order.get(p, len(row_order)) for p in rest),
+        )
 
     return {key: errors[key] for key in sorted(errors, key=rank)}
 

@@ -100,6 +100,10 @@ def _create_app() -> Flask:
 
 def main() -> None:
     """Entry point of the ``kitas`` console script."""
-    cli = FlaskGroup(create_app=_create_app, add_default_commands=True, add_version_option=False,
-                     help="KITAS Online: permit applications driven by BPMN.")
+    cli = FlaskGroup(
+        create_app=_create_app,
+        add_default_commands=True,
+        add_version_option=False,
+        help="KITAS Online: permit applications driven by BPMN.",
+    )
     cli.main(prog_name="kitas")

@@ -22,4 +22,5 @@ login_manager = LoginManager()
 
 def app_clock() -> Clock:
     """The clock of the running application (a ManualClock in tests)."""
-    return current_app.extensions["kitas_clock"]  # type: ignore[no-any-return]
+    clock: Clock = current_app.extensions["kitas_clock"]
+    return clock

@@ -42,7 +42,6 @@ def app(database_url: str, clock: ManualClock, tmp_path_factory: pytest.TempPath
 
     from app import create_app
 
-    instance = tmp_path_factory.mktemp("instance")
     application = create_app(
         {
             "TESTING": True,

@@ -8,7 +8,7 @@ simply found due in the database when the process starts again.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -46,7 +46,7 @@ def configure(scheduler: BaseScheduler, app: Flask, owner: str | None = None) ->
         seconds=app.config["KITAS_TIMER_INTERVAL"],
         args=(app, owner or scheduler_id()),
         id=JOB_ID,
-        next_run_time=datetime.now(timezone.utc),
+        next_run_time=datetime.now(UTC),
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,
@@ -57,7 +57,7 @@ def configure(scheduler: BaseScheduler, app: Flask, owner: str | None = None) ->
 
 def start_background(app: Flask, owner: str | None = None) -> BackgroundScheduler:
     """Start the scheduler in a thread of this process (the embedded default)."""
-    scheduler = BackgroundScheduler(timezone=timezone.utc)
+    scheduler = BackgroundScheduler(timezone=UTC)
     configure(scheduler, app, owner)
     scheduler.start()
     return scheduler
@@ -66,7 +66,7 @@ def start_background(app: Flask, owner: str | None = None) -> BackgroundSchedule
 def run_blocking(app: Flask) -> None:
     """Run the scheduler in the foreground until interrupted (``kitas scheduler``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    scheduler = BlockingScheduler(timezone=timezone.utc)
+    scheduler = BlockingScheduler(timezone=UTC)
     configure(scheduler, app)
     log.info("scheduler started; checking for due timers every %ss", app.config["KITAS_TIMER_INTERVAL"])
     try:

@@ -42,8 +42,12 @@ def start_case(
         raise NotFound(f"{entry.name_en} ({entry.index_code}) cannot be applied for online yet")
     initial = {"kitas_type": entry.code, "index_code": entry.index_code, **(data or {})}
     return start_process(
-        entry.process_id, applicant, kitas_type=entry.code, index_code=entry.index_code,
-        sponsor_email=sponsor_email, data=initial,
+        entry.process_id,
+        applicant,
+        kitas_type=entry.code,
+        index_code=entry.index_code,
+        sponsor_email=sponsor_email,
+        data=initial,
     )
 
 
@@ -220,7 +224,9 @@ def _open_task(application: Application, task_id: str) -> HumanTask:
 def _check_lane(application: Application, task: HumanTask, user: User) -> None:
     role = task.role
     if not role or not user.has_role(role):
-        raise Forbidden(f"the task '{task.name}' is for the {task.lane} lane (role {role or 'none'}); you do not have that role")
+        raise Forbidden(
+            f"the task '{task.name}' is for the {task.lane} lane (role {role or 'none'}); you do not have that role"
+        )
     if role == "applicant" and application.applicant_id != user.id:
         raise Forbidden(f"the task '{task.name}' is for the applicant of {application.reference}")
     if role == "sponsor" and user.email.lower() != (application.sponsor_email or ""):
@@ -231,9 +237,7 @@ def _validated(application: Application, task: HumanTask, data: dict[str, Any]) 
     if not task.form_schema:
         return dict(data)
     files = application.definition.files
-    form = forms.load_form(
-        files[task.form_schema], files.get(task.form_ui_schema or ""), task.form_schema, check=False
-    )
+    form = forms.load_form(files[task.form_schema], files.get(task.form_ui_schema or ""), task.form_schema, check=False)
     properties = form.schema.get("properties", {})
     writable = {k: v for k, v in data.items() if k in properties and not properties[k].get("readOnly")}
     errors = forms.validate(form, writable)

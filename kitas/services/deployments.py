@@ -116,9 +116,12 @@ def _validate(bpmn: str, decisions: dict[str, str], form_files: dict[str, str]) 
     for info in model.user_tasks.values():
         if info.form_schema and info.form_schema in form_files:
             try:
-                form = forms.load_form(form_files[info.form_schema], form_files.get(info.form_ui_schema or ""),
-                                       info.form_schema)
-                problems.extend((info.element_id, f"{info.form_schema}: {p}") for p in forms.check_form(form.schema, form.ui_schema))
+                form = forms.load_form(
+                    form_files[info.form_schema], form_files.get(info.form_ui_schema or ""), info.form_schema
+                )
+                problems.extend(
+                    (info.element_id, f"{info.form_schema}: {p}") for p in forms.check_form(form.schema, form.ui_schema)
+                )
             except forms.FormError as exc:
                 problems.append((info.element_id, str(exc)))
     if problems:

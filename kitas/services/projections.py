@@ -19,7 +19,9 @@ def sync_projections(application: Application, runtime: CaseRuntime, now: dateti
     _sync_timers(application, timers, now)
     due_by_element: dict[str, datetime] = {}
     for timer in timers.values():
-        if timer.attached_to and (timer.attached_to not in due_by_element or timer.due < due_by_element[timer.attached_to]):
+        if timer.attached_to and (
+            timer.attached_to not in due_by_element or timer.due < due_by_element[timer.attached_to]
+        ):
             due_by_element[timer.attached_to] = timer.due
 
     ready = {t.task_id: t for t in runtime.ready_user_tasks()}

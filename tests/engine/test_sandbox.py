@@ -45,6 +45,7 @@ def run(env: SandboxEnvironment, script: str, **data: Any) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- ordinary code works
 
+
 def test_fee_arithmetic_and_ordinary_python(env: SandboxEnvironment) -> None:
     script = """
 fee_amount = round_rupiah(base_fee * 1.1)
@@ -65,8 +66,7 @@ applicant["checked"] = True
 items.append(4)
 label = f"{level}-{count}"
 """
-    data = run(env, script, base_fee=1_000_000, items=[1, 2, 3],
-               names=[" ana ", "budi"], applicant={"name": "Ana"})
+    data = run(env, script, base_fee=1_000_000, items=[1, 2, 3], names=[" ana ", "budi"], applicant={"name": "Ana"})
     assert data["fee_amount"] == 1_100_000
     assert data["count"] == 25
     assert data["squares"] == [0, 1, 4, 9]
@@ -80,10 +80,12 @@ label = f"{level}-{count}"
 
 
 def test_date_helpers_in_scripts(env: SandboxEnvironment) -> None:
-    data = run(env, "due = add_days(start, 7)\nwait = days_between(start, '2026-02-04')\n"
-                    "renewal = add_months(start, 12)", start="2026-01-05")
-    assert data == {"start": "2026-01-05", "due": "2026-01-12", "wait": 30,
-                    "renewal": "2027-01-05"}
+    data = run(
+        env,
+        "due = add_days(start, 7)\nwait = days_between(start, '2026-02-04')\nrenewal = add_months(start, 12)",
+        start="2026-01-05",
+    )
+    assert data == {"start": "2026-01-05", "due": "2026-01-12", "wait": 30, "renewal": "2027-01-05"}
 
 
 def test_helpers_directly() -> None:
@@ -102,8 +104,15 @@ def test_helpers_directly() -> None:
     assert fee_lookup({"6": 1_000_000, "12": 1_500_000}, 7) == 1_500_000
     assert fee_lookup({"6": 1_000_000, "12": 1_500_000}, 6) == 1_000_000
     assert fee_lookup({12: 1_500_000, 6: 1_000_000}, 1) == 1_000_000
-    assert set(HELPERS) == {"parse_date", "add_days", "add_months", "days_between",
-                            "round_rupiah", "fee_lookup", "iso_days"}
+    assert set(HELPERS) == {
+        "parse_date",
+        "add_days",
+        "add_months",
+        "days_between",
+        "round_rupiah",
+        "fee_lookup",
+        "iso_days",
+    }
 
 
 def test_fee_lookup_beyond_every_bound_is_a_clear_error(env: SandboxEnvironment) -> None:
@@ -151,7 +160,7 @@ def test_failed_script_leaves_variables_unchanged(env: SandboxEnvironment) -> No
 def test_gateway_conditions_and_timer_expressions(env: SandboxEnvironment) -> None:
     assert env.evaluate('decision == "approve"', {"decision": "approve"}) is True
     assert env.evaluate('decision == "approve"', {"decision": "reject"}) is False
-    assert env.evaluate('\n  total >= 1500000\n', {"total": 1_500_000}) is True
+    assert env.evaluate("\n  total >= 1500000\n", {"total": 1_500_000}) is True
     assert env.evaluate('"P7D"', {}) == "P7D"
     assert env.evaluate("iso_days(wait_days)", {"wait_days": 14}) == "P14D"
     with pytest.raises(ScriptError, match="NameError: name 'decision' is not defined"):
@@ -165,8 +174,7 @@ def test_external_context_is_visible_but_not_stored(env: SandboxEnvironment) -> 
     assert data == {"x": 1, "y": 6}
 
 
-def test_task_data_shadows_helpers_and_underscore_keys_stay_hidden(
-        env: SandboxEnvironment) -> None:
+def test_task_data_shadows_helpers_and_underscore_keys_stay_hidden(env: SandboxEnvironment) -> None:
     assert env.evaluate("today", {"today": "data wins"}) == "data wins"
     data = {"_internal": "secret", "a": 1}
     env.execute("a = 2", data)
@@ -213,8 +221,10 @@ ESCAPES = [
     ("_getattr_", "names starting with '_' are not allowed: _getattr_"),
     ("[c for c in ().__class__.__base__.__subclasses__()]", "not allowed: __class__"),
     ("__name__ = 1", "names starting with '_' are not allowed: __name__"),
-    ("class Meta(type):\n    pass\nclass Evil(metaclass=Meta):\n    pass",
-     "class definitions are not allowed in scripts"),
+    (
+        "class Meta(type):\n    pass\nclass Evil(metaclass=Meta):\n    pass",
+        "class definitions are not allowed in scripts",
+    ),
     ('f"{().__class__}"', "names starting with '_' are not allowed: __class__"),
     ("add_days.__globals__", "names starting with '_' are not allowed: __globals__"),
     ("today.__self__", "names starting with '_' are not allowed: __self__"),
@@ -247,17 +257,24 @@ def test_escape_attempts_are_refused(env: SandboxEnvironment, script: str, messa
     assert data == {}
 
 
-@pytest.mark.parametrize("expression", [
-    "().__class__", '"{0.__class__}".format(1)', 'open("/etc/passwd").read()',
-    "__import__('os')", "2 ** 10 ** 10", "[x for x in range(10**9)]",
-])
-def test_escape_attempts_in_expressions_are_refused(env: SandboxEnvironment,
-                                                    expression: str) -> None:
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "().__class__",
+        '"{0.__class__}".format(1)',
+        'open("/etc/passwd").read()',
+        "__import__('os')",
+        "2 ** 10 ** 10",
+        "[x for x in range(10**9)]",
+    ],
+)
+def test_escape_attempts_in_expressions_are_refused(env: SandboxEnvironment, expression: str) -> None:
     with pytest.raises(ScriptError):
         env.evaluate(expression, {})
 
 
 # ---------------------------------------------------------------- through SpiffWorkflow
+
 
 @pytest.fixture(scope="module")
 def parser() -> SpiffBpmnParser:
@@ -270,24 +287,25 @@ def parser() -> SpiffBpmnParser:
 
 def start(parser: SpiffBpmnParser, process_id: str, **data: Any) -> BpmnWorkflow:
     """Start ``process_id`` with ``data`` on its start task (engine steps not run yet)."""
-    workflow = BpmnWorkflow(parser.get_spec(process_id),
-                            script_engine=make_script_engine(ManualClock()))
+    workflow = BpmnWorkflow(parser.get_spec(process_id), script_engine=make_script_engine(ManualClock()))
     first = workflow.get_next_task(state=TaskState.READY)
     assert first is not None
     first.data.update(data)
     return workflow
 
 
-@pytest.mark.parametrize(("base_fee", "months", "total", "route"), [
-    (1_000_000, 12, 1_350_000, "verifier"),
-    (1_200_000, 12, 1_570_000, "supervisor"),
-    (1_400_000, 3, 1_540_000, "supervisor"),
-])
-def test_script_task_and_gateway_run_in_the_sandbox(parser: SpiffBpmnParser, base_fee: int,
-                                                    months: int, total: int,
-                                                    route: str) -> None:
-    workflow = start(parser, "sandbox_fee_script", base_fee=base_fee,
-                     contract_months=months, submitted_on="2026-01-05")
+@pytest.mark.parametrize(
+    ("base_fee", "months", "total", "route"),
+    [
+        (1_000_000, 12, 1_350_000, "verifier"),
+        (1_200_000, 12, 1_570_000, "supervisor"),
+        (1_400_000, 3, 1_540_000, "supervisor"),
+    ],
+)
+def test_script_task_and_gateway_run_in_the_sandbox(
+    parser: SpiffBpmnParser, base_fee: int, months: int, total: int, route: str
+) -> None:
+    workflow = start(parser, "sandbox_fee_script", base_fee=base_fee, contract_months=months, submitted_on="2026-01-05")
     workflow.do_engine_steps()
     assert workflow.is_completed()
     end = workflow.get_next_task(spec_name="fee_end")
@@ -299,12 +317,16 @@ def test_script_task_and_gateway_run_in_the_sandbox(parser: SpiffBpmnParser, bas
     assert "__builtins__" not in end.data and "round_rupiah" not in end.data
 
 
-@pytest.mark.parametrize(("process_id", "task_name", "message"), [
-    ("sandbox_escape", "escape", "names starting with '_' are not allowed: __class__"),
-    ("sandbox_open", "read_file", "Line 2: 'open' is not available in scripts"),
-])
+@pytest.mark.parametrize(
+    ("process_id", "task_name", "message"),
+    [
+        ("sandbox_escape", "escape", "names starting with '_' are not allowed: __class__"),
+        ("sandbox_open", "read_file", "Line 2: 'open' is not available in scripts"),
+    ],
+)
 def test_escaping_script_task_fails_with_the_sandbox_message(
-        parser: SpiffBpmnParser, process_id: str, task_name: str, message: str) -> None:
+    parser: SpiffBpmnParser, process_id: str, task_name: str, message: str
+) -> None:
     workflow = start(parser, process_id)
     # PythonScriptEngine.execute wraps the ScriptError in a WorkflowTaskException whose
     # message is "ScriptError:<message>"; the ScriptError itself is the implicit context.
@@ -320,8 +342,7 @@ def test_escaping_script_task_fails_with_the_sandbox_message(
     assert "checked" not in task.data and "leak" not in task.data
 
 
-def test_refused_expression_through_the_engine_keeps_the_reason_as_context(
-        parser: SpiffBpmnParser) -> None:
+def test_refused_expression_through_the_engine_keeps_the_reason_as_context(parser: SpiffBpmnParser) -> None:
     workflow = start(parser, "sandbox_fee_script")
     task = workflow.get_next_task(state=TaskState.READY)
     # For expressions (conditions, timers, DMN cells) SpiffWorkflow's message only quotes
@@ -333,11 +354,17 @@ def test_refused_expression_through_the_engine_keeps_the_reason_as_context(
     assert "__class__" in failed.value.__context__.detail
 
 
-@pytest.mark.parametrize(("months", "fee"), [
-    (3, 1_000_000), (6, 1_000_000), (7, 1_500_000), (12, 1_500_000), (13, 2_625_000),
-])
-def test_decision_table_runs_in_the_sandbox(parser: SpiffBpmnParser, months: int,
-                                            fee: int) -> None:
+@pytest.mark.parametrize(
+    ("months", "fee"),
+    [
+        (3, 1_000_000),
+        (6, 1_000_000),
+        (7, 1_500_000),
+        (12, 1_500_000),
+        (13, 2_625_000),
+    ],
+)
+def test_decision_table_runs_in_the_sandbox(parser: SpiffBpmnParser, months: int, fee: int) -> None:
     workflow = start(parser, "sandbox_fee_rule", contract_months=months)
     workflow.do_engine_steps()
     assert workflow.is_completed()

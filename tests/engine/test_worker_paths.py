@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -134,10 +135,15 @@ def test_failed_interview_rejects(case: Case) -> None:
 def test_correction_loop_twice(case: Case) -> None:
     case.until_verification()
     for round_ in (1, 2):
-        case.complete("verify_documents", verification_decision="corrections", verification_reason=f"Scan {round_} blurry")
+        case.complete(
+            "verify_documents", verification_decision="corrections", verification_reason=f"Scan {round_} blurry"
+        )
         assert case.ready() == ["submit_corrections"] and case.status() == "correction_requested"
         assert set(case.timers()) == {"correction_deadline"}
-        assert case.runtime.task_data(case.runtime.ready_user_tasks()[0].task_id)["verification_reason"] == f"Scan {round_} blurry"
+        assert (
+            case.runtime.task_data(case.runtime.ready_user_tasks()[0].task_id)["verification_reason"]
+            == f"Scan {round_} blurry"
+        )
         case.complete("submit_corrections")
         assert case.ready() == ["verify_documents"]
     case.complete("verify_documents")
@@ -232,16 +238,16 @@ def test_completing_a_task_twice_is_refused(case: Case) -> None:
 
 
 def test_timers_use_the_engine_clock_not_the_wall_clock(model: ProcessModel) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    clock = ManualClock(datetime(2020, 1, 1, tzinfo=timezone.utc))  # far in the past: the wall clock is later
+    clock = ManualClock(datetime(2020, 1, 1, tzinfo=UTC))  # far in the past: the wall clock is later
     case = Case(model, clock)
     for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
         case.complete(element)
     runtime = case.runtime
     runtime.run_engine()  # SpiffWorkflow's own timer refresh must not fire by the wall clock
     assert runtime.status() == "awaiting_payment"
-    assert runtime.pending_timers()[0].due == datetime(2020, 1, 8, tzinfo=timezone.utc)
+    assert runtime.pending_timers()[0].due == datetime(2020, 1, 8, tzinfo=UTC)
 
 
 def test_state_is_json_without_the_spec(case: Case) -> None:

@@ -80,10 +80,21 @@ def _sample() -> FormSpec:
 
 def test_fields_follow_ui_order_with_wildcard(form: FormSpec) -> None:
     assert [f.name for f in form.fields] == [
-        "application_number", "full_name", "passport_number",
-        "birth_date", "email", "stay_months", "sponsor_type", "dependants", "monthly_salary_usd",
-        "languages", "passport_scan", "has_previous_visa", "previous_visa_reason",
-        "previous_employers", "declaration",
+        "application_number",
+        "full_name",
+        "passport_number",
+        "birth_date",
+        "email",
+        "stay_months",
+        "sponsor_type",
+        "dependants",
+        "monthly_salary_usd",
+        "languages",
+        "passport_scan",
+        "has_previous_visa",
+        "previous_visa_reason",
+        "previous_employers",
+        "declaration",
     ]
     employers = form.field("previous_employers")
     assert employers is not None
@@ -130,25 +141,36 @@ def test_option_labels_from_one_of_and_enum_names(form: FormSpec) -> None:
     languages = form.field("languages")
     assert stay and sponsor and languages
     assert [(o.value, o.label, o.form_value) for o in stay.options] == [
-        (6, "6 months", "6"), (12, "1 year", "12"), (24, "2 years", "24"),
+        (6, "6 months", "6"),
+        (12, "1 year", "12"),
+        (24, "2 years", "24"),
     ]
     assert [(o.value, o.label) for o in sponsor.options] == [
-        ("company", "A company"), ("family", "A family member"),
+        ("company", "A company"),
+        ("family", "A family member"),
     ]
     assert [o.label for o in languages.options] == ["Indonesian", "English", "Chinese"]
 
 
 def test_enum_without_names_shows_values_and_titles_fall_back_to_names() -> None:
-    spec = FormSpec("plain", {"type": "object", "properties": {
-        "visa_type": {"type": "string", "enum": ["KITAS", "KITAP"]},
-        "is_urgent": {"type": "boolean"},
-    }}, {"is_urgent": {"ui:widget": "radio"}})
+    spec = FormSpec(
+        "plain",
+        {
+            "type": "object",
+            "properties": {
+                "visa_type": {"type": "string", "enum": ["KITAS", "KITAP"]},
+                "is_urgent": {"type": "boolean"},
+            },
+        },
+        {"is_urgent": {"ui:widget": "radio"}},
+    )
     visa, urgent = spec.fields
     assert [o.label for o in visa.options] == ["KITAS", "KITAP"]
     assert visa.title == "Visa type"
     assert urgent.widget == "radio"
     assert [(o.value, o.label, o.form_value) for o in urgent.options] == [
-        (True, "Yes", "true"), (False, "No", "false"),
+        (True, "Yes", "true"),
+        (False, "No", "false"),
     ]
 
 
@@ -156,8 +178,7 @@ def test_enum_without_names_shows_values_and_titles_fall_back_to_names() -> None
 
 
 def test_good_post_coerces_to_typed_data(form: FormSpec) -> None:
-    data, errors = coerce(form, good_post(dependants="2", monthly_salary_usd="1500.50",
-                                          languages=["en", "id"]))
+    data, errors = coerce(form, good_post(dependants="2", monthly_salary_usd="1500.50", languages=["en", "id"]))
     assert errors == {}
     assert data["stay_months"] == 12
     assert data["dependants"] == 2
@@ -167,14 +188,16 @@ def test_good_post_coerces_to_typed_data(form: FormSpec) -> None:
     assert data["has_previous_visa"] is False
 
 
-@pytest.mark.parametrize("field, text, message", [
-    ("dependants", "two", "Enter a whole number."),
-    ("dependants", "1.5", "Enter a whole number."),
-    ("monthly_salary_usd", "12,5", "Enter a number."),
-    ("monthly_salary_usd", "inf", "Enter a number."),
-])
-def test_bad_numbers_get_a_message_and_keep_the_text(form: FormSpec, field: str, text: str,
-                                                      message: str) -> None:
+@pytest.mark.parametrize(
+    "field, text, message",
+    [
+        ("dependants", "two", "Enter a whole number."),
+        ("dependants", "1.5", "Enter a whole number."),
+        ("monthly_salary_usd", "12,5", "Enter a number."),
+        ("monthly_salary_usd", "inf", "Enter a number."),
+    ],
+)
+def test_bad_numbers_get_a_message_and_keep_the_text(form: FormSpec, field: str, text: str, message: str) -> None:
     data, errors = coerce(form, good_post(**{field: text}))
     assert errors == {field: [message]}
     assert data[field] == text
@@ -211,8 +234,7 @@ def test_integer_choice_is_coerced_and_unknown_choice_left_for_validation(form: 
 def test_read_only_fields_are_never_taken_from_input(form: FormSpec) -> None:
     data, _ = coerce(form, good_post(application_number="FORGED"))
     assert "application_number" not in data
-    data, _ = coerce(form, good_post(application_number="FORGED"),
-                     current={"application_number": "KITAS-2026-0001"})
+    data, _ = coerce(form, good_post(application_number="FORGED"), current={"application_number": "KITAS-2026-0001"})
     assert data["application_number"] == "KITAS-2026-0001"
 
 
@@ -222,17 +244,19 @@ def test_unknown_inputs_are_ignored(form: FormSpec) -> None:
 
 
 def test_rows_are_rebuilt_in_index_order_blank_rows_dropped(form: FormSpec) -> None:
-    post = good_post(**{
-        row_input_name("previous_employers", 7, "name"): "PT Later",
-        row_input_name("previous_employers", 7, "start_year"): "2020",
-        row_input_name("previous_employers", 7, "current"): "on",
-        "previous_employers-2-name": "  ",
-        "previous_employers-2-start_year": "",
-        "previous_employers-0-name": "PT Earlier",
-        "previous_employers-0-start_year": "2011",
-        "previous_employers-0-nickname": "ignored",
-        "previous_employers-x-name": "ignored",
-    })
+    post = good_post(
+        **{
+            row_input_name("previous_employers", 7, "name"): "PT Later",
+            row_input_name("previous_employers", 7, "start_year"): "2020",
+            row_input_name("previous_employers", 7, "current"): "on",
+            "previous_employers-2-name": "  ",
+            "previous_employers-2-start_year": "",
+            "previous_employers-0-name": "PT Earlier",
+            "previous_employers-0-start_year": "2011",
+            "previous_employers-0-nickname": "ignored",
+            "previous_employers-x-name": "ignored",
+        }
+    )
     data, errors = coerce(form, post)
     assert errors == {}
     assert data["previous_employers"] == [
@@ -242,11 +266,13 @@ def test_rows_are_rebuilt_in_index_order_blank_rows_dropped(form: FormSpec) -> N
 
 
 def test_row_errors_use_the_renumbered_index(form: FormSpec) -> None:
-    post = good_post(**{
-        "previous_employers-1-name": "",
-        "previous_employers-4-name": "PT Bad Year",
-        "previous_employers-4-start_year": "twenty",
-    })
+    post = good_post(
+        **{
+            "previous_employers-1-name": "",
+            "previous_employers-4-name": "PT Bad Year",
+            "previous_employers-4-start_year": "twenty",
+        }
+    )
     data, errors = coerce(form, post)
     assert errors == {"previous_employers.0.start_year": ["Enter a whole number."]}
     assert data["previous_employers"] == [{"name": "PT Bad Year", "start_year": "twenty", "current": False}]
@@ -264,43 +290,61 @@ def test_good_data_has_no_errors(form: FormSpec) -> None:
     assert validate(form, good_data()) == {}
 
 
-@pytest.mark.parametrize("changes, key, message", [
-    ({"email": None}, "email", "This field is required."),
-    ({"passport_scan": None}, "passport_scan", "This field is required."),
-    ({"passport_number": "12345"}, "passport_number",
-     "Use the format: one or two capital letters, then 6 to 8 digits, e.g. A1234567."),
-    ({"full_name": "A"}, "full_name", "Enter at least 2 characters."),
-    ({"full_name": "A" * 61}, "full_name", "Enter no more than 60 characters."),
-    ({"dependants": -1}, "dependants", "Enter a value at least 0."),
-    ({"dependants": 11}, "dependants", "Enter a value at most 10."),
-    ({"dependants": "3"}, "dependants", "Enter a whole number."),
-    ({"monthly_salary_usd": 0}, "monthly_salary_usd", "Enter a value greater than 0."),
-    ({"sponsor_type": "friend"}, "sponsor_type", "Choose one of the options."),
-    ({"stay_months": 7}, "stay_months", "Choose one of the options."),
-    ({"languages": ["fr"]}, "languages", "Choose one of the options."),
-    ({"languages": ["en", "en"]}, "languages", "Remove the repeated entries."),
-    ({"birth_date": "2023-02-30"}, "birth_date", "Enter a real date as YYYY-MM-DD."),
-    ({"birth_date": "10/12/1990"}, "birth_date", "Enter a real date as YYYY-MM-DD."),
-    ({"email": "ada.example.com"}, "email", "Enter an email address, such as name@example.com."),
-    ({"email": "ada@localhost"}, "email", "Enter an email address, such as name@example.com."),
-    ({"declaration": False}, "declaration", "Tick this box to continue."),
-    ({"previous_employers": [{"name": "PT A", "start_year": 2001}] * 6}, "previous_employers",
-     "Add no more than 5 entries."),
-    ({"previous_employers": [{"start_year": 2000}]}, "previous_employers.0.name", "This field is required."),
-    ({"previous_employers": [{"name": "PT A", "start_year": 1900}]}, "previous_employers.0.start_year",
-     "Enter a value at least 1950."),
-])
+@pytest.mark.parametrize(
+    "changes, key, message",
+    [
+        ({"email": None}, "email", "This field is required."),
+        ({"passport_scan": None}, "passport_scan", "This field is required."),
+        (
+            {"passport_number": "12345"},
+            "passport_number",
+            "Use the format: one or two capital letters, then 6 to 8 digits, e.g. A1234567.",
+        ),
+        ({"full_name": "A"}, "full_name", "Enter at least 2 characters."),
+        ({"full_name": "A" * 61}, "full_name", "Enter no more than 60 characters."),
+        ({"dependants": -1}, "dependants", "Enter a value at least 0."),
+        ({"dependants": 11}, "dependants", "Enter a value at most 10."),
+        ({"dependants": "3"}, "dependants", "Enter a whole number."),
+        ({"monthly_salary_usd": 0}, "monthly_salary_usd", "Enter a value greater than 0."),
+        ({"sponsor_type": "friend"}, "sponsor_type", "Choose one of the options."),
+        ({"stay_months": 7}, "stay_months", "Choose one of the options."),
+        ({"languages": ["fr"]}, "languages", "Choose one of the options."),
+        ({"languages": ["en", "en"]}, "languages", "Remove the repeated entries."),
+        ({"birth_date": "2023-02-30"}, "birth_date", "Enter a real date as YYYY-MM-DD."),
+        ({"birth_date": "10/12/1990"}, "birth_date", "Enter a real date as YYYY-MM-DD."),
+        ({"email": "ada.example.com"}, "email", "Enter an email address, such as name@example.com."),
+        ({"email": "ada@localhost"}, "email", "Enter an email address, such as name@example.com."),
+        ({"declaration": False}, "declaration", "Tick this box to continue."),
+        (
+            {"previous_employers": [{"name": "PT A", "start_year": 2001}] * 6},
+            "previous_employers",
+            "Add no more than 5 entries.",
+        ),
+        ({"previous_employers": [{"start_year": 2000}]}, "previous_employers.0.name", "This field is required."),
+        (
+            {"previous_employers": [{"name": "PT A", "start_year": 1900}]},
+            "previous_employers.0.start_year",
+            "Enter a value at least 1950.",
+        ),
+    ],
+)
 def test_plain_english_messages(form: FormSpec, changes: dict[str, Any], key: str, message: str) -> None:
     assert validate(form, good_data(**changes)) == {key: [message]}
 
 
 def test_pattern_without_a_hint_and_with_an_error_message() -> None:
-    schema = {"type": "object", "properties": {
-        "code": {"type": "string", "pattern": "^[0-9]{4}$"},
-        "postcode": {"type": "string", "pattern": "^[0-9]{5}$",
-                     "errorMessage": {"pattern": "Enter the five digits of the postcode."}},
-        "nik": {"type": "string", "pattern": "^[0-9]{16}$", "errorMessage": "Enter all 16 digits."},
-    }}
+    schema = {
+        "type": "object",
+        "properties": {
+            "code": {"type": "string", "pattern": "^[0-9]{4}$"},
+            "postcode": {
+                "type": "string",
+                "pattern": "^[0-9]{5}$",
+                "errorMessage": {"pattern": "Enter the five digits of the postcode."},
+            },
+            "nik": {"type": "string", "pattern": "^[0-9]{16}$", "errorMessage": "Enter all 16 digits."},
+        },
+    }
     assert validate(schema, {"code": "x", "postcode": "x", "nik": "x"}) == {
         "code": ["This value is not in the expected format."],
         "postcode": ["Enter the five digits of the postcode."],
@@ -309,8 +353,11 @@ def test_pattern_without_a_hint_and_with_an_error_message() -> None:
 
 
 def test_ui_help_is_the_pattern_hint() -> None:
-    spec = FormSpec("f", {"type": "object", "properties": {"code": {"type": "string", "pattern": "^C$"}}},
-                    {"code": {"ui:help": "the letter C"}})
+    spec = FormSpec(
+        "f",
+        {"type": "object", "properties": {"code": {"type": "string", "pattern": "^C$"}}},
+        {"code": {"ui:help": "the letter C"}},
+    )
     assert validate(spec, {"code": "x"}) == {"code": ["Use the format: the letter C."]}
 
 
@@ -323,8 +370,7 @@ def test_conditional_requirement_lands_on_the_required_field(form: FormSpec) -> 
 
 
 def test_every_error_is_returned_at_once_in_form_order(form: FormSpec) -> None:
-    data = good_data(full_name=None, passport_number="bad", birth_date="2023-13-01",
-                     stay_months=5, declaration=False)
+    data = good_data(full_name=None, passport_number="bad", birth_date="2023-13-01", stay_months=5, declaration=False)
     errors = validate(form, data)
     assert list(errors) == ["full_name", "passport_number", "birth_date", "stay_months", "declaration"]
     assert all(len(messages) == 1 for messages in errors.values())
@@ -338,8 +384,7 @@ def test_several_failures_of_one_field_are_all_listed() -> None:
 
 
 def test_whole_form_errors_use_the_empty_key() -> None:
-    schema = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
-              "minProperties": 1}
+    schema = {"type": "object", "properties": {"a": {"type": "string"}, "b": {"type": "string"}}, "minProperties": 1}
     assert validate(schema, {}) == {"": ["This value is not valid."]}
 
 
@@ -349,8 +394,7 @@ def test_unknown_keys_are_dropped_unless_the_schema_opts_in() -> None:
     assert known_data(FormSpec("s", strict), {"a": "x", "csrf_token": "t"}) == {"a": "x"}
     silent = {"type": "object", "properties": {"a": {"type": "string"}}}
     assert known_data(FormSpec("s", silent), {"a": "x", "approved": True}) == {"a": "x"}
-    open_form = {"type": "object", "properties": {"a": {"type": "string"}},
-                 "additionalProperties": {"type": "integer"}}
+    open_form = {"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": {"type": "integer"}}
     assert validate(open_form, {"a": "x", "extra": "no"}) == {"extra": ["Enter a whole number."]}
 
 
@@ -398,11 +442,18 @@ def test_check_refuses_a_schema_that_is_not_draft_2020_12(form: FormSpec) -> Non
 
 
 def test_check_reports_ui_and_title_problems() -> None:
-    schema = {"type": "object", "required": ["name", "nmae"], "properties": {
-        "name": {"type": "string"},
-        "rows": {"type": "array", "title": "Rows", "items": {"type": "object", "properties": {
-            "x": {"type": "string"}}}},
-    }}
+    schema = {
+        "type": "object",
+        "required": ["name", "nmae"],
+        "properties": {
+            "name": {"type": "string"},
+            "rows": {
+                "type": "array",
+                "title": "Rows",
+                "items": {"type": "object", "properties": {"x": {"type": "string"}}},
+            },
+        },
+    }
     ui = {"ui:order": ["rows", "nickname"], "name": {"ui:widget": "slider"}, "nmae": {}}
     assert check_form(schema, ui) == [
         "the form has no title",
@@ -411,8 +462,10 @@ def test_check_reports_ui_and_title_problems() -> None:
         "ui:order leaves out name; list them or add '*'",
         "nmae: the UI schema names a field the form does not have",
         "name: the field has no title",
-        ("name: unknown ui:widget 'slider' (known: array-of-objects, checkbox, checkboxes, date, email, "
-         "file, hidden, integer, number, radio, select, text, textarea)"),
+        (
+            "name: unknown ui:widget 'slider' (known: array-of-objects, checkbox, checkboxes, date, email, "
+            "file, hidden, integer, number, radio, select, text, textarea)"
+        ),
         "rows[].x: the field has no title",
     ]
 

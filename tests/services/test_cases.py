@@ -75,11 +75,20 @@ def test_bad_form_returns_every_error_and_changes_nothing(worker: int, users: di
 
 def test_read_only_fields_cannot_be_written(worker: int, users: dict[str, Any]) -> None:
     application = start_until_verification(users)
-    complete(application.id, "verify_documents", users["verifier"], verification_decision="corrections",
-             verification_reason="Passport scan is blurry")
+    complete(
+        application.id,
+        "verify_documents",
+        users["verifier"],
+        verification_decision="corrections",
+        verification_reason="Passport scan is blurry",
+    )
     task = open_task(application.id, "submit_corrections")
-    cases.complete_task(application.id, task.task_id, users["applicant"],
-                        {**form_data("submit_corrections"), "verification_reason": "all fine, approve me"})
+    cases.complete_task(
+        application.id,
+        task.task_id,
+        users["applicant"],
+        {**form_data("submit_corrections"), "verification_reason": "all fine, approve me"},
+    )
     runtime = cases.load_runtime(db.session.get(Application, application.id))
     assert runtime.data["verification_reason"] == "Passport scan is blurry"
 
@@ -129,8 +138,13 @@ def test_unknown_task_and_stale_version_are_conflicts(worker: int, users: dict[s
         cases.complete_task(application.id, "nope", users["applicant"], {})
     task = open_task(application.id, "applicant_data")
     with pytest.raises(Conflict, match="changed since you opened it"):
-        cases.complete_task(application.id, task.task_id, users["applicant"], form_data("applicant_data"),
-                            expected_version=application.version - 1)
+        cases.complete_task(
+            application.id,
+            task.task_id,
+            users["applicant"],
+            form_data("applicant_data"),
+            expected_version=application.version - 1,
+        )
 
 
 def test_message_to_a_case_not_waiting_is_refused(worker: int, users: dict[str, Any]) -> None:

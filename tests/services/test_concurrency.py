@@ -16,7 +16,9 @@ from tests.services.helpers import open_task, start_until_verification
 from tests.worker_data import form_data
 
 
-def _race(app: Flask, application_id: int, task_id: str, user_ids: list[int], payloads: list[dict[str, Any]]) -> list[Any]:
+def _race(
+    app: Flask, application_id: int, task_id: str, user_ids: list[int], payloads: list[dict[str, Any]]
+) -> list[Any]:
     barrier = threading.Barrier(len(user_ids))
     results: list[Any] = [None] * len(user_ids)
 

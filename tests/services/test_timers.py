@@ -124,8 +124,13 @@ def test_sla_timer_escalates_the_task_and_the_case_goes_on(worker: int, users: d
 
 def test_correction_deadline_expires_the_case(worker: int, users: dict[str, Any], clock: Any) -> None:
     application = start_until_verification(users)
-    complete(application.id, "verify_documents", users["verifier"], verification_decision="corrections",
-             verification_reason="Blurry scan")
+    complete(
+        application.id,
+        "verify_documents",
+        users["verifier"],
+        verification_decision="corrections",
+        verification_reason="Blurry scan",
+    )
     assert open_task(application.id, "submit_corrections").due_at == clock.now() + timedelta(days=14)
     clock.advance(days=14, seconds=1)
     timers.fire_due_timers("test")
@@ -170,7 +175,9 @@ def test_two_scheduler_processes_never_fire_a_timer_twice(
     spawn = multiprocessing.get_context("spawn")
     queue, barrier = spawn.Queue(), spawn.Barrier(2)
     now = (clock.now() + timedelta(hours=2)).isoformat()
-    processes = [spawn.Process(target=_scheduler_process, args=(database_url, now, f"p{i}", queue, barrier)) for i in range(2)]
+    processes = [
+        spawn.Process(target=_scheduler_process, args=(database_url, now, f"p{i}", queue, barrier)) for i in range(2)
+    ]
     for process in processes:
         process.start()
     results = [queue.get(timeout=300) for _ in processes]
@@ -180,7 +187,9 @@ def test_two_scheduler_processes_never_fire_a_timer_twice(
 
     first, second = (set(r) for r in results)
     assert len(first) + len(second) == 200 and not first & second
-    assert first and second, "both schedulers should have taken part"
+    if db.engine.dialect.name == "postgresql":
+        # SKIP LOCKED shares the rows out; SQLite's single writer may let one process take them all.
+        assert first and second, "both schedulers should have taken part"
     assert db.session.scalar(select(func.count()).where(AuditEvent.action == "timer_fired")) == 200
     assert db.session.scalar(select(func.count()).where(Timer.status == "fired")) == 200
     for application_id in ids[:20]:

@@ -1,0 +1,53 @@
+"""The kitas command: init deploys every diagram, audit verify finds tampering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select, text
+
+from kitas.extensions import db
+from kitas.models import AuditEvent, ProcessDefinition
+from kitas.services import cases
+from tests.services.helpers import complete
+
+
+def test_init_deploys_every_diagram_once(ctx: Any) -> None:
+    runner = ctx.test_cli_runner()
+    result = runner.invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+    assert "kitas_worker: deployed as version 1" in result.output
+    again = runner.invoke(args=["init"])
+    assert again.exit_code == 0 and "kitas_worker: unchanged, still version 1" in again.output
+    assert db.session.scalars(select(ProcessDefinition.process_id)).all() == ["kitas_worker"]
+
+
+def test_audit_verify_reports_the_first_broken_link(worker: int, users: dict[str, Any]) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    complete(application.id, "applicant_data", users["applicant"])
+    complete(application.id, "employment_data", users["applicant"])
+    runner = current_app.test_cli_runner()
+    ok = runner.invoke(args=["audit", "verify"])
+    assert ok.exit_code == 0 and "audit chain intact: 4 rows" in ok.output
+
+    rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    target = rows[2]
+    db.session.execute(
+        text("UPDATE audit_event SET actor = :actor WHERE id = :id"),
+        {"actor": "Mallory <m@evil.example>", "id": target.id},
+    )
+    db.session.commit()
+    broken = runner.invoke(args=["audit", "verify"])
+    assert broken.exit_code == 1
+    assert f"BROKEN at row {target.seq}" in broken.output and "changed after it was written" in broken.output
+
+
+def test_audit_verify_notices_a_deleted_row(worker: int, users: dict[str, Any]) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    complete(application.id, "applicant_data", users["applicant"])
+    last = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    db.session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": last.id})
+    db.session.commit()
+    result = current_app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "removed" in result.output

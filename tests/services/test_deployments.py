@@ -1,0 +1,159 @@
+"""Versioned deployments: new versions, identical content, pinned cases, refused diagrams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from kitas.extensions import db
+from kitas.models import Application, AuditEvent, ProcessDefinition
+from kitas.services import cases
+from kitas.services.deployments import collect_files, deploy, deploy_path
+from kitas.services.errors import DeploymentRefused
+from tests.conftest import ROOT
+from tests.services.helpers import complete, open_task
+from tests.worker_data import form_data
+
+WORKER = ROOT / "bpmn" / "kitas_worker.bpmn"
+FORMS = ROOT / "forms" / "schemas"
+
+
+def _worker_files() -> tuple[str, dict[str, str]]:
+    return collect_files(WORKER, FORMS)
+
+
+def test_identical_content_is_not_a_new_version(ctx: Any) -> None:
+    first = deploy_path(WORKER, FORMS)
+    again = deploy_path(WORKER, FORMS)
+    assert (first.version, first.created) == (1, True)
+    assert (again.version, again.created, again.definition_id) == (1, False, first.definition_id)
+    definition = db.session.get(ProcessDefinition, first.definition_id)
+    assert set(definition.files) == {"fees.dmn"} | {p.name for p in FORMS.glob("worker-*.json")}
+    assert len(definition.content_hash) == 64 and definition.deployed_by == "cli"
+    deployed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "definition_deployed")).all()
+    assert len(deployed) == 1
+
+
+def test_cases_stay_on_their_version(ctx: Any, users: dict[str, Any]) -> None:
+    deploy_path(WORKER, FORMS)
+    old_case = cases.start_case("worker", users["applicant"])
+    bpmn, files = _worker_files()
+    changed = bpmn.replace('name="Fill in applicant data"', 'name="Tell us about yourself"')
+    assert changed != bpmn
+    v2 = deploy(changed, files, actor="analyst")
+    assert (v2.version, v2.created) == (2, True)
+    new_case = cases.start_case("worker", users["applicant"])
+    assert new_case.definition.version == 2 and old_case.definition.version == 1
+    assert open_task(new_case.id, "applicant_data").name == "Tell us about yourself"
+    assert open_task(old_case.id, "applicant_data").name == "Fill in applicant data"
+    complete(old_case.id, "applicant_data", users["applicant"])
+    assert db.session.get(Application, old_case.id).definition.version == 1
+
+
+def test_changing_a_form_makes_a_new_version(ctx: Any) -> None:
+    deploy_path(WORKER, FORMS)
+    bpmn, files = _worker_files()
+    name = "worker-applicant-data.schema.json"
+    files[name] = files[name].replace('"Full name', '"Full name as in the passport', 1)
+    assert deploy(bpmn, files).version == 2
+
+
+def test_unparsable_diagram_is_refused() -> None:
+    with pytest.raises(DeploymentRefused, match="does not parse"):
+        deploy("<bpmn:definitions", {})
+
+
+def test_missing_form_file_names_the_task(ctx: Any) -> None:
+    bpmn, files = _worker_files()
+    del files["worker-verify-documents.schema.json"]
+    with pytest.raises(DeploymentRefused) as caught:
+        deploy(bpmn, files)
+    assert (
+        "verify_documents",
+        "the form file worker-verify-documents.schema.json does not exist",
+    ) in caught.value.problems
+
+
+def test_unknown_lane_names_the_lane(ctx: Any) -> None:
+    bpmn, files = _worker_files()
+    with pytest.raises(DeploymentRefused) as caught:
+        deploy(bpmn.replace('name="Supervisor"', 'name="Head of office"'), files)
+    problems = dict(caught.value.problems)
+    assert "lane_supervisor" in problems and "maps to no known role" in problems["lane_supervisor"]
+
+
+def test_broken_form_schema_is_refused(ctx: Any) -> None:
+    bpmn, files = _worker_files()
+    files["worker-book-biometrics.schema.json"] = '{"type": "object", "properties": {"office": {"type": "banana"}}}'
+    with pytest.raises(DeploymentRefused) as caught:
+        deploy(bpmn, files)
+    assert any(element == "book_biometrics" for element, _ in caught.value.problems)
+
+
+def test_flow_to_nowhere_names_its_source(ctx: Any) -> None:
+    bpmn, files = _worker_files()
+    broken = bpmn.replace(
+        'sourceRef="init_case" targetRef="applicant_data"', 'sourceRef="init_case" targetRef="nowhere"'
+    )
+    with pytest.raises(DeploymentRefused) as caught:
+        deploy(broken, files)
+    assert [element for element, _ in caught.value.problems] == ["init_case"]
+
+
+def test_broken_script_and_condition_are_refused_at_deployment(ctx: Any) -> None:
+    bpmn, files = _worker_files()
+    broken = bpmn.replace("<bpmn:script>sla_escalations = []", "<bpmn:script>sla_escalations = [", 1)
+    broken = broken.replace('sponsor_decision == "decline"', "__import__('os')", 1)
+    with pytest.raises(DeploymentRefused) as caught:
+        deploy(broken, files)
+    problems = dict(caught.value.problems)
+    assert "SyntaxError" in problems["init_case"]
+    assert "names starting with '_' are not allowed" in problems["gw_sponsor"]
+
+
+def test_missing_decision_table_is_refused(ctx: Any) -> None:
+    bpmn, files = _worker_files()
+    del files["fees.dmn"]
+    with pytest.raises(DeploymentRefused, match="worker_fee"):
+        deploy(bpmn, files)
+
+
+def test_completion_uses_the_forms_of_the_pinned_version(ctx: Any, users: dict[str, Any]) -> None:
+    deploy_path(WORKER, FORMS)
+    application = cases.start_case("worker", users["applicant"])
+    bpmn, files = _worker_files()
+    name = "worker-applicant-data.schema.json"
+    files[name] = files[name].replace('"required": [', '"required": ["nickname", ', 1)
+    files[name] = files[name].replace(
+        '"properties": {', '"properties": {"nickname": {"type": "string", "title": "Nickname"}, ', 1
+    )
+    ui = "worker-applicant-data.uischema.json"
+    files[ui] = files[ui].replace('"ui:order": [', '"ui:order": ["nickname", ', 1)
+    assert deploy(bpmn, files).version == 2
+    complete(application.id, "applicant_data", users["applicant"])  # v1 form: no nickname needed
+    assert db.session.get(Application, application.id).status == "draft"
+
+
+def test_deploy_command(ctx: Any, tmp_path: Path) -> None:
+    runner = ctx.test_cli_runner()
+    result = runner.invoke(args=["deploy", str(WORKER)])
+    assert result.exit_code == 0 and "deployed as version 1" in result.output
+    result = runner.invoke(args=["deploy", str(WORKER)])
+    assert "identical to version 1" in result.output
+    broken = tmp_path / "kitas_worker.bpmn"
+    broken.write_text(WORKER.read_text().replace('name="Sponsor"', 'name="Guarantor"'))
+    (tmp_path / "fees.dmn").write_text((WORKER.parent / "fees.dmn").read_text())
+    result = runner.invoke(args=["deploy", str(broken)])
+    assert result.exit_code == 1 and "lane_sponsor" in result.output and "Guarantor" in result.output
+
+
+def test_form_data_of_every_task_is_valid_for_its_form(ctx: Any) -> None:
+    import forms
+
+    for schema in FORMS.glob("worker-*.schema.json"):
+        form = forms.FormStore(FORMS).load(schema.name)
+        element = schema.name.removeprefix("worker-").removesuffix(".schema.json").replace("-", "_")
+        assert forms.validate(form, form_data(element)) == {}, schema.name

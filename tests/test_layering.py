@@ -1,0 +1,66 @@
+"""The arrows of the design stay honest: only engine/ imports SpiffWorkflow; engine/ and forms/ stay pure."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = ("engine", "forms", "workflows", "kitas", "bench", "tests")
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _python_files(*folders: str) -> list[Path]:
+    files = [ROOT / "app.py"] if "app" in folders else []
+    for folder in folders:
+        if (ROOT / folder).is_dir():
+            files.extend(sorted((ROOT / folder).rglob("*.py")))
+    return files
+
+
+def _top(name: str) -> str:
+    return name.split(".")[0]
+
+
+@pytest.mark.parametrize("path", _python_files("app", *PACKAGES), ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_engine_imports_spiffworkflow(path: Path) -> None:
+    if path.is_relative_to(ROOT / "engine"):
+        return
+    allowed_in_tests = path.is_relative_to(ROOT / "tests" / "engine") or path.is_relative_to(ROOT / "bench")
+    spiff = {name for name in _imports(path) if _top(name) == "SpiffWorkflow"}
+    assert not spiff or allowed_in_tests, f"{path.name} imports {spiff}: only engine/ may"
+
+
+@pytest.mark.parametrize("path", _python_files("engine", "forms"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_engine_and_forms_are_framework_free(path: Path) -> None:
+    forbidden = {"flask", "flask_sqlalchemy", "flask_login", "sqlalchemy", "kitas", "workflows", "app"}
+    package = path.relative_to(ROOT).parts[0]
+    forbidden |= {"engine", "forms"} - {package}
+    bad = {name for name in _imports(path) if _top(name) in forbidden}
+    assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
+@pytest.mark.parametrize(
+    "path", _python_files("app", "engine", "forms", "workflows", "kitas"), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_nothing_imports_the_web_layer(path: Path) -> None:
+    if path.is_relative_to(ROOT / "kitas" / "web") or path.name == "app.py":
+        return
+    assert not {n for n in _imports(path) if n.startswith("kitas.web")}, f"{path.name} imports kitas.web"
+
+
+def test_the_layering_check_sees_real_imports() -> None:
+    assert "SpiffWorkflow.bpmn" in _imports(ROOT / "engine" / "runtime.py")
+    assert _python_files("engine") and _python_files("kitas")
