@@ -27,6 +27,10 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     with app.app_context():
         configure_engine(db.engine, app.config["KITAS_SQLITE_BUSY_TIMEOUT_MS"])
 
+    from kitas.web.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+
     from kitas.cli import register_commands
 
     register_commands(app)

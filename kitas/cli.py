@@ -58,6 +58,25 @@ def register_commands(app: Flask) -> None:
         else:
             click.echo(f"{result.process_id}: identical to version {result.version}; nothing deployed")
 
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, show_default=True, type=int)
+    @with_appcontext
+    def serve_command(host: str, port: int) -> None:
+        """Serve the application; on the embedded default the scheduler runs inside this process."""
+        from kitas.jobs.scheduler import start_background
+
+        scheduler = start_background(app) if app.config["KITAS_EMBEDDED_SCHEDULER"] else None
+        click.echo(f"KITAS Online on http://{host}:{port}/ (scheduler: {'embedded' if scheduler else 'separate'})")
+        try:
+            # app.run() refuses to run inside a CLI command; the same development server, called directly.
+            from werkzeug.serving import run_simple
+
+            run_simple(host, port, app, threaded=True, use_reloader=False)
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+
     @app.cli.command("scheduler")
     @with_appcontext
     def scheduler_command() -> None:

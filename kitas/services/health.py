@@ -1,0 +1,34 @@
+"""What an operator wants to know at a glance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import app_clock, db
+from ..models import ProcessDefinition, Timer
+
+
+def service_health() -> dict[str, Any]:
+    """Database reachability, newest deployed version per process, pending and overdue timers."""
+    try:
+        versions = dict(
+            db.session.execute(
+                select(ProcessDefinition.process_id, func.max(ProcessDefinition.version)).group_by(
+                    ProcessDefinition.process_id
+                )
+            ).all()
+        )
+        pending = db.session.scalar(select(func.count()).where(Timer.status == "pending")) or 0
+        overdue = (
+            db.session.scalar(select(func.count()).where(Timer.status == "pending", Timer.due_at < app_clock().now()))
+            or 0
+        )
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        return {"database": f"error: {exc.__class__.__name__}"}
+    finally:
+        db.session.rollback()
+    return {"database": "ok", "processes": versions, "timers_pending": pending, "timers_overdue": overdue}

@@ -1,0 +1,1 @@
+"""Blueprints, one package per audience. Routes parse input, call one service, render."""

@@ -1,0 +1,5 @@
+"""Pages anyone may see."""
+
+from .routes import bp
+
+__all__ = ["bp"]
