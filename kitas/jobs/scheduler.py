@@ -66,6 +66,7 @@ def start_background(app: Flask, owner: str | None = None) -> BackgroundSchedule
 def run_blocking(app: Flask) -> None:
     """Run the scheduler in the foreground until interrupted (``kitas scheduler``)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per pass is noise
     scheduler = BlockingScheduler(timezone=UTC)
     configure(scheduler, app)
     log.info("scheduler started; checking for due timers every %ss", app.config["KITAS_TIMER_INTERVAL"])
