@@ -41,16 +41,10 @@ _DUE_KEY = "kitas_due"
 
 
 @dataclass(frozen=True)
-class ReadyTask:
-    """A READY user task, as the projections need it."""
+class ReadyTask(UserTaskInfo):
+    """A READY user task: what the diagram says of it, plus the id of this task in this case."""
 
     task_id: str
-    element_id: str
-    name: str
-    lane: str
-    form_schema: str | None
-    form_ui_schema: str | None
-    status: str | None
 
 
 @dataclass(frozen=True)
@@ -133,18 +127,7 @@ class CaseRuntime:
         for task in self.workflow.get_tasks(state=TaskState.READY):
             if not isinstance(task.task_spec, UserTaskMixin):
                 continue
-            info = self._info(task)
-            tasks.append(
-                ReadyTask(
-                    task_id=str(task.id),
-                    element_id=info.element_id,
-                    name=info.name,
-                    lane=info.lane,
-                    form_schema=info.form_schema,
-                    form_ui_schema=info.form_ui_schema,
-                    status=info.status,
-                )
-            )
+            tasks.append(ReadyTask(task_id=str(task.id), **vars(self._info(task))))
         return tasks
 
     def task_data(self, task_id: str) -> dict[str, Any]:
