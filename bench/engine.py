@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,17 @@ from engine import CaseRuntime, ManualClock, ProcessModel  # noqa: E402
 from tests.worker_data import PAYMENT, form_data  # noqa: E402
 
 MESSAGE = "payment_received"
-STEPS = ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist", MESSAGE,
-         "verify_documents", "supervisor_approval", "book_biometrics", "capture_biometrics")
+STEPS = (
+    "applicant_data",
+    "employment_data",
+    "sponsor_confirmation",
+    "document_checklist",
+    MESSAGE,
+    "verify_documents",
+    "supervisor_approval",
+    "book_biometrics",
+    "capture_biometrics",
+)
 TARGET_RATIO = 3.0
 TARGET_STATE_BYTES = 30_000
 FLAT_RSS_RATIO = 1.5
@@ -60,6 +70,17 @@ Samples = dict[str, list[int]]
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def samples() -> Samples:
+    return {"start": [], "complete": [], "message": []}
+
+
+def timed(out: list[int], action: Callable[..., Any], *args: Any) -> Any:
+    t0 = time.perf_counter_ns()
+    result = action(*args)
+    out.append(time.perf_counter_ns() - t0)
+    return result
 
 
 def summary(samples_ns: list[int]) -> dict[str, float]:
@@ -99,13 +120,16 @@ def setup() -> tuple[dict[str, int], ProcessModel, dict[str, Any]]:
 
     ensure_roles()
     result = deploy_path(ROOT / "bpmn" / "kitas_worker.bpmn", ROOT / "forms" / "schemas")
-    users = {
-        "applicant": make_user("applicant", email="ana@example.org", name="Ana Applicant").id,
-        "sponsor": make_user("sponsor", email="hr@employer.co.id", name="PT Employer HR").id,
-        "verifier": make_user("verifier", email="vera@imigrasi.example", name="Vera Verifier").id,
-        "supervisor": make_user("supervisor", email="sam@imigrasi.example", name="Sam Supervisor").id,
+    emails = {
+        "applicant": "ana@example.org",
+        "sponsor": "hr@employer.co.id",
+        "verifier": "vera@imigrasi.example",
+        "supervisor": "sam@imigrasi.example",
     }
-    model = process_model(db.session.get(ProcessDefinition, result.definition_id))
+    users = {role: make_user(role, email=email, name=f"Bench {role}").id for role, email in emails.items()}
+    definition = db.session.get(ProcessDefinition, result.definition_id)
+    assert definition is not None
+    model = process_model(definition)
     entry = catalog().by_code("worker")
     db.session.remove()
     return users, model, {"kitas_type": entry.code, "index_code": entry.index_code}
@@ -119,25 +143,21 @@ def service_case(users: dict[str, int], out: Samples) -> int:
 
     db.session.remove()
     applicant = db.session.get(User, users["applicant"])
-    t0 = time.perf_counter_ns()
-    application_id = cases.start_case("worker", applicant).id
-    out["start"].append(time.perf_counter_ns() - t0)
+    assert applicant is not None
+    application_id = timed(out["start"], cases.start_case, "worker", applicant).id
     for step in STEPS:
         db.session.remove()  # every step loads from the database, as a fresh request would
         if step == MESSAGE:
-            t0 = time.perf_counter_ns()
-            cases.deliver_message(application_id, MESSAGE, PAYMENT, actor="bench-bank")
-            out["message"].append(time.perf_counter_ns() - t0)
+            timed(out["message"], cases.deliver_message, application_id, MESSAGE, PAYMENT, "bench-bank")
             continue
         row = db.session.execute(
-            select(HumanTask.task_id, HumanTask.role)
-            .where(HumanTask.application_id == application_id, HumanTask.element_id == step)
+            select(HumanTask.task_id, HumanTask.role).where(
+                HumanTask.application_id == application_id, HumanTask.element_id == step
+            )
         ).one()
         user = db.session.get(User, users[row.role])
-        data = form_data(step)
-        t0 = time.perf_counter_ns()
-        cases.complete_task(application_id, row.task_id, user, data)
-        out["complete"].append(time.perf_counter_ns() - t0)
+        assert user is not None
+        timed(out["complete"], cases.complete_task, application_id, row.task_id, user, form_data(step))
     db.session.remove()
     application = db.session.get(Application, application_id)
     assert application is not None and application.status == "permit_issued", application
@@ -151,15 +171,10 @@ def bare_case(model: ProcessModel, initial: dict[str, Any], clock: ManualClock, 
     runtime = CaseRuntime.start(model, dict(initial), clock)
     for step in STEPS:
         if step == MESSAGE:
-            t0 = time.perf_counter_ns()
-            runtime.deliver_message(MESSAGE, PAYMENT)
-            out["message"].append(time.perf_counter_ns() - t0)
+            timed(out["message"], runtime.deliver_message, MESSAGE, PAYMENT)
             continue
         task_id = next(t.task_id for t in runtime.ready_user_tasks() if t.element_id == step)
-        data = form_data(step)
-        t0 = time.perf_counter_ns()
-        runtime.complete_user_task(task_id, data)
-        out["complete"].append(time.perf_counter_ns() - t0)
+        timed(out["complete"], runtime.complete_user_task, task_id, form_data(step))
     assert runtime.completed and runtime.status() == "permit_issued"
 
 
@@ -168,15 +183,13 @@ def run_database(name: str, url: str, n: int, bare: Samples) -> dict[str, Any]:
     from kitas.extensions import db
 
     app = make_app(url)
-    service: Samples = {"start": [], "complete": [], "message": []}
-    sizes: list[int] = []
-    local_bare: Samples = {"complete": [], "message": []}
+    service, local_bare, sizes = samples(), samples(), []
     wall = {"service": 0, "bare": 0}
     clock = ManualClock()
     with app.app_context():
         users, model, initial = setup()
-        service_case(users, {"start": [], "complete": [], "message": []})  # warm-up
-        bare_case(model, initial, clock, {"complete": [], "message": []})
+        service_case(users, samples())  # warm-up
+        bare_case(model, initial, clock, samples())
         for i in range(n):
             t0 = time.perf_counter_ns()
             sizes.append(service_case(users, service))
@@ -188,30 +201,36 @@ def run_database(name: str, url: str, n: int, bare: Samples) -> dict[str, Any]:
                 log(f"{name}: {i + 1}/{n} cases")
         db.session.remove()
         db.engine.dispose()
-    for key in local_bare:
+    for key in ("complete", "message"):
         bare[key].extend(local_bare[key])
     svc, eng = summary(service["complete"]), summary(local_bare["complete"])
+    msg_svc, msg_eng = summary(service["message"]), summary(local_bare["message"])
     ratio_median = round(svc["median_ms"] / eng["median_ms"], 2)
     ratio_p95 = round(svc["p95_ms"] / eng["p95_ms"], 2)
     return {
-        "service": {"complete_task": svc, "deliver_message": summary(service["message"]),
-                    "start_case": summary(service["start"])},
-        "bare_engine_interleaved": {"complete": eng, "message": summary(local_bare["message"])},
-        "ratio_service_over_bare": {"median": ratio_median, "p95": ratio_p95, "target": f"<= {TARGET_RATIO}",
-                                    "meets_target": ratio_median <= TARGET_RATIO and ratio_p95 <= TARGET_RATIO},
-        "message_ratio_median": round(summary(service["message"])["median_ms"]
-                                      / summary(local_bare["message"])["median_ms"], 2),
+        "service": {"complete_task": svc, "deliver_message": msg_svc, "start_case": summary(service["start"])},
+        "bare_engine_interleaved": {"complete": eng, "message": msg_eng},
+        "ratio_service_over_bare": {
+            "median": ratio_median,
+            "p95": ratio_p95,
+            "target": f"<= {TARGET_RATIO}",
+            "meets_target": ratio_median <= TARGET_RATIO and ratio_p95 <= TARGET_RATIO,
+        },
+        "message_ratio_median": round(msg_svc["median_ms"] / msg_eng["median_ms"], 2),
         "wall_time_s": {"service_cases": round(wall["service"] / 1e9, 2), "bare_cases": round(wall["bare"] / 1e9, 2)},
-        "state_size_bytes": {"max": max(sizes), "median": int(statistics.median(sizes)),
-                             "target": f"< {TARGET_STATE_BYTES}", "meets_target": max(sizes) < TARGET_STATE_BYTES},
+        "state_size_bytes": {
+            "max": max(sizes),
+            "median": int(statistics.median(sizes)),
+            "target": f"< {TARGET_STATE_BYTES}",
+            "meets_target": max(sizes) < TARGET_STATE_BYTES,
+        },
     }
 
 
 def postgres_problem(url: str) -> str | None:
     """None if PostgreSQL answers at ``url``, else why not."""
-    driver_url = "postgresql+psycopg://" + url.split("://", 1)[1]
     try:
-        engine = create_engine(driver_url, connect_args={"connect_timeout": 3})
+        engine = create_engine("postgresql+psycopg://" + url.split("://", 1)[1], connect_args={"connect_timeout": 3})
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         engine.dispose()
@@ -225,12 +244,11 @@ def memory_run(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         app = make_app(f"sqlite:///{Path(tmp) / 'bench.db'}")
         with app.app_context():
-            users, _model, _initial = setup()
-            scratch: Samples = {"start": [], "complete": [], "message": []}
-            service_case(users, scratch)
+            users = setup()[0]
+            service_case(users, samples())
             after_setup = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             for _ in range(n):
-                service_case(users, {"start": [], "complete": [], "message": []})
+                service_case(users, samples())
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(json.dumps({"cases": n, "peak_rss_kb_after_warmup": after_setup, "peak_rss_kb": peak}))
 
@@ -239,12 +257,23 @@ def measure_memory(n: int) -> dict[str, Any]:
     runs = []
     for size in (n, 4 * n):
         log(f"memory: {size} cases in a fresh subprocess")
-        done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--memory-run", str(size)],
-                              capture_output=True, text=True, check=True, cwd=ROOT)
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--memory-run", str(size)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     ratio = round(runs[1]["peak_rss_kb"] / runs[0]["peak_rss_kb"], 3)
-    return {"database": "sqlite", "unit": "KiB (ru_maxrss)", "runs": runs, "ratio_4n_over_n": ratio,
-            "flat": ratio < FLAT_RSS_RATIO, "flat_means": f"ratio < {FLAT_RSS_RATIO}"}
+    return {
+        "database": "sqlite",
+        "unit": "KiB (ru_maxrss)",
+        "runs": runs,
+        "ratio_4n_over_n": ratio,
+        "flat": ratio < FLAT_RSS_RATIO,
+        "flat_means": f"ratio < {FLAT_RSS_RATIO}",
+    }
 
 
 def main() -> None:
@@ -259,7 +288,7 @@ def main() -> None:
         return
     import SpiffWorkflow
 
-    bare: Samples = {"complete": [], "message": []}
+    bare = samples()
     results: dict[str, Any] = {}
     started = time.perf_counter_ns()
     with tempfile.TemporaryDirectory() as tmp:
@@ -281,15 +310,17 @@ def main() -> None:
     report = {
         "cases": args.cases,
         "steps_per_case": {"complete_task": len(STEPS) - 1, "deliver_message": 1},
-        "environment": {"python": platform.python_version(), "spiffworkflow": getattr(SpiffWorkflow, "__version__", "?"),
-                        "cpus": os.cpu_count()},
+        "environment": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "spiffworkflow": getattr(SpiffWorkflow, "__version__", "?"),
+        },
         "databases": results,
-        "bare_engine": {"complete": summary(bare["complete"]), "message": summary(bare["message"])} if bare["complete"] else None,
+        "bare_engine": {k: summary(bare[k]) for k in ("complete", "message")} if bare["complete"] else None,
         "state_size_bytes": measured[0]["state_size_bytes"] if measured else None,
         "memory": measure_memory(args.cases),
-        "total_wall_time_s": 0.0,
     }
-    report["total_wall_time_s"] = round((time.perf_counter_ns() - started) / 1e9, 1)
+    report["total_wall_time_s"] = round((time.perf_counter_ns() - started) / 1e9, 1)  # incl. memory runs
     print(json.dumps(report, indent=2))
 
 

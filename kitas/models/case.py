@@ -61,7 +61,7 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    application: Mapped[Application] = relationship(lazy="joined")
+    application: Mapped[Application] = relationship(lazy="select")
 
 
 class Timer(db.Model):  # type: ignore[name-defined]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from ..extensions import db
 from .types import UTCDateTime
@@ -25,9 +25,10 @@ class ProcessDefinition(db.Model):  # type: ignore[name-defined]
     version: Mapped[int]
     name: Mapped[str] = mapped_column(String(200))
     content_hash: Mapped[str] = mapped_column(String(64))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # The large columns load only when asked for: the parsed model and forms are cached by content hash.
+    bpmn_xml: Mapped[str] = deferred(mapped_column(Text))
     # file name -> text: the form schemas, UI schemas and decision tables of this version
-    files: Mapped[dict[str, Any]] = mapped_column(JSON)
+    files: Mapped[dict[str, Any]] = deferred(mapped_column(JSON))
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     deployed_by: Mapped[str] = mapped_column(String(300))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())

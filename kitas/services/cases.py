@@ -15,7 +15,7 @@ from workflows import catalog
 from ..extensions import app_clock, db
 from ..models import Application, AuditEvent, HumanTask, User
 from . import audit
-from .deployments import latest_definition, process_model
+from .deployments import definition_form, latest_definition, process_model
 from .errors import CaseStateUnreadable, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from .projections import sync_projections
 from .transactions import is_postgres, write_transaction
@@ -236,8 +236,7 @@ def _check_lane(application: Application, task: HumanTask, user: User) -> None:
 def _validated(application: Application, task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
     if not task.form_schema:
         return dict(data)
-    files = application.definition.files
-    form = forms.load_form(files[task.form_schema], files.get(task.form_ui_schema or ""), task.form_schema, check=False)
+    form = definition_form(application.definition, task.form_schema, task.form_ui_schema)
     properties = form.schema.get("properties", {})
     writable = {k: v for k, v in data.items() if k in properties and not properties[k].get("readOnly")}
     errors = forms.validate(form, writable)

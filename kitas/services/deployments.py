@@ -20,6 +20,7 @@ from .transactions import write_transaction
 
 _MODELS: dict[str, ProcessModel] = {}  # keyed by content, so a recreated database cannot alias
 _MODELS_LOCK = Lock()
+_FORMS: dict[str, forms.FormSpec] = {}
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,17 @@ def _decision_files_used(model: ProcessModel, decisions: dict[str, str]) -> dict
         if any(f'id="{decision}"' in text for decision in model.decisions):
             used[name] = text
     return used
+
+
+def definition_form(definition: ProcessDefinition, schema_file: str, ui_file: str | None) -> forms.FormSpec:
+    """A form of a deployed version, parsed once per process (deployed content never changes)."""
+    key = f"{definition.process_id}:{definition.content_hash}:{schema_file}"
+    form = _FORMS.get(key)
+    if form is None:
+        files = definition.files
+        form = forms.load_form(files[schema_file], files.get(ui_file or ""), schema_file, check=False)
+        _FORMS[key] = form
+    return form
 
 
 def latest_definition(process_id: str) -> ProcessDefinition | None:
