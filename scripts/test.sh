@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 echo "== ruff"
 "$VENV/bin/ruff" check .
 echo "== mypy"
-"$VENV/bin/mypy" engine forms workflows kitas
+"$VENV/bin/mypy" engine forms workflows kitas bench
 
 echo "== tests on SQLite"
 "$VENV/bin/pytest" -q "$@"
