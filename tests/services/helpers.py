@@ -40,3 +40,10 @@ def start_until_verification(users: dict[str, Any]) -> Application:
     """A paid worker case waiting for the verifier."""
     application = start_until_payment(users)
     return cases.deliver_message(application.id, "payment_received", PAYMENT, actor="sandbox-bank")
+
+
+def request_corrections(application_id: int, verifier: User, reason: str) -> Application:
+    """The verifier sends a paid case back to the applicant for corrections."""
+    return complete(
+        application_id, "verify_documents", verifier, verification_decision="corrections", verification_reason=reason
+    )

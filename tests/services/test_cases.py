@@ -12,7 +12,13 @@ from kitas.extensions import db
 from kitas.models import Application, AuditEvent, HumanTask, Timer
 from kitas.services import cases
 from kitas.services.errors import CaseStateUnreadable, Conflict, Forbidden, InvalidInput, NotFound
-from tests.services.helpers import complete, open_task, start_until_payment, start_until_verification
+from tests.services.helpers import (
+    complete,
+    open_task,
+    request_corrections,
+    start_until_payment,
+    start_until_verification,
+)
 from tests.worker_data import PAYMENT, form_data
 
 
@@ -75,13 +81,7 @@ def test_bad_form_returns_every_error_and_changes_nothing(worker: int, users: di
 
 def test_read_only_fields_cannot_be_written(worker: int, users: dict[str, Any]) -> None:
     application = start_until_verification(users)
-    complete(
-        application.id,
-        "verify_documents",
-        users["verifier"],
-        verification_decision="corrections",
-        verification_reason="Passport scan is blurry",
-    )
+    request_corrections(application.id, users["verifier"], "Passport scan is blurry")
     task = open_task(application.id, "submit_corrections")
     cases.complete_task(
         application.id,

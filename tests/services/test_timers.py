@@ -16,7 +16,13 @@ from kitas.models import Application, AuditEvent, HumanTask, Timer
 from kitas.services import cases, timers
 from kitas.services.deployments import deploy_path
 from tests.conftest import DATA
-from tests.services.helpers import complete, open_task, start_until_payment, start_until_verification
+from tests.services.helpers import (
+    complete,
+    open_task,
+    request_corrections,
+    start_until_payment,
+    start_until_verification,
+)
 
 
 def _timer(application_id: int, element_id: str) -> Timer:
@@ -124,13 +130,7 @@ def test_sla_timer_escalates_the_task_and_the_case_goes_on(worker: int, users: d
 
 def test_correction_deadline_expires_the_case(worker: int, users: dict[str, Any], clock: Any) -> None:
     application = start_until_verification(users)
-    complete(
-        application.id,
-        "verify_documents",
-        users["verifier"],
-        verification_decision="corrections",
-        verification_reason="Blurry scan",
-    )
+    request_corrections(application.id, users["verifier"], "Blurry scan")
     assert open_task(application.id, "submit_corrections").due_at == clock.now() + timedelta(days=14)
     clock.advance(days=14, seconds=1)
     timers.fire_due_timers("test")
