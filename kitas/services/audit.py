@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +26,15 @@ def _digest(prev_hash: str, seq: int, occurred_at: datetime, actor: str, action:
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
+def lock_head() -> AuditHead:
+    """Lock (creating it if needed) the chain head; held until the caller's transaction ends."""
+    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    if head is None:  # the migration seeds it; this only covers a database built without migrations
+        head = AuditHead(id=1, seq=0, last_hash=GENESIS_HASH)
+        db.session.add(head)
+    return head
+
+
 def record(
     action: str,
     detail: dict[str, Any],
@@ -34,10 +44,9 @@ def record(
     application_id: int | None = None,
 ) -> AuditEvent:
     """Append an audit row inside the caller's transaction (the chain head is locked until commit)."""
-    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, last_hash=GENESIS_HASH)
-        db.session.add(head)
+    head = lock_head()
+    # Hash exactly what the JSON column will give back (string keys, plain values).
+    detail = json.loads(canonical_json(detail))
     occurred_at = app_clock().now().replace(microsecond=0)
     label = user.label if user is not None else (actor or SYSTEM_ACTOR)
     seq = head.seq + 1
@@ -74,11 +83,18 @@ class ChainReport:
 
 
 def verify_chain(batch: int = 1000) -> ChainReport:
-    """Recompute every hash in order and report the first broken link."""
+    """Recompute every hash in order, up to the head read first, and report the first broken link."""
+    head = db.session.get(AuditHead, 1)
+    head_seq = head.seq if head is not None else 0
+    head_hash = head.last_hash if head is not None else GENESIS_HASH
+    db.session.rollback()  # rows appended after this point are not part of the check
     prev_hash, expected_seq, count, last_seq = GENESIS_HASH, 1, 0, 0
-    while True:
+    while last_seq < head_seq:
         rows = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
+            select(AuditEvent)
+            .where(AuditEvent.seq > last_seq, AuditEvent.seq <= head_seq)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
         ).all()
         if not rows:
             break
@@ -92,9 +108,7 @@ def verify_chain(batch: int = 1000) -> ChainReport:
             if digest != row.hash:
                 return ChainReport(count, row.seq, f"row {row.seq} was changed after it was written")
             prev_hash, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
-        db.session.expunge_all()
-    head = db.session.get(AuditHead, 1)
-    if head is not None and (head.seq != last_seq or head.last_hash != prev_hash):
-        return ChainReport(count, last_seq + 1, f"rows after {last_seq} were removed (the head says {head.seq})")
-    db.session.rollback()
+        db.session.rollback()
+    if last_seq != head_seq or prev_hash != head_hash:
+        return ChainReport(count, last_seq + 1, f"rows after {last_seq} were removed (the head says {head_seq})")
     return ChainReport(count, None, None)

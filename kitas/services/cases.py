@@ -66,7 +66,7 @@ def start_process(
         if definition is None:
             raise ServiceError(f"the process {process_id} is not deployed; run 'kitas init'")
         now = app_clock().now()
-        runtime = _guard_engine(
+        runtime = guard_engine(
             lambda: CaseRuntime.start(process_model(definition), dict(data or {}), app_clock()), "new case"
         )
         state, state_format = runtime.dump()
@@ -116,7 +116,7 @@ def complete_task(
                 raise Conflict("the case changed since you opened it; reload the page to see the latest state")
             clean = _validated(application, task, data)
             runtime = load_runtime(application)
-            completion = _guard_engine(lambda: runtime.complete_user_task(task_id, clean), application.reference)
+            completion = guard_engine(lambda: runtime.complete_user_task(task_id, clean), application.reference)
             save_case(application, runtime)
             audit.record(
                 "task_completed",
@@ -142,7 +142,7 @@ def deliver_message(application_id: int, name: str, payload: dict[str, Any], act
     with write_transaction():
         application = lock_case(application_id)
         runtime = load_runtime(application)
-        _guard_engine(lambda: runtime.deliver_message(name, payload), application.reference)
+        guard_engine(lambda: runtime.deliver_message(name, payload), application.reference)
         save_case(application, runtime)
         audit.record(
             "message_delivered",
@@ -245,7 +245,8 @@ def _validated(application: Application, task: HumanTask, data: dict[str, Any]) 
     return writable
 
 
-def _guard_engine(action: Any, reference: str) -> Any:
+def guard_engine(action: Any, reference: str) -> Any:
+    """Run an engine call for a case, turning engine errors into service errors that name the case."""
     try:
         return action()
     except (TaskNotReady, NotWaiting) as exc:

@@ -15,7 +15,7 @@ from workflows import catalog
 from ..extensions import app_clock, db
 from ..models import ProcessDefinition, User
 from . import audit
-from .errors import DeploymentRefused
+from .errors import DeploymentRefused, ServiceError
 from .transactions import write_transaction
 
 _MODELS: dict[str, ProcessModel] = {}  # keyed by content, so a recreated database cannot alias
@@ -64,6 +64,7 @@ def deploy(bpmn: str, files: dict[str, str], deployed_by: User | None = None, ac
     digest = content_hash(bpmn, stored)
     label = deployed_by.label if deployed_by is not None else actor
     with write_transaction():
+        audit.lock_head()  # serializes concurrent deployments, so version numbers cannot collide
         existing = db.session.scalars(
             select(ProcessDefinition).where(
                 ProcessDefinition.process_id == model.process_id, ProcessDefinition.content_hash == digest
@@ -146,6 +147,10 @@ def definition_form(definition: ProcessDefinition, schema_file: str, ui_file: st
     form = _FORMS.get(key)
     if form is None:
         files = definition.files
+        if schema_file not in files:
+            raise ServiceError(
+                f"version {definition.version} of {definition.process_id} lacks its form {schema_file}; redeploy it"
+            )
         form = forms.load_form(files[schema_file], files.get(ui_file or ""), schema_file, check=False)
         _FORMS[key] = form
     return form

@@ -20,7 +20,7 @@ from sqlalchemy import or_, select
 from ..extensions import app_clock, db
 from ..models import HumanTask, Timer
 from . import audit
-from .cases import load_runtime, lock_case, save_case
+from .cases import guard_engine, load_runtime, lock_case, save_case
 from .errors import ServiceError
 from .transactions import is_postgres, write_transaction
 
@@ -80,7 +80,7 @@ def fire_timer(timer_id: int, owner: str) -> str:
         if timer.status != "pending" or timer.lease_owner != owner:
             return "skipped"
         runtime = load_runtime(application)
-        if not runtime.fire_timer(timer.task_id):
+        if not guard_engine(lambda: runtime.fire_timer(timer.task_id), application.reference):
             timer.status = "cancelled"
             timer.note = "the case no longer waited on this timer when it fell due"
             return "stale"
@@ -128,10 +128,12 @@ def fire_due_timers(owner: str | None = None, limit: int = 50, lease_seconds: fl
         for timer_id in claimed:
             try:
                 outcome = fire_timer(timer_id, owner)
-            except ServiceError as exc:
-                log.error("timer %s failed: %s", timer_id, exc)
+            except Exception as exc:  # one broken case must not hold up the timers of the others
+                log.exception("timer %s failed", timer_id)
+                db.session.rollback()
                 report.failed.append(timer_id)
-                _postpone(timer_id, str(exc), lease_seconds)
+                message = str(exc) if isinstance(exc, ServiceError) else f"{exc.__class__.__name__}: {exc}"
+                _postpone(timer_id, message, lease_seconds)
                 continue
             if outcome == "fired":
                 report.fired.append(timer_id)

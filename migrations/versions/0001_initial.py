@@ -24,6 +24,12 @@ def upgrade():
     sa.Column('last_hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
+    # The chain head exists from the start, so the first appends lock a real row.
+    op.bulk_insert(
+        sa.table("audit_head", sa.column("id", sa.Integer), sa.column("seq", sa.BigInteger),
+                 sa.column("last_hash", sa.String)),
+        [{"id": 1, "seq": 0, "last_hash": "0" * 64}],
+    )
     op.create_table('role',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=32), nullable=False),

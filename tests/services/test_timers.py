@@ -196,3 +196,19 @@ def test_two_scheduler_processes_never_fire_a_timer_twice(
         application = db.session.get(Application, application_id)
         assert application.status == "done"
         assert cases.load_runtime(application).data["fired_count"] == 1
+
+
+def test_a_failing_timer_does_not_hold_up_the_others(worker: int, users: dict[str, Any], clock: Any) -> None:
+    broken = start_until_payment(users)
+    healthy = start_until_payment(users)
+    broken_row = db.session.get(Application, broken.id)
+    broken_row.workflow_state = "{damaged"
+    db.session.commit()
+    clock.advance(days=8)
+    report = timers.fire_due_timers("test")
+    assert len(report.failed) == 1 and len(report.fired) == 1
+    db.session.expire_all()
+    assert db.session.get(Application, healthy.id).status == "expired"
+    failed = _timer(broken.id, "payment_deadline")
+    assert failed.status == "pending" and "corrupt" in (failed.note or "")
+    assert failed.lease_until is not None and failed.lease_until > clock.now()  # retried after the lease, not in a loop
