@@ -9,7 +9,7 @@ from threading import Lock
 from sqlalchemy import func, select
 
 import forms
-from engine import DiagramError, ProcessModel, content_hash, parse_process, read_process_id
+from engine import DiagramError, ProcessModel, content_hash, parse_process
 from workflows import catalog
 
 from ..extensions import app_clock, db
@@ -179,11 +179,3 @@ def process_model(definition: ProcessDefinition) -> ProcessModel:
             model = parse_process(definition.bpmn_xml, decisions, validate_schema=False)
             _MODELS[key] = model
     return model
-
-
-def process_id_of(bpmn: str) -> str:
-    """The executable process id of a diagram."""
-    try:
-        return read_process_id(bpmn)
-    except DiagramError as exc:
-        raise DeploymentRefused(exc.problems) from exc
