@@ -13,7 +13,7 @@ from engine import Clock, SystemClock
 def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None) -> Flask:
     """Create the KITAS Online application; ``config`` overrides settings (tests pass their own)."""
     from kitas.config import load_config
-    from kitas.extensions import db, migrate
+    from kitas.extensions import csrf, db, login_manager, migrate
     from kitas.services.transactions import configure_engine
 
     app = Flask("kitas", instance_relative_config=True)
@@ -24,12 +24,17 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).with_name("migrations")))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see this page."
+    login_manager.login_message_category = "info"
     with app.app_context():
         configure_engine(db.engine, app.config["KITAS_SQLITE_BUSY_TIMEOUT_MS"])
 
-    from kitas.web.public import bp as public_bp
+    from kitas.web import register_web
 
-    app.register_blueprint(public_bp)
+    register_web(app)
 
     from kitas.cli import register_commands
 

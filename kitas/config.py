@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,34 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "KITAS_TIMER_INTERVAL": float(env.get("KITAS_TIMER_INTERVAL", "5")),
         "KITAS_TIMER_LEASE": float(env.get("KITAS_TIMER_LEASE", "60")),
         "KITAS_TIMER_BATCH": int(env.get("KITAS_TIMER_BATCH", "50")),
+        # Seconds between two passes over the outboxes (e-mail, SMS, provider webhooks).
+        "KITAS_OUTBOX_INTERVAL": float(env.get("KITAS_OUTBOX_INTERVAL", "2")),
         # The embedded default runs the scheduler inside the web process.
         "KITAS_EMBEDDED_SCHEDULER": env.get("KITAS_EMBEDDED_SCHEDULER", "1") == "1",
         "KITAS_SQLITE_BUSY_TIMEOUT_MS": int(env.get("KITAS_SQLITE_BUSY_TIMEOUT_MS", "15000")),
+        # Where people reach the service: links in e-mails and the payment provider's callback.
+        "KITAS_PUBLIC_URL": env.get("KITAS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Sessions: idle timeout; cookies are Secure whenever the public URL is https (or when forced).
+        "KITAS_SESSION_IDLE_MINUTES": int(env.get("KITAS_SESSION_IDLE_MINUTES", "30")),
+        "KITAS_SECURE_COOKIES": env.get("KITAS_SECURE_COOKIES"),
+        # Failed logins allowed per account and per address within the window before logins are refused.
+        "KITAS_LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env.get("KITAS_LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
+        "KITAS_LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("KITAS_LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
+        "KITAS_LOGIN_WINDOW_MINUTES": int(env.get("KITAS_LOGIN_WINDOW_MINUTES", "15")),
+        # Uploaded documents: stored outside the web root; the size limit of one file.
+        "KITAS_UPLOAD_DIR": env.get("KITAS_UPLOAD_DIR", str(instance_path / "uploads")),
+        "KITAS_MAX_UPLOAD_BYTES": int(env.get("KITAS_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
+        # Payments: the provider adapter and the secret that signs its webhooks (else one kept in the instance).
+        "KITAS_PAYMENT_PROVIDER": env.get("KITAS_PAYMENT_PROVIDER", "sandbox"),
+        "KITAS_PAYMENT_WEBHOOK_SECRET": env.get("KITAS_PAYMENT_WEBHOOK_SECRET"),
+        # Mail: SMTP when a host is set, else messages are written to the log (development).
+        "KITAS_SMTP_HOST": env.get("KITAS_SMTP_HOST"),
+        "KITAS_SMTP_PORT": int(env.get("KITAS_SMTP_PORT", "25")),
+        "KITAS_SMTP_USER": env.get("KITAS_SMTP_USER"),
+        "KITAS_SMTP_PASSWORD": env.get("KITAS_SMTP_PASSWORD"),
+        "KITAS_SMTP_STARTTLS": env.get("KITAS_SMTP_STARTTLS", "0") == "1",
+        "KITAS_MAIL_FROM": env.get("KITAS_MAIL_FROM", "KITAS Online <no-reply@kitas.invalid>"),
+        "KITAS_SMS_PROVIDER": env.get("KITAS_SMS_PROVIDER", "sandbox"),
     }
     config.update(overrides or {})
     url = config["SQLALCHEMY_DATABASE_URI"]
@@ -36,13 +62,33 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
         config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url[len("postgresql://") :]
     if not config.get("SECRET_KEY"):
-        config["SECRET_KEY"] = _instance_secret(instance_path)
+        config["SECRET_KEY"] = _instance_secret(instance_path, "secret_key")
+    if not config.get("KITAS_PAYMENT_WEBHOOK_SECRET"):
+        config["KITAS_PAYMENT_WEBHOOK_SECRET"] = _instance_secret(instance_path, "payment_webhook_secret")
+    _session_settings(config)
     return config
 
 
-def _instance_secret(instance_path: Path) -> str:
+def _session_settings(config: dict[str, Any]) -> None:
+    """Cookie and session settings derived from the public URL and the idle timeout."""
+    forced = config.get("KITAS_SECURE_COOKIES")
+    secure = forced == "1" if forced in ("0", "1") else str(config["KITAS_PUBLIC_URL"]).startswith("https://")
+    config.setdefault("SESSION_COOKIE_SECURE", secure)
+    config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    config.setdefault("REMEMBER_COOKIE_SECURE", secure)
+    config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(minutes=int(config["KITAS_SESSION_IDLE_MINUTES"])))
+    config.setdefault("SESSION_REFRESH_EACH_REQUEST", True)
+    # The CSRF token lives as long as the session; a page left open for hours still submits.
+    config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    # Several documents may be posted at once; each is checked against KITAS_MAX_UPLOAD_BYTES on its own.
+    config.setdefault("MAX_CONTENT_LENGTH", int(config["KITAS_MAX_UPLOAD_BYTES"]) * 8 + 1024 * 1024)
+
+
+def _instance_secret(instance_path: Path, name: str) -> str:
     """A random secret kept in the instance folder, so development needs no setup and no secret is committed."""
-    path = instance_path / "secret_key"
+    path = instance_path / name
     if path.exists():
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)

@@ -9,3 +9,4 @@ if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ] || [ pyproject.toml -nt "$sta
   "$VENV/bin/python" -m pip install --quiet -e ".[test]"
   touch "$stamp"
 fi
+bash scripts/vendor.sh

@@ -7,11 +7,13 @@ PostgreSQL when KITAS_TEST_DATABASE_URL is set.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from engine import ManualClock
@@ -48,6 +50,11 @@ def app(database_url: str, clock: ManualClock, tmp_path_factory: pytest.TempPath
             "SECRET_KEY": "test-secret",
             "SQLALCHEMY_DATABASE_URI": database_url,
             "KITAS_EMBEDDED_SCHEDULER": False,
+            # Tests post forms directly; the `csrf_on` fixture turns protection back on to test it.
+            "WTF_CSRF_ENABLED": False,
+            "KITAS_UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+            "KITAS_PAYMENT_WEBHOOK_SECRET": "test-webhook-secret",
+            "KITAS_PUBLIC_URL": "http://kitas.test",
         },
         clock=clock,
     )
@@ -117,3 +124,33 @@ def users(ctx: Flask) -> dict[str, object]:
         "supervisor": make_user("supervisor", email="sam@imigrasi.example", name="Sam Supervisor"),
         "analyst": make_user("analyst", email="alex@imigrasi.example", name="Alex Analyst"),
     }
+
+
+@pytest.fixture()
+def client(ctx: Flask) -> FlaskClient:
+    """A test client on the clean database of ``ctx``."""
+    return ctx.test_client()
+
+
+@pytest.fixture()
+def login_as(client: FlaskClient) -> Callable[[Any], FlaskClient]:
+    """Sign a user in on ``client`` (as Flask-Login would after a successful login)."""
+
+    def _login(user: Any) -> FlaskClient:
+        with client.session_transaction() as session:
+            session.clear()
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        return client
+
+    return _login
+
+
+@pytest.fixture()
+def csrf_on(app: Flask) -> Iterator[None]:
+    """CSRF protection enabled, as in production."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        yield
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False

@@ -37,14 +37,31 @@ class KitasType:
     sponsor: str
     documents: tuple[RequiredDocument, ...] = ()
     sla_days: dict[str, int] = field(default_factory=dict)
+    former_index_code: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusText:
+    """How a case status is said to people: a short label and one sentence of explanation."""
+
+    label: str
+    explanation: str
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """Every KITAS type, and the map from diagram lanes to roles."""
+    """Every KITAS type, the map from diagram lanes to roles, and the words for each status."""
 
     types: tuple[KitasType, ...]
     lane_roles: dict[str, str]
+    statuses: dict[str, StatusText] = field(default_factory=dict)
+
+    def status_text(self, status: str) -> StatusText:
+        """The plain words for a status; an unknown one is shown humanized rather than failing."""
+        found = self.statuses.get(status)
+        if found is not None:
+            return found
+        return StatusText(status.replace("_", " ").capitalize(), "")
 
     def by_code(self, code: str) -> KitasType:
         """Return the type with this code (``worker``); KeyError if there is none."""
@@ -68,7 +85,8 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         documents = tuple(RequiredDocument(**doc) for doc in item.get("documents", []))
         fields = {k: v for k, v in item.items() if k in KitasType.__dataclass_fields__ and k != "documents"}
         types.append(KitasType(documents=documents, **fields))
-    return Catalog(types=tuple(types), lane_roles=dict(raw["lane_roles"]))
+    statuses = {code: StatusText(**text) for code, text in raw.get("statuses", {}).items()}
+    return Catalog(types=tuple(types), lane_roles=dict(raw["lane_roles"]), statuses=statuses)
 
 
 @lru_cache(maxsize=1)

@@ -7,6 +7,7 @@ simply found due in the database when the process starts again.
 
 from __future__ import annotations
 
+import importlib
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,13 @@ from flask import Flask
 log = logging.getLogger(__name__)
 
 JOB_ID = "fire_due_timers"
+
+# Outboxes the scheduler empties: (job id, "module:function"). Each function takes no argument,
+# runs inside an application context, sends what is due and returns how many it handled.
+OUTBOX_JOBS: tuple[tuple[str, str], ...] = (
+    ("deliver_notifications", "kitas.services.notifications:deliver_due"),
+    ("deliver_provider_webhooks", "kitas.services.payments:deliver_provider_webhooks"),
+)
 
 
 def timer_pass(app: Flask, owner: str) -> Any:
@@ -34,6 +42,22 @@ def timer_pass(app: Flask, owner: str) -> Any:
     if report.fired or report.failed:
         log.info("timers fired=%d stale=%d failed=%d", len(report.fired), len(report.stale), len(report.failed))
     return report
+
+
+def outbox_pass(app: Flask, target: str) -> int:
+    """One pass of an outbox job, inside an application context; errors are logged, never raised."""
+    from kitas.extensions import db
+
+    module_name, _, function_name = target.partition(":")
+    with app.app_context():
+        try:
+            handled = int(getattr(importlib.import_module(module_name), function_name)())
+        except Exception:  # the job must survive one bad pass; the next pass retries
+            log.exception("outbox job %s failed", target)
+            handled = 0
+        finally:
+            db.session.remove()
+    return handled
 
 
 def configure(scheduler: BaseScheduler, app: Flask, owner: str | None = None) -> BaseScheduler:
@@ -52,6 +76,19 @@ def configure(scheduler: BaseScheduler, app: Flask, owner: str | None = None) ->
         misfire_grace_time=None,
         replace_existing=True,
     )
+    for job_id, target in OUTBOX_JOBS:
+        scheduler.add_job(
+            outbox_pass,
+            "interval",
+            seconds=app.config["KITAS_OUTBOX_INTERVAL"],
+            args=(app, target),
+            id=job_id,
+            next_run_time=datetime.now(UTC),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+            replace_existing=True,
+        )
     return scheduler
 
 

@@ -3,15 +3,27 @@
 from .audit import AuditEvent, AuditHead
 from .case import Application, HumanTask, Timer
 from .definition import ProcessDefinition
+from .document import Document
+from .notification import Notification
+from .payment import Payment, PaymentEvent
+from .sandbox import SandboxBill, SandboxWebhook
+from .security import LoginAttempt
 from .user import Role, User, user_roles
 
 __all__ = [
     "Application",
     "AuditEvent",
     "AuditHead",
+    "Document",
     "HumanTask",
+    "LoginAttempt",
+    "Notification",
+    "Payment",
+    "PaymentEvent",
     "ProcessDefinition",
     "Role",
+    "SandboxBill",
+    "SandboxWebhook",
     "Timer",
     "User",
     "user_roles",

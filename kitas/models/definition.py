@@ -26,9 +26,9 @@ class ProcessDefinition(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200))
     content_hash: Mapped[str] = mapped_column(String(64))
     # The large columns load only when asked for: the parsed model and forms are cached by content hash.
-    bpmn_xml: Mapped[str] = deferred(mapped_column(Text))
+    bpmn_xml: Mapped[str] = deferred(mapped_column(Text, nullable=False))
     # file name -> text: the form schemas, UI schemas and decision tables of this version
-    files: Mapped[dict[str, Any]] = deferred(mapped_column(JSON))
+    files: Mapped[dict[str, Any]] = deferred(mapped_column(JSON, nullable=False))
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     deployed_by: Mapped[str] = mapped_column(String(300))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())

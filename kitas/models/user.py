@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Column, ForeignKey, String, Table
@@ -42,6 +43,8 @@ class User(db.Model):  # type: ignore[name-defined]
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Part of the login session's id: replacing it (password reset) ends every session of the account.
+    session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
 
     @property
@@ -52,6 +55,21 @@ class User(db.Model):  # type: ignore[name-defined]
     def has_role(self, name: str) -> bool:
         """True if the user has the role ``name``."""
         return name in self.role_names
+
+    # Flask-Login's user protocol, written out so the session id carries the session token.
+    @property
+    def is_authenticated(self) -> bool:
+        """Every loaded user is authenticated (anonymous visitors are another class)."""
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        """A loaded user is never anonymous."""
+        return False
+
+    def get_id(self) -> str:
+        """The id kept in the session: ``<user id>:<session token>``."""
+        return f"{self.id}:{self.session_token}"
 
     @property
     def label(self) -> str:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import app_clock, db
-from ..models import ProcessDefinition, Timer
+from ..models import AuditHead, ProcessDefinition, Timer
 
 
 def service_health() -> dict[str, Any]:
@@ -32,3 +32,11 @@ def service_health() -> dict[str, Any]:
     finally:
         db.session.rollback()
     return {"database": "ok", "processes": versions, "timers_pending": pending, "timers_overdue": overdue}
+
+
+def ping_database() -> int:
+    """Read one row (the audit chain's head) and return its sequence number."""
+    try:
+        return int(db.session.scalar(select(AuditHead.seq).where(AuditHead.id == 1)) or 0)
+    finally:
+        db.session.rollback()

@@ -1,13 +1,46 @@
-"""Public routes: the service's health."""
+"""Public routes: the start page, what each KITAS type needs, and the service's health."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 
-from kitas.services.health import service_health
+from kitas.services.health import ping_database, service_health
+from workflows import catalog
 
 bp = Blueprint("public", __name__)
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    """Send signed-in people to their own start page; show everyone else what the service does."""
+    if current_user.is_authenticated:
+        for role, endpoint in (
+            ("verifier", "officer.inbox"),
+            ("supervisor", "officer.inbox"),
+            ("applicant", "applicant.dashboard"),
+            ("sponsor", "sponsor.requests"),
+        ):
+            if current_user.has_role(role):
+                return redirect(url_for(endpoint))
+    return render_template("public/home.html", types=catalog().types)
+
+
+@bp.get("/types")
+def types() -> ResponseReturnValue:
+    """Every KITAS type: index code, sponsor, documents, and whether it can be applied for online."""
+    return render_template("public/types.html", types=catalog().types)
+
+
+@bp.get("/types/<code>")
+def type_detail(code: str) -> ResponseReturnValue:
+    """What one KITAS type needs: documents, sponsor, deadlines."""
+    try:
+        kitas_type = catalog().by_code(code)
+    except KeyError:
+        abort(404)
+    return render_template("public/type_detail.html", kitas_type=kitas_type)
 
 
 @bp.get("/health")
@@ -15,3 +48,9 @@ def health() -> ResponseReturnValue:
     """Report whether the database answers, which diagrams are deployed, and how many timers wait."""
     report = service_health()
     return jsonify(report), (200 if report["database"] == "ok" else 503)
+
+
+@bp.get("/ping")
+def ping() -> ResponseReturnValue:
+    """The smallest page that reads one row; the HTTP benchmark's yardstick."""
+    return {"ok": True, "audit_seq": ping_database()}

@@ -1,0 +1,20 @@
+// KITAS Online: small progressive enhancements; every page works without them.
+document.addEventListener("DOMContentLoaded", function () {
+  // "Add another" for arrays of objects: clone the template row with the next index.
+  document.querySelectorAll("[data-array-add]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var container = document.getElementById(button.getAttribute("data-array-add"));
+      var template = container.querySelector("template");
+      var next = parseInt(container.getAttribute("data-next-index"), 10);
+      var html = template.innerHTML.split("__INDEX__").join(String(next));
+      template.insertAdjacentHTML("beforebegin", html);
+      container.setAttribute("data-next-index", String(next + 1));
+    });
+  });
+  // Ask before an irreversible decision.
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+});

@@ -1,0 +1,61 @@
+"""Error pages: every refusal says what went wrong and what to do next."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from ..services.errors import CaseStateUnreadable, Conflict, Forbidden, NotFound, ServiceError
+
+_SERVICE_STATUS: list[tuple[type[ServiceError], int, str]] = [
+    (NotFound, 404, "Not found"),
+    (Forbidden, 403, "Not allowed"),
+    (Conflict, 409, "Someone else was first"),
+    (CaseStateUnreadable, 500, "This case cannot be opened"),
+    (ServiceError, 400, "This could not be done"),
+]
+
+
+def register_error_pages(app: Flask) -> None:
+    """Render service errors, HTTP errors and CSRF failures as pages (JSON for API clients)."""
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> ResponseReturnValue:
+        for kind, status, title in _SERVICE_STATUS:
+            if isinstance(exc, kind):
+                return _page(status, title, _sentence(str(exc)))
+        return _page(400, "This could not be done", _sentence(str(exc)))  # pragma: no cover
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
+        return _page(
+            400,
+            "The form expired",
+            "The page you sent was too old or came from another site. Go back, reload the page and send it again.",
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> ResponseReturnValue:
+        status = exc.code or 500
+        messages = {
+            404: "There is no such page, or you may not see it. Check the address or go back to your dashboard.",
+            413: "The upload is larger than the service accepts. Send smaller files, one document at a time.",
+        }
+        message = (exc.description or "") if status == 403 else messages.get(status, exc.description or "")
+        return _page(status, exc.name, message)
+
+
+def _page(status: int, title: str, message: str) -> ResponseReturnValue:
+    if request.accept_mimetypes.best == "application/json" or request.path.startswith("/webhooks/"):
+        return {"error": title, "message": message}, status
+    return render_template("errors/error.html", title=title, message=message, status=status), status
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -1,0 +1,61 @@
+"""Template filters: local time, rupiah, status words, how close a deadline is."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask
+
+from workflows import catalog
+
+from ..extensions import app_clock
+
+try:
+    WIB = ZoneInfo("Asia/Jakarta")
+except ZoneInfoNotFoundError:  # pragma: no cover - tzdata is a dependency
+    WIB = timezone(timedelta(hours=7), "WIB")  # type: ignore[assignment]
+
+
+def local_time(value: datetime | None, with_time: bool = True) -> str:
+    """A UTC datetime in Western Indonesian Time: ``28 Nov 2026, 14:05 WIB``."""
+    if value is None:
+        return ""
+    local = value.astimezone(WIB)
+    return local.strftime("%d %b %Y, %H:%M WIB") if with_time else local.strftime("%d %b %Y")
+
+
+def rupiah(amount: int | None) -> str:
+    """Whole rupiah the Indonesian way: ``Rp1.700.000``."""
+    if amount is None:
+        return ""
+    return "Rp" + f"{int(amount):,}".replace(",", ".")
+
+
+def status_label(status: str | None) -> str:
+    """The plain words for a case status."""
+    return catalog().status_text(status or "").label
+
+
+def status_explanation(status: str | None) -> str:
+    """One sentence on what a case status means for the applicant."""
+    return catalog().status_text(status or "").explanation
+
+
+def due_state(due: datetime | None, soon_hours: int = 24) -> str:
+    """``late``, ``soon`` (within ``soon_hours``) or ``ok``; used to colour deadlines."""
+    if due is None:
+        return "none"
+    now = app_clock().now()
+    if due <= now:
+        return "late"
+    return "soon" if due - now <= timedelta(hours=soon_hours) else "ok"
+
+
+def register_filters(app: Flask) -> None:
+    """Make the filters available to every template."""
+    app.add_template_filter(local_time, "local_time")
+    app.add_template_filter(rupiah, "rupiah")
+    app.add_template_filter(status_label, "status_label")
+    app.add_template_filter(status_explanation, "status_explanation")
+    app.add_template_filter(due_state, "due_state")

@@ -1,0 +1,5 @@
+"""The sponsor's pages: guarantees to confirm or decline."""
+
+from .routes import bp
+
+__all__ = ["bp"]
