@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
@@ -141,6 +141,9 @@ def login_as(client: FlaskClient) -> Callable[[Any], FlaskClient]:
             session.clear()
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
+        # Requests reuse the test's application context, so Flask-Login's per-context cache of the
+        # user would otherwise outlive the switch.
+        g.pop("_login_user", None)
         return client
 
     return _login
@@ -154,3 +157,44 @@ def csrf_on(app: Flask) -> Iterator[None]:
         yield
     finally:
         app.config["WTF_CSRF_ENABLED"] = False
+
+
+class _SmtpInbox:
+    """An aiosmtpd handler that keeps every message it is sent."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import message_from_bytes
+        from email.policy import default
+
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture()
+def smtp_server(app: Flask) -> Iterator[list[Any]]:
+    """A real SMTP server (aiosmtpd) on a free local port that the app sends to; yields the received messages."""
+    from aiosmtpd.controller import Controller
+
+    inbox = _SmtpInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    saved = {key: app.config.get(key) for key in ("KITAS_SMTP_HOST", "KITAS_SMTP_PORT")}
+    app.config.update(KITAS_SMTP_HOST="127.0.0.1", KITAS_SMTP_PORT=port)
+    try:
+        yield inbox.messages
+    finally:
+        app.config.update(saved)
+        controller.stop()

@@ -1,26 +1,204 @@
-"""Routes of the auth blueprint (placeholder until the accounts work lands)."""
+"""Routes of the auth blueprint: register, confirm the address, sign in and out, reset a password."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+import math
+from typing import Any
+
+from flask import Blueprint, flash, has_request_context, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, login_user, logout_user
+
+from kitas.extensions import app_clock
+from kitas.services import accounts, notifications
+from kitas.services.account_fields import country_choices
+from kitas.services.errors import InvalidInput
+from kitas.services.passwords import MAX_LENGTH, MIN_LENGTH, RECOMMENDED_LENGTH
+
+from ..access import signed_in_user
+from ..filters import local_time
+from . import forms
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
-@bp.route("/login", methods=["GET", "POST"])
-def login() -> ResponseReturnValue:
-    """Sign in."""
-    abort(501)
+@bp.app_context_processor
+def _account_state() -> dict[str, Any]:
+    """``email_unverified`` for every page, so the layout can show the confirmation banner."""
+    if not has_request_context():  # e-mails are rendered outside requests too
+        return {"email_unverified": False}
+    unverified = bool(current_user.is_authenticated and not accounts.is_verified(signed_in_user()))
+    return {"email_unverified": unverified}
+
+
+def _start_session(user: Any) -> None:
+    """A brand-new session for ``user``: nothing of the anonymous one survives (no fixation)."""
+    session.clear()
+    login_user(user)
+    # Permanent sessions expire after KITAS_SESSION_IDLE_MINUTES without a request.
+    session.permanent = True
+
+
+def _password_rules() -> dict[str, int]:
+    return {"min_length": MIN_LENGTH, "recommended_length": RECOMMENDED_LENGTH, "max_length": MAX_LENGTH}
+
+
+def _sentence(message: str) -> str:
+    message = message.strip()
+    return (message[:1].upper() + message[1:]).rstrip(".") + "."
+
+
+def _after_login_target() -> str:
+    return forms.safe_next(request.values.get("next")) or url_for("public.home")
 
 
 @bp.route("/register", methods=["GET", "POST"])
 def register() -> ResponseReturnValue:
-    """Create an account."""
-    abort(501)
+    """Create an applicant or sponsor account; every error stands next to its field, input is kept."""
+    if current_user.is_authenticated:
+        return redirect(url_for("public.home"))
+    values: dict[str, Any] = {"kind": "applicant", "consent": False}
+    errors: dict[str, list[str]] = {}
+    status = 200
+    if request.method == "POST":
+        values = forms.register_values()
+        try:
+            user = accounts.register(
+                email=values["email"],
+                full_name=values["full_name"],
+                password=forms.secret("password"),
+                password_confirm=forms.secret("password_confirm"),
+                phone=values["phone"],
+                nationality=values["nationality"],
+                kind=values["kind"],
+                consent=values["consent"],
+                address=forms.client_address(),
+            )
+        except InvalidInput as exc:
+            errors, status = exc.errors, 422
+        else:
+            _start_session(user)
+            flash(
+                f"Welcome, your account is ready. We sent a link to {user.email}: open it within 48 hours "
+                "to confirm your address (check the spam folder if it does not arrive in a few minutes).",
+                "success",
+            )
+            return redirect(url_for("public.home"))
+    page = render_template(
+        "auth/register.html", values=values, errors=errors, countries=country_choices(), **_password_rules()
+    )
+    return page, status
+
+
+@bp.get("/verify/<token>")
+def verify(token: str) -> ResponseReturnValue:
+    """Open the link from the confirmation e-mail."""
+    try:
+        user = accounts.confirm_email(token)
+    except accounts.TokenInvalid as exc:
+        page = render_template(
+            "auth/link_invalid.html", kind="verify", problem=str(exc), expired=exc.expired, email=exc.email or ""
+        )
+        return page, 400
+    return render_template("auth/verified.html", user=user)
+
+
+@bp.route("/verify/resend", methods=["GET", "POST"])
+def resend_verification() -> ResponseReturnValue:
+    """Ask for a new confirmation link (the answer never tells whether the address has an account)."""
+    signed_in_email = signed_in_user().email if current_user.is_authenticated else ""
+    if request.method == "GET":
+        return render_template("auth/resend.html", email=signed_in_email, errors={})
+    email = forms.text("email") or signed_in_email
+    if not email:
+        errors = {"email": ["Enter the e-mail address you registered with."]}
+        return render_template("auth/resend.html", email="", errors=errors), 422
+    accounts.resend_verification(email, forms.client_address())
+    return render_template("auth/check_email.html", kind="verify", email=email)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    """Sign in with e-mail and password."""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(_after_login_target())
+    email = forms.text("email")
+    next_target = forms.safe_next(request.values.get("next")) or ""
+    if request.method == "GET":
+        return render_template("auth/login.html", email="", next=next_target, error=None)
+    try:
+        user = accounts.authenticate(email, forms.secret("password"), forms.client_address())
+    except accounts.LoginThrottled as exc:
+        minutes = max(1, math.ceil((exc.retry_at - app_clock().now()).total_seconds() / 60))
+        error = (
+            f"Too many failed sign-ins. Try again after {local_time(exc.retry_at)} (in about {minutes} minute"
+            f"{'s' if minutes != 1 else ''}), or reset your password if you forgot it."
+        )
+        return render_template("auth/login.html", email=email, next=next_target, error=error), 429
+    except (accounts.LoginRefused, accounts.AccountDisabled) as exc:
+        error = _sentence(str(exc))
+        return render_template("auth/login.html", email=email, next=next_target, error=error), 401
+    _start_session(user)
+    if not accounts.is_verified(user):
+        flash("Please confirm your e-mail address: open the link we sent you, or ask for a new one.", "warning")
+    return redirect(_after_login_target())
 
 
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
-    """Sign out."""
-    abort(501)
+    """Sign out: this session ends and so does every other session of the account."""
+    if current_user.is_authenticated:
+        accounts.logout(signed_in_user(), forms.client_address())
+    logout_user()
+    session.clear()
+    flash("You are signed out.", "info")
+    return redirect(url_for("public.home"))
+
+
+@bp.route("/forgot", methods=["GET", "POST"])
+def forgot() -> ResponseReturnValue:
+    """Ask for a password reset link; the answer is the same whether or not the account exists."""
+    if request.method == "GET":
+        return render_template("auth/forgot.html", email="", errors={})
+    email = forms.text("email")
+    if not email:
+        errors = {"email": ["Enter the e-mail address you registered with."]}
+        return render_template("auth/forgot.html", email="", errors=errors), 422
+    accounts.request_password_reset(email, forms.client_address())
+    return render_template("auth/check_email.html", kind="reset", email=email)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset(token: str) -> ResponseReturnValue:
+    """Choose a new password from the link in the reset e-mail."""
+    errors: dict[str, list[str]] = {}
+    try:
+        if request.method == "GET":
+            user = accounts.check_reset_token(token)
+        else:
+            accounts.reset_password(
+                token, forms.secret("password"), forms.secret("password_confirm"), forms.client_address()
+            )
+            logout_user()
+            session.clear()
+            flash("Your password is changed and every session has ended. Sign in with the new password.", "success")
+            return redirect(url_for("auth.login"))
+    except accounts.TokenInvalid as exc:
+        page = render_template("auth/link_invalid.html", kind="reset", problem=str(exc), expired=exc.expired, email="")
+        return page, 400
+    except InvalidInput as exc:
+        errors = exc.errors
+        user = accounts.check_reset_token(token)
+    page = render_template("auth/reset.html", token=token, user=user, errors=errors, **_password_rules())
+    return page, (422 if errors else 200)
+
+
+@bp.get("/notifications")
+@login_required
+def inbox() -> ResponseReturnValue:
+    """My in-app messages, newest first; opening the page marks them read."""
+    user = signed_in_user()
+    items = notifications.recent_for(user)
+    unread = {item.id for item in items if item.read_at is None}
+    notifications.mark_all_read(user)
+    return render_template("auth/notifications.html", items=items, unread=unread)

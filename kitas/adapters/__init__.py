@@ -1,0 +1,1 @@
+"""Outbound I/O behind small interfaces: payments, mail, SMS, document storage."""

@@ -1,0 +1,519 @@
+"""The accounts service: registration rules, passwords, sign-in limits in the database, links that expire."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from sqlalchemy import select
+
+from engine import ManualClock
+from kitas.extensions import db
+from kitas.models import AuditEvent, LoginAttempt, Notification, User
+from kitas.services import account_tokens, accounts, audit, passwords
+from kitas.services.account_fields import country_name, normalize_phone, phone_problem
+from kitas.services.errors import InvalidInput
+from tests.factories import make_user
+
+GOOD_PASSWORD = "tropical mango lantern 42"
+ADDRESS = "203.0.113.7"
+
+
+def registration(**overrides: Any) -> dict[str, Any]:
+    """Valid registration input, with ``overrides``."""
+    fields: dict[str, Any] = {
+        "email": "Maria.Silva@Example.org",
+        "full_name": "  Maria   Silva ",
+        "password": GOOD_PASSWORD,
+        "password_confirm": GOOD_PASSWORD,
+        "phone": "+62 812-3456-7890",
+        "nationality": "br",
+        "kind": "applicant",
+        "consent": True,
+        "address": ADDRESS,
+    }
+    fields.update(overrides)
+    return fields
+
+
+def actions() -> list[str]:
+    """Every audit action written so far, in order."""
+    db.session.rollback()
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+
+
+def outbox(subject: str | None = None) -> list[Notification]:
+    """Outbox e-mail rows, optionally only those with ``subject``."""
+    db.session.rollback()
+    query = select(Notification).where(Notification.channel == "email").order_by(Notification.id)
+    if subject is not None:
+        query = query.where(Notification.subject == subject)
+    return list(db.session.scalars(query))
+
+
+def token_from(row: Notification, prefix: str) -> str:
+    """The token of the link in an outbox row."""
+    assert row.link is not None and row.link.startswith(prefix)
+    return row.link[len(prefix) :]
+
+
+# --- registration ---------------------------------------------------------------------------------
+
+
+def test_register_stores_a_normalized_account_with_consent_time(ctx: Flask, clock: ManualClock) -> None:
+    user = accounts.register(**registration())
+    db.session.rollback()
+    stored = db.session.get(User, user.id)
+    assert stored is not None
+    assert stored.email == "maria.silva@example.org"
+    assert stored.full_name == "Maria Silva"
+    assert stored.phone == "+6281234567890"
+    assert stored.nationality == "BR"
+    assert stored.role_names == {"applicant"}
+    assert stored.consent_at == clock.now().replace(microsecond=0) or stored.consent_at == clock.now()
+    assert stored.email_verified_at is None and not accounts.is_verified(stored)
+    assert stored.password_hash is not None and stored.password_hash.startswith("$argon2id$")
+    assert GOOD_PASSWORD not in stored.password_hash
+    [mail] = outbox(accounts.VERIFY_SUBJECT)
+    assert mail.recipient == "maria.silva@example.org"
+    assert "http://kitas.test/auth/verify/" in mail.body
+    assert actions() == ["register"]
+
+
+def test_a_sponsor_can_register_but_no_officer_role(ctx: Flask) -> None:
+    sponsor = accounts.register(**registration(kind="sponsor"))
+    assert sponsor.role_names == {"sponsor"}
+    for role in ("verifier", "supervisor", "analyst", "admin", ""):
+        with pytest.raises(InvalidInput) as refused:
+            accounts.register(**registration(email=f"{role or 'none'}@example.org", kind=role))
+        assert "kind" in refused.value.errors
+
+
+BAD_INPUT = [
+    ({"full_name": "   "}, "full_name", "full name"),
+    ({"full_name": "12345"}, "full_name", "needs letters"),
+    ({"full_name": "Ana\x07Bell"}, "full_name", "control characters"),
+    ({"full_name": "A" * 201}, "full_name", "at most 200"),
+    ({"email": ""}, "email", "Enter your e-mail"),
+    ({"email": "maria.example.org"}, "email", "@"),
+    ({"email": "maria@localhost"}, "email", "domain"),
+    ({"email": "ma ria@example.org"}, "email", "before the @"),
+    ({"email": "maria@exa_mple.org"}, "email", "domain"),
+    ({"phone": ""}, "phone", "country code"),
+    ({"phone": "0812 3456 7890"}, "phone", "Start with +"),
+    ({"phone": "+62 0812 3456 7890"}, "phone", "Leave out the 0"),
+    ({"phone": "+999 1234 5678"}, "phone", "not a country calling code"),
+    ({"phone": "+62 812"}, "phone", "digits"),
+    ({"phone": "+44 20 7946 0958 1234 56"}, "phone", "8 to 15"),
+    ({"phone": "+62 812 abc 7890"}, "phone", "only digits"),
+    ({"nationality": ""}, "nationality", "nationality"),
+    ({"nationality": "XX"}, "nationality", "from the list"),
+    ({"password": "", "password_confirm": ""}, "password", "Choose a password"),
+    ({"password": "short1!", "password_confirm": "short1!"}, "password", "at least 8"),
+    ({"password": "x" * 120 + "abcdefghi", "password_confirm": "x" * 120 + "abcdefghi"}, "password", "at most 128"),
+    ({"password": "password123", "password_confirm": "password123"}, "password", "most commonly used"),
+    ({"password": "Sunshine2024!", "password_confirm": "Sunshine2024!"}, "password", "most commonly used"),
+    ({"password": "bismillah", "password_confirm": "bismillah"}, "password", "most commonly used"),
+    ({"password": "zzzzzzzzzzzz", "password_confirm": "zzzzzzzzzzzz"}, "password", "most commonly used"),
+    ({"password": "maria.silva", "password_confirm": "maria.silva"}, "password", "name or e-mail"),
+    ({"password": "i-am-silva-forever", "password_confirm": "i-am-silva-forever"}, "password", "name or e-mail"),
+    ({"password_confirm": "something else entirely"}, "password_confirm", "not the same"),
+    ({"consent": False}, "consent", "Tick the box"),
+]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"), BAD_INPUT, ids=[f"{c[1]}-{i}" for i, c in enumerate(BAD_INPUT)]
+)
+def test_register_refuses_each_bad_input_on_its_field(
+    ctx: Flask, overrides: dict[str, Any], field: str, words: str
+) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        accounts.register(**registration(**overrides))
+    errors = refused.value.errors
+    assert field in errors, errors
+    assert any(words in message for message in errors[field]), errors[field]
+    assert db.session.scalar(select(User.id)) is None
+    assert outbox() == []
+
+
+def test_register_reports_every_problem_at_once(ctx: Flask) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        accounts.register(
+            **registration(email="x", full_name="", phone="12", nationality="", password="abc", consent=False)
+        )
+    expected = {"email", "full_name", "phone", "nationality", "password", "password_confirm", "consent"}
+    assert set(refused.value.errors) == expected
+
+
+def test_duplicate_email_points_to_sign_in_and_reset(ctx: Flask) -> None:
+    accounts.register(**registration())
+    with pytest.raises(InvalidInput) as refused:
+        accounts.register(**registration(email="MARIA.SILVA@example.org ", full_name="Someone Else"))
+    [message] = refused.value.errors["email"]
+    assert "already exists" in message and "Sign in" in message and "reset your password" in message
+
+
+def test_create_account_for_demo_and_staff(ctx: Flask) -> None:
+    officer = accounts.create_account(
+        "Vera@Imigrasi.Example", "Vera Verifier", GOOD_PASSWORD, ["verifier", "supervisor"], verified=True
+    )
+    assert officer.role_names == {"verifier", "supervisor"}
+    assert accounts.is_verified(officer) and officer.consent_at is not None
+    assert officer.email == "vera@imigrasi.example"
+    assert outbox() == []  # verified accounts get no confirmation e-mail
+    unverified = accounts.create_account("new@example.org", "New Person", GOOD_PASSWORD, ["applicant"], consent=False)
+    assert unverified.consent_at is None
+    assert len(outbox(accounts.VERIFY_SUBJECT)) == 1
+    assert accounts.authenticate("vera@imigrasi.example", GOOD_PASSWORD, ADDRESS).id == officer.id
+
+
+def test_create_account_applies_the_rules(ctx: Flask) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        accounts.create_account("bad", "", "qwerty123", ["wizard"], phone="0812", nationality="ZZ")
+    assert set(refused.value.errors) == {"email", "full_name", "password", "roles", "phone", "nationality"}
+    accounts.create_account("one@example.org", "One Person", GOOD_PASSWORD, ["applicant"])
+    with pytest.raises(InvalidInput) as duplicate:
+        accounts.create_account("ONE@example.org", "One Person", GOOD_PASSWORD, ["applicant"])
+    assert "already exists" in duplicate.value.errors["email"][0]
+
+
+def test_set_password_replaces_the_hash_and_ends_sessions(ctx: Flask) -> None:
+    user = accounts.create_account("demo@example.org", "Demo Person", GOOD_PASSWORD, ["applicant"], verified=True)
+    token = user.session_token
+    with pytest.raises(InvalidInput):
+        accounts.set_password(user, "12345678")
+    accounts.set_password(user, "another fine evening")
+    db.session.rollback()
+    fresh = db.session.get(User, user.id)
+    assert fresh is not None and fresh.session_token != token
+    assert accounts.authenticate("demo@example.org", "another fine evening", ADDRESS).id == user.id
+
+
+# --- phone numbers and countries ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("+62 812-3456-7890", "+6281234567890"),
+        ("0062 (812) 3456.7890", "+6281234567890"),
+        ("+49 30 123456", "+4930123456"),
+        ("+1 (415) 555-0134", "+14155550134"),
+        ("+670 7723 4567", "+67077234567"),
+    ],
+)
+def test_phone_numbers_are_kept_in_e164(raw: str, stored: str) -> None:
+    assert normalize_phone(raw) == stored
+    assert phone_problem(stored) is None
+
+
+def test_countries_come_from_iso_3166() -> None:
+    assert country_name("ID") == "Indonesia"
+    assert ("TL", "Timor-Leste") in accounts_country_choices()
+
+
+def accounts_country_choices() -> list[tuple[str, str]]:
+    """The list the registration page offers."""
+    from kitas.services.account_fields import country_choices
+
+    return country_choices()
+
+
+# --- passwords --------------------------------------------------------------------------------------
+
+
+def test_password_policy_details() -> None:
+    assert passwords.problems(GOOD_PASSWORD, email="a@example.org", full_name="Ana") == []
+    assert passwords.problems("ñandú fiesta lunar", email="a@example.org") == []  # any characters
+    assert passwords.problems("x" * 128) != []  # one repeated character
+    assert passwords.problems("kq" * 64) == []  # exactly the maximum
+    assert "at least 8" in passwords.problems("abc")[0]
+    assert passwords.problems("Ana2024!!", full_name="Ana Bell") == [
+        "Do not use your name or e-mail address in your password."
+    ]
+    assert passwords.problems("ab.cd-2024", email="ab.cd@example.org") != []
+    assert len(passwords.common_passwords()) >= 300
+
+
+def test_hashes_are_salted_and_verified_after_unicode_normalization() -> None:
+    first, second = passwords.hash_password("caf\u00e9 au lait!"), passwords.hash_password("caf\u00e9 au lait!")
+    assert first != second
+    assert passwords.verify_password(first, "cafe\u0301 au lait!")  # the same text, composed differently
+    assert not passwords.verify_password(first, "cafe au lait!")
+    assert not passwords.verify_password(None, "anything at all")
+    assert not passwords.verify_password("not-a-hash", "anything at all")
+    assert not passwords.needs_rehash(first)
+
+
+# --- signing in ------------------------------------------------------------------------------------
+
+
+def test_unknown_email_and_wrong_password_look_the_same(ctx: Flask) -> None:
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    with pytest.raises(accounts.LoginRefused) as wrong:
+        accounts.authenticate("ana@example.org", "not the password", ADDRESS)
+    with pytest.raises(accounts.LoginRefused) as unknown:
+        accounts.authenticate("nobody@example.org", "not the password", ADDRESS)
+    assert str(wrong.value) == str(unknown.value) == accounts.GENERIC_LOGIN_ERROR
+    user = accounts.authenticate("  ANA@example.org ", GOOD_PASSWORD, ADDRESS)
+    assert user.email == "ana@example.org"
+    db.session.rollback()
+    rows = db.session.execute(select(LoginAttempt.account, LoginAttempt.succeeded).order_by(LoginAttempt.id)).all()
+    assert [tuple(r) for r in rows] == [
+        ("ana@example.org", False),
+        ("nobody@example.org", False),
+        ("ana@example.org", True),
+    ]
+    assert actions() == ["login_failed", "login_failed", "login_succeeded"]
+    details = list(db.session.scalars(select(AuditEvent.detail).order_by(AuditEvent.seq)))
+    assert [d["reason"] for d in details[:2]] == ["wrong_password", "unknown_account"]
+    assert all(d["address"] == ADDRESS for d in details)
+    assert "not the password" not in str(details) and GOOD_PASSWORD not in str(details)
+
+
+def test_a_closed_account_is_told_so_only_with_the_right_password(ctx: Flask) -> None:
+    user = make_user("applicant", email="closed@example.org", password=GOOD_PASSWORD)
+    user.is_active = False
+    db.session.commit()
+    with pytest.raises(accounts.LoginRefused):
+        accounts.authenticate("closed@example.org", "wrong password here", ADDRESS)
+    with pytest.raises(accounts.AccountDisabled):
+        accounts.authenticate("closed@example.org", GOOD_PASSWORD, ADDRESS)
+
+
+def test_an_old_hash_is_upgraded_at_sign_in(ctx: Flask) -> None:
+    weak = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(GOOD_PASSWORD)
+    user = make_user("applicant", email="old@example.org")
+    user.password_hash = weak
+    db.session.commit()
+    assert passwords.needs_rehash(weak)
+    accounts.authenticate("old@example.org", GOOD_PASSWORD, ADDRESS)
+    db.session.rollback()
+    upgraded = db.session.get(User, user.id)
+    assert upgraded is not None and upgraded.password_hash != weak
+    assert not passwords.needs_rehash(upgraded.password_hash or "")
+    assert passwords.verify_password(upgraded.password_hash, GOOD_PASSWORD)
+
+
+def test_account_limit_refuses_even_the_right_password_until_the_window_passes(ctx: Flask, clock: ManualClock) -> None:
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    first = clock.now()
+    for minute in range(5):  # KITAS_LOGIN_MAX_FAILURES_PER_ACCOUNT
+        clock.set(first + timedelta(minutes=minute))
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate("ana@example.org", f"guess number {minute}", f"198.51.100.{minute}")
+    with pytest.raises(accounts.LoginThrottled) as throttled:
+        accounts.authenticate("ana@example.org", GOOD_PASSWORD, "192.0.2.99")
+    assert throttled.value.retry_at == first + timedelta(minutes=15)
+    assert actions()[-1] == "login_throttled"
+    clock.set(first + timedelta(minutes=15, seconds=1))
+    assert accounts.authenticate("ana@example.org", GOOD_PASSWORD, "192.0.2.99").email == "ana@example.org"
+
+
+def test_a_success_wipes_the_accounts_earlier_failures(ctx: Flask, clock: ManualClock) -> None:
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    for _ in range(4):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate("ana@example.org", "a wrong guess", ADDRESS)
+    clock.advance(seconds=1)
+    accounts.authenticate("ana@example.org", GOOD_PASSWORD, ADDRESS)
+    clock.advance(seconds=1)
+    for _ in range(4):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate("ana@example.org", "a wrong guess", ADDRESS)
+    clock.advance(seconds=1)
+    accounts.authenticate("ana@example.org", GOOD_PASSWORD, ADDRESS)
+
+
+def test_address_limit_spans_accounts(ctx: Flask, clock: ManualClock) -> None:
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    for number in range(20):  # KITAS_LOGIN_MAX_FAILURES_PER_ADDRESS, spread over many accounts
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate(f"user{number}@example.org", "a wrong guess", ADDRESS)
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.authenticate("ana@example.org", GOOD_PASSWORD, ADDRESS)
+    assert accounts.authenticate("ana@example.org", GOOD_PASSWORD, "192.0.2.200").email == "ana@example.org"
+
+
+def test_unknown_accounts_are_limited_too(ctx: Flask) -> None:
+    """The limit does not tell an existing account from a made-up one."""
+    for _ in range(5):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate("ghost@example.org", "a wrong guess", "192.0.2.1")
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.authenticate("ghost@example.org", "a wrong guess", "192.0.2.2")
+
+
+def test_logout_ends_every_session(ctx: Flask) -> None:
+    user = make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    before = user.session_token
+    accounts.logout(user, ADDRESS)
+    db.session.rollback()
+    fresh = db.session.get(User, user.id)
+    assert fresh is not None and fresh.session_token != before
+    assert actions() == ["logout"]
+
+
+# --- e-mail confirmation ------------------------------------------------------------------------------
+
+
+def test_confirmation_link_works_for_48_hours(ctx: Flask, clock: ManualClock) -> None:
+    user = accounts.register(**registration())
+    token = token_from(outbox(accounts.VERIFY_SUBJECT)[0], "/auth/verify/")
+    clock.advance(hours=47, minutes=59)
+    assert accounts.is_verified(accounts.confirm_email(token))
+    assert accounts.is_verified(accounts.confirm_email(token))  # a second click changes nothing
+    assert actions().count("email_verified") == 1
+    db.session.rollback()
+    assert db.session.get(User, user.id).email_verified_at is not None  # type: ignore[union-attr]
+
+
+def test_expired_confirmation_link_names_the_address_for_a_new_one(ctx: Flask, clock: ManualClock) -> None:
+    accounts.register(**registration())
+    token = token_from(outbox(accounts.VERIFY_SUBJECT)[0], "/auth/verify/")
+    clock.advance(hours=48, seconds=1)
+    with pytest.raises(accounts.TokenInvalid) as expired:
+        accounts.confirm_email(token)
+    assert expired.value.expired and expired.value.email == "maria.silva@example.org"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "other-salt", "garbage"])
+def test_forged_confirmation_links_are_refused(ctx: Flask, damage: str) -> None:
+    user = accounts.register(**registration())
+    token = token_from(outbox(accounts.VERIFY_SUBJECT)[0], "/auth/verify/")
+    forged = {
+        "truncate": token[:-3],
+        "flip": token[:-1] + ("A" if token[-1] != "A" else "B"),
+        "other-salt": account_tokens.reset_token(user),  # a reset link is no confirmation link
+        "garbage": "not-a-token",
+    }[damage]
+    with pytest.raises(accounts.TokenInvalid) as refused:
+        accounts.confirm_email(forged)
+    assert not refused.value.expired and refused.value.email is None
+    assert not accounts.is_verified(db.session.get(User, user.id))  # type: ignore[arg-type]
+
+
+def test_a_link_for_an_old_address_does_not_confirm_the_new_one(ctx: Flask) -> None:
+    user = accounts.register(**registration())
+    token = token_from(outbox(accounts.VERIFY_SUBJECT)[0], "/auth/verify/")
+    user.email = "maria.new@example.org"
+    db.session.commit()
+    with pytest.raises(accounts.TokenInvalid):
+        accounts.confirm_email(token)
+
+
+def test_new_links_are_capped_per_hour(ctx: Flask, clock: ManualClock) -> None:
+    accounts.register(**registration())  # the first link
+    for _ in range(5):
+        accounts.resend_verification("maria.silva@example.org", ADDRESS)
+    assert len(outbox(accounts.VERIFY_SUBJECT)) == accounts.MAIL_LIMIT
+    accounts.resend_verification("nobody@example.org", ADDRESS)  # says nothing, sends nothing
+    assert len(outbox()) == accounts.MAIL_LIMIT
+    clock.advance(hours=1, seconds=1)
+    accounts.resend_verification("maria.silva@example.org", ADDRESS)
+    assert len(outbox(accounts.VERIFY_SUBJECT)) == accounts.MAIL_LIMIT + 1
+
+
+def test_no_new_link_once_confirmed(ctx: Flask) -> None:
+    accounts.create_account("done@example.org", "Done Person", GOOD_PASSWORD, ["applicant"], verified=True)
+    accounts.resend_verification("done@example.org", ADDRESS)
+    assert outbox() == []
+
+
+# --- password reset --------------------------------------------------------------------------------
+
+
+def test_reset_link_works_once_and_ends_sessions(ctx: Flask, clock: ManualClock) -> None:
+    user = make_user("applicant", email="ana@example.org", name="Ana Applicant", password=GOOD_PASSWORD)
+    session_token = user.session_token
+    for _ in range(5):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate("ana@example.org", "forgotten guess", ADDRESS)
+    accounts.request_password_reset("ANA@example.org", ADDRESS)
+    [mail] = outbox(accounts.RESET_SUBJECT)
+    token = token_from(mail, "/auth/reset/")
+    assert accounts.check_reset_token(token).id == user.id
+    accounts.reset_password(token, "brand new garden path", "brand new garden path", ADDRESS)
+    db.session.rollback()
+    fresh = db.session.get(User, user.id)
+    assert fresh is not None
+    assert fresh.session_token != session_token
+    assert fresh.email_verified_at is not None  # the link proved the mailbox
+    with pytest.raises(accounts.TokenInvalid) as reused:
+        accounts.check_reset_token(token)
+    assert "already used" in str(reused.value)
+    # The reset lifted the account's lock; the new password works and the old one does not.
+    assert accounts.authenticate("ana@example.org", "brand new garden path", ADDRESS).id == user.id
+    with pytest.raises(accounts.LoginRefused):
+        accounts.authenticate("ana@example.org", GOOD_PASSWORD, ADDRESS)
+    assert [n.subject for n in outbox()][-1] == accounts.CHANGED_SUBJECT
+    assert "password_reset_requested" in actions() and "password_reset_done" in actions()
+
+
+def test_reset_link_expires_after_an_hour(ctx: Flask, clock: ManualClock) -> None:
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    accounts.request_password_reset("ana@example.org", ADDRESS)
+    token = token_from(outbox(accounts.RESET_SUBJECT)[0], "/auth/reset/")
+    clock.advance(hours=1, seconds=1)
+    with pytest.raises(accounts.TokenInvalid) as expired:
+        accounts.reset_password(token, "brand new garden path", "brand new garden path", ADDRESS)
+    assert expired.value.expired
+
+
+def test_an_older_reset_link_dies_when_a_newer_one_is_used(ctx: Flask, clock: ManualClock) -> None:
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    accounts.request_password_reset("ana@example.org", ADDRESS)
+    clock.advance(minutes=2)
+    accounts.request_password_reset("ana@example.org", ADDRESS)
+    older, newer = (token_from(row, "/auth/reset/") for row in outbox(accounts.RESET_SUBJECT))
+    accounts.reset_password(newer, "brand new garden path", "brand new garden path", ADDRESS)
+    with pytest.raises(accounts.TokenInvalid):
+        accounts.reset_password(older, "another garden path", "another garden path", ADDRESS)
+
+
+def test_reset_applies_the_password_policy(ctx: Flask) -> None:
+    make_user("applicant", email="ana@example.org", name="Ana Applicant", password=GOOD_PASSWORD)
+    accounts.request_password_reset("ana@example.org", ADDRESS)
+    token = token_from(outbox(accounts.RESET_SUBJECT)[0], "/auth/reset/")
+    for password, confirm, field in [
+        ("iloveyou", "iloveyou", "password"),
+        ("applicant forever", "applicant forever", "password"),
+        ("brand new garden path", "brand new garden", "password_confirm"),
+    ]:
+        with pytest.raises(InvalidInput) as refused:
+            accounts.reset_password(token, password, confirm, ADDRESS)
+        assert field in refused.value.errors
+    assert accounts.check_reset_token(token)  # still usable after refusals
+
+
+def test_reset_for_unknown_address_sends_nothing_but_is_audited(ctx: Flask) -> None:
+    accounts.request_password_reset("nobody@example.org", ADDRESS)
+    assert outbox() == []
+    db.session.rollback()
+    [event] = db.session.scalars(select(AuditEvent)).all()
+    assert event.action == "password_reset_requested"
+    assert event.detail["known"] is False and event.detail["address"] == ADDRESS
+
+
+def test_reset_mails_are_capped_per_hour(ctx: Flask) -> None:
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    for _ in range(6):
+        accounts.request_password_reset("ana@example.org", ADDRESS)
+    assert len(outbox(accounts.RESET_SUBJECT)) == accounts.MAIL_LIMIT
+
+
+def test_every_account_event_keeps_the_audit_chain_intact(ctx: Flask) -> None:
+    accounts.register(**registration())
+    accounts.confirm_email(token_from(outbox(accounts.VERIFY_SUBJECT)[0], "/auth/verify/"))
+    user = accounts.authenticate("maria.silva@example.org", GOOD_PASSWORD, ADDRESS)
+    accounts.logout(user, ADDRESS)
+    assert actions() == ["register", "email_verified", "login_succeeded", "logout"]
+    assert audit.verify_chain().ok
+    db.session.rollback()
+    events = db.session.scalars(select(AuditEvent)).all()
+    assert all(event.occurred_at.tzinfo is not None for event in events)
+    assert GOOD_PASSWORD not in str([event.detail for event in events])
