@@ -1,0 +1,401 @@
+"""Document uploads: check each file, store the good ones, and open them only for people who may see the case."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import secrets
+import unicodedata
+import warnings
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from PIL import Image
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from ..adapters.storage import DocumentStore, StoredFileMissing, new_storage_key, store_from_config
+from ..extensions import app_clock, db
+from ..models import Application, Document, HumanTask, User
+from . import audit
+from .cases import can_see_case, lock_case
+from .errors import Conflict, Forbidden, NotFound, ServiceError
+from .transactions import write_transaction
+
+MEGABYTE = 1024 * 1024
+# Far above any scan or phone photo (a 48 MP phone stores 12 MP by default), far below what hurts the server.
+MAX_IMAGE_PIXELS = 40_000_000
+ACCEPTED = "Upload a PDF, JPEG or PNG file"
+_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """A type of file we accept: its content type, file-name extensions and how people call it."""
+
+    content_type: str
+    extensions: tuple[str, ...]
+    label: str
+
+
+PDF = FileKind("application/pdf", ("pdf",), "a PDF document")
+JPEG = FileKind("image/jpeg", ("jpg", "jpeg"), "a JPEG image")
+PNG = FileKind("image/png", ("png",), "a PNG image")
+_BY_EXTENSION = {ext: kind for kind in (PDF, JPEG, PNG) for ext in kind.extensions}
+
+# What the first bytes say a file is; the refused kinds get a name people recognise.
+_SIGNATURES: list[tuple[bytes, FileKind | str]] = [
+    (b"%PDF-", PDF),
+    (b"\xff\xd8\xff", JPEG),
+    (b"\x89PNG\r\n\x1a\n", PNG),
+    (b"PK\x03\x04", "a ZIP archive or an Office document (Word, Excel)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"MZ", "a Windows program"),
+    (b"\x7fELF", "a program"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a compressed (gzip) archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document (Word, Excel)"),
+]
+
+
+class UploadRejected(ServiceError):
+    """A file was refused; the message names the problem in plain words and says what to do."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """A file that passed every check."""
+
+    content_type: str
+    extension: str
+    sha256: str
+
+
+@dataclass
+class StoreResult:
+    """What store_uploads did: the stored documents and the refusals, both by form field."""
+
+    stored: dict[str, Document] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def megabytes(size: int) -> str:
+    """A byte count as people read it: ``5 MB``, ``0.25 MB``."""
+    text = f"{size / MEGABYTE:.2f}".rstrip("0").rstrip(".")
+    return f"{text if text != '0' else '0.01'} MB"
+
+
+def clean_filename(filename: str) -> str:
+    """The last part of a file name without folders or control characters, at most 255 characters."""
+    name = re.split(r"[/\\]", filename or "")[-1]
+    # Cc: control characters (CR, LF, NUL); Cf: invisible format characters such as right-to-left override.
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf")).strip()
+    if name in (".", ".."):
+        return ""
+    if len(name) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = stem[: 254 - len(ext)] + dot + ext if dot and len(ext) <= 10 else name[:255]
+    return name
+
+
+def sniff(data: bytes) -> FileKind | str:
+    """What the content says the file is: an accepted kind, or a description of a refused one."""
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<"):
+        if b"<svg" in head and b"<html" not in head:
+            return "an SVG drawing"
+        if b"html" in head or b"<script" in head:
+            return "a web page (HTML)"
+        return "an HTML or XML document"
+    return "not a PDF, JPEG or PNG file"
+
+
+def check_upload(filename: str, data: bytes, max_bytes: int) -> CheckedUpload:
+    """Check a file by name, size, magic bytes and full decoding; raise UploadRejected naming the problem."""
+    name = clean_filename(filename)
+    if not name:
+        raise UploadRejected(f"The file has no name. Choose the file again from your device. {ACCEPTED}.")
+    if not data:
+        raise UploadRejected(
+            f"The file {name} is empty (0 bytes). Open it on your device to check it, save or scan it again, "
+            "then upload it again."
+        )
+    if len(data) > max_bytes:
+        size, limit = megabytes(len(data)), megabytes(max_bytes)
+        size_text = f"is {size}" if size != limit else "is just over the limit"
+        raise UploadRejected(
+            f"The file {name} {size_text}; the largest file accepted is {limit}. "
+            "Scan it at a lower resolution (150 to 300 dpi) or compress it, then upload it again."
+        )
+    stem, dot, extension = name.rpartition(".")
+    extension = extension.lower() if dot else ""
+    if not extension:
+        raise UploadRejected(f"The file name {name} has no extension. {ACCEPTED} (.pdf, .jpg, .jpeg or .png).")
+    claimed = _BY_EXTENSION.get(extension)
+    if claimed is None:
+        raise UploadRejected(f"Files of type .{extension} are not accepted ({name}). {ACCEPTED}.")
+    actual = sniff(data)
+    if isinstance(actual, str):
+        raise UploadRejected(
+            f"The file {name} is named .{extension} but its content is {actual}. "
+            f"{ACCEPTED} of the document itself; a renamed file is refused."
+        )
+    if actual is not claimed:
+        raise UploadRejected(
+            f"The file {name} is named .{extension} but its content is {actual.label}. "
+            f"Rename it to .{actual.extensions[0]} or save it again as {claimed.label}, then upload it again."
+        )
+    if actual is PDF:
+        _check_pdf(name, data)
+    else:
+        _check_image(name, data, actual)
+    return CheckedUpload(actual.content_type, extension, hashlib.sha256(data).hexdigest())
+
+
+def _check_pdf(name: str, data: bytes) -> None:
+    damaged = (
+        f"The PDF {name} is damaged or incomplete and cannot be opened. "
+        "Open it on your device to check it, save or scan it again, then upload it again."
+    )
+    tail = data[-2048:]
+    if b"%%EOF" not in tail or b"startxref" not in tail:
+        raise UploadRejected(
+            f"The PDF {name} is incomplete: its end is missing, so the upload or download was probably cut off. "
+            "Save or scan it again, then upload it again."
+        )
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise UploadRejected(
+                f"The PDF {name} is protected with a password. Save a copy without the password "
+                "(for example with Print to PDF), then upload it again."
+            )
+        if len(reader.pages) == 0:
+            raise UploadRejected(f"The PDF {name} has no pages. Save or scan the document again, then upload it.")
+        for page in reader.pages:
+            _ = page.mediabox
+            contents = page.get_contents()
+            if contents is not None:
+                contents.get_data()
+    except UploadRejected:
+        raise
+    except Exception as exc:  # pypdf raises many kinds of error for a broken file; each means "damaged"
+        raise UploadRejected(damaged) from exc
+
+
+def _check_image(name: str, data: bytes, kind: FileKind) -> None:
+    formats = {"JPEG", "MPO"} if kind is JPEG else {"PNG"}  # MPO: the multi-picture JPEG of many cameras
+    damaged = (
+        f"The image {name} is damaged or incomplete and cannot be shown. "
+        "Open it on your device to check it, save or take it again, then upload it again."
+    )
+    bomb = (
+        f"The image {name} is too large in pixels (over {MAX_IMAGE_PIXELS // 1_000_000} megapixels) "
+        "or is built to overload the server. Save it at a smaller size, then upload it again."
+    )
+    try:
+        # Our own pixel cap is the real guard; Pillow's bomb warning is turned into an error as a second one.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                width, height = probe.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise UploadRejected(bomb)
+                if probe.format not in formats:
+                    raise UploadRejected(damaged)
+                probe.verify()
+            # verify() leaves the image unusable; decode it again, fully.
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+    except UploadRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UploadRejected(bomb) from exc
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError ... for a broken file
+        raise UploadRejected(damaged) from exc
+
+
+def document_store() -> DocumentStore:
+    """The document store of the running application."""
+    return store_from_config(current_app.config, current_app.static_folder)
+
+
+def store_uploads(
+    application_id: int, user: User, task_id: str | None, uploads: Mapping[str, tuple[str, bytes]]
+) -> StoreResult:
+    """Check every file and store the good ones for a case of ``user`` (the applicant) in one transaction."""
+    _check_may_upload(application_id, user)
+    result = StoreResult()
+    max_bytes = int(current_app.config["KITAS_MAX_UPLOAD_BYTES"])
+    accepted: dict[str, tuple[str, bytes, CheckedUpload]] = {}
+    for form_field, (filename, data) in uploads.items():
+        if not _FIELD.match(form_field):
+            result.errors.setdefault(form_field, []).append("This is not a document of this form; reload the page.")
+            continue
+        try:
+            accepted[form_field] = (clean_filename(filename), data, check_upload(filename, data, max_bytes))
+        except UploadRejected as exc:
+            result.errors.setdefault(form_field, []).append(exc.message)
+    if not accepted:
+        return result
+    store = document_store()
+    keys: dict[str, str] = {}
+    try:
+        # The files go to the store first (no database lock held while writing), then one transaction adds the rows.
+        for form_field, (_, data, _checked) in accepted.items():
+            key = new_storage_key()
+            store.put(key, data)
+            keys[form_field] = key
+        with write_transaction():
+            application = lock_case(application_id)
+            _check_applicant(application, user)
+            _check_task(application, task_id)
+            for form_field, (name, data, checked) in accepted.items():
+                result.stored[form_field] = _add_document(
+                    application, user, task_id, form_field, name, data, checked, keys
+                )
+    except BaseException:
+        for key in keys.values():
+            store.delete(key)
+        raise
+    return result
+
+
+def _add_document(
+    application: Application,
+    user: User,
+    task_id: str | None,
+    form_field: str,
+    name: str,
+    data: bytes,
+    checked: CheckedUpload,
+    keys: Mapping[str, str],
+) -> Document:
+    """Add the row of one stored file and its audit entry (inside the caller's transaction)."""
+    document = Document(
+        public_id=secrets.token_urlsafe(24),
+        application_id=application.id,
+        uploaded_by_id=user.id,
+        field=form_field,
+        task_id=task_id,
+        original_name=name,
+        content_type=checked.content_type,
+        size=len(data),
+        sha256=checked.sha256,
+        storage_key=keys[form_field],
+        uploaded_at=app_clock().now(),
+    )
+    db.session.add(document)
+    db.session.flush()
+    # Never the content, nor the file name (names often carry personal data).
+    audit.record(
+        "document_uploaded",
+        {
+            "case": application.reference,
+            "document": document.public_id,
+            "field": form_field,
+            "task_id": task_id,
+            "content_type": checked.content_type,
+            "size": len(data),
+            "sha256": checked.sha256,
+        },
+        user=user,
+        application_id=application.id,
+    )
+    return document
+
+
+def _check_may_upload(application_id: int, user: User) -> None:
+    application = db.session.get(Application, application_id)
+    if application is None or not can_see_case(application, user):
+        _record_refusal(user, "application", application_id, "not the applicant's case (upload)")
+        raise NotFound("there is no such application")
+    try:
+        _check_applicant(application, user)
+    except Forbidden as exc:
+        _record_refusal(user, "application", application_id, str(exc))
+        raise
+
+
+def _check_applicant(application: Application, user: User) -> None:
+    if application.applicant_id != user.id:
+        raise Forbidden(f"only the applicant of {application.reference} may upload its documents")
+    if application.closed_at is not None:
+        raise Conflict(f"case {application.reference} is closed; documents can no longer be added")
+
+
+def _check_task(application: Application, task_id: str | None) -> None:
+    if task_id is None:
+        return
+    open_task = db.session.scalars(
+        select(HumanTask.id).where(HumanTask.application_id == application.id, HumanTask.task_id == task_id)
+    ).first()
+    if open_task is None:
+        raise Conflict("this step is no longer open, so nothing was uploaded; reload the page to see the current step")
+
+
+def documents_of(application_id: int) -> list[Document]:
+    """Every document of a case, newest first (the caller has checked the case may be seen)."""
+    query = (
+        select(Document)
+        .where(Document.application_id == application_id)
+        .order_by(Document.uploaded_at.desc(), Document.id.desc())
+    )
+    return list(db.session.scalars(query))
+
+
+def documents_by_public_ids(ids: Iterable[str], *, application_id: int | None = None) -> dict[str, Document]:
+    """The documents with these public ids (only those of ``application_id`` when given), by public id."""
+    wanted = {value for value in ids if isinstance(value, str) and value}
+    if not wanted:
+        return {}
+    query = select(Document).where(Document.public_id.in_(sorted(wanted)))
+    if application_id is not None:
+        query = query.where(Document.application_id == application_id)
+    return {document.public_id: document for document in db.session.scalars(query)}
+
+
+def open_document(public_id: str, user: User) -> tuple[Document, bytes]:
+    """A document and its bytes for the applicant, the case's sponsor or an officer; the view is logged."""
+    document = db.session.scalars(select(Document).where(Document.public_id == public_id)).first()
+    application = db.session.get(Application, document.application_id) if document is not None else None
+    if document is None or application is None or not can_see_case(application, user):
+        _record_refusal(user, "document", public_id[:100], "no such document, or not allowed to see its case")
+        raise NotFound("there is no such document")
+    try:
+        data = document_store().get(document.storage_key)
+    except StoredFileMissing as exc:
+        raise ServiceError(
+            "the file of this document is missing from the store; ask the applicant to upload it again "
+            "and tell the service desk"
+        ) from exc
+    if hashlib.sha256(data).hexdigest() != document.sha256:
+        raise ServiceError("the stored file no longer matches its fingerprint and is not shown; tell the service desk")
+    with write_transaction():
+        audit.record(
+            "document_viewed",
+            {"case": application.reference, "document": document.public_id, "field": document.field},
+            user=user,
+            application_id=application.id,
+        )
+    return document, data
+
+
+def _record_refusal(user: User, kind: str, object_id: Any, reason: str) -> None:
+    """Write a refused access to the audit trail in its own transaction."""
+    with write_transaction():
+        audit.record("access_refused", {"object": kind, "id": object_id, "reason": reason}, user=user)

@@ -1,0 +1,316 @@
+"""Document uploads through the service layer: checks, storage, access and the audit trail."""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from kitas.adapters.storage import LocalDocumentStore, StoredFileMissing, check_key, new_storage_key, store_from_config
+from kitas.extensions import db
+from kitas.models import Application, AuditEvent, Document
+from kitas.services import audit, cases, documents
+from kitas.services.documents import UploadRejected, check_upload, clean_filename, megabytes
+from kitas.services.errors import Conflict, Forbidden, NotFound, ServiceError
+from tests import uploads
+from tests.services.helpers import open_task
+
+MB = 1024 * 1024
+
+
+@pytest.fixture()
+def upload_dir(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty KITAS_UPLOAD_DIR for one test."""
+    folder = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "KITAS_UPLOAD_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture()
+def case(worker: int, users: dict[str, Any]) -> Application:
+    """A worker case of users['applicant'] naming users['sponsor'] as its sponsor."""
+    return cases.start_case("worker", users["applicant"], sponsor_email="hr@employer.co.id")
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def _audit(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
+
+
+def _document_count() -> int:
+    return int(db.session.scalar(select(func.count()).select_from(Document)) or 0)
+
+
+GOOD: list[tuple[str, Callable[[], bytes], str]] = [
+    ("passport.pdf", uploads.pdf_bytes, "application/pdf"),
+    ("Photo.JPG", uploads.jpeg_bytes, "image/jpeg"),
+    ("photo.jpeg", uploads.jpeg_bytes, "image/jpeg"),
+    ("nib.PNG", uploads.png_bytes, "image/png"),
+]
+
+
+@pytest.mark.parametrize(("name", "build", "content_type"), GOOD, ids=[g[0] for g in GOOD])
+def test_good_file_is_stored_under_a_generated_name(
+    app: Flask,
+    upload_dir: Path,
+    case: Application,
+    users: dict[str, Any],
+    name: str,
+    build: Callable[[], bytes],
+    content_type: str,
+) -> None:
+    data = build()
+    result = documents.store_uploads(case.id, users["applicant"], None, {"passport_scan": (name, data)})
+    assert result.errors == {}
+    document = result.stored["passport_scan"]
+    assert (document.content_type, document.size, document.original_name) == (content_type, len(data), name)
+    assert document.sha256 == hashlib.sha256(data).hexdigest()
+    assert document.application_id == case.id and document.uploaded_by_id == users["applicant"].id
+
+    stored = _files(upload_dir)
+    assert len(stored) == 1 and stored[0].read_bytes() == data
+    assert stored[0] == upload_dir.resolve() / document.storage_key
+    assert name.rsplit(".", 1)[0].lower() not in document.storage_key.lower()
+    assert stat.S_IMODE(stored[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE(stored[0].parent.stat().st_mode) == 0o700
+    assert app.static_folder and not stored[0].is_relative_to(Path(app.static_folder).resolve())
+
+    row = _audit("document_uploaded")[0]
+    assert row.actor == users["applicant"].label and row.application_id == case.id
+    assert {k: row.detail[k] for k in ("field", "sha256", "size")} == {
+        "field": "passport_scan",
+        "sha256": document.sha256,
+        "size": len(data),
+    }
+    assert name not in str(row.detail)
+
+
+BAD: list[tuple[str, Callable[[], bytes], str]] = [
+    ("empty.pdf", lambda: b"", "is empty"),
+    ("", uploads.pdf_bytes, "has no name"),
+    ("C:\\fakepath\\", uploads.pdf_bytes, "has no name"),
+    ("setup.pdf", uploads.exe_bytes, "named .pdf but its content is a Windows program"),
+    ("page.html", uploads.html_bytes, "Files of type .html are not accepted"),
+    ("page.pdf", uploads.html_bytes, "named .pdf but its content is a web page (HTML)"),
+    ("bomb.png", uploads.zip_bytes, "named .png but its content is a ZIP archive"),
+    ("bomb2.png", uploads.png_bomb, "too large in pixels"),
+    ("cut.pdf", uploads.truncated_pdf, "incomplete: its end is missing"),
+    ("broken.pdf", uploads.pdf_with_broken_body, "damaged or incomplete and cannot be opened"),
+    ("locked.pdf", uploads.encrypted_pdf, "protected with a password"),
+    ("blank.pdf", uploads.pdf_without_pages, "has no pages"),
+    ("cut.png", uploads.truncated_png, "damaged or incomplete and cannot be shown"),
+    ("cut.jpg", uploads.truncated_jpeg, "damaged or incomplete and cannot be shown"),
+    ("photo.jpg", uploads.png_bytes, "named .jpg but its content is a PNG image. Rename it to .png"),
+    ("scan", uploads.pdf_bytes, "has no extension"),
+    ("big.pdf", lambda: b"%PDF-1.7\n" + b"0" * (5 * MB), "is just over the limit; the largest file accepted is 5 MB"),
+    ("huge.pdf", lambda: b"%PDF-1.7\n" + b"0" * (7 * MB), "is 7 MB; the largest file accepted is 5 MB"),
+]
+
+
+@pytest.mark.parametrize(("name", "build", "message"), BAD, ids=[b[0] or "no-name" for b in BAD])
+def test_bad_file_is_refused_with_a_clear_message_and_nothing_stored(
+    upload_dir: Path, case: Application, users: dict[str, Any], name: str, build: Callable[[], bytes], message: str
+) -> None:
+    result = documents.store_uploads(case.id, users["applicant"], None, {"passport_scan": (name, build())})
+    assert result.stored == {}
+    assert list(result.errors) == ["passport_scan"]
+    assert message in result.errors["passport_scan"][0]
+    assert any(word in result.errors["passport_scan"][0] for word in ("Upload", "upload", "Choose", "Rename"))
+    assert _document_count() == 0 and _files(upload_dir) == []
+    assert _audit("document_uploaded") == []
+
+
+def test_every_file_is_checked_and_the_good_ones_stored(
+    upload_dir: Path, case: Application, users: dict[str, Any]
+) -> None:
+    result = documents.store_uploads(
+        case.id,
+        users["applicant"],
+        None,
+        {
+            "passport_scan": ("passport.pdf", uploads.pdf_bytes()),
+            "photo": ("photo.png", uploads.exe_bytes()),
+            "company_nib": ("nib.html", uploads.html_bytes()),
+            "sponsor_letter": ("letter.png", uploads.png_bytes()),
+            "bad field!": ("x.pdf", uploads.pdf_bytes()),
+        },
+    )
+    assert sorted(result.stored) == ["passport_scan", "sponsor_letter"]
+    assert sorted(result.errors) == ["bad field!", "company_nib", "photo"]
+    assert _document_count() == 2 and len(_files(upload_dir)) == 2
+    assert len(_audit("document_uploaded")) == 2
+
+
+def test_size_limit_comes_from_the_configuration(
+    app: Flask, upload_dir: Path, case: Application, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "KITAS_MAX_UPLOAD_BYTES", 100_000)
+    big = uploads.noisy_png(250)
+    assert len(big) > 100_000
+    result = documents.store_uploads(
+        case.id,
+        users["applicant"],
+        None,
+        {"photo": ("photo.png", big), "passport_scan": ("p.png", uploads.png_bytes())},
+    )
+    assert "the largest file accepted is 0.1 MB" in result.errors["photo"][0]
+    assert list(result.stored) == ["passport_scan"]
+
+
+def test_check_upload_details() -> None:
+    checked = check_upload("/home/ana/Scans/PASSPORT.PDF", uploads.pdf_bytes(), MB)
+    assert (checked.content_type, checked.extension) == ("application/pdf", "pdf")
+    with pytest.raises(UploadRejected, match="no name"):
+        check_upload("   ", uploads.pdf_bytes(), MB)
+    with pytest.raises(UploadRejected, match=r"named \.pdf but its content is not a PDF, JPEG or PNG file"):
+        check_upload("notes.pdf", b"just some text\n", MB)
+    with pytest.raises(UploadRejected, match="an SVG drawing"):
+        check_upload("logo.png", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>', MB)
+    assert clean_filename('../../evil"\r\n.pdf') == 'evil".pdf'
+    assert clean_filename("pass\u202eport.pdf") == "passport.pdf"
+    assert clean_filename("a" * 300 + ".pdf").endswith("a.pdf") and len(clean_filename("a" * 300 + ".pdf")) == 255
+    assert (megabytes(5 * MB), megabytes(MB // 4)) == ("5 MB", "0.25 MB")
+
+
+def test_only_the_applicant_may_upload(upload_dir: Path, case: Application, users: dict[str, Any]) -> None:
+    files = {"passport_scan": ("passport.pdf", uploads.pdf_bytes())}
+    with pytest.raises(NotFound):
+        documents.store_uploads(case.id, users["other_applicant"], None, files)
+    refused = _audit("access_refused")
+    assert len(refused) == 1 and refused[0].actor == users["other_applicant"].label
+    assert refused[0].detail["id"] == case.id
+    for who in ("sponsor", "verifier", "supervisor"):
+        with pytest.raises(Forbidden, match="only the applicant"):
+            documents.store_uploads(case.id, users[who], None, files)
+    with pytest.raises(NotFound):
+        documents.store_uploads(case.id + 1000, users["applicant"], None, files)
+    assert _document_count() == 0 and _files(upload_dir) == []
+
+
+def test_files_are_removed_when_the_transaction_fails(
+    upload_dir: Path, case: Application, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_record(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(audit, "record", broken_record)
+    with pytest.raises(RuntimeError):
+        documents.store_uploads(
+            case.id,
+            users["applicant"],
+            None,
+            {"passport_scan": ("p.pdf", uploads.pdf_bytes()), "photo": ("p.jpg", uploads.jpeg_bytes())},
+        )
+    assert _files(upload_dir) == []
+    assert _document_count() == 0
+
+
+def test_task_id_is_recorded_and_must_be_open(upload_dir: Path, case: Application, users: dict[str, Any]) -> None:
+    task = open_task(case.id, "applicant_data")
+    result = documents.store_uploads(
+        case.id, users["applicant"], task.task_id, {"photo": ("p.jpg", uploads.jpeg_bytes())}
+    )
+    assert result.stored["photo"].task_id == task.task_id
+    with pytest.raises(Conflict, match="no longer open"):
+        documents.store_uploads(case.id, users["applicant"], "gone", {"photo": ("p.jpg", uploads.jpeg_bytes())})
+    assert _document_count() == 1 and len(_files(upload_dir)) == 1
+
+
+def test_documents_of_and_by_public_ids(upload_dir: Path, case: Application, users: dict[str, Any], clock: Any) -> None:
+    first = documents.store_uploads(case.id, users["applicant"], None, {"photo": ("a.jpg", uploads.jpeg_bytes())})
+    clock.advance(minutes=5)
+    second = documents.store_uploads(case.id, users["applicant"], None, {"photo": ("b.png", uploads.png_bytes())})
+    other_case = cases.start_case("worker", users["other_applicant"])
+    other = documents.store_uploads(
+        other_case.id, users["other_applicant"], None, {"photo": ("c.pdf", uploads.pdf_bytes())}
+    )
+    ids = [first.stored["photo"].public_id, second.stored["photo"].public_id, other.stored["photo"].public_id]
+
+    assert [d.original_name for d in documents.documents_of(case.id)] == ["b.png", "a.jpg"]
+    assert set(documents.documents_by_public_ids(ids + ["nope", ""])) == set(ids)
+    assert set(documents.documents_by_public_ids(ids, application_id=case.id)) == set(ids[:2])
+    assert documents.documents_by_public_ids([]) == {}
+
+
+def test_owner_sponsor_and_officers_open_a_document(upload_dir: Path, case: Application, users: dict[str, Any]) -> None:
+    data = uploads.pdf_bytes()
+    stored = documents.store_uploads(case.id, users["applicant"], None, {"passport_scan": ("p.pdf", data)})
+    public_id = stored.stored["passport_scan"].public_id
+    for who in ("applicant", "sponsor", "verifier", "supervisor"):
+        document, content = documents.open_document(public_id, users[who])
+        assert content == data and document.public_id == public_id
+    viewed = _audit("document_viewed")
+    assert [row.actor for row in viewed] == [users[w].label for w in ("applicant", "sponsor", "verifier", "supervisor")]
+    assert viewed[0].detail == {"case": case.reference, "document": public_id, "field": "passport_scan"}
+
+
+def test_others_get_not_found_and_the_refusal_is_audited(
+    upload_dir: Path, case: Application, users: dict[str, Any]
+) -> None:
+    from tests.factories import make_user
+
+    stored = documents.store_uploads(case.id, users["applicant"], None, {"photo": ("p.jpg", uploads.jpeg_bytes())})
+    public_id = stored.stored["photo"].public_id
+    stranger_sponsor = make_user("sponsor", email="hr@other.co.id")
+    for who in (users["other_applicant"], stranger_sponsor, users["analyst"]):
+        with pytest.raises(NotFound):
+            documents.open_document(public_id, who)
+    with pytest.raises(NotFound):
+        documents.open_document("does-not-exist", users["verifier"])
+    refused = _audit("access_refused")
+    assert [row.actor for row in refused] == [
+        users["other_applicant"].label,
+        stranger_sponsor.label,
+        users["analyst"].label,
+        users["verifier"].label,
+    ]
+    assert refused[0].detail["object"] == "document" and refused[0].detail["id"] == public_id
+    assert _audit("document_viewed") == []
+
+
+def test_a_changed_or_missing_file_is_not_served(upload_dir: Path, case: Application, users: dict[str, Any]) -> None:
+    stored = documents.store_uploads(case.id, users["applicant"], None, {"photo": ("p.jpg", uploads.jpeg_bytes())})
+    document = stored.stored["photo"]
+    path = upload_dir / document.storage_key
+    path.write_bytes(uploads.png_bytes())
+    with pytest.raises(ServiceError, match="no longer matches its fingerprint"):
+        documents.open_document(document.public_id, users["applicant"])
+    path.unlink()
+    with pytest.raises(ServiceError, match="missing from the store"):
+        documents.open_document(document.public_id, users["applicant"])
+
+
+def test_local_store(tmp_path: Path) -> None:
+    store = LocalDocumentStore(tmp_path / "store")
+    key = new_storage_key()
+    assert check_key(key) == key and not store.exists(key)
+    store.put(key, b"hello")
+    assert store.exists(key) and store.get(key) == b"hello"
+    store.put(key, b"again")
+    assert store.get(key) == b"again"
+    assert [p.name for p in (tmp_path / "store").rglob("*") if p.is_file()] == [key.split("/")[1]]
+    assert stat.S_IMODE((tmp_path / "store").stat().st_mode) == 0o700
+    store.delete(key)
+    store.delete(key)
+    assert not store.exists(key)
+    with pytest.raises(StoredFileMissing):
+        store.get(key)
+    for bad in ("../etc/passwd", "ab/../../x", "/etc/passwd", key.upper(), ""):
+        with pytest.raises(ValueError):
+            store.put(bad, b"x")
+
+
+def test_store_inside_the_web_root_is_refused(tmp_path: Path) -> None:
+    web_root = tmp_path / "static"
+    with pytest.raises(RuntimeError, match="inside the web root"):
+        store_from_config({"KITAS_UPLOAD_DIR": str(web_root / "uploads")}, web_root)
+    assert isinstance(store_from_config({"KITAS_UPLOAD_DIR": str(tmp_path / "up")}, web_root), LocalDocumentStore)

@@ -1,0 +1,131 @@
+"""Serving documents over HTTP: who may open them, and the headers that keep them harmless."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask, g
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from kitas.extensions import db
+from kitas.models import AuditEvent, Document
+from kitas.services import cases, documents
+from kitas.web.documents.routes import content_disposition
+from tests import uploads
+
+Login = Callable[[Any], FlaskClient]
+
+
+@pytest.fixture()
+def upload_dir(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, empty KITAS_UPLOAD_DIR for one test."""
+    folder = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "KITAS_UPLOAD_DIR", str(folder))
+    return folder
+
+
+def _upload(users: dict[str, Any], name: str, data: bytes) -> Document:
+    application = cases.start_case("worker", users["applicant"], sponsor_email="hr@employer.co.id")
+    result = documents.store_uploads(application.id, users["applicant"], None, {"passport_scan": (name, data)})
+    assert result.errors == {}
+    return result.stored["passport_scan"]
+
+
+def _audit(action: str) -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
+
+
+@pytest.mark.parametrize("who", ["applicant", "sponsor", "verifier", "supervisor"])
+def test_people_of_the_case_see_the_document_inline(
+    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login, who: str
+) -> None:
+    data = uploads.pdf_bytes()
+    document = _upload(users, "passport.pdf", data)
+    response = login_as(users[who]).get(f"/documents/{document.public_id}")
+    assert response.status_code == 200
+    assert response.data == data and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"].startswith("inline; ")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in response.headers["Cache-Control"] and "private" in response.headers["Cache-Control"]
+    policy = response.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "object-src 'self'" in policy and "sandbox" not in policy
+    assert "frame-ancestors 'self'" in policy
+    assert [row.actor for row in _audit("document_viewed")] == [users[who].label]
+
+
+def test_image_is_served_with_its_type_and_a_sandbox(
+    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login
+) -> None:
+    data = uploads.png_bytes()
+    document = _upload(users, "nib.png", data)
+    response = login_as(users["verifier"]).get(f"/documents/{document.public_id}")
+    assert response.status_code == 200 and response.data == data
+    assert response.headers["Content-Type"] == "image/png"
+    assert response.headers["Content-Security-Policy"].endswith("; sandbox")
+
+
+def test_download_has_a_safe_disposition_for_a_hostile_name(
+    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login
+) -> None:
+    document = _upload(users, '../../evil"\r\n.pdf', uploads.pdf_bytes())
+    assert document.original_name == 'evil".pdf'
+    response = login_as(users["applicant"]).get(f"/documents/{document.public_id}?download=1")
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    assert disposition == "attachment; filename=\"evil.pdf\"; filename*=UTF-8''evil%22.pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ('../../evil"\r\n.pdf', "inline; filename=\"evil.pdf\"; filename*=UTF-8''evil%22.pdf"),
+        (
+            "Paspor Ñoño 日本.pdf",
+            "inline; filename=\"Paspor Nono.pdf\"; filename*=UTF-8''Paspor%20%C3%91o%C3%B1o%20%E6%97%A5%E6%9C%AC.pdf",
+        ),
+        ("日本.png", "inline; filename=\"document.png\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.png"),
+        ("a;b=c%20.jpg", "inline; filename=\"a_b_c_20.jpg\"; filename*=UTF-8''a%3Bb%3Dc%2520.jpg"),
+        ("C:\\Users\\ana\\..\\scan.PDF", "inline; filename=\"scan.PDF\"; filename*=UTF-8''scan.PDF"),
+        ("\\\\", "inline; filename=\"document.pdf\"; filename*=UTF-8''document.pdf"),
+    ],
+)
+def test_content_disposition(name: str, expected: str) -> None:
+    value = content_disposition(name, "application/pdf" if expected.count(".pdf") else "image/png", attachment=False)
+    assert value == expected
+    fallback = value.split('filename="', 1)[1].split('"', 1)[0]
+    assert fallback.isascii() and not any(c in fallback for c in '"\\/\r\n;%')
+
+
+def test_another_applicant_gets_404_and_an_audit_row(
+    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login
+) -> None:
+    document = _upload(users, "passport.pdf", uploads.pdf_bytes())
+    response = login_as(users["other_applicant"]).get(f"/documents/{document.public_id}")
+    assert response.status_code == 404
+    assert b"%PDF" not in response.data
+    refused = _audit("access_refused")
+    assert len(refused) == 1 and refused[0].actor == users["other_applicant"].label
+    assert refused[0].detail["object"] == "document" and refused[0].detail["id"] == document.public_id
+    assert _audit("document_viewed") == []
+
+
+def test_unknown_document_is_404(worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login) -> None:
+    assert login_as(users["verifier"]).get("/documents/no-such-document").status_code == 404
+
+
+def test_signed_out_people_and_other_roles_are_kept_out(
+    worker: int, users: dict[str, Any], upload_dir: Path, client: FlaskClient, login_as: Login
+) -> None:
+    document = _upload(users, "passport.pdf", uploads.pdf_bytes())
+    response = client.get(f"/documents/{document.public_id}")
+    assert response.status_code in (302, 401) and b"%PDF" not in response.data
+    # Requests share the test's app context, so Flask-Login's cached user must go before switching users.
+    g.pop("_login_user", None)
+    response = login_as(users["analyst"]).get(f"/documents/{document.public_id}")
+    assert response.status_code == 403 and b"%PDF" not in response.data
+    assert _audit("document_viewed") == []
