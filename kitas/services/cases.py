@@ -107,8 +107,8 @@ def complete_task(
         with write_transaction():
             application = lock_case(application_id)
             _check_case_access(application, user)
-            task = _open_task(application, task_id)
-            _check_lane(application, task, user)
+            task = open_task(application, task_id)
+            check_lane(application, task, user)
             if task.claimed_by_id is not None and task.claimed_by_id != user.id:
                 claimer = db.session.get(User, task.claimed_by_id)
                 raise Conflict(f"this task is claimed by {claimer.label if claimer else 'another officer'}")
@@ -130,7 +130,7 @@ def complete_task(
                 application_id=application.id,
             )
     except NotFound as exc:
-        _record_refusal(user, application_id, task_id, str(exc))
+        record_refusal(user, application_id, task_id, str(exc))
         raise
     except StaleDataError as exc:
         raise Conflict("someone else changed the case at the same moment; nothing was saved, please retry") from exc
@@ -138,19 +138,25 @@ def complete_task(
 
 
 def deliver_message(application_id: int, name: str, payload: dict[str, Any], actor: str) -> Application:
-    """Deliver a BPMN message (e.g. ``payment_received``) to a waiting case."""
+    """Deliver a BPMN message (e.g. ``payment_received``) to a waiting case, in a transaction of its own."""
     with write_transaction():
         application = lock_case(application_id)
-        runtime = load_runtime(application)
-        guard_engine(lambda: runtime.deliver_message(name, payload), application.reference)
-        save_case(application, runtime)
-        audit.record(
-            "message_delivered",
-            {"case": application.reference, "message": name, "fields": sorted(payload)},
-            actor=actor,
-            application_id=application.id,
-        )
+        apply_message(application, load_runtime(application), name, payload, actor)
     return application
+
+
+def apply_message(
+    application: Application, runtime: CaseRuntime, name: str, payload: dict[str, Any], actor: str
+) -> None:
+    """Deliver a message inside the caller's transaction (the case already locked), save and audit it."""
+    guard_engine(lambda: runtime.deliver_message(name, payload), application.reference)
+    save_case(application, runtime)
+    audit.record(
+        "message_delivered",
+        {"case": application.reference, "message": name, "fields": sorted(payload)},
+        actor=actor,
+        application_id=application.id,
+    )
 
 
 def load_runtime(application: Application) -> CaseRuntime:
@@ -162,6 +168,11 @@ def load_runtime(application: Application) -> CaseRuntime:
         )
     except StateError as exc:
         raise CaseStateUnreadable(str(exc)) from exc
+
+
+def case_data(application: Application) -> dict[str, Any]:
+    """The current data of a case (for status pages; lists read projections instead)."""
+    return load_runtime(application).data
 
 
 def save_case(application: Application, runtime: CaseRuntime) -> None:
@@ -176,6 +187,15 @@ def save_case(application: Application, runtime: CaseRuntime) -> None:
     if runtime.completed and application.closed_at is None:
         application.closed_at = now
     sync_projections(application, runtime, now)
+
+
+def find_case(reference: str, user: User) -> Application:
+    """The case with this reference, if the user may see it; otherwise NotFound, and the refusal is audited."""
+    application = db.session.scalars(select(Application).where(Application.reference == reference)).first()
+    if application is None or not can_see_case(application, user):
+        record_refusal(user, application.id if application else None, None, f"case {reference}")
+        raise NotFound("there is no such application, or it is not yours")
+    return application
 
 
 def lock_case(application_id: int) -> Application:
@@ -203,7 +223,7 @@ def _check_case_access(application: Application, user: User) -> None:
         raise NotFound("there is no such application")
 
 
-def _open_task(application: Application, task_id: str) -> HumanTask:
+def open_task(application: Application, task_id: str) -> HumanTask:
     task = db.session.scalars(
         select(HumanTask).where(HumanTask.application_id == application.id, HumanTask.task_id == task_id)
     ).first()
@@ -221,7 +241,7 @@ def _open_task(application: Application, task_id: str) -> HumanTask:
     raise Conflict("this task is no longer open (it was cancelled or never existed in this case)")
 
 
-def _check_lane(application: Application, task: HumanTask, user: User) -> None:
+def check_lane(application: Application, task: HumanTask, user: User) -> None:
     role = task.role
     if not role or not user.has_role(role):
         raise Forbidden(
@@ -259,7 +279,7 @@ def guard_engine(action: Any, reference: str) -> Any:
         raise ServiceError(f"case {reference}: {exc}") from exc
 
 
-def _record_refusal(user: User, application_id: int, task_id: str | None, reason: str) -> None:
+def record_refusal(user: User, application_id: int | None, task_id: str | None, reason: str) -> None:
     """Write the refused access to the audit trail in its own transaction (the use case rolled back)."""
     with write_transaction():
         audit.record(

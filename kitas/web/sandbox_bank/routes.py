@@ -1,7 +1,62 @@
-"""Routes of the sandbox_bank blueprint."""
+"""Routes of the sandbox_bank blueprint: a test bank that pays the sandbox provider's billing codes.
+
+It stands apart from KITAS Online as a real bank would: no KITAS login, its own
+look, and it learns nothing about the case; it only talks to the provider.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from kitas.adapters.sandbox_provider import PaymentRefused, find_bill, paid_bill, pay
 
 bp = Blueprint("sandbox_bank", __name__, url_prefix="/sandbox-bank")
+
+_REFUSAL_STATUS = {"unknown": 404, "paid": 409, "expired": 409, "wrong_amount": 409}
+
+
+def _refused(code: str, refusal: PaymentRefused) -> ResponseReturnValue:
+    """The code form again, with the reason and the code as typed."""
+    page = render_template("sandbox_bank/index.html", code=code, error=str(refusal), refusal=refusal)
+    return page, _REFUSAL_STATUS.get(refusal.code, 400)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """Enter a billing code (prefilled when the merchant's page links here)."""
+    return render_template("sandbox_bank/index.html", code=request.args.get("code", "")[:40], error=None)
+
+
+@bp.get("/confirm")
+def confirm() -> ResponseReturnValue:
+    """Show the bill's merchant, description and amount before paying."""
+    code = request.args.get("code", "")[:40]
+    try:
+        bill = find_bill(code)
+    except PaymentRefused as refusal:
+        return _refused(code, refusal)
+    return render_template("sandbox_bank/confirm.html", bill=bill)
+
+
+@bp.post("/pay")
+def pay_bill() -> ResponseReturnValue:
+    """Pay the bill; the provider then notifies the merchant by webhook."""
+    code = request.form.get("code", "")[:40]
+    amount_text = request.form.get("amount", "").strip()
+    if not amount_text.isdigit():
+        return _refused(code, PaymentRefused("bad_amount", "The amount must be a whole number of rupiah."))
+    try:
+        receipt = pay(code, int(amount_text))
+    except PaymentRefused as refusal:
+        return _refused(code, refusal)
+    return redirect(url_for(".receipt", code=receipt.billing_code), code=303)
+
+
+@bp.get("/receipts/<code>")
+def receipt(code: str) -> ResponseReturnValue:
+    """The bank's receipt of a paid bill."""
+    bill = paid_bill(code[:40])
+    if bill is None:
+        abort(404)
+    return render_template("sandbox_bank/receipt.html", bill=bill)

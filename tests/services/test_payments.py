@@ -1,0 +1,309 @@
+"""Billing codes for waiting cases, and the provider's webhook: one real HTTP loop, then every refusal."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from engine import ManualClock
+from kitas.adapters import sandbox_provider
+from kitas.extensions import db
+from kitas.models import Application, AuditEvent, Payment, PaymentEvent, SandboxBill, SandboxWebhook, Timer
+from kitas.services import cases, payments
+from kitas.services.errors import NotFound
+from kitas.services.timers import fire_due_timers
+from tests.adapters.live_server import public_url, serve
+from tests.services.helpers import start_until_payment
+
+SECRET = "test-webhook-secret"
+
+
+def _audits(action: str, application_id: int | None = None) -> list[AuditEvent]:
+    query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+    if application_id is not None:
+        query = query.where(AuditEvent.application_id == application_id)
+    return list(db.session.scalars(query))
+
+
+def _case(application_id: int) -> Application:
+    db.session.expire_all()
+    application = db.session.get(Application, application_id)
+    assert application is not None
+    return application
+
+
+def _notice(code: str, amount: int, paid_at: datetime, event_id: str = "evt_test_1") -> bytes:
+    body = {
+        "event_id": event_id,
+        "type": "payment.succeeded",
+        "billing_code": code,
+        "amount": amount,
+        "paid_at": paid_at.isoformat(),
+        "provider_ref": "SBX-TEST-1",
+    }
+    return json.dumps(body).encode()
+
+
+def _headers(body: bytes, now: datetime, secret: str = SECRET) -> dict[str, str]:
+    return {"X-Sandbox-Signature": sandbox_provider.sign(body, secret, int(now.timestamp()))}
+
+
+def _queued_webhook() -> tuple[bytes, dict[str, str]]:
+    """The webhook the sandbox queued, signed now (what the provider would POST)."""
+    row = db.session.scalars(select(SandboxWebhook).order_by(SandboxWebhook.id.desc())).first()
+    assert row is not None
+    body = row.body.encode()
+    return body, _headers(body, payments.app_clock().now())
+
+
+@pytest.fixture()
+def waiting(worker: int, users: dict[str, Any]) -> tuple[Application, payments.PaymentView]:
+    """A worker case waiting for payment, with its billing code issued."""
+    application = start_until_payment(users)
+    return application, payments.billing_for(application.reference, users["applicant"])
+
+
+def test_billing_code_issued_once_with_the_fee_and_the_deadline(
+    waiting: tuple[Application, payments.PaymentView], users: dict[str, Any], clock: ManualClock
+) -> None:
+    application, view = waiting
+    timer = db.session.scalars(select(Timer).where(Timer.element_id == "payment_deadline")).one()
+    assert view.status == "pending" and view.awaiting_payment and view.payable
+    assert view.amount == 1_700_000  # 12-month contract: the decision table's fee
+    assert view.expires_at == timer.due_at == clock.now() + timedelta(days=7)
+    assert view.billing_code is not None and len(view.billing_code) == 15 and view.billing_code.isdigit()
+    again = payments.billing_for(application.reference, users["applicant"])
+    assert again.billing_code == view.billing_code
+    assert db.session.scalar(select(func.count(Payment.id))) == 1
+    bill = db.session.scalars(select(SandboxBill)).one()
+    assert bill.callback_url == "http://kitas.test/webhooks/payments/sandbox"
+    assert bill.merchant_ref == application.reference and bill.amount == 1_700_000
+    [created] = _audits("billing_created", application.id)
+    assert created.detail["billing_code"] == view.billing_code and created.actor == users["applicant"].label
+    assert payments.payment_of(application.id).billing_code == view.billing_code  # type: ignore[union-attr]
+
+
+def test_billing_code_never_outlives_the_case_deadline(worker: int, users: dict[str, Any], clock: ManualClock) -> None:
+    application = start_until_payment(users)
+    deadline = clock.now() + timedelta(days=7)
+    clock.advance(days=6, hours=20)
+    view = payments.billing_for(application.reference, users["applicant"])
+    assert view.expires_at == deadline
+    clock.advance(hours=5)  # past the deadline, before the scheduler fired it: no new code
+    late = payments.billing_for(application.reference, users["applicant"])
+    assert late.status == "expired" and late.awaiting_payment and not late.payable
+    assert db.session.scalar(select(func.count(Payment.id))) == 1
+
+
+def test_no_billing_before_the_case_waits_for_payment(worker: int, users: dict[str, Any]) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    view = payments.billing_for(application.reference, users["applicant"])
+    assert view.status == "none" and not view.awaiting_payment
+    assert payments.payment_of(application.id) is None
+
+
+@pytest.mark.parametrize("who", ["other_applicant", "nobody"])
+def test_pay_page_of_someone_elses_case_is_not_found_and_logged(
+    waiting: tuple[Application, payments.PaymentView], users: dict[str, Any], who: str
+) -> None:
+    application, _ = waiting
+    reference = application.reference if who == "other_applicant" else "E23-2026-NOSUCH00"
+    with pytest.raises(NotFound):
+        payments.billing_for(reference, users["other_applicant"])
+    [refusal] = _audits("access_refused")
+    assert refusal.actor == users["other_applicant"].label and refusal.detail["reference"] == reference
+
+
+def test_full_loop_over_real_http(ctx: Flask, worker: int, users: dict[str, Any]) -> None:
+    application = start_until_payment(users)
+    with serve(ctx) as base_url, public_url(ctx, base_url):
+        view = payments.billing_for(application.reference, users["applicant"])
+        assert view.billing_code is not None and view.amount is not None
+        sandbox_provider.pay(view.billing_code, view.amount)
+        assert _case(application.id).status == "awaiting_payment"  # webhooks are asynchronous
+        assert payments.deliver_provider_webhooks() == 1
+    webhook = db.session.scalars(select(SandboxWebhook)).one()
+    assert webhook.delivered_at is not None and webhook.attempts == 1 and webhook.last_error is None
+    case = _case(application.id)
+    assert case.status == "in_verification"
+    payment = payments.payment_of(application.id)
+    assert payment is not None and payment.status == "paid" and payment.provider_ref
+    assert db.session.scalars(select(PaymentEvent)).one().event_id == json.loads(webhook.body)["event_id"]
+    [delivered] = _audits("message_delivered", application.id)
+    assert delivered.actor == "payment:sandbox" and delivered.detail["message"] == "payment_received"
+    assert cases.load_runtime(case).data["payment"]["amount"] == view.amount
+    paid = payments.billing_for(application.reference, users["applicant"])
+    assert paid.status == "paid" and not paid.awaiting_payment
+
+
+def _forged(code: str, amount: int, now: datetime) -> tuple[bytes, dict[str, str]]:
+    body = _notice(code, amount, now)
+    return body, _headers(body, now, secret="not-the-secret")
+
+
+def _stale(code: str, amount: int, now: datetime) -> tuple[bytes, dict[str, str]]:
+    body = _notice(code, amount, now)
+    return body, _headers(body, now - timedelta(minutes=5, seconds=1))
+
+
+def _unsigned(code: str, amount: int, now: datetime) -> tuple[bytes, dict[str, str]]:
+    return _notice(code, amount, now), {}
+
+
+def _wrong_amount(code: str, amount: int, now: datetime) -> tuple[bytes, dict[str, str]]:
+    body = _notice(code, amount - 1000, now)
+    return body, _headers(body, now)
+
+
+def _unknown_code(code: str, amount: int, now: datetime) -> tuple[bytes, dict[str, str]]:
+    other = sandbox_provider.new_billing_code()
+    body = _notice(other, amount, now)
+    return body, _headers(body, now)
+
+
+@pytest.mark.parametrize(
+    "make, outcome, reason",
+    [
+        (_forged, payments.REJECTED, "signature does not match"),
+        (_stale, payments.REJECTED, "timestamp is 301 s away"),
+        (_unsigned, payments.REJECTED, "header is missing"),
+        (_wrong_amount, payments.WRONG_AMOUNT, "paid Rp1699000 but the billing code is for Rp1700000"),
+        (_unknown_code, payments.UNKNOWN_BILLING, "no payment has the billing code"),
+    ],
+    ids=["forged", "stale", "unsigned", "wrong-amount", "unknown-code"],
+)
+def test_refused_webhooks_change_nothing_and_are_logged(
+    waiting: tuple[Application, payments.PaymentView], clock: ManualClock, make: Any, outcome: str, reason: str
+) -> None:
+    application, view = waiting
+    assert view.billing_code is not None and view.amount is not None
+    version = _case(application.id).version
+    body, headers = make(view.billing_code, view.amount, clock.now())
+    assert payments.handle_webhook("sandbox", body, headers) == outcome
+    _assert_unchanged(application.id, version)
+    [refusal] = _audits("payment_webhook_refused")
+    assert refusal.detail["outcome"] == outcome and reason in refusal.detail["reason"]
+    assert refusal.actor == "payment:sandbox"
+
+
+def _assert_unchanged(application_id: int, version: int) -> None:
+    case = _case(application_id)
+    assert case.status == "awaiting_payment" and case.version == version
+    payment = payments.payment_of(application_id)
+    assert payment is not None and payment.status == "pending" and payment.paid_at is None
+    assert db.session.scalar(select(func.count(PaymentEvent.id))) == 0
+    assert _audits("message_delivered") == []
+
+
+def test_payment_after_the_code_expired_is_refused(
+    waiting: tuple[Application, payments.PaymentView], clock: ManualClock
+) -> None:
+    application, view = waiting
+    assert view.billing_code is not None and view.amount is not None and view.expires_at is not None
+    version = _case(application.id).version
+    clock.set(view.expires_at + timedelta(minutes=1))  # the scheduler has not fired the deadline yet
+    body = _notice(view.billing_code, view.amount, clock.now())
+    assert payments.handle_webhook("sandbox", body, _headers(body, clock.now())) == payments.EXPIRED
+    _assert_unchanged(application.id, version)
+    [refusal] = _audits("payment_webhook_refused", application.id)
+    assert "the code expired at" in refusal.detail["reason"]
+
+
+def test_paid_in_time_but_notified_late_is_accepted_until_the_deadline_fires(
+    waiting: tuple[Application, payments.PaymentView], clock: ManualClock
+) -> None:
+    application, view = waiting
+    assert view.billing_code is not None and view.amount is not None and view.expires_at is not None
+    clock.set(view.expires_at - timedelta(minutes=1))
+    sandbox_provider.pay(view.billing_code, view.amount)
+    clock.advance(minutes=3)  # the webhook arrives after the expiry, before the scheduler's pass
+    body, headers = _queued_webhook()
+    assert payments.handle_webhook("sandbox", body, headers) == payments.ACCEPTED
+    assert _case(application.id).status == "in_verification"
+    assert fire_due_timers("test").fired == []  # the deadline timer was cancelled with the wait
+
+
+def test_webhook_for_a_case_no_longer_waiting_is_refused(
+    waiting: tuple[Application, payments.PaymentView], clock: ManualClock
+) -> None:
+    application, view = waiting
+    assert view.billing_code is not None and view.amount is not None and view.expires_at is not None
+    clock.set(view.expires_at - timedelta(minutes=1))
+    body = _notice(view.billing_code, view.amount, clock.now())
+    clock.advance(minutes=2)
+    assert len(fire_due_timers("test").fired) == 1
+    assert _case(application.id).status == "expired"
+    version = _case(application.id).version
+    assert payments.handle_webhook("sandbox", body, _headers(body, clock.now())) == payments.NOT_WAITING
+    assert _case(application.id).version == version and _case(application.id).status == "expired"
+    [refusal] = _audits("payment_webhook_refused", application.id)
+    assert "no longer waiting" in refusal.detail["reason"]
+
+
+def test_replayed_webhook_is_refused_and_delivers_once(waiting: tuple[Application, payments.PaymentView]) -> None:
+    application, view = waiting
+    assert view.billing_code is not None and view.amount is not None
+    sandbox_provider.pay(view.billing_code, view.amount)
+    body, headers = _queued_webhook()
+    assert payments.handle_webhook("sandbox", body, headers) == payments.ACCEPTED
+    version = _case(application.id).version
+    assert payments.handle_webhook("sandbox", body, headers) == payments.DUPLICATE
+    assert _case(application.id).version == version
+    assert len(_audits("message_delivered", application.id)) == 1
+    [refusal] = _audits("payment_webhook_refused", application.id)
+    assert refusal.detail["outcome"] == "duplicate" and "replayed event" in refusal.detail["reason"]
+    # A different event for the code that is already paid (a double payment) changes nothing either.
+    twin = _notice(view.billing_code, view.amount, payments.app_clock().now(), event_id="evt_other")
+    assert payments.handle_webhook("sandbox", twin, _headers(twin, payments.app_clock().now())) == "already_paid"
+    assert _case(application.id).version == version
+
+
+def test_two_concurrent_deliveries_move_the_case_once(
+    ctx: Flask, waiting: tuple[Application, payments.PaymentView]
+) -> None:
+    application, view = waiting
+    assert view.billing_code is not None and view.amount is not None
+    sandbox_provider.pay(view.billing_code, view.amount)
+    body, headers = _queued_webhook()
+    application_id = application.id
+    db.session.remove()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def deliver() -> None:
+        with ctx.app_context():
+            barrier.wait()
+            try:
+                outcomes.append(payments.handle_webhook("sandbox", body, headers))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["accepted", "duplicate"]
+    assert len(_audits("message_delivered", application_id)) == 1
+    assert db.session.scalar(select(func.count(PaymentEvent.id))) == 1
+    assert _case(application_id).status == "in_verification"
+
+
+def test_webhook_for_another_provider_is_refused(waiting: tuple[Application, payments.PaymentView]) -> None:
+    assert payments.handle_webhook("stripe", b"{}", {}) == payments.UNKNOWN_PROVIDER
+    [refusal] = _audits("payment_webhook_refused")
+    assert refusal.detail["provider"] == "stripe"
+
+
+def test_no_webhooks_are_sent_for_another_provider(ctx: Flask) -> None:
+    ctx.config["KITAS_PAYMENT_PROVIDER"] = "elsewhere"
+    try:
+        assert payments.deliver_provider_webhooks() == 0
+    finally:
+        ctx.config["KITAS_PAYMENT_PROVIDER"] = "sandbox"
