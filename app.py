@@ -19,6 +19,11 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     app = Flask("kitas", instance_relative_config=True)
     app.config.update(load_config(Path(app.instance_path), config))
     app.extensions["kitas_clock"] = clock or SystemClock()
+    hops = int(app.config["KITAS_PROXY_HOPS"])
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     from kitas import models  # noqa: F401  (register the tables with the metadata)
 

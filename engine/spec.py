@@ -52,6 +52,8 @@ class ProcessModel:
     lanes: tuple[str, ...]
     statuses: dict[str, str] = field(default_factory=dict)
     decisions: tuple[str, ...] = ()
+    # Element id -> the name the analyst gave it (events, tasks, gateways), for timelines and reports.
+    element_names: dict[str, str] = field(default_factory=dict)
 
     def form_files(self) -> set[str]:
         """Every form file name the diagram's user tasks reference."""
@@ -129,6 +131,7 @@ def parse_process(
         lanes=lanes,
         statuses=_statuses(spec, subprocess_specs),
         decisions=tuple(sorted(parser.get_dmn_dependencies())),
+        element_names=_element_names(spec, subprocess_specs),
     )
 
 
@@ -234,6 +237,16 @@ def _statuses(spec: BpmnProcessSpec, subprocess_specs: Mapping[str, BpmnProcessS
         if status and getattr(task_spec, "bpmn_id", None):
             statuses[task_spec.bpmn_id] = status
     return statuses
+
+
+def _element_names(spec: BpmnProcessSpec, subprocess_specs: Mapping[str, BpmnProcessSpec]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for task_spec in _all_specs(spec, subprocess_specs):
+        element_id = getattr(task_spec, "bpmn_id", None)
+        name = getattr(task_spec, "bpmn_name", None)
+        if element_id and name:
+            names[element_id] = name
+    return names
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,4 +1,4 @@
-"""The ``kitas`` command: init, deploy, scheduler, audit verify, run."""
+"""The ``kitas`` command: init, demo, deploy, serve, scheduler, audit verify."""
 
 from __future__ import annotations
 
@@ -40,6 +40,16 @@ def register_commands(app: Flask) -> None:
         for result in results:
             state = "deployed as" if result.created else "unchanged, still"
             click.echo(f"{result.process_id}: {state} version {result.version}")
+
+    @app.cli.command("demo")
+    @with_appcontext
+    def demo_command() -> None:
+        """Create one demo account per role (or renew their passwords) and print how to sign in."""
+        from kitas.services.demo import ensure_demo_accounts
+
+        click.echo("Demo accounts (passwords are new on every run):")
+        for account in ensure_demo_accounts():
+            click.echo(f"  {account.role:<11} {account.email:<26} password: {account.password}")
 
     @app.cli.command("deploy")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))

@@ -34,6 +34,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "KITAS_SQLITE_BUSY_TIMEOUT_MS": int(env.get("KITAS_SQLITE_BUSY_TIMEOUT_MS", "15000")),
         # Where people reach the service: links in e-mails and the payment provider's callback.
         "KITAS_PUBLIC_URL": env.get("KITAS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # Reverse proxies in front of the service (their X-Forwarded-* headers are trusted): per-address
+        # login limits need the client's real address.
+        "KITAS_PROXY_HOPS": int(env.get("KITAS_PROXY_HOPS", "0")),
         # Sessions: idle timeout; cookies are Secure whenever the public URL is https (or when forced).
         "KITAS_SESSION_IDLE_MINUTES": int(env.get("KITAS_SESSION_IDLE_MINUTES", "30")),
         "KITAS_SECURE_COOKIES": env.get("KITAS_SECURE_COOKIES"),

@@ -38,6 +38,8 @@ class KitasType:
     documents: tuple[RequiredDocument, ...] = ()
     sla_days: dict[str, int] = field(default_factory=dict)
     former_index_code: str | None = None
+    # The main path of a case's statuses, drawn as steps on the status page.
+    journey: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class Catalog:
     types: tuple[KitasType, ...]
     lane_roles: dict[str, str]
     statuses: dict[str, StatusText] = field(default_factory=dict)
+    # For a negative status, the case-data fields whose text explains it, most specific first.
+    status_reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def status_text(self, status: str) -> StatusText:
         """The plain words for a status; an unknown one is shown humanized rather than failing."""
@@ -84,9 +88,13 @@ def _parse(raw: dict[str, Any]) -> Catalog:
     for item in raw["types"]:
         documents = tuple(RequiredDocument(**doc) for doc in item.get("documents", []))
         fields = {k: v for k, v in item.items() if k in KitasType.__dataclass_fields__ and k != "documents"}
+        fields["journey"] = tuple(fields.get("journey", ()))
         types.append(KitasType(documents=documents, **fields))
     statuses = {code: StatusText(**text) for code, text in raw.get("statuses", {}).items()}
-    return Catalog(types=tuple(types), lane_roles=dict(raw["lane_roles"]), statuses=statuses)
+    reasons = {status: tuple(keys) for status, keys in raw.get("status_reasons", {}).items()}
+    return Catalog(
+        types=tuple(types), lane_roles=dict(raw["lane_roles"]), statuses=statuses, status_reasons=reasons
+    )
 
 
 @lru_cache(maxsize=1)

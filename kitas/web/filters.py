@@ -54,6 +54,7 @@ def due_state(due: datetime | None, soon_hours: int = 24) -> str:
 
 def register_filters(app: Flask) -> None:
     """Make the filters available to every template."""
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(rupiah, "rupiah")
     app.add_template_filter(status_label, "status_label")

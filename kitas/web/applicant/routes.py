@@ -1,20 +1,86 @@
-"""Routes of the applicant blueprint."""
+"""The applicant's pages: dashboard, start an application, task forms, case status."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+
+from kitas.models import User
+from kitas.services import accounts, cases, listings, timeline
+from workflows import catalog
+
+from ..access import require_roles, signed_in_user
+from ..task_views import post_task, show_task
 
 bp = Blueprint("applicant", __name__, url_prefix="/applications")
 
 
+def _is_verified(user: User) -> bool:
+    return accounts.is_verified(user)
+require_roles(bp, "applicant")
+
+TASK_TEMPLATE = "applicant/task.html"
+
+
 @bp.get("/")
 def dashboard() -> ResponseReturnValue:
-    """My applications."""
-    abort(501)
+    """My applications: reference, type, status in plain words, what to do next and by when."""
+    user = signed_in_user()
+    page = listings.my_applications(user, request.args.get("page", 1, type=int))
+    startable = [t for t in catalog().types if t.process_id]
+    return render_template(
+        "applicant/dashboard.html", page=page, startable=startable, verified=_is_verified(user)
+    )
 
 
 @bp.post("/new/<kitas_type>")
 def start(kitas_type: str) -> ResponseReturnValue:
-    """Start an application."""
-    abort(501)
+    """Start an application of a KITAS type and open its first step."""
+    user = signed_in_user()
+    if not _is_verified(user):
+        flash("Confirm your e-mail address first: open the link we sent you, or ask for a new one.", "warning")
+        return redirect(url_for("applicant.dashboard"))
+    application = cases.start_case(kitas_type, user)
+    return redirect(url_for("applicant.next_step", reference=application.reference))
+
+
+@bp.get("/<reference>")
+def status(reference: str) -> ResponseReturnValue:
+    """Where my case stands: steps, timeline, reason of a negative outcome, what to do now."""
+    user = signed_in_user()
+    application = cases.find_case(reference, user)
+    view = timeline.case_status(application, user, cases.case_data(application))
+    steps = listings.next_steps([application.id], "applicant")
+    return render_template("applicant/status.html", view=view, next_step=steps.get(application.id))
+
+
+@bp.get("/<reference>/timeline")
+def timeline_fragment(reference: str) -> ResponseReturnValue:
+    """The status block alone, polled by the status page so it refreshes without a reload."""
+    user = signed_in_user()
+    application = cases.find_case(reference, user)
+    view = timeline.case_status(application, user, cases.case_data(application))
+    steps = listings.next_steps([application.id], "applicant")
+    return render_template("applicant/_status_block.html", view=view, next_step=steps.get(application.id))
+
+
+@bp.get("/<reference>/next")
+def next_step(reference: str) -> ResponseReturnValue:
+    """Open my next task of the case, or its status page when nothing is waiting for me."""
+    user = signed_in_user()
+    application = cases.find_case(reference, user)
+    step = listings.next_steps([application.id], "applicant").get(application.id)
+    if step is not None and step.task_id:
+        return redirect(url_for("applicant.task", reference=reference, task_id=step.task_id))
+    if step is not None and application.status == "awaiting_payment":
+        return redirect(url_for("payment.pay", reference=reference))
+    return redirect(url_for("applicant.status", reference=reference))
+
+
+@bp.route("/<reference>/tasks/<task_id>", methods=["GET", "POST"])
+def task(reference: str, task_id: str) -> ResponseReturnValue:
+    """One of my steps: its form, saved as a draft or submitted."""
+    if request.method == "GET":
+        return show_task(reference, task_id, TASK_TEMPLATE)
+    done = url_for("applicant.next_step", reference=reference)
+    return post_task(reference, task_id, TASK_TEMPLATE, done, done_message="Your answers were submitted.")

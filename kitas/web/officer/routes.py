@@ -1,14 +1,66 @@
-"""Routes of the officer blueprint."""
+"""The officers' pages: the task inbox, claiming, and the task page with the case and its documents."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from kitas.services import cases, claims, listings, timeline
+from kitas.services.errors import Conflict
+
+from ..access import require_roles, signed_in_user
+from ..task_views import post_task, show_task
+
 bp = Blueprint("officer", __name__, url_prefix="/officer")
+require_roles(bp, "verifier", "supervisor")
+
+TASK_TEMPLATE = "officer/task.html"
 
 
 @bp.get("/")
 def inbox() -> ResponseReturnValue:
-    """The task inbox."""
-    abort(501)
+    """Open tasks of my roles, oldest first, due times coloured; ``?mine=1`` shows my claimed tasks."""
+    mine = request.args.get("mine") == "1"
+    page = listings.officer_inbox(signed_in_user(), request.args.get("page", 1, type=int), mine_only=mine)
+    return render_template("officer/inbox.html", page=page, mine=mine)
+
+
+@bp.route("/cases/<reference>/tasks/<task_id>", methods=["GET", "POST"])
+def task(reference: str, task_id: str) -> ResponseReturnValue:
+    """The case's data and documents next to the diagram's decision form."""
+    if request.method == "GET":
+        return show_task(reference, task_id, TASK_TEMPLATE, history=_history(reference))
+    return post_task(
+        reference,
+        task_id,
+        TASK_TEMPLATE,
+        url_for("officer.inbox"),
+        done_message="Your decision was recorded.",
+        history=_history(reference),
+    )
+
+
+@bp.post("/cases/<reference>/tasks/<task_id>/claim")
+def claim(reference: str, task_id: str) -> ResponseReturnValue:
+    """Claim the task so that nobody else works on it at the same time."""
+    try:
+        claims.claim_task(reference, task_id, signed_in_user())
+    except Conflict as exc:
+        flash(f"You cannot claim this task: {exc}.", "warning")
+        return redirect(url_for("officer.inbox"))
+    flash("You claimed this task.", "success")
+    return redirect(url_for("officer.task", reference=reference, task_id=task_id))
+
+
+@bp.post("/cases/<reference>/tasks/<task_id>/release")
+def release(reference: str, task_id: str) -> ResponseReturnValue:
+    """Give the task back to the shared inbox."""
+    claims.release_task(reference, task_id, signed_in_user())
+    flash("The task is back in the shared inbox.", "info")
+    return redirect(url_for("officer.inbox"))
+
+
+def _history(reference: str) -> timeline.CaseStatus:
+    user = signed_in_user()
+    application = cases.find_case(reference, user)
+    return timeline.case_status(application, user)

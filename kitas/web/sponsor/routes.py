@@ -1,14 +1,33 @@
-"""Routes of the sponsor blueprint."""
+"""The sponsor's pages: applications that name them, and the guarantee to confirm or decline."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort
+from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from kitas.services import listings
+
+from ..access import require_roles, signed_in_user
+from ..task_views import post_task, show_task
+
 bp = Blueprint("sponsor", __name__, url_prefix="/sponsor")
+require_roles(bp, "sponsor")
+
+TASK_TEMPLATE = "sponsor/task.html"
 
 
 @bp.get("/")
 def requests() -> ResponseReturnValue:
-    """Guarantees to confirm."""
-    abort(501)
+    """Applications naming my registered e-mail as sponsor, those awaiting my decision first."""
+    page = listings.sponsor_requests(signed_in_user(), request.args.get("page", 1, type=int))
+    return render_template("sponsor/requests.html", page=page)
+
+
+@bp.route("/applications/<reference>/tasks/<task_id>", methods=["GET", "POST"])
+def task(reference: str, task_id: str) -> ResponseReturnValue:
+    """The applicant's data and the guarantee decision."""
+    if request.method == "GET":
+        return show_task(reference, task_id, TASK_TEMPLATE)
+    return post_task(
+        reference, task_id, TASK_TEMPLATE, url_for("sponsor.requests"), done_message="Your decision was recorded."
+    )

@@ -1,0 +1,89 @@
+"""What a case's earlier forms said, laid out for the people who review it (sponsor, officers)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import forms
+
+from ..models import Application
+from .deployments import definition_form, process_model
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One answer: its label, its value, and whether the value is a stored document's id."""
+
+    label: str
+    value: Any
+    is_document: bool = False
+
+
+@dataclass
+class CaseSection:
+    """The answers of one earlier task of the case."""
+
+    title: str
+    rows: list[SummaryRow] = field(default_factory=list)
+
+    @property
+    def document_ids(self) -> set[str]:
+        """The ids of the documents this section shows."""
+        return {str(row.value) for row in self.rows if row.is_document and row.value}
+
+
+def summary_sections(
+    application: Application, data: Mapping[str, Any], *, exclude: str | None = None, lanes: set[str] | None = None
+) -> list[CaseSection]:
+    """One section per earlier task whose form has answers in ``data``, in diagram order.
+
+    ``lanes`` limits the tasks to those lanes (None: every lane); each field is shown once,
+    where it was first asked.
+    """
+    model = process_model(application.definition)
+    seen: set[str] = set()
+    sections = []
+    for info in model.user_tasks.values():
+        if info.element_id == exclude or not info.form_schema or (lanes is not None and info.lane not in lanes):
+            continue
+        form = definition_form(application.definition, info.form_schema, info.form_ui_schema)
+        section = CaseSection(form.title)
+        for item in form.fields:
+            if item.name in seen or item.name not in data or data[item.name] in (None, "", []):
+                continue
+            seen.add(item.name)
+            section.rows.append(SummaryRow(item.title, _shown(item, data[item.name]), item.widget == "file"))
+        if section.rows:
+            sections.append(section)
+    return sections
+
+
+def document_ids(form: forms.FormSpec | None, values: Mapping[str, Any]) -> set[str]:
+    """The document ids a form's file fields hold in ``values``."""
+    if form is None:
+        return set()
+    return {str(values[f.name]) for f in form.fields if f.widget == "file" and values.get(f.name)}
+
+
+def _shown(item: forms.FormField, value: Any) -> Any:
+    """A value as a reviewer reads it: option labels instead of codes, rows as short lines."""
+    if item.options:
+        labels = {option.form_value: option.label for option in item.options}
+        if isinstance(value, list):
+            return ", ".join(labels.get(_text(v), _text(v)) for v in value)
+        return labels.get(_text(value), _text(value))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list) and item.items:
+        return [
+            "; ".join(f"{sub.title}: {row.get(sub.name)}" for sub in item.items if row.get(sub.name) not in (None, ""))
+            for row in value
+            if isinstance(row, Mapping)
+        ]
+    return value
+
+
+def _text(value: Any) -> str:
+    return forms.Option(value, "").form_value

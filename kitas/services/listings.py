@@ -1,0 +1,167 @@
+"""The lists people work from: my applications, guarantees to confirm, the officers' inbox.
+
+They read the projections (application, human_task, timer) and never the workflow state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.orm import aliased
+
+from workflows import catalog
+
+from ..extensions import db
+from ..models import Application, HumanTask, Timer, User
+from .paging import Page, page_bounds
+
+OFFICER_ROLES = ("verifier", "supervisor")
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """What someone must do next on a case, and by when."""
+
+    text: str
+    due_at: datetime | None = None
+    task_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ApplicationRow:
+    """One line of the applicant's dashboard."""
+
+    application: Application
+    type_name: str
+    next_step: NextStep | None
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One open task in an officer's inbox."""
+
+    task: HumanTask
+    reference: str
+    type_name: str
+    applicant_name: str
+    claimed_by: str | None
+
+
+def my_applications(user: User, number: int = 1, per_page: int = 20) -> Page[ApplicationRow]:
+    """The user's applications, most recently changed first, with what they must do next."""
+    number, per_page = page_bounds(number, per_page)
+    where = Application.applicant_id == user.id
+    total = db.session.scalar(select(func.count()).select_from(Application).where(where)) or 0
+    apps = db.session.scalars(
+        select(Application)
+        .where(where)
+        .order_by(Application.updated_at.desc(), Application.id.desc())
+        .limit(per_page)
+        .offset((number - 1) * per_page)
+    ).all()
+    steps = next_steps([a.id for a in apps], "applicant")
+    rows = [ApplicationRow(a, _type_name(a.kitas_type), steps.get(a.id)) for a in apps]
+    return Page(rows, number, per_page, total)
+
+
+def next_steps(application_ids: list[int], role: str) -> dict[int, NextStep]:
+    """For each case: the open task of ``role`` (with its due time), else what the case waits for."""
+    if not application_ids:
+        return {}
+    found: dict[int, NextStep] = {}
+    tasks = db.session.scalars(
+        select(HumanTask)
+        .where(HumanTask.application_id.in_(application_ids), HumanTask.role == role)
+        .order_by(HumanTask.created_at)
+    ).all()
+    for task in tasks:
+        found.setdefault(task.application_id, NextStep(task.name, task.due_at, task.task_id))
+    waiting = db.session.scalars(
+        select(Timer)
+        .where(Timer.application_id.in_(application_ids), Timer.status == "pending", Timer.interrupting.is_(True))
+        .order_by(Timer.due_at)
+    ).all()
+    for timer in waiting:
+        if timer.application_id not in found and timer.attached_to == "await_payment":
+            found[timer.application_id] = NextStep("Pay the fee", timer.due_at)
+    return found
+
+
+def sponsor_requests(user: User, number: int = 1, per_page: int = 20) -> Page[ApplicationRow]:
+    """Applications that name the user as sponsor (by registered e-mail), those awaiting a decision first."""
+    number, per_page = page_bounds(number, per_page)
+    where = Application.sponsor_email == user.email.lower()
+    total = db.session.scalar(select(func.count()).select_from(Application).where(where)) or 0
+    open_task = aliased(HumanTask)
+    apps = db.session.scalars(
+        select(Application)
+        .outerjoin(open_task, (open_task.application_id == Application.id) & (open_task.role == "sponsor"))
+        .where(where)
+        .order_by(open_task.id.is_(None), Application.updated_at.desc())
+        .limit(per_page)
+        .offset((number - 1) * per_page)
+    ).all()
+    steps = next_steps([a.id for a in apps], "sponsor")
+    rows = [ApplicationRow(a, _type_name(a.kitas_type), _only_tasks(steps.get(a.id))) for a in apps]
+    return Page(rows, number, per_page, total)
+
+
+def officer_inbox(user: User, number: int = 1, per_page: int = 25, mine_only: bool = False) -> Page[InboxRow]:
+    """Open tasks of the officer's roles, oldest first; ``mine_only`` keeps the ones they claimed."""
+    number, per_page = page_bounds(number, per_page)
+    roles = [r for r in OFFICER_ROLES if user.has_role(r)]
+    conditions: list[ColumnElement[bool]] = [HumanTask.role.in_(roles)]
+    if mine_only:
+        conditions.append(HumanTask.claimed_by_id == user.id)
+    total = db.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
+    applicant = aliased(User)
+    claimer = aliased(User)
+    rows = db.session.execute(
+        select(HumanTask, Application.reference, Application.kitas_type, applicant.full_name, claimer.full_name)
+        .join(Application, Application.id == HumanTask.application_id)
+        .join(applicant, applicant.id == Application.applicant_id)
+        .outerjoin(claimer, claimer.id == HumanTask.claimed_by_id)
+        .where(*conditions)
+        .order_by(HumanTask.created_at, HumanTask.id)
+        .limit(per_page)
+        .offset((number - 1) * per_page)
+    ).all()
+    items = [InboxRow(task, ref, _type_name(kind), name, claimed) for task, ref, kind, name, claimed in rows]
+    return Page(items, number, per_page, total)
+
+
+def open_tasks(application_id: int) -> list[HumanTask]:
+    """The open tasks of one case, oldest first."""
+    return list(
+        db.session.scalars(
+            select(HumanTask).where(HumanTask.application_id == application_id).order_by(HumanTask.created_at)
+        )
+    )
+
+
+def case_deadline(application_id: int) -> Timer | None:
+    """The nearest interrupting deadline the case waits on (payment or correction), if any."""
+    return db.session.scalars(
+        select(Timer)
+        .where(
+            Timer.application_id == application_id,
+            Timer.status == "pending",
+            or_(Timer.interrupting.is_(True), Timer.attached_to.is_(None)),
+        )
+        .order_by(Timer.due_at)
+        .limit(1)
+    ).first()
+
+
+def _only_tasks(step: NextStep | None) -> NextStep | None:
+    return step if step is not None and step.task_id is not None else None
+
+
+def _type_name(code: str) -> str:
+    try:
+        entry = catalog().by_code(code)
+    except KeyError:
+        return code
+    return f"{entry.name_en} ({entry.index_code})"

@@ -1,0 +1,155 @@
+"""A case's history in plain words, read from its audit rows, and where it stands now."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from workflows import catalog
+
+from ..extensions import db
+from ..models import Application, AuditEvent, User
+from .deployments import process_model
+from .listings import case_deadline, open_tasks
+
+# Audit actions an applicant does not need to see on their timeline.
+_OFFICER_ONLY = {"task_claimed", "task_released", "document_viewed", "access_refused"}
+_HIDDEN = {"access_refused", "document_viewed"}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One thing that happened to a case (or, when ``current``, what it waits for now)."""
+
+    when: datetime | None
+    text: str
+    by: str | None = None
+    current: bool = False
+    due_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CaseStatus:
+    """Where a case stands: status words, the reason of a negative outcome, journey steps and history."""
+
+    application: Application
+    label: str
+    explanation: str
+    reason: str | None
+    journey: list[tuple[str, str]]  # (label, "done" | "current" | "todo")
+    entries: list[TimelineEntry]
+
+
+def case_status(application: Application, viewer: User, case_data: dict[str, Any] | None = None) -> CaseStatus:
+    """The status page's content for one viewer (officers also see claims and names)."""
+    cat = catalog()
+    text = cat.status_text(application.status)
+    officer = viewer.has_role("verifier") or viewer.has_role("supervisor")
+    return CaseStatus(
+        application=application,
+        label=text.label,
+        explanation=text.explanation,
+        reason=_reason(application.status, case_data or {}),
+        journey=_journey(application),
+        entries=_history(application, viewer, officer) + _now(application),
+    )
+
+
+def _history(application: Application, viewer: User, officer: bool) -> list[TimelineEntry]:
+    model = process_model(application.definition)
+    rows = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.application_id == application.id).order_by(AuditEvent.seq)
+    ).all()
+    entries = []
+    for row in rows:
+        if row.action in _HIDDEN or (row.action in _OFFICER_ONLY and not officer):
+            continue
+        text = _describe(row, model.element_names)
+        if text:
+            entries.append(TimelineEntry(row.occurred_at, text, _who(row, application, viewer, officer)))
+    return entries
+
+
+def _describe(row: AuditEvent, names: dict[str, str]) -> str | None:
+    detail = row.detail or {}
+    if row.action == "case_started":
+        return "Application started"
+    if row.action == "task_completed":
+        return f"{names.get(detail.get('task', ''), detail.get('task', 'A step'))}: done"
+    if row.action == "message_delivered":
+        return "Payment received" if detail.get("message") == "payment_received" else "Message received"
+    if row.action == "timer_fired":
+        name = names.get(detail.get("timer", ""), "A deadline")
+        return f"Deadline passed: {name}" if not detail.get("escalates") else f"Escalated to a supervisor: {name}"
+    if row.action == "billing_created":
+        return "Billing code issued"
+    if row.action == "document_uploaded":
+        return f"Document uploaded ({str(detail.get('field', '')).replace('_', ' ')})"
+    if row.action == "task_claimed":
+        return f"Task claimed: {names.get(detail.get('task', ''), '')}"
+    if row.action == "task_released":
+        return f"Task released: {names.get(detail.get('task', ''), '')}"
+    return None
+
+
+def _who(row: AuditEvent, application: Application, viewer: User, officer: bool) -> str | None:
+    if row.actor_id is not None and row.actor_id == viewer.id:
+        return "you"
+    if officer:
+        return row.actor
+    if row.actor_id == application.applicant_id:
+        return "the applicant"
+    if row.actor.startswith(("scheduler", "payment:")) or row.actor_id is None:
+        return None
+    return "your sponsor" if _is_sponsor(row, application) else "an immigration officer"
+
+
+def _is_sponsor(row: AuditEvent, application: Application) -> bool:
+    return bool(application.sponsor_email) and f"<{application.sponsor_email}>" in row.actor
+
+
+def _now(application: Application) -> list[TimelineEntry]:
+    if application.closed_at is not None:
+        return [TimelineEntry(application.closed_at, catalog().status_text(application.status).label, current=True)]
+    tasks = open_tasks(application.id)
+    if tasks:
+        return [TimelineEntry(None, f"Now: {t.name}", current=True, due_at=t.due_at) for t in tasks]
+    deadline = case_deadline(application.id)
+    if deadline is not None and deadline.attached_to == "await_payment":
+        return [TimelineEntry(None, "Now: waiting for the payment", current=True, due_at=deadline.due_at)]
+    return [TimelineEntry(None, "Now: " + catalog().status_text(application.status).label, current=True)]
+
+
+def _journey(application: Application) -> list[tuple[str, str]]:
+    cat = catalog()
+    try:
+        steps = cat.by_code(application.kitas_type).journey
+    except KeyError:
+        steps = ()
+    if application.status in steps:
+        position = steps.index(application.status)
+    else:
+        position = _nearest_step(application.status, steps, -1)
+    marks = []
+    for index, step in enumerate(steps):
+        state = "done" if index < position else ("current" if index == position else "todo")
+        marks.append((cat.status_text(step).label, state))
+    return marks
+
+
+def _nearest_step(status: str, steps: tuple[str, ...], default: int) -> int:
+    """Off-journey statuses sit on the step they belong to (corrections during verification...)."""
+    belongs = {"correction_requested": "in_verification", "interview_scheduled": "awaiting_approval"}
+    target = belongs.get(status)
+    return steps.index(target) if target in steps else default
+
+
+def _reason(status: str, data: dict[str, Any]) -> str | None:
+    for key in catalog().status_reasons.get(status, ()):
+        value = data.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None

@@ -1,0 +1,106 @@
+"""Driving the people's pages with the Flask test client, step by step."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from kitas.extensions import app_clock, db
+from kitas.models import Application, HumanTask, User
+from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
+from tests.worker_data import APPLICANT_DATA, EMPLOYMENT_DATA
+
+
+def verified(*users: User) -> None:
+    """Mark users' e-mail addresses as confirmed (what the verification link does)."""
+    for user in users:
+        user.email_verified_at = app_clock().now()
+    db.session.commit()
+
+
+def open_task_row(application_id: int, element_id: str) -> HumanTask:
+    """The open task of a case for an element (fresh from the database)."""
+    db.session.expire_all()
+    row = db.session.scalars(
+        select(HumanTask).where(HumanTask.application_id == application_id, HumanTask.element_id == element_id)
+    ).first()
+    assert row is not None, f"no open task {element_id}"
+    return row
+
+
+def case_of(user: User) -> Application:
+    """The newest case of an applicant."""
+    db.session.expire_all()
+    application = db.session.scalars(
+        select(Application).where(Application.applicant_id == user.id).order_by(Application.id.desc())
+    ).first()
+    assert application is not None
+    return application
+
+
+def start_worker_case(client: FlaskClient, applicant: User) -> Application:
+    """Start a worker application through the dashboard's button."""
+    response = client.post("/applications/new/worker")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return case_of(applicant)
+
+
+def task_url(application: Application, element_id: str, prefix: str = "/applications") -> str:
+    """The page of a case's open task in a blueprint."""
+    task = open_task_row(application.id, element_id)
+    if prefix == "/applications":
+        return f"/applications/{application.reference}/tasks/{task.task_id}"
+    return (
+        f"{prefix}/{'cases' if prefix == '/officer' else 'applications'}/{application.reference}/tasks/{task.task_id}"
+    )
+
+
+def post_form(client: FlaskClient, url: str, data: dict[str, Any], action: str = "submit") -> TestResponse:
+    """Post a task form as the browser would (text fields as text, files as uploads)."""
+    form: dict[str, Any] = {"action": action}
+    for key, value in data.items():
+        if isinstance(value, tuple):
+            form[key] = (io.BytesIO(value[1]), value[0])
+        elif isinstance(value, bool):
+            form[key] = "true" if value else "false"
+        elif isinstance(value, list):
+            for index, row in enumerate(value):
+                for name, cell in row.items():
+                    form[f"{key}-{index}-{name}"] = str(cell)
+        else:
+            form[key] = str(value)
+    return client.post(url, data=form, content_type="multipart/form-data")
+
+
+def good_documents() -> dict[str, tuple[str, bytes]]:
+    """One valid file per document of the worker checklist."""
+    return {
+        "passport_scan": ("passport.pdf", pdf_bytes()),
+        "photo": ("photo.jpg", jpeg_bytes()),
+        "rptka_approval": ("rptka.pdf", pdf_bytes()),
+        "employment_contract": ("contract.pdf", pdf_bytes(2)),
+        "sponsor_letter": ("letter.png", png_bytes()),
+        "company_nib": ("nib.pdf", pdf_bytes()),
+    }
+
+
+def fill_until_sponsor(client: FlaskClient, application: Application) -> None:
+    """The applicant fills their two forms; the case then waits for the sponsor."""
+    for element_id, data in (("applicant_data", APPLICANT_DATA), ("employment_data", EMPLOYMENT_DATA)):
+        response = post_form(client, task_url(application, element_id), data)
+        assert response.status_code == 302, _errors(response)
+
+
+def _errors(response: TestResponse) -> str:
+    text = response.get_data(as_text=True)
+    return "; ".join(re.findall(r'class="invalid-feedback[^"]*"[^>]*>([^<]+)<', text)) or text[:2000]
+
+
+def form_errors(response: TestResponse) -> list[str]:
+    """The field error messages a page shows."""
+    return re.findall(r'class="invalid-feedback[^"]*"[^>]*>([^<]+)<', response.get_data(as_text=True))

@@ -1,0 +1,65 @@
+"""Access rules every page shares: sign-in, roles per blueprint, CSRF on every form, headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from flask import Flask
+
+PROTECTED_PAGES = [
+    ("/applications/", "applicant"),
+    ("/applications/E23-2026-AAAAAAAA", "applicant"),
+    ("/sponsor/", "sponsor"),
+    ("/officer/", "verifier"),
+]
+
+
+@pytest.mark.parametrize(("url", "role"), PROTECTED_PAGES)
+def test_anonymous_visitors_are_sent_to_sign_in(client: Any, url: str, role: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/auth/login")
+
+
+@pytest.mark.parametrize(("url", "role"), PROTECTED_PAGES)
+def test_other_roles_get_403(users: dict[str, Any], login_as: Any, url: str, role: str) -> None:
+    outsider = users["analyst"]
+    response = login_as(outsider).get(url)
+    assert response.status_code == 403
+    assert "This page is for the roles" in response.get_data(as_text=True)
+
+
+def _post_rules(app: Flask) -> list[str]:
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in (rule.methods or set()) or rule.rule.startswith("/webhooks/"):
+            continue
+        values = {name: "x" for name in rule.arguments}
+        urls.append(rule.rule if not values else rule.build(values)[1])  # type: ignore[index]
+    return urls
+
+
+def test_every_form_needs_the_csrf_token(app: Flask, client: Any, csrf_on: None) -> None:
+    urls = _post_rules(app)
+    assert len(urls) >= 8
+    for url in urls:
+        response = client.post(url, data={"anything": "1"})
+        assert response.status_code == 400, url
+        assert "The form expired" in response.get_data(as_text=True), url
+
+
+def test_pages_carry_security_headers(client: Any) -> None:
+    response = client.get("/")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_public_pages_render(client: Any) -> None:
+    assert "Apply for your Indonesian limited-stay permit" in client.get("/").get_data(as_text=True)
+    assert "E23" in client.get("/types").get_data(as_text=True)
+    assert "RPTKA approval" in client.get("/types/worker").get_data(as_text=True)
+    assert client.get("/types/astronaut").status_code == 404
+    assert client.get("/ping").get_json()["ok"] is True

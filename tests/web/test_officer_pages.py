@@ -1,0 +1,145 @@
+"""The officers' pages: inbox, claims, the task page with the case and its documents, decisions."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from kitas.extensions import db
+from kitas.models import AuditEvent
+from kitas.services import cases
+from tests.services.helpers import complete, start_until_verification
+from tests.web.pages import case_of, good_documents, open_task_row, post_form, task_url
+from tests.worker_data import PAYMENT
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+
+def _paid_cases(users: dict[str, Any], count: int) -> list[Any]:
+    return [start_until_verification(users) for _ in range(count)]
+
+
+def test_inbox_lists_tasks_of_my_roles_oldest_first_and_pages(users: dict[str, Any], login_as: Any, clock: Any) -> None:
+    first = start_until_verification(users)
+    clock.advance(hours=1)
+    _paid_cases(users, 25)
+    client = login_as(users["verifier"])
+    page = client.get("/officer/").get_data(as_text=True)
+    assert page.count("Verify documents") == 25
+    assert page.index(first.reference) < page.index("</tbody>")
+    assert first.reference in page.split("<tbody>")[1].split("</tr>")[0]  # oldest first
+    assert "Page 1 of 2 (26 in all)" in page
+    assert client.get("/officer/?page=2").get_data(as_text=True).count("Verify documents") == 1
+    supervisor_page = login_as(users["supervisor"]).get("/officer/").get_data(as_text=True)
+    assert "Verify documents" not in supervisor_page and 'data-testid="inbox-empty"' in supervisor_page
+
+
+def test_due_times_are_coloured_when_close_or_late(users: dict[str, Any], login_as: Any, clock: Any) -> None:
+    start_until_verification(users)
+    client = login_as(users["verifier"])
+    assert "due-ok" in client.get("/officer/").get_data(as_text=True)
+    clock.advance(days=4, hours=12)
+    assert "due-soon" in client.get("/officer/").get_data(as_text=True)
+    clock.advance(days=1)
+    assert "due-late" in client.get("/officer/").get_data(as_text=True)
+
+
+def test_claim_release_and_someone_elses_claim(users: dict[str, Any], login_as: Any) -> None:
+    application = start_until_verification(users)
+    task = open_task_row(application.id, "verify_documents")
+    base = f"/officer/cases/{application.reference}/tasks/{task.task_id}"
+    vera = login_as(users["verifier"])
+    assert vera.post(base + "/claim").status_code == 302
+    assert open_task_row(application.id, "verify_documents").claimed_by_id == users["verifier"].id
+    assert "Claimed by me" in vera.get("/officer/?mine=1").get_data(as_text=True)
+    victor = login_as(users["verifier2"])
+    response = victor.post(base + "/claim", follow_redirects=True)
+    assert "Vera Verifier" in response.get_data(as_text=True) and "claimed this task" in response.get_data(as_text=True)
+    response = post_form(victor, base, {"verification_decision": "approve", "interview_required": False})
+    assert "claimed by Vera Verifier" in victor.get(response.headers["Location"]).get_data(as_text=True)
+    assert victor.post(base + "/release").status_code == 403
+    vera = login_as(users["verifier"])
+    assert vera.post(base + "/release").status_code == 302
+    assert open_task_row(application.id, "verify_documents").claimed_by_id is None
+    actions = [row.action for row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+    assert actions.count("task_claimed") == 1 and actions.count("task_released") == 1
+
+
+def _paid_case_with_uploaded_documents(users: dict[str, Any], login_as: Any) -> Any:
+    application = cases.start_case("worker", users["applicant"])
+    for element_id, user in (
+        ("applicant_data", "applicant"),
+        ("employment_data", "applicant"),
+        ("sponsor_confirmation", "sponsor"),
+    ):
+        complete(application.id, element_id, users[user])
+    response = post_form(login_as(users["applicant"]), task_url(application, "document_checklist"), good_documents())
+    assert response.status_code == 302
+    return cases.deliver_message(application.id, "payment_received", PAYMENT, actor="test-bank")
+
+
+def test_task_page_shows_applicant_data_documents_and_decision_form(users: dict[str, Any], login_as: Any) -> None:
+    application = _paid_case_with_uploaded_documents(users, login_as)
+    client = login_as(users["verifier"])
+    page = client.get(task_url(application, "verify_documents", "/officer")).get_data(as_text=True)
+    assert "Ana Lima" in page and "FZ1234567" in page and "Acme Ltda" in page
+    assert 'name="verification_decision"' in page and "Ask the applicant for corrections" in page
+    assert "Applicant: <strong>Ana Applicant</strong>" in page
+    assert page.count('<iframe class="doc-preview"') == 4  # the four PDFs
+    assert page.count('<img class="doc-preview-img"') == 2  # the JPEG photo and the PNG letter
+    previews = re.findall(r'<iframe class="doc-preview" src="([^"]+)"', page)
+    response = client.get(previews[0])
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+
+
+def test_corrections_need_a_reason_and_reach_the_applicant(users: dict[str, Any], login_as: Any) -> None:
+    application = start_until_verification(users)
+    client = login_as(users["verifier"])
+    url = task_url(application, "verify_documents", "/officer")
+    response = post_form(client, url, {"verification_decision": "corrections", "interview_required": False})
+    assert response.status_code == 422
+    assert 'id="verification_reason-error"' in response.get_data(as_text=True)
+    response = post_form(
+        client,
+        url,
+        {"verification_decision": "corrections", "interview_required": False, "verification_reason": "Photo too dark."},
+    )
+    assert response.status_code == 302
+    assert case_of(users["applicant"]).status == "correction_requested"
+
+
+def test_completed_task_says_who_was_first(users: dict[str, Any], login_as: Any) -> None:
+    application = start_until_verification(users)
+    url = task_url(application, "verify_documents", "/officer")
+    complete(application.id, "verify_documents", users["verifier"])
+    client = login_as(users["verifier2"])
+    response = post_form(client, url, {"verification_decision": "approve", "interview_required": False})
+    followed = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "already completed by Vera Verifier" in followed
+    assert client.get(url).status_code == 409
+
+
+def test_full_approval_through_the_pages(users: dict[str, Any], login_as: Any) -> None:
+    application = start_until_verification(users)
+    verifier = login_as(users["verifier"])
+    post_form(
+        verifier,
+        task_url(application, "verify_documents", "/officer"),
+        {"verification_decision": "approve", "interview_required": False},
+    )
+    supervisor = login_as(users["supervisor"])
+    assert "Approve application" in supervisor.get("/officer/").get_data(as_text=True)
+    response = post_form(
+        supervisor, task_url(application, "supervisor_approval", "/officer"), {"approval_decision": "approve"}
+    )
+    assert response.status_code == 302
+    assert case_of(users["applicant"]).status == "biometrics_appointment"
+
+
+def test_applicants_and_anonymous_visitors_stay_out(users: dict[str, Any], login_as: Any, client: Any) -> None:
+    assert client.get("/officer/").status_code == 302
+    assert "/auth/login" in client.get("/officer/").headers["Location"]
+    assert login_as(users["applicant"]).get("/officer/").status_code == 403
