@@ -12,13 +12,19 @@ PACKAGES = ("engine", "forms", "workflows", "kitas", "bench", "tests")
 
 
 def _imports(path: Path) -> set[str]:
+    """Every module a file imports, relative imports resolved to absolute names."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = list(path.relative_to(ROOT).with_suffix("").parts[:-1])
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            names.add(module)
+            if not node.module:  # "from . import audit": each name is a module of the package
+                names.update(f"{module}.{alias.name}" for alias in node.names)
     return names
 
 
@@ -61,6 +67,16 @@ def test_nothing_imports_the_web_layer(path: Path) -> None:
     assert not {n for n in _imports(path) if n.startswith("kitas.web")}, f"{path.name} imports kitas.web"
 
 
+@pytest.mark.parametrize(
+    "path", _python_files("kitas/adapters", "kitas/models"), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_adapters_and_models_do_not_reach_up_into_services(path: Path) -> None:
+    bad = {n for n in _imports(path) if n.startswith(("kitas.services", "kitas.web", "kitas.jobs"))}
+    assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
+
+
 def test_the_layering_check_sees_real_imports() -> None:
     assert "SpiffWorkflow.bpmn" in _imports(ROOT / "engine" / "runtime.py")
+    assert "kitas.services.cases" in _imports(ROOT / "kitas" / "services" / "taskforms.py")
+    assert "kitas.extensions" in _imports(ROOT / "kitas" / "services" / "cases.py")
     assert _python_files("engine") and _python_files("kitas")

@@ -28,7 +28,7 @@ from sqlalchemy import select
 
 from ..extensions import app_clock, db
 from ..models import SandboxBill, SandboxWebhook
-from ..services.transactions import is_postgres, write_transaction
+from ..transactions import is_postgres, write_transaction
 from .payments import SIGNATURE_TOLERANCE, Billing, PaymentNotice, WebhookRejected
 
 PROVIDER_NAME = "sandbox"

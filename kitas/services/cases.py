@@ -14,11 +14,11 @@ from workflows import catalog
 
 from ..extensions import app_clock, db
 from ..models import Application, AuditEvent, HumanTask, User
+from ..transactions import is_postgres, write_transaction
 from . import audit
 from .deployments import definition_form, latest_definition, process_model
 from .errors import CaseStateUnreadable, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from .projections import sync_projections
-from .transactions import is_postgres, write_transaction
 
 OFFICER_ROLES = ("verifier", "supervisor")
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

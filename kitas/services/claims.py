@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from ..extensions import app_clock, db
 from ..models import HumanTask, User
+from ..transactions import is_postgres, write_transaction
 from . import audit, cases
 from .errors import Conflict, Forbidden
-from .transactions import is_postgres, write_transaction
 
 
 def claim_task(reference: str, task_id: str, user: User) -> HumanTask:

@@ -14,9 +14,9 @@ from workflows import catalog
 
 from ..extensions import app_clock, db
 from ..models import ProcessDefinition, User
+from ..transactions import write_transaction
 from . import audit
 from .errors import DeploymentRefused, ServiceError
-from .transactions import write_transaction
 
 _MODELS: dict[str, ProcessModel] = {}  # keyed by content, so a recreated database cannot alias
 _MODELS_LOCK = Lock()

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from ..adapters.storage import DocumentStore, StoredFileMissing, new_storage_key, store_from_config
 from ..extensions import app_clock, db
 from ..models import Application, Document, HumanTask, User
+from ..transactions import write_transaction
 from . import audit
 from .cases import can_see_case, lock_case
 from .errors import Conflict, Forbidden, NotFound, ServiceError
-from .transactions import write_transaction
 
 MEGABYTE = 1024 * 1024
 # Far above any scan or phone photo (a 48 MP phone stores 12 MP by default), far below what hurts the server.

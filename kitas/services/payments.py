@@ -27,10 +27,10 @@ from ..adapters import sandbox_provider
 from ..adapters.payments import PaymentGateway, PaymentNotice, WebhookRejected, gateway_for
 from ..extensions import app_clock, db
 from ..models import Application, Payment, PaymentEvent, Timer, User
+from ..transactions import write_transaction
 from . import audit
 from .cases import apply_message, load_runtime, lock_case
 from .errors import Conflict, NotFound, ServiceError
-from .transactions import write_transaction
 
 # The contract with the diagrams: the message a paying case waits for, and the variable holding its fee.
 PAYMENT_MESSAGE = "payment_received"

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Role
 from ..models.user import ROLES
-from .transactions import write_transaction
+from ..transactions import write_transaction
 
 
 def ensure_roles() -> None:

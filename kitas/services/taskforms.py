@@ -15,11 +15,11 @@ import forms
 
 from ..extensions import app_clock, db
 from ..models import Application, Document, HumanTask, User
+from ..transactions import write_transaction
 from . import cases, documents
 from .case_summary import CaseSection, document_ids, summary_sections
 from .deployments import definition_form
 from .errors import InvalidInput
-from .transactions import write_transaction
 
 
 @dataclass

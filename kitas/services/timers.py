@@ -19,10 +19,10 @@ from sqlalchemy import or_, select
 
 from ..extensions import app_clock, db
 from ..models import HumanTask, Timer
+from ..transactions import is_postgres, write_transaction
 from . import audit
 from .cases import guard_engine, load_runtime, lock_case, save_case
 from .errors import ServiceError
-from .transactions import is_postgres, write_transaction
 
 log = logging.getLogger(__name__)
 

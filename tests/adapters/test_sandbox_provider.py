@@ -19,7 +19,7 @@ from kitas.adapters.payments import UnknownPaymentProvider, WebhookRejected, gat
 from kitas.adapters.sandbox_provider import PaymentRefused, SandboxGateway, normalize_code, pay, send_due_webhooks
 from kitas.extensions import db
 from kitas.models import SandboxBill, SandboxWebhook
-from kitas.services.transactions import write_transaction
+from kitas.transactions import write_transaction
 
 SECRET = "test-webhook-secret"
 NOW = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)

@@ -55,7 +55,7 @@ def test_audit_verify_notices_a_deleted_row(worker: int, users: dict[str, Any]) 
 
 def test_audit_detail_is_hashed_as_stored(worker: int, users: dict[str, Any]) -> None:
     from kitas.services import audit
-    from kitas.services.transactions import write_transaction
+    from kitas.transactions import write_transaction
 
     with write_transaction():
         audit.record("odd_detail", {"numbers": {1: "one"}, "when": "2026-01-01"}, actor="test")

@@ -17,7 +17,7 @@ from kitas.extensions import db
 from kitas.jobs.scheduler import OUTBOX_JOBS, outbox_pass
 from kitas.models import Notification, User
 from kitas.services import notifications
-from kitas.services.transactions import write_transaction
+from kitas.transactions import write_transaction
 from tests.conftest import free_port
 from tests.factories import make_user
 

@@ -536,7 +536,7 @@ def test_every_authentication_event_is_audited_without_passwords(client: FlaskCl
 
 
 def test_in_app_messages_page(client: FlaskClient, ana: User) -> None:
-    from kitas.services.transactions import write_transaction
+    from kitas.transactions import write_transaction
 
     with write_transaction():
         notifications.notify(db.session.merge(ana), "Permit issued", "Your e-ITAS is ready.", link="/applications/")

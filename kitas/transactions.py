@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from ..extensions import db
+from .extensions import db
 
 _writing: ContextVar[bool] = ContextVar("kitas_writing", default=False)
 
