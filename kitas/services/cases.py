@@ -15,7 +15,7 @@ from workflows import catalog
 from ..extensions import app_clock, db
 from ..models import Application, AuditEvent, HumanTask, User
 from ..transactions import is_postgres, write_transaction
-from . import audit
+from . import audit, case_notifications
 from .deployments import definition_form, latest_definition, process_model
 from .errors import CaseStateUnreadable, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from .projections import sync_projections
@@ -178,6 +178,7 @@ def case_data(application: Application) -> dict[str, Any]:
 def save_case(application: Application, runtime: CaseRuntime) -> None:
     """Store a case's new state and status and bring its projections up to date."""
     now = app_clock().now()
+    previous_status = application.status
     application.workflow_state, application.state_format = runtime.dump()
     application.status = runtime.status() or application.status
     sponsor_email = runtime.data.get("sponsor_email")
@@ -187,6 +188,8 @@ def save_case(application: Application, runtime: CaseRuntime) -> None:
     if runtime.completed and application.closed_at is None:
         application.closed_at = now
     sync_projections(application, runtime, now)
+    if application.status != previous_status:
+        case_notifications.status_changed(application, application.status)
 
 
 def find_case(reference: str, user: User) -> Application:

@@ -1,0 +1,44 @@
+"""Tell people when a case needs them or changes: the applicant on every status change, the sponsor
+when a guarantee is asked. Rows go to the outbox in the step's own transaction, so a step that
+rolls back tells nobody anything."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from workflows import catalog
+
+from ..extensions import db
+from ..models import Application, User
+from . import notifications
+
+# Statuses that also deserve a text message: money, deadlines and outcomes.
+SMS_STATUSES = frozenset({"awaiting_payment", "correction_requested", "permit_issued", "rejected", "expired"})
+
+
+def status_changed(application: Application, new_status: str) -> None:
+    """Queue the messages a new status calls for."""
+    text = catalog().status_text(new_status)
+    applicant = db.session.get(User, application.applicant_id)
+    if applicant is not None:
+        channels = ("in_app", "email", "sms") if new_status in SMS_STATUSES else ("in_app", "email")
+        notifications.notify(
+            applicant,
+            f"{application.reference}: {text.label}",
+            f"Your application {application.reference} is now: {text.label}.\n{text.explanation}",
+            link=f"/applications/{application.reference}",
+            application_id=application.id,
+            channels=channels,
+        )
+    if new_status == "awaiting_sponsor" and application.sponsor_email:
+        sponsor = db.session.scalars(select(User).where(User.email == application.sponsor_email)).first()
+        if sponsor is not None and sponsor.has_role("sponsor"):
+            name = applicant.full_name if applicant else "An applicant"
+            notifications.notify(
+                sponsor,
+                f"{application.reference}: please confirm your guarantee",
+                f"{name} named you as sponsor of a KITAS application ({application.reference}). "
+                "Please confirm or decline the guarantee.",
+                link="/sponsor/",
+                application_id=application.id,
+            )
