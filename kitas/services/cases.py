@@ -40,7 +40,7 @@ def start_case(
         raise NotFound(f"there is no KITAS type {kitas_type!r}") from exc
     if entry.process_id is None:
         raise NotFound(f"{entry.name_en} ({entry.index_code}) cannot be applied for online yet")
-    initial = {"kitas_type": entry.code, "index_code": entry.index_code, **(data or {})}
+    initial = {"kitas_type": entry.code, "index_code": entry.index_code, **_profile(applicant), **(data or {})}
     return start_process(
         entry.process_id,
         applicant,
@@ -49,6 +49,12 @@ def start_case(
         sponsor_email=sponsor_email,
         data=initial,
     )
+
+
+def _profile(user: User) -> dict[str, Any]:
+    """What the account already says about the applicant, so the first form starts filled in."""
+    known = {"full_name": user.full_name, "email": user.email, "phone": user.phone, "nationality": user.nationality}
+    return {key: value for key, value in known.items() if value}
 
 
 def start_process(

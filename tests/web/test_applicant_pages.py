@@ -205,3 +205,12 @@ def test_a_stale_form_is_refused_with_a_message(applicant: Any, users: dict[str,
     assert response.status_code == 302
     followed = applicant.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
     assert "The case changed since you opened it" in followed
+
+
+def test_the_first_form_starts_with_what_the_account_says(applicant: Any, users: dict[str, Any]) -> None:
+    users["applicant"].phone = "+6281234567890"
+    users["applicant"].nationality = "BR"
+    db.session.commit()
+    page = applicant.post("/applications/new/worker", follow_redirects=True).get_data(as_text=True)
+    assert 'value="Ana Applicant"' in page and 'value="ana@example.org"' in page
+    assert 'value="+6281234567890"' in page and 'value="BR"' in page
