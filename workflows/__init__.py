@@ -7,6 +7,7 @@ change with regulations, so adding a type is a data change plus a diagram.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -66,6 +67,14 @@ class Catalog:
         if found is not None:
             return found
         return StatusText(status.replace("_", " ").capitalize(), "")
+
+    def status_reason(self, status: str, data: Mapping[str, Any]) -> str | None:
+        """The text in the case data that explains a negative status (a rejection's reason...), if any."""
+        for key in self.status_reasons.get(status, ()):
+            value = data.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return None
 
     def by_code(self, code: str) -> KitasType:
         """Return the type with this code (``worker``); KeyError if there is none."""

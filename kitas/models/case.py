@@ -26,14 +26,15 @@ class Application(db.Model):  # type: ignore[name-defined]
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
     status: Mapped[str] = mapped_column(String(40))
     status_detail: Mapped[str | None] = mapped_column(String(500))
-    workflow_state: Mapped[str] = mapped_column(Text)
+    # Only the engine reads the state; lists and pages read the columns around it.
+    workflow_state: Mapped[str] = mapped_column(Text, deferred=True)
     state_format: Mapped[str] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="joined")
+    applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="select")
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
 
     __mapper_args__ = {"version_id_col": version}
@@ -46,6 +47,7 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         UniqueConstraint("application_id", "task_id", name="uq_human_task"),
         Index("ix_human_task_inbox", "role", "created_at"),
+        Index("ix_human_task_case", "application_id", "role", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
@@ -62,7 +64,7 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # "Save and continue later": the form input kept until the task is completed.
-    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     draft_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     application: Mapped[Application] = relationship(lazy="select")
@@ -75,6 +77,7 @@ class Timer(db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         UniqueConstraint("application_id", "task_id", name="uq_timer_task"),
         Index("ix_timer_due", "status", "due_at"),
+        Index("ix_timer_case", "application_id", "status", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))

@@ -176,17 +176,14 @@ def load_runtime(application: Application) -> CaseRuntime:
         raise CaseStateUnreadable(str(exc)) from exc
 
 
-def case_data(application: Application) -> dict[str, Any]:
-    """The current data of a case (for status pages; lists read projections instead)."""
-    return load_runtime(application).data
-
-
 def save_case(application: Application, runtime: CaseRuntime) -> None:
     """Store a case's new state and status and bring its projections up to date."""
     now = app_clock().now()
     previous_status = application.status
     application.workflow_state, application.state_format = runtime.dump()
     application.status = runtime.status() or application.status
+    reason = catalog().status_reason(application.status, runtime.data)
+    application.status_detail = reason[:500] if reason else None
     sponsor_email = runtime.data.get("sponsor_email")
     if isinstance(sponsor_email, str) and sponsor_email.strip():
         application.sponsor_email = sponsor_email.strip().lower()

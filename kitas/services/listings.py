@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, selectinload
 
 from workflows import catalog
 
@@ -71,19 +71,18 @@ def next_steps(application_ids: list[int], role: str) -> dict[int, NextStep]:
     if not application_ids:
         return {}
     found: dict[int, NextStep] = {}
+    # No ORDER BY: sorting the few rows here lets the database use the per-case indexes.
     tasks = db.session.scalars(
-        select(HumanTask)
-        .where(HumanTask.application_id.in_(application_ids), HumanTask.role == role)
-        .order_by(HumanTask.created_at)
+        select(HumanTask).where(HumanTask.application_id.in_(application_ids), HumanTask.role == role)
     ).all()
-    for task in tasks:
+    for task in sorted(tasks, key=lambda t: (t.created_at, t.id)):
         found.setdefault(task.application_id, NextStep(task.name, task.due_at, task.task_id))
     waiting = db.session.scalars(
-        select(Timer)
-        .where(Timer.application_id.in_(application_ids), Timer.status == "pending", Timer.interrupting.is_(True))
-        .order_by(Timer.due_at)
+        select(Timer).where(
+            Timer.application_id.in_(application_ids), Timer.status == "pending", Timer.interrupting.is_(True)
+        )
     ).all()
-    for timer in waiting:
+    for timer in sorted(waiting, key=lambda t: t.due_at):
         if timer.application_id not in found and timer.attached_to == "await_payment":
             found[timer.application_id] = NextStep("Pay the fee", timer.due_at)
     return found
@@ -97,6 +96,7 @@ def sponsor_requests(user: User, number: int = 1, per_page: int = 20) -> Page[Ap
     open_task = aliased(HumanTask)
     apps = db.session.scalars(
         select(Application)
+        .options(selectinload(Application.applicant))
         .outerjoin(open_task, (open_task.application_id == Application.id) & (open_task.role == "sponsor"))
         .where(where)
         .order_by(open_task.id.is_(None), Application.updated_at.desc())
@@ -134,25 +134,20 @@ def officer_inbox(user: User, number: int = 1, per_page: int = 25, mine_only: bo
 
 def open_tasks(application_id: int) -> list[HumanTask]:
     """The open tasks of one case, oldest first."""
-    return list(
-        db.session.scalars(
-            select(HumanTask).where(HumanTask.application_id == application_id).order_by(HumanTask.created_at)
-        )
-    )
+    tasks = db.session.scalars(select(HumanTask).where(HumanTask.application_id == application_id)).all()
+    return sorted(tasks, key=lambda t: (t.created_at, t.id))
 
 
 def case_deadline(application_id: int) -> Timer | None:
     """The nearest interrupting deadline the case waits on (payment or correction), if any."""
-    return db.session.scalars(
-        select(Timer)
-        .where(
+    timers = db.session.scalars(
+        select(Timer).where(
             Timer.application_id == application_id,
             Timer.status == "pending",
             or_(Timer.interrupting.is_(True), Timer.attached_to.is_(None)),
         )
-        .order_by(Timer.due_at)
-        .limit(1)
-    ).first()
+    ).all()
+    return min(timers, key=lambda t: t.due_at, default=None)
 
 
 def _only_tasks(step: NextStep | None) -> NextStep | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
@@ -43,7 +42,7 @@ class CaseStatus:
     entries: list[TimelineEntry]
 
 
-def case_status(application: Application, viewer: User, case_data: dict[str, Any] | None = None) -> CaseStatus:
+def case_status(application: Application, viewer: User) -> CaseStatus:
     """The status page's content for one viewer (officers also see claims and names)."""
     cat = catalog()
     text = cat.status_text(application.status)
@@ -52,7 +51,7 @@ def case_status(application: Application, viewer: User, case_data: dict[str, Any
         application=application,
         label=text.label,
         explanation=text.explanation,
-        reason=_reason(application.status, case_data or {}),
+        reason=application.status_detail,
         journey=_journey(application),
         entries=_history(application, viewer, officer) + _now(application),
     )
@@ -145,11 +144,3 @@ def _nearest_step(status: str, steps: tuple[str, ...], default: int) -> int:
     belongs = {"correction_requested": "in_verification", "interview_scheduled": "awaiting_approval"}
     target = belongs.get(status)
     return steps.index(target) if target in steps else default
-
-
-def _reason(status: str, data: dict[str, Any]) -> str | None:
-    for key in catalog().status_reasons.get(status, ()):
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db, login_manager
 from ..models import User
@@ -35,7 +36,10 @@ def load_user(session_id: str) -> User | None:
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    user = db.session.scalars(select(User).where(User.id == int(user_id))).first()
+    # One query for the user and their roles: this runs on every signed-in request.
+    user = (
+        db.session.scalars(select(User).options(joinedload(User.roles)).where(User.id == int(user_id))).unique().first()
+    )
     if user is None or not user.is_active or user.session_token != token:
         session.clear()
         return None

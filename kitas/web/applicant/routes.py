@@ -49,7 +49,7 @@ def status(reference: str) -> ResponseReturnValue:
     """Where my case stands: steps, timeline, reason of a negative outcome, what to do now."""
     user = signed_in_user()
     application = cases.find_case(reference, user)
-    view = timeline.case_status(application, user, cases.case_data(application))
+    view = timeline.case_status(application, user)
     steps = listings.next_steps([application.id], "applicant")
     return render_template("applicant/status.html", view=view, next_step=steps.get(application.id))
 
@@ -59,7 +59,7 @@ def timeline_fragment(reference: str) -> ResponseReturnValue:
     """The status block alone, polled by the status page so it refreshes without a reload."""
     user = signed_in_user()
     application = cases.find_case(reference, user)
-    view = timeline.case_status(application, user, cases.case_data(application))
+    view = timeline.case_status(application, user)
     steps = listings.next_steps([application.id], "applicant")
     return render_template("applicant/_status_block.html", view=view, next_step=steps.get(application.id))
 
