@@ -1,0 +1,1 @@
+"""End-to-end tests: the real application on a live server, driven by headless chromium."""

@@ -1,0 +1,326 @@
+"""A worker KITAS from registration to "Permit issued", in a real browser against a live server.
+
+Every step goes through the pages as a person would use them: CSRF protection
+on, the verification link read from a real e-mail, the payment confirmed by
+the provider's signed webhook that the scheduler delivers, the status page
+refreshed by its htmx poll. Selectors are labels, roles, visible texts and
+``data-testid`` attributes; waits are on elements and texts, never on time.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
+from tests.worker_data import APPLICANT_DATA, EMPLOYMENT_DATA
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import LiveServer, Mailbox
+
+pytestmark = pytest.mark.e2e
+
+# The files of the document checklist, built in code: (field label, file name, bytes).
+DOCUMENTS = (
+    ("Passport data page", "passport.pdf", pdf_bytes),
+    ("Passport photo", "photo.jpg", jpeg_bytes),
+    ("RPTKA approval", "rptka.pdf", pdf_bytes),
+    ("Employment contract", "contract.png", png_bytes),
+    ("Sponsor letter", "sponsor-letter.pdf", pdf_bytes),
+    ("Company business ID (NIB)", "nib.jpg", jpeg_bytes),
+)
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who signs in: e-mail, password and the name the navigation bar shows."""
+
+    email: str
+    password: str
+    name: str
+
+
+def expect(target: Any) -> Any:
+    """Playwright's ``expect`` (imported late: the module is collected even where playwright is missing)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(target)
+
+
+def staff(server: LiveServer, role: str) -> Person:
+    """One of the accounts the live server was initialised with."""
+    address, name = server.staff[role]
+    return Person(address, server.staff_password, name)
+
+
+def next_working_day(after_days: int) -> str:
+    """An ISO date at least ``after_days`` from today that falls on Monday to Friday."""
+    day = date.today() + timedelta(days=after_days)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day.isoformat()
+
+
+# -- accounts -------------------------------------------------------------------------------
+
+
+def sign_in(page: Any, person: Person) -> None:
+    """Sign in through the login page and wait until the navigation bar names the person."""
+    page.get_by_role("link", name="Sign in").first.click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("E-mail address").fill(person.email)
+    page.get_by_label("Password", exact=True).fill(person.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(person.name)
+
+
+def sign_out(page: Any) -> None:
+    """Sign out from the navigation bar."""
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
+    expect(page.get_by_test_id("signed-in-as")).to_have_count(0)
+
+
+def register_applicant(page: Any, server: LiveServer, mailbox: Mailbox) -> Person:
+    """Register through the form (consent included), confirm the address from the e-mail, sign in again."""
+    person = Person(f"ana.{secrets.token_hex(3)}@example.org", "Kopi-Tubruk-" + secrets.token_hex(4), "Ana Lima")
+    page.goto("/")
+    page.get_by_role("link", name="Create an account").first.click()
+    expect(page.get_by_role("heading", name="Create an account")).to_be_visible()
+    page.get_by_label("applying for a permit (KITAS) for myself").check()
+    page.get_by_label("Full name").fill(person.name)
+    page.get_by_label("E-mail address").fill(person.email)
+    page.get_by_label("Phone number").fill(APPLICANT_DATA["phone"])
+    page.get_by_label("Nationality").select_option(APPLICANT_DATA["nationality"])
+    page.get_by_label("Password", exact=True).fill(person.password)
+    page.get_by_label("Password again").fill(person.password)
+    page.get_by_label(re.compile("I agree that .* processes my personal data")).check()
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.get_by_test_id("signed-in-as")).to_have_text(person.name)
+
+    message = mailbox.wait_for(person.email, "Confirm your e-mail")
+    links = mailbox.links_in(message, server.url)
+    assert links, f"no link to {server.url} in the e-mail:\n{mailbox.text_of(message)}"
+    page.goto(links[0])
+    expect(page.get_by_test_id("verified")).to_contain_text(person.email)
+
+    sign_out(page)
+    sign_in(page, person)
+    return person
+
+
+# -- the applicant's steps ----------------------------------------------------------------------
+
+
+def open_case(page: Any, reference: str) -> None:
+    """The case's status page, reached from the dashboard."""
+    page.get_by_role("link", name="My applications").first.click()
+    page.get_by_test_id("applications").get_by_role("link", name=reference).click()
+    expect(page.get_by_role("heading", name=re.compile(reference))).to_be_visible()
+
+
+def start_worker_application(page: Any) -> str:
+    """Start a worker KITAS from the dashboard; returns the case's reference."""
+    page.get_by_role("link", name="My applications").first.click()
+    page.get_by_role("button", name=re.compile(r"\(E23\)")).click()
+    expect(page.get_by_role("heading", name="Applicant details")).to_be_visible()
+    reference = page.get_by_role("navigation", name="breadcrumb").get_by_role("link").nth(1).inner_text().strip()
+    assert reference and f"/applications/{reference}/" in page.url, f"no case reference on {page.url}"
+    return reference
+
+
+def fill_applicant_data(page: Any, email: str) -> None:
+    """The first form: personal details as in the passport."""
+    # The passport must stay valid long enough for the stay, whenever the test runs.
+    expiry = date.today().replace(day=1) + timedelta(days=5 * 365)
+    data = {**APPLICANT_DATA, "email": email, "passport_expiry": expiry.isoformat()}
+    page.get_by_label("Full name").fill(data["full_name"])
+    page.get_by_label("Nationality").fill(data["nationality"])
+    page.get_by_label("Date of birth").fill(data["date_of_birth"])
+    page.get_by_label("Passport number").fill(data["passport_number"])
+    page.get_by_label("Passport expiry date").fill(data["passport_expiry"])
+    page.get_by_label("E-mail address").fill(data["email"])
+    page.get_by_label("Phone number").fill(data["phone"])
+    page.get_by_role("button", name="Save and continue", exact=True).click()
+    expect(page.get_by_role("heading", name="Employment details")).to_be_visible()
+
+
+def fill_employment_data(page: Any, sponsor_email: str) -> None:
+    """The second form: the job, the sponsor's account e-mail and one previous employer."""
+    page.get_by_label("Employer (company name)").fill(EMPLOYMENT_DATA["employer_name"])
+    page.get_by_label("Employer's account e-mail").fill(sponsor_email)
+    page.get_by_label("RPTKA approval number").fill(EMPLOYMENT_DATA["rptka_number"])
+    page.get_by_label("Job title").fill(EMPLOYMENT_DATA["position"])
+    page.get_by_label("1 year (12 months)").check()
+    previous = EMPLOYMENT_DATA["previous_employers"][0]
+    employers = page.get_by_role("group", name="Previous employers")
+    employers.get_by_label("Employer name").first.fill(previous["name"])
+    employers.get_by_label("Country").first.fill(previous["country"])
+    employers.get_by_label("From (year)").first.fill(str(previous["from_year"]))
+    employers.get_by_label("To (year)").first.fill(str(previous["to_year"]))
+    page.get_by_role("button", name="Save and send to employer").click()
+    expect(page.get_by_test_id("case-status")).to_have_text("Waiting for the sponsor")
+
+
+def upload_documents(page: Any, reference: str, folder: Path) -> None:
+    """The document checklist: six real files written to disk, uploaded, then on to payment."""
+    open_case(page, reference)
+    page.get_by_role("link", name="Continue").click()
+    expect(page.get_by_role("heading", name="Upload documents")).to_be_visible()
+    for label, name, build in DOCUMENTS:
+        path = folder / name
+        path.write_bytes(build())
+        page.get_by_label(label).set_input_files(str(path))
+    page.get_by_role("button", name="Save documents and continue to payment").click()
+
+
+def pay_in_sandbox_bank(page: Any, reference: str) -> None:
+    """Read the billing code on the pay page, pay it in the sandbox bank in a second tab, and watch the
+    status page (left open in the first tab) turn to "Paid, in verification" without a reload."""
+    expect(page.get_by_role("heading", name=re.compile("Pay the fee"))).to_be_visible()
+    billing_code = page.get_by_test_id("billing-code").inner_text().strip()
+    amount = page.get_by_test_id("amount").inner_text().strip()
+    assert re.fullmatch(r"\d{15}", billing_code), f"unexpected billing code {billing_code!r}"
+    bank_link = page.get_by_role("link", name="Pay in the sandbox bank").get_attribute("href")
+
+    open_case(page, reference)
+    status = page.get_by_test_id("case-status")
+    expect(status).to_have_text("Awaiting payment")
+    page.evaluate("window.e2eNotReloaded = true")
+
+    bank = page.context.new_page()  # the bank in a second tab: the status page stays open in the first
+    bank.goto(bank_link)
+    expect(bank.get_by_label("Billing code")).to_have_value(billing_code)
+    bank.get_by_role("button", name="Continue").click()
+    expect(bank.get_by_test_id("amount")).to_have_text(amount)
+    bank.get_by_role("button", name=re.compile(r"^Pay ")).click()
+    expect(bank.get_by_test_id("bank-receipt")).to_contain_text(billing_code)
+    bank.close()
+
+    expect(status).to_have_text("Paid, in verification")
+    assert page.evaluate("window.e2eNotReloaded === true"), "the status page was reloaded instead of refreshed"
+
+
+def book_biometrics(page: Any, reference: str) -> None:
+    """Choose the office and a working day for the photo and fingerprints."""
+    open_case(page, reference)
+    page.get_by_role("link", name="Continue").click()
+    expect(page.get_by_role("heading", name="Book a biometrics appointment")).to_be_visible()
+    page.get_by_label("Immigration office").select_option(label="Jakarta Selatan immigration office")
+    page.get_by_label("Appointment date").fill(next_working_day(7))
+    page.get_by_role("button", name="Book appointment").click()
+    expect(page.get_by_test_id("case-status")).to_have_text("Biometrics appointment")
+
+
+# -- the sponsor's and the officers' steps ---------------------------------------------------
+
+
+def sponsor_confirms(page: Any, reference: str, applicant_name: str) -> None:
+    """The sponsor finds the request on their page and confirms the guarantee."""
+    requests = page.get_by_test_id("sponsor-requests")
+    row = requests.get_by_role("row").filter(has_text=reference)
+    expect(row).to_contain_text(applicant_name)
+    row.get_by_role("link", name="Confirm or decline").click()
+    expect(page.get_by_text(EMPLOYMENT_DATA["rptka_number"]).first).to_be_visible()
+    page.get_by_label("We confirm: we sponsor this worker").check()
+    page.get_by_role("button", name="Send decision").click()
+    expect(page.get_by_role("row").filter(has_text=reference)).to_contain_text("Nothing to do")
+
+
+def open_from_inbox(page: Any, reference: str, task_name: str) -> None:
+    """Open a task of the case from the officer's inbox."""
+    page.get_by_role("link", name="Task inbox").click()
+    row = page.get_by_test_id("inbox").get_by_role("row").filter(has_text=reference).filter(has_text=task_name)
+    row.get_by_role("link", name="Open").click()
+    expect(page.get_by_role("heading", name=re.compile(task_name))).to_be_visible()
+
+
+def verifier_approves(page: Any, reference: str) -> None:
+    """The verifier sees the six documents previewed and approves without an interview."""
+    open_from_inbox(page, reference, "Verify documents")
+    expect(page.get_by_text(APPLICANT_DATA["passport_number"]).first).to_be_visible()
+    previews = page.get_by_test_id("document-previews")
+    expect(previews.locator("iframe, img")).to_have_count(len(DOCUMENTS))
+    for image in previews.locator("img").all():
+        expect(image).to_have_js_property("complete", True)
+        assert image.evaluate("img => img.naturalWidth") > 0, f"the preview {image.get_attribute('alt')} is broken"
+    for frame in previews.locator("iframe").all():
+        # Headless chromium has no PDF viewer to look into: check what the frame was served instead.
+        served = page.request.get(frame.get_attribute("src"))
+        assert served.ok and served.headers["content-type"] == "application/pdf", (
+            f"the preview {frame.get_attribute('title')} was served as {served.status} {served.headers}"
+        )
+        assert served.body().startswith(b"%PDF-")
+    page.get_by_label("Approve: the documents are complete and correct").check()
+    expect(page.get_by_label("An interview is required")).not_to_be_checked()
+    page.get_by_role("button", name="Record decision").click()
+    expect(page.get_by_text("Your decision was recorded.")).to_be_visible()
+
+
+def supervisor_approves(page: Any, reference: str) -> None:
+    """The supervisor approves the verified application."""
+    open_from_inbox(page, reference, "Approve application")
+    page.get_by_label("Approve the application").check()
+    page.get_by_role("button", name="Record decision").click()
+    expect(page.get_by_text("Your decision was recorded.")).to_be_visible()
+
+
+def verifier_confirms_capture(page: Any, reference: str) -> None:
+    """The verifier records that photo and fingerprints were taken."""
+    open_from_inbox(page, reference, "Capture biometrics")
+    page.get_by_label("Photo and fingerprints have been captured").check()
+    page.get_by_role("button", name="Confirm capture").click()
+    expect(page.get_by_text("Your decision was recorded.")).to_be_visible()
+
+
+# -- the journey ------------------------------------------------------------------------------
+
+
+def test_worker_kitas_from_registration_to_permit(
+    browser_context: Any, live_server: LiveServer, mailbox: Mailbox, tmp_path: Path
+) -> None:
+    """Register, apply, sponsor confirms, upload, pay, verify, approve, biometrics: "Permit issued"."""
+    page = browser_context.new_page()
+    sponsor = staff(live_server, "sponsor")
+
+    applicant = register_applicant(page, live_server, mailbox)
+    reference = start_worker_application(page)
+    fill_applicant_data(page, applicant.email)
+    fill_employment_data(page, sponsor.email)
+    sign_out(page)
+
+    sign_in(page, sponsor)
+    sponsor_confirms(page, reference, applicant.name)
+    sign_out(page)
+
+    sign_in(page, applicant)
+    upload_documents(page, reference, tmp_path)
+    pay_in_sandbox_bank(page, reference)
+    sign_out(page)
+
+    sign_in(page, staff(live_server, "verifier"))
+    verifier_approves(page, reference)
+    sign_out(page)
+
+    sign_in(page, staff(live_server, "supervisor"))
+    supervisor_approves(page, reference)
+    sign_out(page)
+
+    sign_in(page, applicant)
+    book_biometrics(page, reference)
+    sign_out(page)
+
+    sign_in(page, staff(live_server, "verifier"))
+    verifier_confirms_capture(page, reference)
+    sign_out(page)
+
+    sign_in(page, applicant)
+    open_case(page, reference)
+    expect(page.get_by_test_id("case-status")).to_have_text("Permit issued")
+    assert live_server.problems == [], "the server had errors:\n" + "\n".join(live_server.problems)
