@@ -18,6 +18,7 @@ def register_web(app: Flask) -> None:
     from .public import bp as public_bp
     from .sandbox_bank import bp as sandbox_bank_bp
     from .security import register_security_headers
+    from .sessions import IdleAwareSessionInterface
     from .sponsor import bp as sponsor_bp
     from .webhooks import bp as webhooks_bp
 
@@ -33,6 +34,7 @@ def register_web(app: Flask) -> None:
         sandbox_bank_bp,
     ):
         app.register_blueprint(bp)
+    app.session_interface = IdleAwareSessionInterface()
     register_error_pages(app)
     register_filters(app)
     register_security_headers(app)

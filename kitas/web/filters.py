@@ -32,6 +32,17 @@ def rupiah(amount: int | None) -> str:
     return "Rp" + f"{int(amount):,}".replace(",", ".")
 
 
+def file_size(size: int | None) -> str:
+    """A file size people read at a glance: ``512 bytes``, ``84 kB``, ``2.4 MB``."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1024 * 1024:
+        return f"{round(size / 1024)} kB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 def status_label(status: str | None) -> str:
     """The plain words for a case status."""
     return catalog().status_text(status or "").label
@@ -57,6 +68,7 @@ def register_filters(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(rupiah, "rupiah")
+    app.add_template_filter(file_size, "file_size")
     app.add_template_filter(status_label, "status_label")
     app.add_template_filter(status_explanation, "status_explanation")
     app.add_template_filter(due_state, "due_state")

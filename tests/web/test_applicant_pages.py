@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from kitas.extensions import db
 from kitas.models import AuditEvent, Document, HumanTask
 from kitas.services import cases
-from tests.services.helpers import request_corrections, start_until_verification
+from tests.services.helpers import complete, request_corrections, start_until_verification
 from tests.uploads import exe_bytes, truncated_pdf
 from tests.web.pages import (
     case_of,
@@ -214,3 +214,32 @@ def test_the_first_form_starts_with_what_the_account_says(applicant: Any, users:
     page = applicant.post("/applications/new/worker", follow_redirects=True).get_data(as_text=True)
     assert 'value="Ana Applicant"' in page and 'value="ana@example.org"' in page
     assert 'value="+6281234567890"' in page and 'value="BR"' in page
+
+
+def test_the_status_poll_does_not_keep_the_session_alive(applicant: Any, users: dict[str, Any]) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    page = applicant.get(f"/applications/{application.reference}")
+    assert "session=" in page.headers.get("Set-Cookie", "")  # a real visit renews the idle timeout
+    poll = applicant.get(f"/applications/{application.reference}/timeline")
+    assert poll.status_code == 200 and "Set-Cookie" not in poll.headers
+
+
+def test_a_closed_case_stops_polling(users: dict[str, Any], login_as: Any) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    complete(application.id, "applicant_data", users["applicant"])
+    complete(application.id, "employment_data", users["applicant"])
+    complete(
+        application.id,
+        "sponsor_confirmation",
+        users["sponsor"],
+        sponsor_decision="decline",
+        sponsor_decline_reason="Unknown person.",
+    )
+    page = login_as(users["applicant"]).get(f"/applications/{application.reference}").get_data(as_text=True)
+    assert "Declined by the sponsor" in page and "hx-trigger" not in page
+
+
+def test_file_sizes_read_naturally(ctx: Any) -> None:
+    from kitas.web.filters import file_size
+
+    assert [file_size(300), file_size(86_000), file_size(2_500_000)] == ["300 bytes", "84 kB", "2.4 MB"]

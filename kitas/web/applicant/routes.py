@@ -10,6 +10,7 @@ from kitas.services import accounts, cases, listings, timeline
 from workflows import catalog
 
 from ..access import require_roles, signed_in_user
+from ..sessions import passive
 from ..task_views import post_task, show_task
 
 bp = Blueprint("applicant", __name__, url_prefix="/applications")
@@ -55,6 +56,7 @@ def status(reference: str) -> ResponseReturnValue:
 
 
 @bp.get("/<reference>/timeline")
+@passive
 def timeline_fragment(reference: str) -> ResponseReturnValue:
     """The status block alone, polled by the status page so it refreshes without a reload."""
     user = signed_in_user()

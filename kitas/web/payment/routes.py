@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 from kitas.services.payments import billing_for
 
 from ..access import require_roles, signed_in_user
+from ..sessions import passive
 
 bp = Blueprint("payment", __name__, url_prefix="/payments")
 require_roles(bp, "applicant")
@@ -20,6 +21,7 @@ def pay(reference: str) -> ResponseReturnValue:
 
 
 @bp.get("/<reference>/status")
+@passive
 def status(reference: str) -> ResponseReturnValue:
     """The status part of the pay page, polled by htmx until the provider's notice arrives."""
     return render_template("payment/_status.html", payment=billing_for(reference, signed_in_user()))
