@@ -15,7 +15,7 @@ from .deployments import process_model
 from .listings import case_deadline, open_tasks
 
 # Audit actions an applicant does not need to see on their timeline.
-_OFFICER_ONLY = {"task_claimed", "task_released", "document_viewed", "access_refused"}
+_OFFICER_ONLY = {"task_claimed", "task_released", "document_uploaded", "document_viewed", "access_refused"}
 _HIDDEN = {"access_refused", "document_viewed"}
 
 

@@ -143,3 +143,15 @@ def test_applicants_and_anonymous_visitors_stay_out(users: dict[str, Any], login
     assert client.get("/officer/").status_code == 302
     assert "/auth/login" in client.get("/officer/").headers["Location"]
     assert login_as(users["applicant"]).get("/officer/").status_code == 403
+
+
+def test_officers_see_uploads_and_claims_in_the_history_applicants_do_not(users: dict[str, Any], login_as: Any) -> None:
+    application = _paid_case_with_uploaded_documents(users, login_as)
+    url = task_url(application, "verify_documents", "/officer")
+    officer = login_as(users["verifier"])
+    officer.post(url + "/claim")
+    history = officer.get(url).get_data(as_text=True)
+    assert "Document uploaded (passport scan)" in history and "Task claimed: Verify documents" in history
+    status = login_as(users["applicant"]).get(f"/applications/{application.reference}").get_data(as_text=True)
+    assert "Upload documents: done" in status and "Payment received" in status
+    assert "Document uploaded" not in status and "Task claimed" not in status
