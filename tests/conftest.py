@@ -111,11 +111,12 @@ def worker(ctx: Flask) -> int:
 
 
 @pytest.fixture()
-def users(ctx: Flask) -> dict[str, object]:
-    """One user per role, plus a second applicant: ``users['applicant']`` etc."""
+def users(ctx: Flask) -> dict[str, Any]:
+    """One user per role, plus a second applicant, addresses confirmed: ``users['applicant']`` etc."""
+    from kitas.extensions import db
     from tests.factories import make_user
 
-    return {
+    people = {
         "applicant": make_user("applicant", email="ana@example.org", name="Ana Applicant"),
         "other_applicant": make_user("applicant", email="otto@example.org", name="Otto Other"),
         "sponsor": make_user("sponsor", email="hr@employer.co.id", name="PT Employer HR"),
@@ -124,6 +125,11 @@ def users(ctx: Flask) -> dict[str, object]:
         "supervisor": make_user("supervisor", email="sam@imigrasi.example", name="Sam Supervisor"),
         "analyst": make_user("analyst", email="alex@imigrasi.example", name="Alex Analyst"),
     }
+    # They all confirmed their addresses (tests of unconfirmed accounts make their own users).
+    for person in people.values():
+        person.email_verified_at = person.created_at
+    db.session.commit()
+    return people
 
 
 @pytest.fixture()

@@ -11,6 +11,7 @@ from workflows import catalog
 from ..extensions import db
 from ..models import Application, User
 from . import notifications
+from .case_access import is_named_sponsor
 
 # Statuses that also deserve a text message: money, deadlines and outcomes.
 SMS_STATUSES = frozenset({"awaiting_payment", "correction_requested", "permit_issued", "rejected", "expired"})
@@ -32,7 +33,7 @@ def status_changed(application: Application, new_status: str) -> None:
         )
     if new_status == "awaiting_sponsor" and application.sponsor_email:
         sponsor = db.session.scalars(select(User).where(User.email == application.sponsor_email)).first()
-        if sponsor is not None and sponsor.has_role("sponsor"):
+        if sponsor is not None and is_named_sponsor(application, sponsor):
             name = applicant.full_name if applicant else "An applicant"
             notifications.notify(
                 sponsor,

@@ -15,12 +15,12 @@ from workflows import catalog
 from ..extensions import app_clock, db
 from ..models import Application, AuditEvent, HumanTask, User
 from ..transactions import is_postgres, write_transaction
-from . import audit, case_notifications
+from . import audit, case_notifications, refusals
+from .case_access import can_see_case, is_named_sponsor
 from .deployments import definition_form, latest_definition, process_model
 from .errors import CaseStateUnreadable, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from .projections import sync_projections
 
-OFFICER_ROLES = ("verifier", "supervisor")
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -135,7 +135,7 @@ def complete_task(
                 user=user,
                 application_id=application.id,
             )
-    except NotFound as exc:
+    except (NotFound, Forbidden) as exc:
         record_refusal(user, application_id, task_id, str(exc))
         raise
     except StaleDataError as exc:
@@ -215,21 +215,13 @@ def lock_case(application_id: int) -> Application:
     return application
 
 
-def can_see_case(application: Application, user: User) -> bool:
-    """Applicant, named sponsor and officers may see a case; nobody else may know it exists."""
-    if application.applicant_id == user.id:
-        return True
-    if user.has_role("sponsor") and application.sponsor_email and user.email.lower() == application.sponsor_email:
-        return True
-    return any(user.has_role(role) for role in OFFICER_ROLES)
-
-
 def _check_case_access(application: Application, user: User) -> None:
     if not can_see_case(application, user):
         raise NotFound("there is no such application")
 
 
 def open_task(application: Application, task_id: str) -> HumanTask:
+    """The open task row, or a Conflict saying who completed it and when (or that it was cancelled)."""
     task = db.session.scalars(
         select(HumanTask).where(HumanTask.application_id == application.id, HumanTask.task_id == task_id)
     ).first()
@@ -248,15 +240,17 @@ def open_task(application: Application, task_id: str) -> HumanTask:
 
 
 def check_lane(application: Application, task: HumanTask, user: User) -> None:
+    """Refuse (Forbidden, audited) a task of a lane the user does not work in, or of someone else's part."""
     role = task.role
+    reason = None
     if not role or not user.has_role(role):
-        raise Forbidden(
-            f"the task '{task.name}' is for the {task.lane} lane (role {role or 'none'}); you do not have that role"
-        )
-    if role == "applicant" and application.applicant_id != user.id:
-        raise Forbidden(f"the task '{task.name}' is for the applicant of {application.reference}")
-    if role == "sponsor" and user.email.lower() != (application.sponsor_email or ""):
-        raise Forbidden(f"the task '{task.name}' is for the sponsor named in {application.reference}")
+        reason = f"the task '{task.name}' is for the {task.lane} lane (role {role or 'none'}), which you do not have"
+    elif role == "applicant" and application.applicant_id != user.id:
+        reason = f"the task '{task.name}' is for the applicant of {application.reference}"
+    elif role == "sponsor" and not is_named_sponsor(application, user):
+        reason = f"the task '{task.name}' is for the sponsor named in {application.reference}, with a confirmed address"
+    if reason is not None:
+        raise Forbidden(reason)
 
 
 def _validated(application: Application, task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
@@ -286,10 +280,5 @@ def guard_engine(action: Any, reference: str) -> Any:
 
 
 def record_refusal(user: User, application_id: int | None, task_id: str | None, reason: str) -> None:
-    """Write the refused access to the audit trail in its own transaction (the use case rolled back)."""
-    with write_transaction():
-        audit.record(
-            "access_refused",
-            {"object": "application", "id": application_id, "task_id": task_id, "reason": reason},
-            user=user,
-        )
+    """Audit a refused access to a case (or one of its tasks) in a transaction of its own."""
+    refusals.record_refusal(user, "application", application_id, reason, task_id=task_id)

@@ -9,12 +9,13 @@ from ..models import HumanTask, User
 from ..transactions import is_postgres, write_transaction
 from . import audit, cases
 from .errors import Conflict, Forbidden
+from .refusals import audited_refusals
 
 
 def claim_task(reference: str, task_id: str, user: User) -> HumanTask:
     """Claim an open task of the officer's role; someone else's claim is a conflict naming them."""
     application = cases.find_case(reference, user)
-    with write_transaction():
+    with audited_refusals(user, "application", application.id, task_id=task_id), write_transaction():
         task = _lock_task(application.id, task_id)
         if task is None:
             cases.open_task(application, task_id)  # raises the Conflict saying who completed it
@@ -40,7 +41,7 @@ def claim_task(reference: str, task_id: str, user: User) -> HumanTask:
 def release_task(reference: str, task_id: str, user: User) -> HumanTask:
     """Give a claimed task back to the shared inbox; only the officer who claimed it may."""
     application = cases.find_case(reference, user)
-    with write_transaction():
+    with audited_refusals(user, "application", application.id, task_id=task_id), write_transaction():
         task = _lock_task(application.id, task_id)
         if task is None:
             cases.open_task(application, task_id)

@@ -10,7 +10,6 @@ import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from flask import current_app
 from PIL import Image
@@ -24,6 +23,7 @@ from ..transactions import write_transaction
 from . import audit
 from .cases import can_see_case, lock_case
 from .errors import Conflict, Forbidden, NotFound, ServiceError
+from .refusals import record_refusal
 
 MEGABYTE = 1024 * 1024
 # Far above any scan or phone photo (a 48 MP phone stores 12 MP by default), far below what hurts the server.
@@ -322,12 +322,12 @@ def _add_document(
 def _check_may_upload(application_id: int, user: User) -> None:
     application = db.session.get(Application, application_id)
     if application is None or not can_see_case(application, user):
-        _record_refusal(user, "application", application_id, "not the applicant's case (upload)")
+        record_refusal(user, "application", application_id, "not the applicant's case (upload)")
         raise NotFound("there is no such application")
     try:
         _check_applicant(application, user)
     except Forbidden as exc:
-        _record_refusal(user, "application", application_id, str(exc))
+        record_refusal(user, "application", application_id, str(exc))
         raise
 
 
@@ -374,7 +374,7 @@ def open_document(public_id: str, user: User) -> tuple[Document, bytes]:
     document = db.session.scalars(select(Document).where(Document.public_id == public_id)).first()
     application = db.session.get(Application, document.application_id) if document is not None else None
     if document is None or application is None or not can_see_case(application, user):
-        _record_refusal(user, "document", public_id[:100], "no such document, or not allowed to see its case")
+        record_refusal(user, "document", public_id[:100], "no such document, or not allowed to see its case")
         raise NotFound("there is no such document")
     try:
         data = document_store().get(document.storage_key)
@@ -393,9 +393,3 @@ def open_document(public_id: str, user: User) -> tuple[Document, bytes]:
             application_id=application.id,
         )
     return document, data
-
-
-def _record_refusal(user: User, kind: str, object_id: Any, reason: str) -> None:
-    """Write a refused access to the audit trail in its own transaction."""
-    with write_transaction():
-        audit.record("access_refused", {"object": kind, "id": object_id, "reason": reason}, user=user)

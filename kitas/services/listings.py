@@ -15,9 +15,8 @@ from workflows import catalog
 
 from ..extensions import db
 from ..models import Application, HumanTask, Timer, User
+from .case_access import OFFICER_ROLES
 from .paging import Page, page_bounds
-
-OFFICER_ROLES = ("verifier", "supervisor")
 
 
 @dataclass(frozen=True)
@@ -89,8 +88,10 @@ def next_steps(application_ids: list[int], role: str) -> dict[int, NextStep]:
 
 
 def sponsor_requests(user: User, number: int = 1, per_page: int = 20) -> Page[ApplicationRow]:
-    """Applications that name the user as sponsor (by registered e-mail), those awaiting a decision first."""
+    """Applications naming the user's confirmed e-mail as sponsor, those awaiting a decision first."""
     number, per_page = page_bounds(number, per_page)
+    if user.email_verified_at is None:
+        return Page([], number, per_page, 0)  # an unconfirmed address names nobody's sponsor
     where = Application.sponsor_email == user.email.lower()
     total = db.session.scalar(select(func.count()).select_from(Application).where(where)) or 0
     open_task = aliased(HumanTask)

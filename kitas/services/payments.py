@@ -31,6 +31,7 @@ from ..transactions import write_transaction
 from . import audit
 from .cases import apply_message, load_runtime, lock_case
 from .errors import Conflict, NotFound, ServiceError
+from .refusals import record_refusal
 
 # The contract with the diagrams: the message a paying case waits for, and the variable holding its fee.
 PAYMENT_MESSAGE = "payment_received"
@@ -125,13 +126,7 @@ def _own_case(reference: str, user: User) -> Application:
     application = db.session.scalars(select(Application).where(Application.reference == reference)).first()
     if application is None or application.applicant_id != user.id:
         reason = "no such application" if application is None else "not the applicant of this case"
-        with write_transaction():
-            audit.record(
-                "access_refused",
-                {"object": "payment", "reference": reference[:64], "reason": reason},
-                user=user,
-                application_id=application.id if application is not None else None,
-            )
+        record_refusal(user, "payment", reference[:64], reason)
         raise NotFound("there is no such application")
     return application
 

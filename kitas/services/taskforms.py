@@ -20,6 +20,7 @@ from . import cases, documents
 from .case_summary import CaseSection, document_ids, summary_sections
 from .deployments import definition_form
 from .errors import InvalidInput
+from .refusals import audited_refusals
 
 
 @dataclass
@@ -50,7 +51,8 @@ def open_task_page(reference: str, task_id: str, user: User) -> TaskPage:
     """Open a READY task of a case the user may work on, showing the draft if one was saved."""
     application = cases.find_case(reference, user)
     task = _task_row(application, task_id)
-    cases.check_lane(application, task, user)
+    with audited_refusals(user, "application", application.id, task_id=task_id):
+        cases.check_lane(application, task, user)
     form = _form_of(application, task)
     runtime = cases.load_runtime(application)
     data = runtime.task_data(task_id)

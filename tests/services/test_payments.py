@@ -117,7 +117,7 @@ def test_pay_page_of_someone_elses_case_is_not_found_and_logged(
     with pytest.raises(NotFound):
         payments.billing_for(reference, users["other_applicant"])
     [refusal] = _audits("access_refused")
-    assert refusal.actor == users["other_applicant"].label and refusal.detail["reference"] == reference
+    assert refusal.actor == users["other_applicant"].label and refusal.detail["id"] == reference
 
 
 def test_full_loop_over_real_http(ctx: Flask, worker: int, users: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from kitas.extensions import db
 from kitas.models import AuditEvent, Document, HumanTask
 from kitas.services import cases
+from tests.factories import make_user
 from tests.services.helpers import complete, request_corrections, start_until_verification
 from tests.uploads import exe_bytes, truncated_pdf
 from tests.web.pages import (
@@ -36,7 +37,7 @@ def applicant(users: dict[str, Any], login_as: Any) -> Any:
 
 
 def test_unverified_applicant_cannot_start(users: dict[str, Any], login_as: Any) -> None:
-    client = login_as(users["applicant"])
+    client = login_as(make_user("applicant", email="new@example.org", name="New Person"))
     response = client.post("/applications/new/worker", follow_redirects=True)
     assert "Confirm your e-mail address first" in response.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(HumanTask)) == 0

@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from kitas.extensions import db
+from kitas.models import AuditEvent, Notification
 from kitas.services import cases
 from tests.factories import make_user
 from tests.services.helpers import complete
@@ -53,3 +56,28 @@ def test_another_sponsor_gets_404(users: dict[str, Any], login_as: Any) -> None:
     assert application.reference not in client.get("/sponsor/").get_data(as_text=True)
     task = open_task_row(application.id, "sponsor_confirmation")
     assert client.get(f"/sponsor/applications/{application.reference}/tasks/{task.task_id}").status_code == 404
+
+
+def test_an_unconfirmed_address_is_nobodys_sponsor(users: dict[str, Any], login_as: Any) -> None:
+    """Anyone could register an employer's address; until it is confirmed it opens nothing."""
+    users["sponsor"].email_verified_at = None
+    db.session.commit()
+    application = _awaiting_sponsor(users)
+    client = login_as(users["sponsor"])
+    assert application.reference not in client.get("/sponsor/").get_data(as_text=True)
+    url = task_url(application, "sponsor_confirmation", "/sponsor")
+    assert client.get(url).status_code == 404
+    assert post_form(client, url, {"sponsor_decision": "confirm"}).status_code == 404
+    assert case_of(users["applicant"]).status == "awaiting_sponsor"
+    assert not db.session.scalars(select(Notification).where(Notification.user_id == users["sponsor"].id)).all()
+    refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access_refused")).all()
+    assert len(refused) == 2
+
+
+def test_a_task_of_another_lane_is_refused_and_audited(users: dict[str, Any], login_as: Any) -> None:
+    application = _awaiting_sponsor(users)
+    client = login_as(users["verifier"])  # officers may see the case, not act as its sponsor
+    response = client.get(task_url(application, "sponsor_confirmation", "/officer"))
+    assert response.status_code == 403
+    refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access_refused")).one()
+    assert refused.actor_id == users["verifier"].id and "Sponsor lane" in refused.detail["reason"]

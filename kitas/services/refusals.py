@@ -1,0 +1,28 @@
+"""Refused accesses go to the audit trail, each in a transaction of its own (the refused use case rolled back)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from ..models import User
+from ..transactions import write_transaction
+from . import audit
+from .errors import Forbidden, NotFound
+
+
+def record_refusal(user: User, kind: str, object_id: Any, reason: str, **detail: Any) -> None:
+    """Audit that ``user`` was refused ``kind`` ``object_id`` and why. Call it outside any transaction."""
+    with write_transaction():
+        audit.record("access_refused", {"object": kind, "id": object_id, "reason": reason, **detail}, user=user)
+
+
+@contextmanager
+def audited_refusals(user: User, kind: str, object_id: Any, **detail: Any) -> Iterator[None]:
+    """Audit every NotFound or Forbidden that leaves the block, then let it go on."""
+    try:
+        yield
+    except (NotFound, Forbidden) as exc:
+        record_refusal(user, kind, object_id, str(exc), **detail)
+        raise
