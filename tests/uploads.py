@@ -118,3 +118,18 @@ def noisy_png(side: int = 250) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def pdf_content_bomb(pages: int = 3, megabytes_per_page: int = 20) -> bytes:
+    """A small PDF whose compressed page contents unpack to many megabytes of zeros."""
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        page = writer.add_blank_page(width=595, height=842)
+        stream = DecodedStreamObject()
+        stream.set_data(b"0" * (megabytes_per_page * 1024 * 1024))
+        page[NameObject("/Contents")] = writer._add_object(stream.flate_encode())
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()

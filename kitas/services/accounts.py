@@ -285,13 +285,19 @@ def authenticate(email: str, password: str, address: str) -> User:
     """Check an e-mail and password, within the per-account and per-address limits; returns the user."""
     account = normalize_email(email)[:254]
     address = (address or "unknown")[:64]
-    retry_at = login_limits.throttled_until(account, address)
-    if retry_at is not None:
-        with write_transaction():
+    with write_transaction():
+        # Check the limits and count this attempt as a failure in one locked step, before the slow
+        # hash: parallel guesses queue here and each sees the ones before it.
+        login_limits.lock_keys(account, address)
+        retry_at = login_limits.throttled_until(account, address)
+        if retry_at is None:
+            attempt_id = login_limits.record_attempt(account, address, succeeded=False)
+        else:
             user = _user_by_email(account)
             throttled: dict[str, Any] = {"email": account, "address": address, "retry_at": retry_at.isoformat()}
             throttled["user_id"] = user.id if user else None
             audit.record("login_throttled", throttled, actor=_anonymous(address))
+    if retry_at is not None:
         raise LoginThrottled(retry_at)
     user = _user_by_email(account)
     # The slow hash is checked outside any transaction: no lock is held while argon2 works.
@@ -302,9 +308,9 @@ def authenticate(email: str, password: str, address: str) -> User:
     succeeded = matched and user is not None and user.is_active
     detail: dict[str, Any] = {"email": account, "address": address}
     with write_transaction():
-        login_limits.record_attempt(account, address, succeeded)
         user = _user_by_email(account)
         if succeeded and user is not None:
+            login_limits.mark_succeeded(attempt_id)
             if new_hash is not None:
                 user.password_hash = new_hash
             audit.record("login_succeeded", detail | {"rehashed": new_hash is not None}, user=user)

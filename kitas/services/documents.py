@@ -26,6 +26,8 @@ from .errors import Conflict, Forbidden, NotFound, ServiceError
 from .refusals import record_refusal
 
 MEGABYTE = 1024 * 1024
+# Decoded page content a real document never comes near; a small compressed file can expand to gigabytes.
+MAX_PDF_CONTENT_BYTES = 32 * MEGABYTE
 # Far above any scan or phone photo (a 48 MP phone stores 12 MP by default), far below what hurts the server.
 MAX_IMAGE_PIXELS = 40_000_000
 ACCEPTED = "Upload a PDF, JPEG or PNG file"
@@ -186,11 +188,17 @@ def _check_pdf(name: str, data: bytes) -> None:
             )
         if len(reader.pages) == 0:
             raise UploadRejected(f"The PDF {name} has no pages. Save or scan the document again, then upload it.")
+        unpacked = 0
         for page in reader.pages:
             _ = page.mediabox
             contents = page.get_contents()
             if contents is not None:
-                contents.get_data()
+                unpacked += len(contents.get_data())
+            if unpacked > MAX_PDF_CONTENT_BYTES:
+                raise UploadRejected(
+                    f"The PDF {name} unpacks to more than {megabytes(MAX_PDF_CONTENT_BYTES)} of page content, "
+                    "far more than any scan or letter needs. Print it to a new PDF or scan it again, then upload it."
+                )
     except UploadRejected:
         raise
     except Exception as exc:  # pypdf raises many kinds of error for a broken file; each means "damaged"

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from ..extensions import app_clock, db
 from ..models import LoginAttempt
+from ..transactions import is_postgres
 
 
 def _limit_reached(failures: list[datetime], limit: int, window: timedelta) -> datetime | None:
@@ -58,8 +59,28 @@ def throttled_until(account: str, address: str) -> datetime | None:
     return max(found) if found else None
 
 
-def record_attempt(account: str, address: str, succeeded: bool) -> None:
-    """Add one attempt row inside the caller's transaction."""
-    db.session.add(
-        LoginAttempt(account=account[:254], address=address[:64], occurred_at=app_clock().now(), succeeded=succeeded)
-    )
+def record_attempt(account: str, address: str, succeeded: bool) -> int:
+    """Add one attempt row inside the caller's transaction and return its id."""
+    row = LoginAttempt(account=account[:254], address=address[:64], occurred_at=app_clock().now(), succeeded=succeeded)
+    db.session.add(row)
+    db.session.flush()
+    return row.id
+
+
+def mark_succeeded(attempt_id: int) -> None:
+    """Turn an attempt counted as failed while the password was checked into a success."""
+    row = db.session.get(LoginAttempt, attempt_id)
+    if row is not None:
+        row.succeeded = True
+
+
+def lock_keys(account: str, address: str) -> None:
+    """Serialize sign-ins for one account or one address until the caller's transaction ends.
+
+    SQLite already serializes writing transactions (BEGIN IMMEDIATE); PostgreSQL takes
+    transaction-level advisory locks, always in the same order so two sign-ins cannot deadlock.
+    """
+    if not is_postgres():
+        return
+    for key in sorted({f"login:account:{account}", f"login:address:{address}"}):
+        db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})

@@ -72,3 +72,40 @@ def test_two_officers_same_task_one_wins(ctx: Flask, worker: int, users: dict[st
             select(AuditEvent).where(AuditEvent.application_id == application_id, AuditEvent.action == "task_completed")
         ).all()
         assert [c.detail["task"] for c in completions].count("verify_documents") == 1
+
+
+def test_parallel_password_guesses_stay_within_the_limit(ctx: Flask) -> None:
+    """Guesses sent at once queue on the limit check: no more passwords are tried than the limit allows."""
+    from kitas.models import LoginAttempt
+    from kitas.services import accounts
+    from kitas.services.accounts import LoginRefused, LoginThrottled
+    from tests.factories import make_user
+
+    make_user("applicant", email="target@example.org", password="correct horse battery staple")
+    limit = ctx.config["KITAS_LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+    guesses = 12
+    barrier = threading.Barrier(guesses)
+    outcomes: list[str] = []
+
+    def guess(index: int) -> None:
+        with ctx.app_context():
+            barrier.wait()
+            try:
+                accounts.authenticate("target@example.org", f"wrong guess {index}", f"10.0.0.{index}")
+                outcomes.append("signed in")
+            except LoginThrottled:
+                outcomes.append("throttled")
+            except LoginRefused:
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=guess, args=(i,)) for i in range(guesses)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(outcomes) == guesses
+    assert outcomes.count("refused") == limit and outcomes.count("throttled") == guesses - limit
+    tried = db.session.scalars(select(LoginAttempt).where(LoginAttempt.account == "target@example.org")).all()
+    assert len(tried) == limit and not any(row.succeeded for row in tried)

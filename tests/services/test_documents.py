@@ -107,6 +107,7 @@ BAD: list[tuple[str, Callable[[], bytes], str]] = [
     ("broken.pdf", uploads.pdf_with_broken_body, "damaged or incomplete and cannot be opened"),
     ("locked.pdf", uploads.encrypted_pdf, "protected with a password"),
     ("blank.pdf", uploads.pdf_without_pages, "has no pages"),
+    ("expands.pdf", uploads.pdf_content_bomb, "unpacks to more than 32 MB of page content"),
     ("cut.png", uploads.truncated_png, "damaged or incomplete and cannot be shown"),
     ("cut.jpg", uploads.truncated_jpeg, "damaged or incomplete and cannot be shown"),
     ("photo.jpg", uploads.png_bytes, "named .jpg but its content is a PNG image. Rename it to .png"),
