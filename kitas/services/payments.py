@@ -11,6 +11,7 @@ concurrent duplicate can never move a case twice.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ from .cases import apply_message, load_runtime, lock_case
 from .errors import Conflict, NotFound, ServiceError
 from .refusals import record_refusal
 
+log = logging.getLogger(__name__)
+
 # The contract with the diagrams: the message a paying case waits for, and the variable holding its fee.
 PAYMENT_MESSAGE = "payment_received"
 FEE_VARIABLE = "fee_amount"
@@ -51,6 +54,8 @@ WRONG_AMOUNT = "wrong_amount"
 EXPIRED = "expired"
 NOT_WAITING = "not_waiting"
 CONFLICT = "conflict"  # the case changed under us; the provider's retry will be applied
+# Notices whose sender is not proven; they are logged, never audited.
+UNAUTHENTICATED = frozenset({REJECTED, UNKNOWN_PROVIDER})
 
 
 @dataclass(frozen=True)
@@ -339,7 +344,9 @@ def _refuse(
     notice: PaymentNotice | None = None,
     application_id: int | None = None,
 ) -> str:
-    """Log a refused webhook in its own transaction (the use case's own changes were rolled back)."""
+    """Log a refused webhook: authentic notices in the audit trail (in a transaction of their own, the use
+    case's changes were rolled back); unauthenticated ones only in the application log, so that anonymous
+    posts cannot grow the tamper-evident chain."""
     detail: dict[str, Any] = {
         "provider": provider[:32],
         "outcome": outcome,
@@ -348,6 +355,9 @@ def _refuse(
     }
     if notice is not None:
         detail.update(event_id=notice.event_id, billing_code=notice.billing_code, amount=notice.amount)
+    if outcome in UNAUTHENTICATED:
+        log.warning("payment webhook refused: %s", detail)
+        return outcome
     with write_transaction():
         audit.record("payment_webhook_refused", detail, actor=f"payment:{provider[:32]}", application_id=application_id)
     return outcome

@@ -19,7 +19,7 @@ from ..transactions import write_transaction
 from . import cases, documents
 from .case_summary import CaseSection, document_ids, summary_sections
 from .deployments import definition_form
-from .errors import InvalidInput
+from .errors import Conflict, InvalidInput
 from .refusals import audited_refusals
 
 
@@ -34,6 +34,14 @@ class TaskPage:
     documents: dict[str, Document]
     sections: list[CaseSection] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+class TaskFormConflict(Conflict):
+    """Someone else was first; ``page`` holds what was typed so it can be shown again."""
+
+    def __init__(self, message: str, page: TaskPage):
+        super().__init__(message)
+        self.page = page
 
 
 class TaskFormRejected(InvalidInput):
@@ -67,7 +75,8 @@ def save_draft(reference: str, task_id: str, user: User, raw: forms.coercion.Raw
     """Keep what was typed (and store the attached documents) without completing the task."""
     page = open_task_page(reference, task_id, user)
     data, errors = _posted(page, user, raw, uploads)
-    _store_draft(page.task, data)
+    if not _store_draft(page.task, data, user):
+        raise TaskFormConflict("another officer claimed this task, so your draft was not saved", _with(page, data, {}))
     return _with(page, data, errors)
 
 
@@ -86,12 +95,16 @@ def submit(
         for key, messages in forms.validate(page.form, data).items():
             errors.setdefault(key, messages)
     if errors:
-        _store_draft(page.task, data)
+        _store_draft(page.task, data, user)
         raise TaskFormRejected(errors, _with(page, data, errors))
     try:
         return cases.complete_task(page.application.id, task_id, user, data, expected_version=expected_version)
     except InvalidInput as exc:
         raise TaskFormRejected(exc.errors, _with(page, data, exc.errors)) from exc
+    except Conflict as exc:
+        # The case moved on, or another officer holds the task: what was typed comes back with the message.
+        _store_draft(page.task, data, user)
+        raise TaskFormConflict(str(exc), _with(page, data, {})) from exc
 
 
 def _posted(page: TaskPage, user: User, raw: forms.coercion.Raw, uploads: Uploads) -> tuple[dict[str, Any], dict]:
@@ -115,13 +128,15 @@ def _posted(page: TaskPage, user: User, raw: forms.coercion.Raw, uploads: Upload
     return data, errors
 
 
-def _store_draft(task: HumanTask, data: dict[str, Any]) -> None:
+def _store_draft(task: HumanTask, data: dict[str, Any], user: User) -> bool:
+    """Keep ``data`` as the task's draft, unless another officer holds the task (their draft is theirs)."""
     with write_transaction():
         row = db.session.get(HumanTask, task.id)
-        if row is None:
-            return  # completed meanwhile; the submit that follows reports it
+        if row is None or row.claimed_by_id not in (None, user.id):
+            return False  # completed meanwhile, or claimed by someone else
         row.draft = dict(data)
         row.draft_saved_at = app_clock().now()
+    return True
 
 
 def _readable_lanes(task: HumanTask) -> set[str] | None:

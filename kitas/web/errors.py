@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from ..services.errors import CaseStateUnreadable, Conflict, Forbidden, NotFound, ServiceError
+from .text import sentence
 
 _SERVICE_STATUS: list[tuple[type[ServiceError], int, str]] = [
     (NotFound, 404, "Not found"),
@@ -25,8 +26,8 @@ def register_error_pages(app: Flask) -> None:
     def _service_error(exc: ServiceError) -> ResponseReturnValue:
         for kind, status, title in _SERVICE_STATUS:
             if isinstance(exc, kind):
-                return _page(status, title, _sentence(str(exc)))
-        return _page(400, "This could not be done", _sentence(str(exc)))  # pragma: no cover
+                return _page(status, title, sentence(str(exc)))
+        return _page(400, "This could not be done", sentence(str(exc)))  # pragma: no cover
 
     @app.errorhandler(CSRFError)
     def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
@@ -51,11 +52,3 @@ def _page(status: int, title: str, message: str) -> ResponseReturnValue:
     if request.accept_mimetypes.best == "application/json" or request.path.startswith("/webhooks/"):
         return {"error": title, "message": message}, status
     return render_template("errors/error.html", title=title, message=message, status=status), status
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."

@@ -6,12 +6,13 @@ where to go once the task is done; the services check the case and the lane.
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from ..services import taskforms
 from ..services.errors import Conflict
 from .access import signed_in_user
+from .text import sentence
 
 
 def show_task(reference: str, task_id: str, template: str, **context: object) -> ResponseReturnValue:
@@ -26,7 +27,11 @@ def post_task(reference: str, task_id: str, template: str, done_url: str, **cont
     raw = request.form.to_dict(flat=False)
     uploads = {name: (f.filename or "", f.read()) for name, f in request.files.items() if f and f.filename}
     if request.form.get("action") == "save":
-        page = taskforms.save_draft(reference, task_id, user, raw, uploads)
+        try:
+            page = taskforms.save_draft(reference, task_id, user, raw, uploads)
+        except taskforms.TaskFormConflict as exc:
+            flash(sentence(str(exc)) + " What you typed is kept below.", "warning")
+            return render_template(template, page=exc.page, **context), 409
         if page.errors:
             return render_template(template, page=page, **context), 422
         flash("Your answers are saved. You can continue later from your dashboard.", "success")
@@ -36,18 +41,17 @@ def post_task(reference: str, task_id: str, template: str, done_url: str, **cont
         taskforms.submit(reference, task_id, user, raw, uploads, expected_version=version)
     except taskforms.TaskFormRejected as exc:
         return render_template(template, page=exc.page, **context), 422
+    except taskforms.TaskFormConflict as exc:
+        try:
+            taskforms.open_task_page(reference, task_id, user)
+        except Conflict as gone:  # completed or cancelled: the form has nothing left to do
+            flash(sentence(str(gone)), "warning")
+            return redirect(done_url)
+        # Still open (the case changed, or another officer claimed it): the page again, input kept.
+        flash(sentence(str(exc)) + " What you typed is kept below; check it and send it again.", "warning")
+        return render_template(template, page=exc.page, **context), 409
     except Conflict as exc:
-        flash(_sentence(str(exc)), "warning")
+        flash(sentence(str(exc)), "warning")
         return redirect(done_url)
     flash("Done. " + context.get("done_message", "The next step is on its way."), "success")  # type: ignore[operator]
     return redirect(done_url)
-
-
-def task_url(endpoint: str, reference: str, task_id: str) -> str:
-    """The URL of a task page in a blueprint."""
-    return url_for(endpoint, reference=reference, task_id=task_id)
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    return (text[:1].upper() + text[1:]).rstrip(".") + "."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from datetime import datetime, timedelta
 from typing import Any
@@ -179,14 +180,25 @@ def _unknown_code(code: str, amount: int, now: datetime) -> tuple[bytes, dict[st
     ids=["forged", "stale", "unsigned", "wrong-amount", "unknown-code"],
 )
 def test_refused_webhooks_change_nothing_and_are_logged(
-    waiting: tuple[Application, payments.PaymentView], clock: ManualClock, make: Any, outcome: str, reason: str
+    waiting: tuple[Application, payments.PaymentView],
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
+    make: Any,
+    outcome: str,
+    reason: str,
 ) -> None:
     application, view = waiting
     assert view.billing_code is not None and view.amount is not None
     version = _case(application.id).version
     body, headers = make(view.billing_code, view.amount, clock.now())
-    assert payments.handle_webhook("sandbox", body, headers) == outcome
+    with caplog.at_level(logging.WARNING, logger="kitas.services.payments"):
+        assert payments.handle_webhook("sandbox", body, headers) == outcome
     _assert_unchanged(application.id, version)
+    if outcome in payments.UNAUTHENTICATED:
+        # Whoever sent it is not proven: the application log has it, the audit chain does not grow.
+        assert _audits("payment_webhook_refused") == []
+        assert any(reason in record.getMessage() for record in caplog.records)
+        return
     [refusal] = _audits("payment_webhook_refused")
     assert refusal.detail["outcome"] == outcome and reason in refusal.detail["reason"]
     assert refusal.actor == "payment:sandbox"
@@ -295,10 +307,13 @@ def test_two_concurrent_deliveries_move_the_case_once(
     assert _case(application_id).status == "in_verification"
 
 
-def test_webhook_for_another_provider_is_refused(waiting: tuple[Application, payments.PaymentView]) -> None:
-    assert payments.handle_webhook("stripe", b"{}", {}) == payments.UNKNOWN_PROVIDER
-    [refusal] = _audits("payment_webhook_refused")
-    assert refusal.detail["provider"] == "stripe"
+def test_webhook_for_another_provider_is_refused(
+    waiting: tuple[Application, payments.PaymentView], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="kitas.services.payments"):
+        assert payments.handle_webhook("stripe", b"{}", {}) == payments.UNKNOWN_PROVIDER
+    assert _audits("payment_webhook_refused") == []
+    assert any("'provider': 'stripe'" in record.getMessage() for record in caplog.records)
 
 
 def test_no_webhooks_are_sent_for_another_provider(ctx: Flask) -> None:

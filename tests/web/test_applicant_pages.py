@@ -198,15 +198,18 @@ def test_another_applicants_case_is_404_and_audited(users: dict[str, Any], login
     assert all(row.actor_id == users["other_applicant"].id for row in refused)
 
 
-def test_a_stale_form_is_refused_with_a_message(applicant: Any, users: dict[str, Any]) -> None:
+def test_a_stale_form_is_refused_with_the_input_kept(applicant: Any, users: dict[str, Any]) -> None:
     application = start_worker_case(applicant, users["applicant"])
     url = task_url(application, "applicant_data")
-    data = {**APPLICANT_DATA, "version": application.version - 1 if application.version > 1 else 99}
-    response = post_form(applicant, url, data)
-    assert response.status_code == 302
-    followed = applicant.get(response.headers["Location"], follow_redirects=True).get_data(as_text=True)
-    assert "The case changed since you opened it" in followed
-
+    typed = {**APPLICANT_DATA, "full_name": "Ana Typed Carefully", "version": application.version + 7}
+    response = post_form(applicant, url, typed)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "The case changed since you opened it" in page and "What you typed is kept below" in page
+    assert 'value="Ana Typed Carefully"' in page
+    assert f'name="version" value="{application.version}"' in page  # sending it again now works
+    typed["version"] = application.version
+    assert post_form(applicant, url, typed).status_code == 302
 
 def test_the_first_form_starts_with_what_the_account_says(applicant: Any, users: dict[str, Any]) -> None:
     users["applicant"].phone = "+6281234567890"

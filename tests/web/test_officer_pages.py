@@ -58,8 +58,14 @@ def test_claim_release_and_someone_elses_claim(users: dict[str, Any], login_as: 
     victor = login_as(users["verifier2"])
     response = victor.post(base + "/claim", follow_redirects=True)
     assert "Vera Verifier" in response.get_data(as_text=True) and "claimed this task" in response.get_data(as_text=True)
-    response = post_form(victor, base, {"verification_decision": "approve", "interview_required": False})
-    assert "claimed by Vera Verifier" in victor.get(response.headers["Location"]).get_data(as_text=True)
+    reason = {"verification_decision": "corrections", "verification_reason": "Stamp page missing."}
+    response = post_form(victor, base, {**reason, "interview_required": False})
+    assert response.status_code == 409  # the page comes back with the message and Victor's reason kept
+    assert "claimed by Vera Verifier" in response.get_data(as_text=True)
+    assert "Stamp page missing." in response.get_data(as_text=True)
+    assert open_task_row(application.id, "verify_documents").draft is None  # Vera's task keeps no stranger's draft
+    response = post_form(victor, base, reason, action="save")
+    assert response.status_code == 409 and "your draft was not saved" in response.get_data(as_text=True)
     assert victor.post(base + "/release").status_code == 403
     vera = login_as(users["verifier"])
     assert vera.post(base + "/release").status_code == 302

@@ -168,7 +168,7 @@ def test_webhook_endpoint_answers_in_json(
     assert other.status_code == 400 and other.get_json() == {"outcome": "unknown_provider"}
 
 
-def test_webhook_refused_for_a_business_reason_is_409(
+def test_webhook_refused_for_a_business_reason_is_acknowledged(
     waiting: Application, users: dict[str, Any], client: FlaskClient
 ) -> None:
     code = _code(waiting, users)
@@ -184,7 +184,9 @@ def test_webhook_refused_for_a_business_reason_is_409(
     now = payments.app_clock().now()
     headers = {"X-Sandbox-Signature": sandbox_provider.sign(body, SECRET, int(now.timestamp()))}
     response = client.post("/webhooks/payments/sandbox", data=body, headers=headers, content_type="application/json")
-    assert response.status_code == 409 and response.get_json() == {"outcome": "wrong_amount"}
+    # Retrying cannot make a wrong amount right: acknowledged, refused, audited, nothing changed.
+    assert response.status_code == 200 and response.get_json() == {"outcome": "wrong_amount"}
+    assert payments.payment_of(waiting.id).status == "pending"  # type: ignore[union-attr]
 
 
 # -- the sandbox bank ---------------------------------------------------------------------

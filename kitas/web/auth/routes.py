@@ -17,6 +17,7 @@ from kitas.services.passwords import MAX_LENGTH, MIN_LENGTH, RECOMMENDED_LENGTH
 
 from ..access import signed_in_user
 from ..filters import local_time
+from ..text import sentence
 from . import forms
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -41,11 +42,6 @@ def _start_session(user: Any) -> None:
 
 def _password_rules() -> dict[str, int]:
     return {"min_length": MIN_LENGTH, "recommended_length": RECOMMENDED_LENGTH, "max_length": MAX_LENGTH}
-
-
-def _sentence(message: str) -> str:
-    message = message.strip()
-    return (message[:1].upper() + message[1:]).rstrip(".") + "."
 
 
 def _after_login_target() -> str:
@@ -136,7 +132,7 @@ def login() -> ResponseReturnValue:
         )
         return render_template("auth/login.html", email=email, next=next_target, error=error), 429
     except (accounts.LoginRefused, accounts.AccountDisabled) as exc:
-        error = _sentence(str(exc))
+        error = sentence(str(exc))
         return render_template("auth/login.html", email=email, next=next_target, error=error), 401
     _start_session(user)
     if not accounts.is_verified(user):

@@ -10,12 +10,13 @@ from kitas.services import payments
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
-# Duplicates are acknowledged with 200 so that the provider stops retrying; nothing happens a second time.
+# Authentic notices are acknowledged with 200 even when refused (a duplicate, a wrong amount, an
+# expired code): retrying cannot change the answer, and the refusal is in the audit trail for follow-up.
+# Only a conflict (the case changed at that moment) asks the provider to retry.
 _STATUS = {
-    payments.ACCEPTED: 200,
-    payments.DUPLICATE: 200,
     payments.REJECTED: 400,
     payments.UNKNOWN_PROVIDER: 400,
+    payments.CONFLICT: 409,
 }
 
 
@@ -25,4 +26,4 @@ def payment_notice(provider: str) -> ResponseReturnValue:
     """A payment provider's signed notice (no session, no CSRF token: the signature is the authentication)."""
     headers = {key: value for key, value in request.headers.items()}
     outcome = payments.handle_webhook(provider, request.get_data(cache=False), headers)
-    return {"outcome": outcome}, _STATUS.get(outcome, 409)
+    return {"outcome": outcome}, _STATUS.get(outcome, 200)
