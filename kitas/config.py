@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -90,12 +91,22 @@ def _session_settings(config: dict[str, Any]) -> None:
 
 
 def _instance_secret(instance_path: Path, name: str) -> str:
-    """A random secret kept in the instance folder, so development needs no setup and no secret is committed."""
+    """A random secret kept in the instance folder, so development needs no setup and no secret is committed.
+
+    Created with owner-only permissions and O_EXCL: two processes starting together agree on one secret.
+    """
     path = instance_path / name
-    if path.exists():
-        return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # the other process may still be writing it
+            secret = path.read_text().strip()
+            if secret:
+                return secret
+            time.sleep(0.01)
+        raise RuntimeError(f"the secret file {path} is empty; delete it and start again") from None
     secret = os.urandom(32).hex()
-    path.write_text(secret)
-    path.chmod(0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(secret)
     return secret

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 echo "== ruff"
 "$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
 echo "== mypy"
 "$VENV/bin/mypy" engine forms workflows kitas bench
 

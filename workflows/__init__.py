@@ -45,10 +45,18 @@ class KitasType:
 
 @dataclass(frozen=True)
 class StatusText:
-    """How a case status is said to people: a short label and one sentence of explanation."""
+    """How a case status is said to people, and what it asks of the applicant.
+
+    ``applicant_action`` is what the applicant must do while the case waits in this status
+    (outside any form: paying, say) and ``action_page`` the page of the service for it;
+    ``sms`` says whether the news also goes out by text message.
+    """
 
     label: str
     explanation: str
+    applicant_action: str | None = None
+    action_page: str | None = None
+    sms: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,10 @@ class Catalog:
         """Return the role that works the tasks of a lane."""
         return self.lane_roles.get(lane)
 
+    def lanes_of(self, role: str) -> set[str]:
+        """The lanes whose tasks a role works."""
+        return {lane for lane, lane_role in self.lane_roles.items() if lane_role == role}
+
 
 def _parse(raw: dict[str, Any]) -> Catalog:
     types = []
@@ -101,9 +113,7 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         types.append(KitasType(documents=documents, **fields))
     statuses = {code: StatusText(**text) for code, text in raw.get("statuses", {}).items()}
     reasons = {status: tuple(keys) for status, keys in raw.get("status_reasons", {}).items()}
-    return Catalog(
-        types=tuple(types), lane_roles=dict(raw["lane_roles"]), statuses=statuses, status_reasons=reasons
-    )
+    return Catalog(types=tuple(types), lane_roles=dict(raw["lane_roles"]), statuses=statuses, status_reasons=reasons)
 
 
 @lru_cache(maxsize=1)

@@ -13,16 +13,14 @@ from ..models import Application, User
 from . import notifications
 from .case_access import is_named_sponsor
 
-# Statuses that also deserve a text message: money, deadlines and outcomes.
-SMS_STATUSES = frozenset({"awaiting_payment", "correction_requested", "permit_issued", "rejected", "expired"})
-
 
 def status_changed(application: Application, new_status: str) -> None:
     """Queue the messages a new status calls for."""
     text = catalog().status_text(new_status)
     applicant = db.session.get(User, application.applicant_id)
     if applicant is not None:
-        channels = ("in_app", "email", "sms") if new_status in SMS_STATUSES else ("in_app", "email")
+        # The catalog marks the statuses worth a text message: money, deadlines and outcomes.
+        channels = ("in_app", "email", "sms") if text.sms else ("in_app", "email")
         notifications.notify(
             applicant,
             f"{application.reference}: {text.label}",

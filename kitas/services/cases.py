@@ -13,6 +13,7 @@ from engine import CaseRuntime, EngineError, NotWaiting, ScriptError, StateError
 from workflows import catalog
 
 from ..extensions import app_clock, db
+from ..localtime import local_time
 from ..models import Application, AuditEvent, HumanTask, User
 from ..transactions import is_postgres, write_transaction
 from . import audit, case_notifications, refusals
@@ -234,7 +235,7 @@ def open_task(application: Application, task_id: str) -> HumanTask:
     ).all()
     for row in done:
         if row.detail.get("task_id") == task_id:
-            when = row.occurred_at.strftime("%Y-%m-%d %H:%M UTC")
+            when = local_time(row.occurred_at)
             raise Conflict(f"this task was already completed by {row.actor} at {when}")
     raise Conflict("this task is no longer open (it was cancelled or never existed in this case)")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..extensions import app_clock, db
+from ..localtime import local_time
 from ..models import HumanTask, User
 from ..transactions import is_postgres, write_transaction
 from . import audit, cases
@@ -25,7 +26,7 @@ def claim_task(reference: str, task_id: str, user: User) -> HumanTask:
             return task
         if task.claimed_by_id is not None:
             other = db.session.get(User, task.claimed_by_id)
-            when = task.claimed_at.strftime("%Y-%m-%d %H:%M UTC") if task.claimed_at else "earlier"
+            when = local_time(task.claimed_at) if task.claimed_at else "earlier"
             raise Conflict(f"{other.label if other else 'another officer'} claimed this task at {when}")
         task.claimed_by_id = user.id
         task.claimed_at = app_clock().now()

@@ -5,6 +5,7 @@ They read the projections (application, human_task, timer) and never the workflo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,11 +22,12 @@ from .paging import Page, page_bounds
 
 @dataclass(frozen=True)
 class NextStep:
-    """What someone must do next on a case, and by when."""
+    """What someone must do next on a case, and by when: a task, or a page of the service (``page``)."""
 
     text: str
     due_at: datetime | None = None
     task_id: str | None = None
+    page: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,31 +62,50 @@ def my_applications(user: User, number: int = 1, per_page: int = 20) -> Page[App
         .limit(per_page)
         .offset((number - 1) * per_page)
     ).all()
-    steps = next_steps([a.id for a in apps], "applicant")
+    steps = next_steps(apps, "applicant")
     rows = [ApplicationRow(a, _type_name(a.kitas_type), steps.get(a.id)) for a in apps]
     return Page(rows, number, per_page, total)
 
 
-def next_steps(application_ids: list[int], role: str) -> dict[int, NextStep]:
-    """For each case: the open task of ``role`` (with its due time), else what the case waits for."""
-    if not application_ids:
+def next_steps(applications: Sequence[Application], role: str) -> dict[int, NextStep]:
+    """For each case: the open task of ``role`` (with its due time), else what its status asks of the
+    applicant (paying, say) by the case's nearest deadline."""
+    ids = [a.id for a in applications]
+    if not ids:
         return {}
     found: dict[int, NextStep] = {}
     # No ORDER BY: sorting the few rows here lets the database use the per-case indexes.
-    tasks = db.session.scalars(
-        select(HumanTask).where(HumanTask.application_id.in_(application_ids), HumanTask.role == role)
-    ).all()
+    tasks = db.session.scalars(select(HumanTask).where(HumanTask.application_id.in_(ids), HumanTask.role == role)).all()
     for task in sorted(tasks, key=lambda t: (t.created_at, t.id)):
         found.setdefault(task.application_id, NextStep(task.name, task.due_at, task.task_id))
-    waiting = db.session.scalars(
+    statuses = catalog()
+    waiting = [
+        a
+        for a in applications
+        if a.id not in found and role == "applicant" and statuses.status_text(a.status).applicant_action
+    ]
+    if waiting:
+        deadlines = _deadlines([a.id for a in waiting])
+        for application in waiting:
+            text = statuses.status_text(application.status)
+            found[application.id] = NextStep(
+                text.applicant_action or "", deadlines.get(application.id), page=text.action_page
+            )
+    return found
+
+
+def _deadlines(application_ids: list[int]) -> dict[int, datetime]:
+    """The nearest pending interrupting deadline of each case."""
+    timers = db.session.scalars(
         select(Timer).where(
             Timer.application_id.in_(application_ids), Timer.status == "pending", Timer.interrupting.is_(True)
         )
     ).all()
-    for timer in sorted(waiting, key=lambda t: t.due_at):
-        if timer.application_id not in found and timer.attached_to == "await_payment":
-            found[timer.application_id] = NextStep("Pay the fee", timer.due_at)
-    return found
+    nearest: dict[int, datetime] = {}
+    for timer in timers:
+        if timer.application_id not in nearest or timer.due_at < nearest[timer.application_id]:
+            nearest[timer.application_id] = timer.due_at
+    return nearest
 
 
 def sponsor_requests(user: User, number: int = 1, per_page: int = 20) -> Page[ApplicationRow]:
@@ -104,7 +125,7 @@ def sponsor_requests(user: User, number: int = 1, per_page: int = 20) -> Page[Ap
         .limit(per_page)
         .offset((number - 1) * per_page)
     ).all()
-    steps = next_steps([a.id for a in apps], "sponsor")
+    steps = next_steps(apps, "sponsor")
     rows = [ApplicationRow(a, _type_name(a.kitas_type), _only_tasks(steps.get(a.id))) for a in apps]
     return Page(rows, number, per_page, total)
 

@@ -8,6 +8,7 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 MAX_PER_PAGE = 100
+MAX_PAGE_NUMBER = 1_000_000  # far past any real list; keeps OFFSET arithmetic inside the database's integers
 
 
 @dataclass(frozen=True)
@@ -36,5 +37,5 @@ class Page(Generic[T]):
 
 
 def page_bounds(number: int, per_page: int) -> tuple[int, int]:
-    """A safe (page number, per page) pair: numbers below 1 become 1, sizes are capped."""
-    return max(1, number), max(1, min(per_page, MAX_PER_PAGE))
+    """A safe (page number, per page) pair: numbers below 1 become 1, numbers and sizes are capped."""
+    return max(1, min(number, MAX_PAGE_NUMBER)), max(1, min(per_page, MAX_PER_PAGE))

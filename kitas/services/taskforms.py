@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 import forms
+from workflows import catalog
 
 from ..extensions import app_clock, db
 from ..models import Application, Document, HumanTask, User
@@ -145,7 +146,7 @@ def _readable_lanes(task: HumanTask) -> set[str] | None:
     if task.role == "applicant":
         return set()
     if task.role == "sponsor":
-        return {"Applicant"}
+        return catalog().lanes_of("applicant")
     return None
 
 

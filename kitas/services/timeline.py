@@ -116,10 +116,10 @@ def _now(application: Application) -> list[TimelineEntry]:
     tasks = open_tasks(application.id)
     if tasks:
         return [TimelineEntry(None, f"Now: {t.name}", current=True, due_at=t.due_at) for t in tasks]
+    text = catalog().status_text(application.status)
     deadline = case_deadline(application.id)
-    if deadline is not None and deadline.attached_to == "await_payment":
-        return [TimelineEntry(None, "Now: waiting for the payment", current=True, due_at=deadline.due_at)]
-    return [TimelineEntry(None, "Now: " + catalog().status_text(application.status).label, current=True)]
+    due = deadline.due_at if deadline is not None else None
+    return [TimelineEntry(None, "Now: " + (text.applicant_action or text.label), current=True, due_at=due)]
 
 
 def _journey(application: Application) -> list[tuple[str, str]]:

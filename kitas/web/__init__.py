@@ -31,9 +31,11 @@ def register_web(app: Flask) -> None:
         documents_bp,
         payment_bp,
         webhooks_bp,
-        sandbox_bank_bp,
     ):
         app.register_blueprint(bp)
+    if app.config["KITAS_PAYMENT_PROVIDER"] == "sandbox":
+        # The sandbox bank stands in for a real bank; with a real provider it does not exist.
+        app.register_blueprint(sandbox_bank_bp)
     app.session_interface = IdleAwareSessionInterface()
     register_error_pages(app)
     register_filters(app)

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime, timedelta
 
 from flask import Flask
 
 from workflows import catalog
 
 from ..extensions import app_clock
-
-try:
-    WIB = ZoneInfo("Asia/Jakarta")
-except ZoneInfoNotFoundError:  # pragma: no cover - tzdata is a dependency
-    WIB = timezone(timedelta(hours=7), "WIB")  # type: ignore[assignment]
-
-
-def local_time(value: datetime | None, with_time: bool = True) -> str:
-    """A UTC datetime in Western Indonesian Time: ``28 Nov 2026, 14:05 WIB``."""
-    if value is None:
-        return ""
-    local = value.astimezone(WIB)
-    return local.strftime("%d %b %Y, %H:%M WIB") if with_time else local.strftime("%d %b %Y")
+from ..localtime import local_time
 
 
 def rupiah(amount: int | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -61,3 +62,15 @@ def test_audit_detail_is_hashed_as_stored(worker: int, users: dict[str, Any]) ->
         audit.record("odd_detail", {"numbers": {1: "one"}, "when": "2026-01-01"}, actor="test")
     result = current_app.test_cli_runner().invoke(args=["audit", "verify"])
     assert result.exit_code == 0, result.output
+
+
+def test_instance_secrets_are_private_and_shared_by_processes_that_start_together(tmp_path: Path) -> None:
+    import stat
+
+    from kitas.config import load_config
+
+    first = load_config(tmp_path, {"SECRET_KEY": None})
+    second = load_config(tmp_path, {"SECRET_KEY": None})
+    assert first["SECRET_KEY"] == second["SECRET_KEY"] and len(first["SECRET_KEY"]) == 64
+    for name in ("secret_key", "payment_webhook_secret"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600

@@ -63,3 +63,18 @@ def test_public_pages_render(client: Any) -> None:
     assert "RPTKA approval" in client.get("/types/worker").get_data(as_text=True)
     assert client.get("/types/astronaut").status_code == 404
     assert client.get("/ping").get_json()["ok"] is True
+
+
+def test_an_absurd_page_number_is_the_last_possible_page(users: dict[str, Any], login_as: Any) -> None:
+    client = login_as(users["verifier"])
+    response = client.get("/officer/?page=99999999999999999999")
+    assert response.status_code == 200 and 'data-testid="inbox-empty"' in response.get_data(as_text=True)
+
+
+def test_the_sandbox_bank_exists_only_with_the_sandbox_provider(tmp_path: Any) -> None:
+    from app import create_app
+
+    settings = {"SQLALCHEMY_DATABASE_URI": "sqlite://", "KITAS_EMBEDDED_SCHEDULER": False, "SECRET_KEY": "x"}
+    real = create_app({**settings, "KITAS_PAYMENT_PROVIDER": "bank-of-somewhere"})
+    assert "sandbox_bank" not in real.blueprints
+    assert "sandbox_bank" in create_app(settings).blueprints

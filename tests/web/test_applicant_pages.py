@@ -211,6 +211,7 @@ def test_a_stale_form_is_refused_with_the_input_kept(applicant: Any, users: dict
     typed["version"] = application.version
     assert post_form(applicant, url, typed).status_code == 302
 
+
 def test_the_first_form_starts_with_what_the_account_says(applicant: Any, users: dict[str, Any]) -> None:
     users["applicant"].phone = "+6281234567890"
     users["applicant"].nationality = "BR"

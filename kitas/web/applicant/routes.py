@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from kitas.models import User
 from kitas.services import accounts, cases, listings, timeline
 from workflows import catalog
 
@@ -16,11 +15,11 @@ from ..task_views import post_task, show_task
 bp = Blueprint("applicant", __name__, url_prefix="/applications")
 
 
-def _is_verified(user: User) -> bool:
-    return accounts.is_verified(user)
 require_roles(bp, "applicant")
 
 TASK_TEMPLATE = "applicant/task.html"
+# The pages of the service a status may send the applicant to (the catalog's ``action_page``).
+ACTION_PAGES = {"payment": "payment.pay"}
 
 
 @bp.get("/")
@@ -30,7 +29,7 @@ def dashboard() -> ResponseReturnValue:
     page = listings.my_applications(user, request.args.get("page", 1, type=int))
     startable = [t for t in catalog().types if t.process_id]
     return render_template(
-        "applicant/dashboard.html", page=page, startable=startable, verified=_is_verified(user)
+        "applicant/dashboard.html", page=page, startable=startable, verified=accounts.is_verified(user)
     )
 
 
@@ -38,7 +37,7 @@ def dashboard() -> ResponseReturnValue:
 def start(kitas_type: str) -> ResponseReturnValue:
     """Start an application of a KITAS type and open its first step."""
     user = signed_in_user()
-    if not _is_verified(user):
+    if not accounts.is_verified(user):
         flash("Confirm your e-mail address first: open the link we sent you, or ask for a new one.", "warning")
         return redirect(url_for("applicant.dashboard"))
     application = cases.start_case(kitas_type, user)
@@ -51,7 +50,7 @@ def status(reference: str) -> ResponseReturnValue:
     user = signed_in_user()
     application = cases.find_case(reference, user)
     view = timeline.case_status(application, user)
-    steps = listings.next_steps([application.id], "applicant")
+    steps = listings.next_steps([application], "applicant")
     return render_template("applicant/status.html", view=view, next_step=steps.get(application.id))
 
 
@@ -62,7 +61,7 @@ def timeline_fragment(reference: str) -> ResponseReturnValue:
     user = signed_in_user()
     application = cases.find_case(reference, user)
     view = timeline.case_status(application, user)
-    steps = listings.next_steps([application.id], "applicant")
+    steps = listings.next_steps([application], "applicant")
     return render_template("applicant/_status_block.html", view=view, next_step=steps.get(application.id))
 
 
@@ -71,11 +70,11 @@ def next_step(reference: str) -> ResponseReturnValue:
     """Open my next task of the case, or its status page when nothing is waiting for me."""
     user = signed_in_user()
     application = cases.find_case(reference, user)
-    step = listings.next_steps([application.id], "applicant").get(application.id)
+    step = listings.next_steps([application], "applicant").get(application.id)
     if step is not None and step.task_id:
         return redirect(url_for("applicant.task", reference=reference, task_id=step.task_id))
-    if step is not None and application.status == "awaiting_payment":
-        return redirect(url_for("payment.pay", reference=reference))
+    if step is not None and step.page in ACTION_PAGES:
+        return redirect(url_for(ACTION_PAGES[step.page], reference=reference))
     return redirect(url_for("applicant.status", reference=reference))
 
 
