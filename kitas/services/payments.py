@@ -24,7 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import CaseRuntime
 
-from ..adapters import sandbox_provider
+from ..adapters import sandbox_provider, sandbox_webhooks
 from ..adapters.payments import PaymentGateway, PaymentNotice, WebhookRejected, gateway_for
 from ..extensions import app_clock, db
 from ..models import Application, Payment, PaymentEvent, Timer, User
@@ -370,4 +370,4 @@ def deliver_provider_webhooks() -> int:
     """Let the sandbox provider send the webhooks it owes; returns how many were handled."""
     if current_app.config.get("KITAS_PAYMENT_PROVIDER", "sandbox") != sandbox_provider.PROVIDER_NAME:
         return 0
-    return sandbox_provider.send_due_webhooks(app_clock().now())
+    return sandbox_webhooks.send_due_webhooks(app_clock().now())

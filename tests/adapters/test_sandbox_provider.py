@@ -16,7 +16,8 @@ from sqlalchemy import select
 from engine import ManualClock
 from kitas.adapters import sandbox_provider
 from kitas.adapters.payments import UnknownPaymentProvider, WebhookRejected, gateway_for
-from kitas.adapters.sandbox_provider import PaymentRefused, SandboxGateway, normalize_code, pay, send_due_webhooks
+from kitas.adapters.sandbox_provider import PaymentRefused, SandboxGateway, normalize_code, pay
+from kitas.adapters.sandbox_webhooks import MAX_ATTEMPTS, backoff, send_due_webhooks
 from kitas.extensions import db
 from kitas.models import SandboxBill, SandboxWebhook
 from kitas.transactions import write_transaction
@@ -265,7 +266,7 @@ def test_an_unreachable_merchant_is_retried_until_the_provider_gives_up(ctx: Fla
     webhook = _webhook()
     assert webhook.attempts == 1 and webhook.last_error and "URLError" in webhook.last_error
     with write_transaction():
-        db.session.get(SandboxWebhook, webhook.id).attempts = sandbox_provider.MAX_ATTEMPTS - 1  # type: ignore[union-attr]
+        db.session.get(SandboxWebhook, webhook.id).attempts = MAX_ATTEMPTS - 1  # type: ignore[union-attr]
     assert send_due_webhooks(clock.now() + timedelta(hours=1)) == 1
     webhook = _webhook()
     assert webhook.last_error and webhook.last_error.startswith("gave up after 15 attempts")
@@ -273,5 +274,5 @@ def test_an_unreachable_merchant_is_retried_until_the_provider_gives_up(ctx: Fla
 
 
 def test_backoff_doubles_up_to_an_hour() -> None:
-    assert [sandbox_provider.backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [5, 10, 20, 40]
-    assert sandbox_provider.backoff(30) == timedelta(hours=1)
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [5, 10, 20, 40]
+    assert backoff(30) == timedelta(hours=1)

@@ -1,0 +1,220 @@
+"""Checking an uploaded file: PDF, JPEG or PNG by extension and magic bytes, and a real open or decode.
+
+Every refusal names the problem in plain words and says what to do; nothing here stores anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image
+from pypdf import PdfReader
+
+from .errors import ServiceError
+
+MEGABYTE = 1024 * 1024
+# Decoded page content a real document never comes near; a small compressed file can expand to gigabytes.
+MAX_PDF_CONTENT_BYTES = 32 * MEGABYTE
+# Far above any scan or phone photo (a 48 MP phone stores 12 MP by default), far below what hurts the server.
+MAX_IMAGE_PIXELS = 40_000_000
+ACCEPTED = "Upload a PDF, JPEG or PNG file"
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """A type of file we accept: its content type, file-name extensions and how people call it."""
+
+    content_type: str
+    extensions: tuple[str, ...]
+    label: str
+
+
+PDF = FileKind("application/pdf", ("pdf",), "a PDF document")
+JPEG = FileKind("image/jpeg", ("jpg", "jpeg"), "a JPEG image")
+PNG = FileKind("image/png", ("png",), "a PNG image")
+_BY_EXTENSION = {ext: kind for kind in (PDF, JPEG, PNG) for ext in kind.extensions}
+
+# What the first bytes say a file is; the refused kinds get a name people recognise.
+_SIGNATURES: list[tuple[bytes, FileKind | str]] = [
+    (b"%PDF-", PDF),
+    (b"\xff\xd8\xff", JPEG),
+    (b"\x89PNG\r\n\x1a\n", PNG),
+    (b"PK\x03\x04", "a ZIP archive or an Office document (Word, Excel)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"MZ", "a Windows program"),
+    (b"\x7fELF", "a program"),
+    (b"GIF8", "a GIF image"),
+    (b"\x1f\x8b", "a compressed (gzip) archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document (Word, Excel)"),
+]
+
+
+class UploadRejected(ServiceError):
+    """A file was refused; the message names the problem in plain words and says what to do."""
+
+    def __init__(self, message: str):
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class CheckedUpload:
+    """A file that passed every check."""
+
+    content_type: str
+    extension: str
+    sha256: str
+
+
+def megabytes(size: int) -> str:
+    """A byte count as people read it: ``5 MB``, ``0.25 MB``."""
+    text = f"{size / MEGABYTE:.2f}".rstrip("0").rstrip(".")
+    return f"{text if text != '0' else '0.01'} MB"
+
+
+def clean_filename(filename: str) -> str:
+    """The last part of a file name without folders or control characters, at most 255 characters."""
+    name = re.split(r"[/\\]", filename or "")[-1]
+    # Cc: control characters (CR, LF, NUL); Cf: invisible format characters such as right-to-left override.
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf")).strip()
+    if name in (".", ".."):
+        return ""
+    if len(name) > 255:
+        stem, dot, ext = name.rpartition(".")
+        name = stem[: 254 - len(ext)] + dot + ext if dot and len(ext) <= 10 else name[:255]
+    return name
+
+
+def sniff(data: bytes) -> FileKind | str:
+    """What the content says the file is: an accepted kind, or a description of a refused one."""
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith(b"<"):
+        if b"<svg" in head and b"<html" not in head:
+            return "an SVG drawing"
+        if b"html" in head or b"<script" in head:
+            return "a web page (HTML)"
+        return "an HTML or XML document"
+    return "not a PDF, JPEG or PNG file"
+
+
+def check_upload(filename: str, data: bytes, max_bytes: int) -> CheckedUpload:
+    """Check a file by name, size, magic bytes and full decoding; raise UploadRejected naming the problem."""
+    name = clean_filename(filename)
+    if not name:
+        raise UploadRejected(f"The file has no name. Choose the file again from your device. {ACCEPTED}.")
+    if not data:
+        raise UploadRejected(
+            f"The file {name} is empty (0 bytes). Open it on your device to check it, save or scan it again, "
+            "then upload it again."
+        )
+    if len(data) > max_bytes:
+        size, limit = megabytes(len(data)), megabytes(max_bytes)
+        size_text = f"is {size}" if size != limit else "is just over the limit"
+        raise UploadRejected(
+            f"The file {name} {size_text}; the largest file accepted is {limit}. "
+            "Scan it at a lower resolution (150 to 300 dpi) or compress it, then upload it again."
+        )
+    stem, dot, extension = name.rpartition(".")
+    extension = extension.lower() if dot else ""
+    if not extension:
+        raise UploadRejected(f"The file name {name} has no extension. {ACCEPTED} (.pdf, .jpg, .jpeg or .png).")
+    claimed = _BY_EXTENSION.get(extension)
+    if claimed is None:
+        raise UploadRejected(f"Files of type .{extension} are not accepted ({name}). {ACCEPTED}.")
+    actual = sniff(data)
+    if isinstance(actual, str):
+        raise UploadRejected(
+            f"The file {name} is named .{extension} but its content is {actual}. "
+            f"{ACCEPTED} of the document itself; a renamed file is refused."
+        )
+    if actual is not claimed:
+        raise UploadRejected(
+            f"The file {name} is named .{extension} but its content is {actual.label}. "
+            f"Rename it to .{actual.extensions[0]} or save it again as {claimed.label}, then upload it again."
+        )
+    if actual is PDF:
+        _check_pdf(name, data)
+    else:
+        _check_image(name, data, actual)
+    return CheckedUpload(actual.content_type, extension, hashlib.sha256(data).hexdigest())
+
+
+def _check_pdf(name: str, data: bytes) -> None:
+    damaged = (
+        f"The PDF {name} is damaged or incomplete and cannot be opened. "
+        "Open it on your device to check it, save or scan it again, then upload it again."
+    )
+    tail = data[-2048:]
+    if b"%%EOF" not in tail or b"startxref" not in tail:
+        raise UploadRejected(
+            f"The PDF {name} is incomplete: its end is missing, so the upload or download was probably cut off. "
+            "Save or scan it again, then upload it again."
+        )
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            raise UploadRejected(
+                f"The PDF {name} is protected with a password. Save a copy without the password "
+                "(for example with Print to PDF), then upload it again."
+            )
+        if len(reader.pages) == 0:
+            raise UploadRejected(f"The PDF {name} has no pages. Save or scan the document again, then upload it.")
+        unpacked = 0
+        for page in reader.pages:
+            _ = page.mediabox
+            contents = page.get_contents()
+            if contents is not None:
+                unpacked += len(contents.get_data())
+            if unpacked > MAX_PDF_CONTENT_BYTES:
+                raise UploadRejected(
+                    f"The PDF {name} unpacks to more than {megabytes(MAX_PDF_CONTENT_BYTES)} of page content, "
+                    "far more than any scan or letter needs. Print it to a new PDF or scan it again, then upload it."
+                )
+    except UploadRejected:
+        raise
+    except Exception as exc:  # pypdf raises many kinds of error for a broken file; each means "damaged"
+        raise UploadRejected(damaged) from exc
+
+
+def _check_image(name: str, data: bytes, kind: FileKind) -> None:
+    formats = {"JPEG", "MPO"} if kind is JPEG else {"PNG"}  # MPO: the multi-picture JPEG of many cameras
+    damaged = (
+        f"The image {name} is damaged or incomplete and cannot be shown. "
+        "Open it on your device to check it, save or take it again, then upload it again."
+    )
+    bomb = (
+        f"The image {name} is too large in pixels (over {MAX_IMAGE_PIXELS // 1_000_000} megapixels) "
+        "or is built to overload the server. Save it at a smaller size, then upload it again."
+    )
+    try:
+        # Our own pixel cap is the real guard; Pillow's bomb warning is turned into an error as a second one.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                width, height = probe.size
+                if width * height > MAX_IMAGE_PIXELS:
+                    raise UploadRejected(bomb)
+                if probe.format not in formats:
+                    raise UploadRejected(damaged)
+                probe.verify()
+            # verify() leaves the image unusable; decode it again, fully.
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+    except UploadRejected:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise UploadRejected(bomb) from exc
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError ... for a broken file
+        raise UploadRejected(damaged) from exc
