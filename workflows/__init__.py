@@ -68,6 +68,8 @@ class Catalog:
     statuses: dict[str, StatusText] = field(default_factory=dict)
     # For a negative status, the case-data fields whose text explains it, most specific first.
     status_reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # For a status that sends the applicant somewhere (an appointment), the case-data fields that say where and when.
+    status_details: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def status_text(self, status: str) -> StatusText:
         """The plain words for a status; an unknown one is shown humanized rather than failing."""
@@ -113,7 +115,14 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         types.append(KitasType(documents=documents, **fields))
     statuses = {code: StatusText(**text) for code, text in raw.get("statuses", {}).items()}
     reasons = {status: tuple(keys) for status, keys in raw.get("status_reasons", {}).items()}
-    return Catalog(types=tuple(types), lane_roles=dict(raw["lane_roles"]), statuses=statuses, status_reasons=reasons)
+    details = {status: tuple(keys) for status, keys in raw.get("status_details", {}).items()}
+    return Catalog(
+        types=tuple(types),
+        lane_roles=dict(raw["lane_roles"]),
+        statuses=statuses,
+        status_reasons=reasons,
+        status_details=details,
+    )
 
 
 @lru_cache(maxsize=1)

@@ -60,6 +60,23 @@ def summary_sections(
     return sections
 
 
+def described(application: Application, data: Mapping[str, Any], names: tuple[str, ...]) -> str | None:
+    """Fields of the case data in words, titled as their forms title them: ``Office: Denpasar · Date: ...``."""
+    model = process_model(application.definition)
+    found: dict[str, forms.FormField] = {}
+    for info in model.user_tasks.values():
+        if info.form_schema:
+            form = definition_form(application.definition, info.form_schema, info.form_ui_schema)
+            for item in form.fields:
+                found.setdefault(item.name, item)
+    parts = [
+        f"{found[name].title}: {_shown(found[name], data[name])}" if name in found else f"{name}: {data[name]}"
+        for name in names
+        if data.get(name) not in (None, "", [])
+    ]
+    return " · ".join(parts) or None
+
+
 def document_ids(form: forms.FormSpec | None, values: Mapping[str, Any]) -> set[str]:
     """The document ids a form's file fields hold in ``values``."""
     if form is None:

@@ -18,6 +18,7 @@ from ..models import Application, AuditEvent, HumanTask, User
 from ..transactions import is_postgres, write_transaction
 from . import audit, case_notifications, refusals
 from .case_access import can_see_case, is_named_sponsor
+from .case_summary import described
 from .deployments import definition_form, latest_definition, process_model
 from .errors import CaseStateUnreadable, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from .projections import sync_projections
@@ -183,8 +184,11 @@ def save_case(application: Application, runtime: CaseRuntime) -> None:
     previous_status = application.status
     application.workflow_state, application.state_format = runtime.dump()
     application.status = runtime.status() or application.status
-    reason = catalog().status_reason(application.status, runtime.data)
-    application.status_detail = reason[:500] if reason else None
+    detail = catalog().status_reason(application.status, runtime.data)
+    fields = catalog().status_details.get(application.status)
+    if detail is None and fields:
+        detail = described(application, runtime.data, fields)
+    application.status_detail = detail[:500] if detail else None
     sponsor_email = runtime.data.get("sponsor_email")
     if isinstance(sponsor_email, str) and sponsor_email.strip():
         application.sponsor_email = sponsor_email.strip().lower()

@@ -37,7 +37,8 @@ class CaseStatus:
     application: Application
     label: str
     explanation: str
-    reason: str | None
+    reason: str | None  # why a negative outcome (a rejection...), in the deciding person's words
+    detail: str | None  # where and when, for a status that sends the applicant somewhere
     journey: list[tuple[str, str]]  # (label, "done" | "current" | "todo")
     entries: list[TimelineEntry]
 
@@ -51,7 +52,8 @@ def case_status(application: Application, viewer: User) -> CaseStatus:
         application=application,
         label=text.label,
         explanation=text.explanation,
-        reason=application.status_detail,
+        reason=application.status_detail if application.status in cat.status_reasons else None,
+        detail=application.status_detail if application.status in cat.status_details else None,
         journey=_journey(application),
         entries=_history(application, viewer, officer) + _now(application),
     )

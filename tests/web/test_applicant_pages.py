@@ -248,3 +248,14 @@ def test_file_sizes_read_naturally(ctx: Any) -> None:
     from kitas.web.filters import file_size
 
     assert [file_size(300), file_size(86_000), file_size(2_500_000)] == ["300 bytes", "84 kB", "2.4 MB"]
+
+
+def test_the_booked_appointment_shows_where_and_when(users: dict[str, Any], login_as: Any) -> None:
+    application = start_until_verification(users)
+    complete(application.id, "verify_documents", users["verifier"])
+    complete(application.id, "supervisor_approval", users["supervisor"])
+    complete(application.id, "book_biometrics", users["applicant"], office="DENPASAR", appointment_date="2026-02-03")
+    page = login_as(users["applicant"]).get(f"/applications/{application.reference}").get_data(as_text=True)
+    assert "Biometrics appointment" in page
+    assert "Immigration office: Denpasar immigration office · Appointment date: 2026-02-03" in page
+    assert 'data-testid="status-reason"' not in page
