@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, func, or_, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, lazyload, selectinload
 
 from workflows import catalog
 
@@ -18,6 +18,11 @@ from ..extensions import db
 from ..models import Application, HumanTask, Timer, User
 from .case_access import OFFICER_ROLES
 from .paging import Page, page_bounds
+
+# Aliases made once: a new alias per call would make SQLAlchemy compile the statement again every time.
+_APPLICANT = aliased(User, name="applicant_user")
+_CLAIMER = aliased(User, name="claimer_user")
+_SPONSOR_TASK = aliased(HumanTask, name="open_sponsor_task")
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ def my_applications(user: User, number: int = 1, per_page: int = 20) -> Page[App
     total = db.session.scalar(select(func.count()).select_from(Application).where(where)) or 0
     apps = db.session.scalars(
         select(Application)
+        .options(lazyload(Application.definition))  # a list never needs the diagram version
         .where(where)
         .order_by(Application.updated_at.desc(), Application.id.desc())
         .limit(per_page)
@@ -115,10 +121,10 @@ def sponsor_requests(user: User, number: int = 1, per_page: int = 20) -> Page[Ap
         return Page([], number, per_page, 0)  # an unconfirmed address names nobody's sponsor
     where = Application.sponsor_email == user.email.lower()
     total = db.session.scalar(select(func.count()).select_from(Application).where(where)) or 0
-    open_task = aliased(HumanTask)
+    open_task = _SPONSOR_TASK
     apps = db.session.scalars(
         select(Application)
-        .options(selectinload(Application.applicant))
+        .options(selectinload(Application.applicant), lazyload(Application.definition))
         .outerjoin(open_task, (open_task.application_id == Application.id) & (open_task.role == "sponsor"))
         .where(where)
         .order_by(open_task.id.is_(None), Application.updated_at.desc())
@@ -138,8 +144,7 @@ def officer_inbox(user: User, number: int = 1, per_page: int = 25, mine_only: bo
     if mine_only:
         conditions.append(HumanTask.claimed_by_id == user.id)
     total = db.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
-    applicant = aliased(User)
-    claimer = aliased(User)
+    applicant, claimer = _APPLICANT, _CLAIMER
     rows = db.session.execute(
         select(HumanTask, Application.reference, Application.kitas_type, applicant.full_name, claimer.full_name)
         .join(Application, Application.id == HumanTask.application_id)
