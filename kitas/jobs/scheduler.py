@@ -64,32 +64,26 @@ def configure(scheduler: BaseScheduler, app: Flask, owner: str | None = None) ->
     """Add the timer job: first pass at once (catching up on timers due while down), then every interval."""
     from kitas.services.timers import scheduler_id
 
+    _every(scheduler, app.config["KITAS_TIMER_INTERVAL"], JOB_ID, timer_pass, (app, owner or scheduler_id()))
+    for job_id, target in OUTBOX_JOBS:
+        _every(scheduler, app.config["KITAS_OUTBOX_INTERVAL"], job_id, outbox_pass, (app, target))
+    return scheduler
+
+
+def _every(scheduler: BaseScheduler, seconds: float, job_id: str, job: Any, args: tuple[Any, ...]) -> None:
+    """Run ``job`` every ``seconds``: first at once, one at a time, late runs coalesced and never dropped."""
     scheduler.add_job(
-        timer_pass,
+        job,
         "interval",
-        seconds=app.config["KITAS_TIMER_INTERVAL"],
-        args=(app, owner or scheduler_id()),
-        id=JOB_ID,
+        seconds=seconds,
+        args=args,
+        id=job_id,
         next_run_time=datetime.now(UTC),
         max_instances=1,
         coalesce=True,
         misfire_grace_time=None,
         replace_existing=True,
     )
-    for job_id, target in OUTBOX_JOBS:
-        scheduler.add_job(
-            outbox_pass,
-            "interval",
-            seconds=app.config["KITAS_OUTBOX_INTERVAL"],
-            args=(app, target),
-            id=job_id,
-            next_run_time=datetime.now(UTC),
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=None,
-            replace_existing=True,
-        )
-    return scheduler
 
 
 def start_background(app: Flask, owner: str | None = None) -> BackgroundScheduler:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..extensions import app_clock, db
 from ..localtime import local_time
-from ..models import HumanTask, User
+from ..models import Application, HumanTask, User
 from ..transactions import is_postgres, write_transaction
 from . import audit, cases
 from .errors import Conflict, Forbidden
@@ -17,11 +17,7 @@ def claim_task(reference: str, task_id: str, user: User) -> HumanTask:
     """Claim an open task of the officer's role; someone else's claim is a conflict naming them."""
     application = cases.find_case(reference, user)
     with audited_refusals(user, "application", application.id, task_id=task_id), write_transaction():
-        task = _lock_task(application.id, task_id)
-        if task is None:
-            cases.open_task(application, task_id)  # raises the Conflict saying who completed it
-            raise Conflict("this task is no longer open")  # pragma: no cover - open_task always raises
-        cases.check_lane(application, task, user)
+        task = _locked_task_of_my_lane(application, task_id, user)
         if task.claimed_by_id == user.id:
             return task
         if task.claimed_by_id is not None:
@@ -43,11 +39,7 @@ def release_task(reference: str, task_id: str, user: User) -> HumanTask:
     """Give a claimed task back to the shared inbox; only the officer who claimed it may."""
     application = cases.find_case(reference, user)
     with audited_refusals(user, "application", application.id, task_id=task_id), write_transaction():
-        task = _lock_task(application.id, task_id)
-        if task is None:
-            cases.open_task(application, task_id)
-            raise Conflict("this task is no longer open")  # pragma: no cover
-        cases.check_lane(application, task, user)
+        task = _locked_task_of_my_lane(application, task_id, user)
         if task.claimed_by_id is None:
             return task
         if task.claimed_by_id != user.id:
@@ -60,6 +52,16 @@ def release_task(reference: str, task_id: str, user: User) -> HumanTask:
             user=user,
             application_id=application.id,
         )
+    return task
+
+
+def _locked_task_of_my_lane(application: Application, task_id: str, user: User) -> HumanTask:
+    """The open task, row-locked, after checking the user works its lane (else Conflict or Forbidden)."""
+    task = _lock_task(application.id, task_id)
+    if task is None:
+        cases.open_task(application, task_id)  # raises the Conflict saying who completed it
+        raise Conflict("this task is no longer open")  # pragma: no cover - open_task always raises
+    cases.check_lane(application, task, user)
     return task
 
 

@@ -47,22 +47,21 @@ def start(kitas_type: str) -> ResponseReturnValue:
 @bp.get("/<reference>")
 def status(reference: str) -> ResponseReturnValue:
     """Where my case stands: steps, timeline, reason of a negative outcome, what to do now."""
-    user = signed_in_user()
-    application = cases.find_case(reference, user)
-    view = timeline.case_status(application, user)
-    steps = listings.next_steps([application], "applicant")
-    return render_template("applicant/status.html", view=view, next_step=steps.get(application.id))
+    return _status("applicant/status.html", reference)
 
 
 @bp.get("/<reference>/timeline")
 @passive
 def timeline_fragment(reference: str) -> ResponseReturnValue:
     """The status block alone, polled by the status page so it refreshes without a reload."""
+    return _status("applicant/_status_block.html", reference)
+
+
+def _status(template: str, reference: str) -> ResponseReturnValue:
     user = signed_in_user()
     application = cases.find_case(reference, user)
-    view = timeline.case_status(application, user)
     steps = listings.next_steps([application], "applicant")
-    return render_template("applicant/_status_block.html", view=view, next_step=steps.get(application.id))
+    return render_template(template, view=timeline.case_status(application, user), next_step=steps.get(application.id))
 
 
 @bp.get("/<reference>/next")
