@@ -295,6 +295,9 @@ def test_worker_kitas_from_registration_to_permit(
     fill_employment_data(page, sponsor.email)
     sign_out(page)
 
+    # The sponsor is asked by e-mail, with a link to their guarantees.
+    request = mailbox.wait_for(sponsor.email, "please confirm your guarantee")
+    assert any("/sponsor/" in link for link in mailbox.links_in(request, live_server.url))
     sign_in(page, sponsor)
     sponsor_confirms(page, reference, applicant.name)
     sign_out(page)
@@ -323,4 +326,6 @@ def test_worker_kitas_from_registration_to_permit(
     sign_in(page, applicant)
     open_case(page, reference)
     expect(page.get_by_test_id("case-status")).to_have_text("Permit issued")
+    news = mailbox.wait_for(applicant.email, f"{reference}: Permit issued")
+    assert f"/applications/{reference}" in mailbox.text_of(news)
     assert live_server.problems == [], "the server had errors:\n" + "\n".join(live_server.problems)
