@@ -12,7 +12,8 @@ DOCUMENT_FORMAT = "kitas-document"
 ARRAY_OF_OBJECTS = "array-of-objects"
 
 # Every widget the renderer knows. `checkboxes` is a multiple choice (an array of enum values);
-# `hidden` is posted like text but not shown.
+# `hidden` is posted like text but not shown; `country` is a text field holding an ISO 3166 alpha-2
+# code, shown as a list of country names (the schema's pattern still validates it).
 WIDGETS = frozenset(
     {
         "text",
@@ -27,6 +28,7 @@ WIDGETS = frozenset(
         "checkboxes",
         "file",
         "hidden",
+        "country",
         ARRAY_OF_OBJECTS,
     }
 )

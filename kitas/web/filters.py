@@ -10,6 +10,12 @@ from workflows import catalog
 
 from ..extensions import app_clock
 from ..localtime import local_time
+from ..services.account_fields import country_choices
+
+
+def country_codes() -> frozenset[str]:
+    """Every ISO 3166 alpha-2 code the country lists offer."""
+    return frozenset(code for code, _ in country_choices())
 
 
 def rupiah(amount: int | None) -> str:
@@ -53,6 +59,9 @@ def due_state(due: datetime | None, soon_hours: int = 24) -> str:
 def register_filters(app: Flask) -> None:
     """Make the filters available to every template."""
     app.jinja_env.add_extension("jinja2.ext.do")
+    # The form macro's `country` widget lists every ISO 3166 country by name.
+    app.add_template_global(country_choices, "countries")
+    app.add_template_global(country_codes, "country_codes")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(rupiah, "rupiah")
     app.add_template_filter(file_size, "file_size")

@@ -141,7 +141,7 @@ def fill_applicant_data(page: Any, email: str) -> None:
     expiry = date.today().replace(day=1) + timedelta(days=5 * 365)
     data = {**APPLICANT_DATA, "email": email, "passport_expiry": expiry.isoformat()}
     page.get_by_label("Full name").fill(data["full_name"])
-    page.get_by_label("Nationality").fill(data["nationality"])
+    page.get_by_label("Nationality").select_option(data["nationality"])
     page.get_by_label("Date of birth").fill(data["date_of_birth"])
     page.get_by_label("Passport number").fill(data["passport_number"])
     page.get_by_label("Passport expiry date").fill(data["passport_expiry"])
@@ -161,7 +161,7 @@ def fill_employment_data(page: Any, sponsor_email: str) -> None:
     previous = EMPLOYMENT_DATA["previous_employers"][0]
     employers = page.get_by_role("group", name="Previous employers")
     employers.get_by_label("Employer name").first.fill(previous["name"])
-    employers.get_by_label("Country").first.fill(previous["country"])
+    employers.get_by_label("Country").first.select_option(previous["country"])
     employers.get_by_label("From (year)").first.fill(str(previous["from_year"]))
     employers.get_by_label("To (year)").first.fill(str(previous["to_year"]))
     page.get_by_role("button", name="Save and send to employer").click()

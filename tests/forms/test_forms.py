@@ -463,7 +463,7 @@ def test_check_reports_ui_and_title_problems() -> None:
         "nmae: the UI schema names a field the form does not have",
         "name: the field has no title",
         (
-            "name: unknown ui:widget 'slider' (known: array-of-objects, checkbox, checkboxes, date, email, "
+            "name: unknown ui:widget 'slider' (known: array-of-objects, checkbox, checkboxes, country, date, email, "
             "file, hidden, integer, number, radio, select, text, textarea)"
         ),
         "rows[].x: the field has no title",

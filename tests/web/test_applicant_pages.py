@@ -259,3 +259,16 @@ def test_the_booked_appointment_shows_where_and_when(users: dict[str, Any], logi
     assert "Biometrics appointment" in page
     assert "Immigration office: Denpasar immigration office · Appointment date: 2026-02-03" in page
     assert 'data-testid="status-reason"' not in page
+
+
+def test_countries_are_chosen_by_name_and_a_bad_code_is_kept_and_explained(
+    applicant: Any, users: dict[str, Any]
+) -> None:
+    application = start_worker_case(applicant, users["applicant"])
+    url = task_url(application, "applicant_data")
+    page = applicant.get(url).get_data(as_text=True)
+    assert '<select class="form-select" id="f-nationality"' in page and '<option value="ID">Indonesia</option>' in page
+    response = post_form(applicant, url, {**APPLICANT_DATA, "nationality": "brazil"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="nationality-error"' in page
+    assert '<option value="brazil" selected>brazil</option>' in page
