@@ -18,22 +18,8 @@ from ..transactions import write_transaction
 from . import audit
 from .cases import can_see_case, lock_case
 from .errors import Conflict, Forbidden, NotFound, ServiceError
-from .file_checks import CheckedUpload, UploadRejected, check_upload, clean_filename, megabytes
+from .file_checks import CheckedUpload, UploadRejected, check_upload, clean_filename
 from .refusals import record_refusal
-
-__all__ = [
-    "CheckedUpload",
-    "StoreResult",
-    "UploadRejected",
-    "check_upload",
-    "clean_filename",
-    "document_store",
-    "documents_by_public_ids",
-    "documents_of",
-    "megabytes",
-    "open_document",
-    "store_uploads",
-]
 
 # A form field name an upload may be filed under.
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")

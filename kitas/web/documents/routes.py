@@ -9,6 +9,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, request
 
 from ...services import documents
+from ...services.file_checks import clean_filename
 from ..access import require_roles, signed_in_user
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")
@@ -33,7 +34,7 @@ _IMAGE_POLICY = _PDF_POLICY + "; sandbox"
 
 def content_disposition(original_name: str, content_type: str, *, attachment: bool) -> str:
     """A Content-Disposition value (RFC 6266): an ASCII ``filename`` fallback and the UTF-8 ``filename*``."""
-    name = documents.clean_filename(original_name)
+    name = clean_filename(original_name)
     stem, dot, extension = name.rpartition(".")
     if not dot:
         stem, extension = name, ""
