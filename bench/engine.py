@@ -44,7 +44,7 @@ sys.path[:] = [p for p in sys.path if Path(p or os.getcwd()).resolve() != _HERE]
 sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import create_engine, select, text  # noqa: E402
+from sqlalchemy import create_engine, event, select, text  # noqa: E402
 
 from engine import CaseRuntime, ManualClock, ProcessModel  # noqa: E402
 from tests.worker_data import PAYMENT, form_data  # noqa: E402
@@ -73,7 +73,28 @@ def log(message: str) -> None:
 
 
 def samples() -> Samples:
-    return {"start": [], "complete": [], "message": []}
+    return {"start": [], "complete": [], "message": [], "complete_sql": [], "message_sql": []}
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine executes (one cursor execution each)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_args: Any, **_kwargs: Any) -> None:
+        self.count += 1
+
+
+_STATEMENTS = StatementCounter()
+
+
+def counted(out: list[int], action: Callable[..., Any], *args: Any) -> Any:
+    """Run ``action`` and append the number of SQL statements it executed to ``out``."""
+    before = _STATEMENTS.count
+    result = action(*args)
+    out.append(_STATEMENTS.count - before)
+    return result
 
 
 def timed(out: list[int], action: Callable[..., Any], *args: Any) -> Any:
@@ -113,8 +134,8 @@ def setup() -> tuple[dict[str, int], ProcessModel, dict[str, Any]]:
     """Roles, the worker diagram, one user per role; returns user ids by role, the model, start data."""
     from kitas.extensions import db
     from kitas.models import ProcessDefinition
+    from kitas.services.accounts.roles import ensure_roles
     from kitas.services.deployments import deploy_path, process_model
-    from kitas.services.roles import ensure_roles
     from tests.factories import make_user
     from workflows import catalog
 
@@ -126,7 +147,12 @@ def setup() -> tuple[dict[str, int], ProcessModel, dict[str, Any]]:
         "verifier": "vera@imigrasi.example",
         "supervisor": "sam@imigrasi.example",
     }
-    users = {role: make_user(role, email=email, name=f"Bench {role}").id for role, email in emails.items()}
+    people = {role: make_user(role, email=email, name=f"Bench {role}") for role, email in emails.items()}
+    for person in people.values():
+        # A sponsor sees the cases naming them only once their address is confirmed.
+        person.email_verified_at = person.created_at
+    db.session.commit()
+    users = {role: person.id for role, person in people.items()}
     definition = db.session.get(ProcessDefinition, result.definition_id)
     assert definition is not None
     model = process_model(definition)
@@ -148,7 +174,9 @@ def service_case(users: dict[str, int], out: Samples) -> int:
     for step in STEPS:
         db.session.remove()  # every step loads from the database, as a fresh request would
         if step == MESSAGE:
-            timed(out["message"], cases.deliver_message, application_id, MESSAGE, PAYMENT, "bench-bank")
+            counted(
+                out["message_sql"], timed, out["message"], cases.deliver_message, application_id, MESSAGE, PAYMENT, "b"
+            )
             continue
         row = db.session.execute(
             select(HumanTask.task_id, HumanTask.role).where(
@@ -157,7 +185,10 @@ def service_case(users: dict[str, int], out: Samples) -> int:
         ).one()
         user = db.session.get(User, users[row.role])
         assert user is not None
-        timed(out["complete"], cases.complete_task, application_id, row.task_id, user, form_data(step))
+        data = form_data(step)
+        counted(
+            out["complete_sql"], timed, out["complete"], cases.complete_task, application_id, row.task_id, user, data
+        )
     db.session.remove()
     application = db.session.get(Application, application_id)
     assert application is not None and application.status == "permit_issued", application
@@ -187,6 +218,7 @@ def run_database(name: str, url: str, n: int, bare: Samples) -> dict[str, Any]:
     wall = {"service": 0, "bare": 0}
     clock = ManualClock()
     with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", _STATEMENTS)
         users, model, initial = setup()
         service_case(users, samples())  # warm-up
         bare_case(model, initial, clock, samples())
@@ -200,6 +232,7 @@ def run_database(name: str, url: str, n: int, bare: Samples) -> dict[str, Any]:
             if (i + 1) % max(1, n // 10) == 0:
                 log(f"{name}: {i + 1}/{n} cases")
         db.session.remove()
+        event.remove(db.engine, "before_cursor_execute", _STATEMENTS)
         db.engine.dispose()
     for key in ("complete", "message"):
         bare[key].extend(local_bare[key])
@@ -216,6 +249,10 @@ def run_database(name: str, url: str, n: int, bare: Samples) -> dict[str, Any]:
             "target": f"<= {TARGET_RATIO}",
             "meets_target": ratio_median <= TARGET_RATIO and ratio_p95 <= TARGET_RATIO,
         },
+        "sql_statements": {
+            "per_complete_task": _spread(service["complete_sql"]),
+            "per_deliver_message": _spread(service["message_sql"]),
+        },
         "message_ratio_median": round(msg_svc["median_ms"] / msg_eng["median_ms"], 2),
         "wall_time_s": {"service_cases": round(wall["service"] / 1e9, 2), "bare_cases": round(wall["bare"] / 1e9, 2)},
         "state_size_bytes": {
@@ -225,6 +262,10 @@ def run_database(name: str, url: str, n: int, bare: Samples) -> dict[str, Any]:
             "meets_target": max(sizes) < TARGET_STATE_BYTES,
         },
     }
+
+
+def _spread(counts: list[int]) -> dict[str, float]:
+    return {"min": min(counts), "median": statistics.median(counts), "max": max(counts)}
 
 
 def postgres_problem(url: str) -> str | None:

@@ -27,7 +27,8 @@ from sqlalchemy import Table, func, insert, select, text, update
 
 from kitas.extensions import app_clock, db
 from kitas.models import Application, AuditEvent, AuditHead, HumanTask, Role, Timer, User, user_roles
-from kitas.services import accounts, audit, cases
+from kitas.services import accounts, cases
+from kitas.services.audit import chain as audit
 from tests.services.helpers import complete
 from tests.worker_data import PAYMENT
 

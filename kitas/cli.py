@@ -27,9 +27,9 @@ def register_commands(app: Flask) -> None:
         """Create or upgrade the database and deploy every diagram under bpmn/."""
         from flask_migrate import upgrade
 
+        from kitas.services.accounts.roles import ensure_roles
         from kitas.services.deployments import deploy_all
         from kitas.services.errors import DeploymentRefused
-        from kitas.services.roles import ensure_roles
 
         upgrade()
         ensure_roles()
@@ -45,7 +45,7 @@ def register_commands(app: Flask) -> None:
     @with_appcontext
     def demo_command() -> None:
         """Create one demo account per role (or renew their passwords) and print how to sign in."""
-        from kitas.services.demo import ensure_demo_accounts
+        from kitas.services.accounts.demo import ensure_demo_accounts
 
         click.echo("Demo accounts (passwords are new on every run):")
         for account in ensure_demo_accounts():

@@ -91,7 +91,7 @@ def _wipe(app: Flask) -> None:
 def ctx(app: Flask, clock: ManualClock) -> Iterator[Flask]:
     """An application context on an empty database, with roles created and the clock reset."""
     from kitas.extensions import db
-    from kitas.services.roles import ensure_roles
+    from kitas.services.accounts.roles import ensure_roles
 
     clock.set(ManualClock().now())
     with app.app_context():

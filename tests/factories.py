@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from kitas.extensions import app_clock, db
 from kitas.models import Role, User
-from kitas.services.passwords import hash_password
+from kitas.services.accounts.passwords import hash_password
 
 
 def make_user(*roles: str, email: str, name: str = "Test Person", password: str | None = None) -> User:

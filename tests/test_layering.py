@@ -77,6 +77,6 @@ def test_adapters_and_models_do_not_reach_up_into_services(path: Path) -> None:
 
 def test_the_layering_check_sees_real_imports() -> None:
     assert "SpiffWorkflow.bpmn" in _imports(ROOT / "engine" / "runtime.py")
-    assert "kitas.services.cases" in _imports(ROOT / "kitas" / "services" / "taskforms.py")
-    assert "kitas.extensions" in _imports(ROOT / "kitas" / "services" / "cases.py")
+    assert "kitas.services.documents" in _imports(ROOT / "kitas" / "services" / "cases" / "taskforms.py")
+    assert "kitas.extensions" in _imports(ROOT / "kitas" / "services" / "cases" / "lifecycle.py")
     assert _python_files("engine") and _python_files("kitas")

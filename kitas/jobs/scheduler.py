@@ -32,7 +32,7 @@ OUTBOX_JOBS: tuple[tuple[str, str], ...] = (
 def timer_pass(app: Flask, owner: str) -> Any:
     """One pass: claim and fire every due timer, inside an application context."""
     from kitas.extensions import db
-    from kitas.services.timers import fire_due_timers
+    from kitas.services.cases.timers import fire_due_timers
 
     with app.app_context():
         try:
@@ -62,7 +62,7 @@ def outbox_pass(app: Flask, target: str) -> int:
 
 def configure(scheduler: BaseScheduler, app: Flask, owner: str | None = None) -> BaseScheduler:
     """Add the timer job: first pass at once (catching up on timers due while down), then every interval."""
-    from kitas.services.timers import scheduler_id
+    from kitas.services.cases.timers import scheduler_id
 
     _every(scheduler, app.config["KITAS_TIMER_INTERVAL"], JOB_ID, timer_pass, (app, owner or scheduler_id()))
     for job_id, target in OUTBOX_JOBS:

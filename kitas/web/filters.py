@@ -10,7 +10,7 @@ from workflows import catalog
 
 from ..extensions import app_clock
 from ..localtime import local_time
-from ..services.account_fields import country_choices
+from ..services.accounts.fields import country_choices
 
 
 def country_codes() -> frozenset[str]:

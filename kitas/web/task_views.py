@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from ..services import taskforms
+from ..services.cases import taskforms
 from ..services.errors import Conflict
 from .access import signed_in_user
 from .text import sentence

@@ -207,8 +207,8 @@ def _initialise(app: Flask) -> None:
 
     from kitas.extensions import db
     from kitas.services.accounts import create_account
+    from kitas.services.accounts.roles import ensure_roles
     from kitas.services.deployments import deploy_all
-    from kitas.services.roles import ensure_roles
 
     with app.app_context():
         upgrade()

@@ -13,8 +13,10 @@ from sqlalchemy import select
 from engine import ManualClock
 from kitas.extensions import db
 from kitas.models import AuditEvent, LoginAttempt, Notification, User
-from kitas.services import account_tokens, accounts, audit, passwords
-from kitas.services.account_fields import country_name, normalize_phone, phone_problem
+from kitas.services import accounts, audit
+from kitas.services.accounts import passwords
+from kitas.services.accounts import tokens as account_tokens
+from kitas.services.accounts.fields import country_name, normalize_phone, phone_problem
 from kitas.services.errors import InvalidInput
 from tests.factories import make_user
 
@@ -218,7 +220,7 @@ def test_countries_come_from_iso_3166() -> None:
 
 def accounts_country_choices() -> list[tuple[str, str]]:
     """The list the registration page offers."""
-    from kitas.services.account_fields import country_choices
+    from kitas.services.accounts.fields import country_choices
 
     return country_choices()
 

@@ -16,8 +16,8 @@ from kitas.adapters.storage import LocalDocumentStore, StoredFileMissing, check_
 from kitas.extensions import db
 from kitas.models import Application, AuditEvent, Document
 from kitas.services import audit, cases, documents
+from kitas.services.documents.file_checks import UploadRejected, check_upload, clean_filename, megabytes
 from kitas.services.errors import Conflict, Forbidden, NotFound, ServiceError
-from kitas.services.file_checks import UploadRejected, check_upload, clean_filename, megabytes
 from tests import uploads
 from tests.services.helpers import open_task
 

@@ -17,6 +17,7 @@ from kitas.extensions import db
 from kitas.jobs.scheduler import OUTBOX_JOBS, outbox_pass
 from kitas.models import Notification, User
 from kitas.services import notifications
+from kitas.services.notifications import outbox
 from kitas.transactions import write_transaction
 from tests.conftest import free_port
 from tests.factories import make_user
@@ -172,7 +173,7 @@ def test_an_unreachable_smtp_server_is_recorded(person: User, app: Flask) -> Non
 
 def test_a_claimed_row_is_not_taken_by_a_second_scheduler(person: User, clock: ManualClock) -> None:
     queue(person, channels=("email",))
-    claimed = notifications._claim(clock.now(), 10)  # the first scheduler holds it (and then dies)
+    claimed = outbox._claim(clock.now(), 10)  # the first scheduler holds it (and then dies)
     assert len(claimed) == 1
     assert notifications.deliver_due(mailer=FailingMailer(failures=0)) == 0
     clock.advance(minutes=5, seconds=1)  # the lease ran out: someone else sends it

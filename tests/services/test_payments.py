@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from engine import ManualClock
 from kitas.adapters import sandbox_provider
-from kitas.extensions import db
+from kitas.extensions import app_clock, db
 from kitas.models import Application, AuditEvent, Payment, PaymentEvent, SandboxBill, SandboxWebhook, Timer
 from kitas.services import cases, payments
+from kitas.services.cases.timers import fire_due_timers
 from kitas.services.errors import NotFound
-from kitas.services.timers import fire_due_timers
 from tests.adapters.live_server import public_url, serve
 from tests.services.helpers import start_until_payment
 
@@ -60,7 +60,7 @@ def _queued_webhook() -> tuple[bytes, dict[str, str]]:
     row = db.session.scalars(select(SandboxWebhook).order_by(SandboxWebhook.id.desc())).first()
     assert row is not None
     body = row.body.encode()
-    return body, _headers(body, payments.app_clock().now())
+    return body, _headers(body, app_clock().now())
 
 
 @pytest.fixture()
@@ -271,8 +271,8 @@ def test_replayed_webhook_is_refused_and_delivers_once(waiting: tuple[Applicatio
     [refusal] = _audits("payment_webhook_refused", application.id)
     assert refusal.detail["outcome"] == "duplicate" and "replayed event" in refusal.detail["reason"]
     # A different event for the code that is already paid (a double payment) changes nothing either.
-    twin = _notice(view.billing_code, view.amount, payments.app_clock().now(), event_id="evt_other")
-    assert payments.handle_webhook("sandbox", twin, _headers(twin, payments.app_clock().now())) == "already_paid"
+    twin = _notice(view.billing_code, view.amount, app_clock().now(), event_id="evt_other")
+    assert payments.handle_webhook("sandbox", twin, _headers(twin, app_clock().now())) == "already_paid"
     assert _case(application.id).version == version
 
 

@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 
 from kitas.extensions import db
 from kitas.models import Application, AuditEvent, HumanTask, Timer
-from kitas.services import cases, timers
+from kitas.services import cases
+from kitas.services.cases import timers
 from kitas.services.deployments import deploy_path
 from tests.conftest import DATA
 from tests.services.helpers import (

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from engine import ManualClock
 from kitas.adapters import sandbox_provider
-from kitas.extensions import db
+from kitas.extensions import app_clock, db
 from kitas.models import Application, AuditEvent, SandboxBill, SandboxWebhook
 from kitas.services import payments
 from tests.adapters.live_server import public_url, serve
@@ -45,7 +45,7 @@ def _queued() -> tuple[bytes, dict[str, str]]:
     db.session.expire_all()
     row = db.session.scalars(select(SandboxWebhook)).one()
     body = row.body.encode()
-    now = payments.app_clock().now()
+    now = app_clock().now()
     return body, {"X-Sandbox-Signature": sandbox_provider.sign(body, SECRET, int(now.timestamp()))}
 
 
@@ -181,7 +181,7 @@ def test_webhook_refused_for_a_business_reason_is_acknowledged(
         "provider_ref": "SBX-X",
     }
     body = json.dumps(notice).encode()
-    now = payments.app_clock().now()
+    now = app_clock().now()
     headers = {"X-Sandbox-Signature": sandbox_provider.sign(body, SECRET, int(now.timestamp()))}
     response = client.post("/webhooks/payments/sandbox", data=body, headers=headers, content_type="application/json")
     # Retrying cannot make a wrong amount right: acknowledged, refused, audited, nothing changed.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from kitas.services import accounts, cases, listings, timeline
+from kitas.services import accounts, cases
+from kitas.services.cases import listings, timeline
 from workflows import catalog
 
 from ..access import require_roles, signed_in_user

@@ -11,9 +11,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from kitas.extensions import app_clock
 from kitas.services import accounts, notifications
-from kitas.services.account_fields import country_choices
+from kitas.services.accounts.fields import country_choices
+from kitas.services.accounts.passwords import MAX_LENGTH, MIN_LENGTH, RECOMMENDED_LENGTH
 from kitas.services.errors import InvalidInput
-from kitas.services.passwords import MAX_LENGTH, MIN_LENGTH, RECOMMENDED_LENGTH
 
 from ..access import signed_in_user
 from ..filters import local_time

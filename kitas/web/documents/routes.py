@@ -9,7 +9,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, request
 
 from ...services import documents
-from ...services.file_checks import clean_filename
+from ...services.documents.file_checks import clean_filename
 from ..access import require_roles, signed_in_user
 
 bp = Blueprint("documents", __name__, url_prefix="/documents")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from kitas.services import listings
+from kitas.services.cases import listings
 
 from ..access import require_roles, signed_in_user
 from ..task_views import post_task, show_task

@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, update
 
-from ..adapters.mail import Mailer, OutgoingMail, mailer_from_config
-from ..adapters.sms import SmsSender, sms_sender_from_config
-from ..extensions import app_clock, db
-from ..models import Notification, User
-from ..transactions import is_postgres, write_transaction
+from ...adapters.mail import Mailer, OutgoingMail, mailer_from_config
+from ...adapters.sms import SmsSender, sms_sender_from_config
+from ...extensions import app_clock, db
+from ...models import Notification, User
+from ...transactions import is_postgres, write_transaction
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..models import User
-from ..transactions import write_transaction
-from . import audit
-from .errors import Forbidden, NotFound
+from ...models import User
+from ...transactions import write_transaction
+from ..audit import chain as audit
+from ..errors import Forbidden, NotFound
 
 
 def record_refusal(user: User, kind: str, object_id: Any, reason: str, **detail: Any) -> None:

@@ -17,12 +17,12 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select
 
-from ..extensions import app_clock, db
-from ..models import HumanTask, Timer
-from ..transactions import is_postgres, write_transaction
-from . import audit
-from .cases import guard_engine, load_runtime, lock_case, save_case
-from .errors import ServiceError
+from ...extensions import app_clock, db
+from ...models import HumanTask, Timer
+from ...transactions import is_postgres, write_transaction
+from .. import audit
+from ..errors import ServiceError
+from . import guard_engine, load_runtime, lock_case, save_case
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ import forms
 from engine import DiagramError, ProcessModel, content_hash, parse_process
 from workflows import catalog
 
-from ..extensions import app_clock, db
-from ..models import ProcessDefinition, User
-from ..transactions import write_transaction
-from . import audit
-from .errors import DeploymentRefused, ServiceError
+from ...extensions import app_clock, db
+from ...models import ProcessDefinition, User
+from ...transactions import write_transaction
+from .. import audit
+from ..errors import DeploymentRefused, ServiceError
 
 _MODELS: dict[str, ProcessModel] = {}  # keyed by content, so a recreated database cannot alias
 _MODELS_LOCK = Lock()

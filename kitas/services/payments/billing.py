@@ -24,15 +24,15 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import CaseRuntime
 
-from ..adapters import sandbox_provider, sandbox_webhooks
-from ..adapters.payments import PaymentGateway, PaymentNotice, WebhookRejected, gateway_for
-from ..extensions import app_clock, db
-from ..models import Application, Payment, PaymentEvent, Timer, User
-from ..transactions import write_transaction
-from . import audit
-from .cases import apply_message, load_runtime, lock_case
-from .errors import Conflict, NotFound, ServiceError
-from .refusals import record_refusal
+from ...adapters import sandbox_provider, sandbox_webhooks
+from ...adapters.payments import PaymentGateway, PaymentNotice, WebhookRejected, gateway_for
+from ...extensions import app_clock, db
+from ...models import Application, Payment, PaymentEvent, Timer, User
+from ...transactions import write_transaction
+from .. import audit
+from ..audit.refusals import record_refusal
+from ..cases import apply_message, load_runtime, lock_case
+from ..errors import Conflict, NotFound, ServiceError
 
 log = logging.getLogger(__name__)
 

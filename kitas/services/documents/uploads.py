@@ -11,15 +11,16 @@ from dataclasses import dataclass, field
 from flask import current_app
 from sqlalchemy import select
 
-from ..adapters.storage import DocumentStore, StoredFileMissing, new_storage_key, store_from_config
-from ..extensions import app_clock, db
-from ..models import Application, Document, HumanTask, User
-from ..transactions import write_transaction
-from . import audit
-from .cases import can_see_case, lock_case
-from .errors import Conflict, Forbidden, NotFound, ServiceError
+from ...adapters.storage import DocumentStore, StoredFileMissing, new_storage_key, store_from_config
+from ...extensions import app_clock, db
+from ...models import Application, Document, HumanTask, User
+from ...transactions import write_transaction
+from .. import audit
+from ..audit.refusals import record_refusal
+from ..cases.access import can_see_case
+from ..cases.lifecycle import lock_case
+from ..errors import Conflict, Forbidden, NotFound, ServiceError
 from .file_checks import CheckedUpload, UploadRejected, check_upload, clean_filename
-from .refusals import record_refusal
 
 # A form field name an upload may be filed under.
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")

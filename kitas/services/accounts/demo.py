@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import User
-from . import accounts
+from ...extensions import db
+from ...models import User
+from . import registration as accounts
 
 # (role, e-mail, name). The sponsor's address is what a demo applicant enters as employer e-mail.
 DEMO_PEOPLE: tuple[tuple[str, str, str], ...] = (

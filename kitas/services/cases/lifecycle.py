@@ -12,16 +12,18 @@ import forms
 from engine import CaseRuntime, EngineError, NotWaiting, ScriptError, StateError, TaskNotReady
 from workflows import catalog
 
-from ..extensions import app_clock, db
-from ..localtime import local_time
-from ..models import Application, AuditEvent, HumanTask, User
-from ..transactions import is_postgres, write_transaction
-from . import audit, case_notifications, refusals
-from .case_access import can_see_case, is_named_sponsor
-from .case_summary import described
-from .deployments import definition_form, latest_definition, process_model
-from .errors import CaseStateUnreadable, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from ...extensions import app_clock, db
+from ...localtime import local_time
+from ...models import Application, AuditEvent, HumanTask, User
+from ...transactions import is_postgres, write_transaction
+from .. import audit
+from ..audit import refusals
+from ..deployments import definition_form, latest_definition, process_model
+from ..errors import CaseStateUnreadable, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from . import notices as case_notifications
+from .access import can_see_case, is_named_sponsor
 from .projections import sync_projections
+from .summary import described
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from PIL import Image
 from pypdf import PdfReader
 
-from .errors import ServiceError
+from ..errors import ServiceError
 
 MEGABYTE = 1024 * 1024
 # Decoded page content a real document never comes near; a small compressed file can expand to gigabytes.

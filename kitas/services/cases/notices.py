@@ -8,10 +8,10 @@ from sqlalchemy import select
 
 from workflows import catalog
 
-from ..extensions import db
-from ..models import Application, User
-from . import notifications
-from .case_access import is_named_sponsor
+from ...extensions import db
+from ...models import Application, User
+from .. import notifications
+from .access import is_named_sponsor
 
 
 def status_changed(application: Application, new_status: str) -> None:

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, select, text
 
-from ..extensions import app_clock, db
-from ..models import LoginAttempt
-from ..transactions import is_postgres
+from ...extensions import app_clock, db
+from ...models import LoginAttempt
+from ...transactions import is_postgres
 
 
 def _limit_reached(failures: list[datetime], limit: int, window: timedelta) -> datetime | None:

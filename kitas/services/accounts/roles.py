@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..extensions import db
-from ..models import Role
-from ..models.user import ROLES
-from ..transactions import write_transaction
+from ...extensions import db
+from ...models import Role
+from ...models.user import ROLES
+from ...transactions import write_transaction
 
 
 def ensure_roles() -> None:

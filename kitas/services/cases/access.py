@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..models import Application, User
+from ...models import Application, User
 
 OFFICER_ROLES = ("verifier", "supervisor")
 

@@ -14,10 +14,10 @@ from sqlalchemy.orm import aliased, lazyload, selectinload
 
 from workflows import catalog
 
-from ..extensions import db
-from ..models import Application, HumanTask, Timer, User
-from .case_access import OFFICER_ROLES
-from .paging import Page, page_bounds
+from ...extensions import db
+from ...models import Application, HumanTask, Timer, User
+from ..paging import Page, page_bounds
+from .access import OFFICER_ROLES
 
 # Aliases made once: a new alias per call would make SQLAlchemy compile the statement again every time.
 _APPLICANT = aliased(User, name="applicant_user")

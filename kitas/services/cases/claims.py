@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..extensions import app_clock, db
-from ..localtime import local_time
-from ..models import Application, HumanTask, User
-from ..transactions import is_postgres, write_transaction
-from . import audit, cases
-from .errors import Conflict, Forbidden
-from .refusals import audited_refusals
+from ...extensions import app_clock, db
+from ...localtime import local_time
+from ...models import Application, HumanTask, User
+from ...transactions import is_postgres, write_transaction
+from .. import audit
+from ..audit.refusals import audited_refusals
+from ..errors import Conflict, Forbidden
+from . import lifecycle as cases
 
 
 def claim_task(reference: str, task_id: str, user: User) -> HumanTask:

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from workflows import catalog
 
-from ..extensions import db
-from ..models import Application, AuditEvent, User
-from .deployments import process_model
+from ...extensions import db
+from ...models import Application, AuditEvent, User
+from ..deployments import process_model
 from .listings import case_deadline, open_tasks
 
 # Audit actions an applicant does not need to see on their timeline.

@@ -18,13 +18,15 @@ from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import app_clock, db
-from ..models import Role, User
-from ..models.user import ROLES
-from ..transactions import is_postgres, write_transaction
-from . import account_tokens, audit, login_limits, notifications, passwords
-from .account_fields import normalize_email, normalize_phone, profile_problems
-from .errors import InvalidInput, ServiceError
+from ...extensions import app_clock, db
+from ...models import Role, User
+from ...models.user import ROLES
+from ...transactions import is_postgres, write_transaction
+from .. import audit, notifications
+from ..errors import InvalidInput, ServiceError
+from . import login_limits, passwords
+from . import tokens as account_tokens
+from .fields import normalize_email, normalize_phone, profile_problems
 
 SELF_SERVICE_KINDS = ("applicant", "sponsor")  # officer roles are given, never chosen
 # E-mails are also written outside any request (CLI, scheduler), where url_for cannot build URLs.

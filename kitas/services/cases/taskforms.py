@@ -14,14 +14,15 @@ from sqlalchemy import select
 import forms
 from workflows import catalog
 
-from ..extensions import app_clock, db
-from ..models import Application, Document, HumanTask, User
-from ..transactions import write_transaction
-from . import cases, documents
-from .case_summary import CaseSection, document_ids, summary_sections
-from .deployments import definition_form
-from .errors import Conflict, InvalidInput
-from .refusals import audited_refusals
+from ...extensions import app_clock, db
+from ...models import Application, Document, HumanTask, User
+from ...transactions import write_transaction
+from .. import documents
+from ..audit.refusals import audited_refusals
+from ..deployments import definition_form
+from ..errors import Conflict, InvalidInput
+from . import lifecycle as cases
+from .summary import CaseSection, document_ids, summary_sections
 
 
 @dataclass

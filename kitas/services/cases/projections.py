@@ -9,8 +9,8 @@ from sqlalchemy import select
 from engine import CaseRuntime, PendingTimer
 from workflows import catalog
 
-from ..extensions import db
-from ..models import Application, HumanTask, Timer
+from ...extensions import db
+from ...models import Application, HumanTask, Timer
 
 
 def sync_projections(application: Application, runtime: CaseRuntime, now: datetime) -> None:

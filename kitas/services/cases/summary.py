@@ -8,8 +8,8 @@ from typing import Any
 
 import forms
 
-from ..models import Application
-from .deployments import definition_form, process_model
+from ...models import Application
+from ..deployments import definition_form, process_model
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from ..extensions import app_clock
-from ..models import User
+from ...extensions import app_clock
+from ...models import User
 
 VERIFY_SALT = "kitas.email-verification"
 RESET_SALT = "kitas.password-reset"

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from engine import canonical_json
 
-from ..extensions import app_clock, db
-from ..models import AuditEvent, AuditHead, User
-from ..models.audit import GENESIS_HASH
+from ...extensions import app_clock, db
+from ...models import AuditEvent, AuditHead, User
+from ...models.audit import GENESIS_HASH
 
 SYSTEM_ACTOR = "system"
 

@@ -1,0 +1,21 @@
+"""Uploaded documents: checks on the bytes, storage through the document store, and who may open
+them. Calls cases/ (access, the unit of work) and audit/.
+"""
+
+from .uploads import (
+    StoreResult,
+    document_store,
+    documents_by_public_ids,
+    documents_of,
+    open_document,
+    store_uploads,
+)
+
+__all__ = [
+    "StoreResult",
+    "document_store",
+    "documents_by_public_ids",
+    "documents_of",
+    "open_document",
+    "store_uploads",
+]

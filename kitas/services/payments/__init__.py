@@ -1,0 +1,53 @@
+"""Payments of cases: billing codes through the configured ``PaymentGateway`` and the provider's signed
+notices that deliver the BPMN payment message. Calls cases/ (the unit of work) and audit/.
+"""
+
+from .billing import (
+    ACCEPTED,
+    ALREADY_PAID,
+    CONFLICT,
+    DEFAULT_VALIDITY,
+    DUPLICATE,
+    EXPIRED,
+    FEE_VARIABLE,
+    NOT_WAITING,
+    PAYMENT_MESSAGE,
+    REJECTED,
+    UNAUTHENTICATED,
+    UNKNOWN_BILLING,
+    UNKNOWN_PROVIDER,
+    WEBHOOK_ROUTE,
+    WRONG_AMOUNT,
+    PaymentView,
+    billing_for,
+    deliver_provider_webhooks,
+    gateway,
+    handle_webhook,
+    payment_of,
+    payment_status,
+)
+
+__all__ = [
+    "ACCEPTED",
+    "ALREADY_PAID",
+    "CONFLICT",
+    "DEFAULT_VALIDITY",
+    "DUPLICATE",
+    "EXPIRED",
+    "FEE_VARIABLE",
+    "NOT_WAITING",
+    "PAYMENT_MESSAGE",
+    "PaymentView",
+    "REJECTED",
+    "UNAUTHENTICATED",
+    "UNKNOWN_BILLING",
+    "UNKNOWN_PROVIDER",
+    "WEBHOOK_ROUTE",
+    "WRONG_AMOUNT",
+    "billing_for",
+    "deliver_provider_webhooks",
+    "gateway",
+    "handle_webhook",
+    "payment_of",
+    "payment_status",
+]
