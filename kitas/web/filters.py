@@ -10,19 +10,13 @@ from workflows import catalog
 
 from ..extensions import app_clock
 from ..localtime import local_time
+from ..money import rupiah
 from ..services.accounts.fields import country_choices
 
 
 def country_codes() -> frozenset[str]:
     """Every ISO 3166 alpha-2 code the country lists offer."""
     return frozenset(code for code, _ in country_choices())
-
-
-def rupiah(amount: int | None) -> str:
-    """Whole rupiah the Indonesian way: ``Rp1.700.000``."""
-    if amount is None:
-        return ""
-    return "Rp" + f"{int(amount):,}".replace(",", ".")
 
 
 def file_size(size: int | None) -> str:
