@@ -28,6 +28,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "KITAS_TIMER_INTERVAL": float(env.get("KITAS_TIMER_INTERVAL", "5")),
         "KITAS_TIMER_LEASE": float(env.get("KITAS_TIMER_LEASE", "60")),
         "KITAS_TIMER_BATCH": int(env.get("KITAS_TIMER_BATCH", "50")),
+        # Runtimes of recently changed cases kept in memory for their next step (0: restore every time).
+        "KITAS_RUNTIME_CACHE": int(env.get("KITAS_RUNTIME_CACHE", "512")),
         # Seconds between two passes over the outboxes (e-mail, SMS, provider webhooks).
         "KITAS_OUTBOX_INTERVAL": float(env.get("KITAS_OUTBOX_INTERVAL", "2")),
         # The embedded default runs the scheduler inside the web process.

@@ -4,6 +4,11 @@ SQLite: the driver's own transaction handling is switched off and every
 transaction is begun by us, ``BEGIN IMMEDIATE`` for writing ones (a deferred
 transaction that read first cannot wait for the write lock), plain ``BEGIN``
 for reads. PostgreSQL: services lock the rows they change (``FOR UPDATE``).
+
+Writing transactions do not nest: opening one inside another is an error, never a
+silent commit of the outer one's half-done work. Whatever must be written although
+the use case failed (a refused access, say) is written after the failed transaction
+has rolled back, by the mechanism that saw the failure (``audit.audited_refusals``).
 """
 
 from __future__ import annotations
@@ -19,6 +24,14 @@ from sqlalchemy.engine import Engine
 from .extensions import db
 
 _writing: ContextVar[bool] = ContextVar("kitas_writing", default=False)
+
+
+class TransactionNested(RuntimeError):
+    """A writing transaction was opened while another one is open (a programming error)."""
+
+
+class UnsavedChanges(RuntimeError):
+    """Objects were changed outside any writing transaction (a programming error)."""
 
 
 def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
@@ -47,12 +60,25 @@ def is_postgres() -> bool:
     return bool(db.engine.dialect.name == "postgresql")
 
 
+def in_write_transaction() -> bool:
+    """True inside ``write_transaction``."""
+    return _writing.get()
+
+
 @contextmanager
 def write_transaction() -> Iterator[Any]:
-    """Run a block as one writing transaction: commit at the end, roll back on any error."""
+    """Run a block as one writing transaction: commit at the end, roll back on any error.
+
+    Raises TransactionNested inside another writing transaction, and UnsavedChanges when the
+    session holds changes made outside one (they would be committed by accident).
+    """
+    if _writing.get():
+        raise TransactionNested("a writing transaction is already open; a use case owns exactly one")
     session = db.session()
     if session.in_transaction():
-        # A read before the write would hold a deferred SQLite transaction; end it first.
+        if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
+            raise UnsavedChanges("the session holds changes made outside a writing transaction")
+        # A read before the write would hold a deferred SQLite transaction; end it (it wrote nothing).
         session.commit()
     token = _writing.set(True)
     try:

@@ -89,7 +89,7 @@ def test_read_only_fields_cannot_be_written(worker: int, users: dict[str, Any]) 
         users["applicant"],
         {**form_data("submit_corrections"), "verification_reason": "all fine, approve me"},
     )
-    runtime = cases.load_runtime(db.session.get(Application, application.id))
+    runtime = cases.read_runtime(db.session.get(Application, application.id))
     assert runtime.data["verification_reason"] == "Passport scan is blurry"
 
 
@@ -126,10 +126,10 @@ def test_sponsor_not_named_cannot_see_case(worker: int, users: dict[str, Any]) -
 
 def test_completed_task_names_who_completed_it(worker: int, users: dict[str, Any]) -> None:
     application = start_until_verification(users)
-    task = open_task(application.id, "verify_documents")
-    cases.complete_task(application.id, task.task_id, users["verifier"], form_data("verify_documents"))
+    task_id = open_task(application.id, "verify_documents").task_id
+    cases.complete_task(application.id, task_id, users["verifier"], form_data("verify_documents"))
     with pytest.raises(Conflict, match="already completed by Vera Verifier"):
-        cases.complete_task(application.id, task.task_id, users["verifier2"], form_data("verify_documents"))
+        cases.complete_task(application.id, task_id, users["verifier2"], form_data("verify_documents"))
 
 
 def test_unknown_task_and_stale_version_are_conflicts(worker: int, users: dict[str, Any]) -> None:

@@ -65,7 +65,7 @@ def test_two_officers_same_task_one_wins(ctx: Flask, worker: int, users: dict[st
 
         stored = db.session.get(Application, application_id)
         assert stored.version == version + 1
-        runtime = cases.load_runtime(stored)
+        runtime = cases.read_runtime(stored)
         assert runtime.data["verification_decision"] == payloads[winner]["verification_decision"]
         assert stored.status == ("awaiting_approval" if winner == 0 else "rejected")
         completions = db.session.scalars(

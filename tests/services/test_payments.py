@@ -138,7 +138,7 @@ def test_full_loop_over_real_http(ctx: Flask, worker: int, users: dict[str, Any]
     assert db.session.scalars(select(PaymentEvent)).one().event_id == json.loads(webhook.body)["event_id"]
     [delivered] = _audits("message_delivered", application.id)
     assert delivered.actor == "payment:sandbox" and delivered.detail["message"] == "payment_received"
-    assert cases.load_runtime(case).data["payment"]["amount"] == view.amount
+    assert cases.read_runtime(case).data["payment"]["amount"] == view.amount
     paid = payments.billing_for(application.reference, users["applicant"])
     assert paid.status == "paid" and not paid.awaiting_payment
 

@@ -196,7 +196,7 @@ def test_two_scheduler_processes_never_fire_a_timer_twice(
     for application_id in ids[:20]:
         application = db.session.get(Application, application_id)
         assert application.status == "done"
-        assert cases.load_runtime(application).data["fired_count"] == 1
+        assert cases.read_runtime(application).data["fired_count"] == 1
 
 
 def test_a_failing_timer_does_not_hold_up_the_others(worker: int, users: dict[str, Any], clock: Any) -> None:

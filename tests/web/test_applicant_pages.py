@@ -95,7 +95,7 @@ def test_rows_of_previous_employers_are_stored_and_row_errors_shown(applicant: A
     assert 'value="brazil"' in page and 'value="Acme"' in page
     good = [rows[0], {"name": "Beta Ltd", "country": "SG", "from_year": 2020, "to_year": 2025}]
     assert post_form(applicant, url, {**EMPLOYMENT_DATA, "previous_employers": good}).status_code == 302
-    assert cases.load_runtime(case_of(users["applicant"])).data["previous_employers"][1]["name"] == "Beta Ltd"
+    assert cases.read_runtime(case_of(users["applicant"])).data["previous_employers"][1]["name"] == "Beta Ltd"
 
 
 def test_checklist_keeps_good_uploads_and_names_the_bad_ones(

@@ -1,38 +1,20 @@
 """Cases and their steps: start, complete tasks, deliver messages, fire timers, claim tasks, and the
 views people read (lists, timeline, task pages). Every change to a case goes through the unit of
-work in ``unit_of_work.py``. Calls deployments/, documents/, notifications/ and audit/.
+work in ``unit_of_work.py``; nothing else locks, restores or saves a case. Calls deployments/,
+documents/, notifications/ and audit/.
 """
 
-from .lifecycle import (
-    apply_message,
-    check_lane,
-    complete_task,
-    deliver_message,
-    find_case,
-    guard_engine,
-    load_runtime,
-    lock_case,
-    new_reference,
-    open_task,
-    record_refusal,
-    save_case,
-    start_case,
-    start_process,
-)
+from .lifecycle import complete_task, deliver_message, find_case, new_reference, start_case, start_process
+from .unit_of_work import CaseStep, case_step, read_runtime
 
 __all__ = [
-    "apply_message",
-    "check_lane",
+    "CaseStep",
+    "case_step",
     "complete_task",
     "deliver_message",
     "find_case",
-    "guard_engine",
-    "load_runtime",
-    "lock_case",
     "new_reference",
-    "open_task",
-    "record_refusal",
-    "save_case",
+    "read_runtime",
     "start_case",
     "start_process",
 ]

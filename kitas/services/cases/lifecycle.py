@@ -1,4 +1,4 @@
-"""Start cases, complete their tasks and deliver messages to them: one transaction per step."""
+"""Start cases, complete their tasks and deliver messages to them: each one step of the unit of work."""
 
 from __future__ import annotations
 
@@ -6,24 +6,18 @@ import secrets
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 import forms
-from engine import CaseRuntime, EngineError, NotWaiting, ScriptError, StateError, TaskNotReady
+from engine import CaseRuntime
 from workflows import catalog
 
 from ...extensions import app_clock, db
-from ...localtime import local_time
-from ...models import Application, AuditEvent, HumanTask, User
-from ...transactions import is_postgres, write_transaction
-from .. import audit
-from ..audit import refusals
+from ...models import Application, HumanTask, User
+from ..audit.refusals import record_refusal
 from ..deployments import definition_form, latest_definition, process_model
-from ..errors import CaseStateUnreadable, Conflict, Forbidden, InvalidInput, NotFound, ServiceError
-from . import notices as case_notifications
-from .access import can_see_case, is_named_sponsor
-from .projections import sync_projections
-from .summary import described
+from ..errors import InvalidInput, NotFound, ServiceError
+from .access import can_see_case
+from .unit_of_work import case_step, guard_engine, new_case_step
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -71,37 +65,28 @@ def start_process(
     data: dict[str, Any] | None = None,
 ) -> Application:
     """Start a case of any deployed process (the catalog-free core of start_case)."""
-    with write_transaction():
+    with new_case_step() as step:
         definition = latest_definition(process_id)
         if definition is None:
             raise ServiceError(f"the process {process_id} is not deployed; run 'kitas init'")
-        now = app_clock().now()
+        clock_now = step.now
         runtime = guard_engine(
             lambda: CaseRuntime.start(process_model(definition), dict(data or {}), app_clock()), "new case"
         )
-        state, state_format = runtime.dump()
         application = Application(
-            reference=new_reference(index_code, now.year),
+            reference=new_reference(index_code, clock_now.year),
             kitas_type=kitas_type,
             applicant_id=applicant.id,
             sponsor_email=(sponsor_email or "").strip().lower() or None,
             definition_id=definition.id,
-            status=runtime.status() or "draft",
-            workflow_state=state,
-            state_format=state_format,
-            created_at=now,
-            updated_at=now,
+            definition=definition,
+            status="draft",
+            created_at=clock_now,
+            updated_at=clock_now,
         )
-        db.session.add(application)
-        db.session.flush()
-        sync_projections(application, runtime, now)
-        audit.record(
-            "case_started",
-            {"case": application.reference, "process": definition.process_id, "version": definition.version},
-            user=applicant,
-            application_id=application.id,
-        )
-    return application
+        step.create(application, runtime)
+        step.audit("case_started", {"process": definition.process_id, "version": definition.version}, user=applicant)
+    return step.application
 
 
 def complete_task(
@@ -113,154 +98,41 @@ def complete_task(
     expected_version: int | None = None,
 ) -> Application:
     """Validate a form submission and complete a READY task of a case the user may work on."""
-    try:
-        with write_transaction():
-            application = lock_case(application_id)
-            _check_case_access(application, user)
-            task = open_task(application, task_id)
-            check_lane(application, task, user)
-            if task.claimed_by_id is not None and task.claimed_by_id != user.id:
-                claimer = db.session.get(User, task.claimed_by_id)
-                raise Conflict(f"this task is claimed by {claimer.label if claimer else 'another officer'}")
-            if expected_version is not None and expected_version != application.version:
-                raise Conflict("the case changed since you opened it; reload the page to see the latest state")
-            clean = _validated(application, task, data)
-            runtime = load_runtime(application)
-            completion = guard_engine(lambda: runtime.complete_user_task(task_id, clean), application.reference)
-            save_case(application, runtime)
-            audit.record(
-                "task_completed",
-                {
-                    "case": application.reference,
-                    "task": completion.element_id,
-                    "task_id": task_id,
-                    "changed": list(completion.changed),
-                },
-                user=user,
-                application_id=application.id,
-            )
-    except (NotFound, Forbidden) as exc:
-        record_refusal(user, application_id, task_id, str(exc))
-        raise
-    except StaleDataError as exc:
-        raise Conflict("someone else changed the case at the same moment; nothing was saved, please retry") from exc
-    return application
+    with case_step(application_id, user=user, task_id=task_id) as step:
+        step.check_access(user)
+        task = step.open_task(task_id)
+        step.check_lane(task, user)
+        step.check_claim(task, user)
+        step.check_version(expected_version)
+        clean = validated(step.application, task, data)
+        completion = step.run(lambda runtime: runtime.complete_user_task(task_id, clean))
+        step.audit(
+            "task_completed",
+            {"task": completion.element_id, "task_id": task_id, "changed": list(completion.changed)},
+            user=user,
+        )
+    return step.application
 
 
 def deliver_message(application_id: int, name: str, payload: dict[str, Any], actor: str) -> Application:
-    """Deliver a BPMN message (e.g. ``payment_received``) to a waiting case, in a transaction of its own."""
-    with write_transaction():
-        application = lock_case(application_id)
-        apply_message(application, load_runtime(application), name, payload, actor)
-    return application
-
-
-def apply_message(
-    application: Application, runtime: CaseRuntime, name: str, payload: dict[str, Any], actor: str
-) -> None:
-    """Deliver a message inside the caller's transaction (the case already locked), save and audit it."""
-    guard_engine(lambda: runtime.deliver_message(name, payload), application.reference)
-    save_case(application, runtime)
-    audit.record(
-        "message_delivered",
-        {"case": application.reference, "message": name, "fields": sorted(payload)},
-        actor=actor,
-        application_id=application.id,
-    )
-
-
-def load_runtime(application: Application) -> CaseRuntime:
-    """Restore the engine runtime of a case; a damaged state is reported, never reset."""
-    model = process_model(application.definition)
-    try:
-        return CaseRuntime.restore(
-            model, application.workflow_state, application.state_format, application.reference, app_clock()
-        )
-    except StateError as exc:
-        raise CaseStateUnreadable(str(exc)) from exc
-
-
-def save_case(application: Application, runtime: CaseRuntime) -> None:
-    """Store a case's new state and status and bring its projections up to date."""
-    now = app_clock().now()
-    previous_status = application.status
-    application.workflow_state, application.state_format = runtime.dump()
-    application.status = runtime.status() or application.status
-    detail = catalog().status_reason(application.status, runtime.data)
-    fields = catalog().status_details.get(application.status)
-    if detail is None and fields:
-        detail = described(application, runtime.data, fields)
-    application.status_detail = detail[:500] if detail else None
-    sponsor_email = runtime.data.get("sponsor_email")
-    if isinstance(sponsor_email, str) and sponsor_email.strip():
-        application.sponsor_email = sponsor_email.strip().lower()
-    application.updated_at = now
-    if runtime.completed and application.closed_at is None:
-        application.closed_at = now
-    sync_projections(application, runtime, now)
-    if application.status != previous_status:
-        case_notifications.status_changed(application, application.status)
+    """Deliver a BPMN message (e.g. ``payment_received``) to a waiting case, in a step of its own."""
+    with case_step(application_id) as step:
+        step.run(lambda runtime: runtime.deliver_message(name, payload))
+        step.audit("message_delivered", {"message": name, "fields": sorted(payload)}, actor=actor)
+    return step.application
 
 
 def find_case(reference: str, user: User) -> Application:
     """The case with this reference, if the user may see it; otherwise NotFound, and the refusal is audited."""
     application = db.session.scalars(select(Application).where(Application.reference == reference)).first()
     if application is None or not can_see_case(application, user):
-        record_refusal(user, application.id if application else None, None, f"case {reference}")
+        record_refusal(user, "application", application.id if application else None, f"case {reference}")
         raise NotFound("there is no such application, or it is not yours")
     return application
 
 
-def lock_case(application_id: int) -> Application:
-    """Load a case for writing (row-locked on PostgreSQL; SQLite's write lock is already held)."""
-    query = select(Application).where(Application.id == application_id).execution_options(populate_existing=True)
-    if is_postgres():
-        query = query.with_for_update(of=Application)
-    application = db.session.scalars(query).first()
-    if application is None:
-        raise NotFound("there is no such application")
-    return application
-
-
-def _check_case_access(application: Application, user: User) -> None:
-    if not can_see_case(application, user):
-        raise NotFound("there is no such application")
-
-
-def open_task(application: Application, task_id: str) -> HumanTask:
-    """The open task row, or a Conflict saying who completed it and when (or that it was cancelled)."""
-    task = db.session.scalars(
-        select(HumanTask).where(HumanTask.application_id == application.id, HumanTask.task_id == task_id)
-    ).first()
-    if task is not None:
-        return task
-    done = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.application_id == application.id, AuditEvent.action == "task_completed")
-        .order_by(AuditEvent.seq.desc())
-    ).all()
-    for row in done:
-        if row.detail.get("task_id") == task_id:
-            when = local_time(row.occurred_at)
-            raise Conflict(f"this task was already completed by {row.actor} at {when}")
-    raise Conflict("this task is no longer open (it was cancelled or never existed in this case)")
-
-
-def check_lane(application: Application, task: HumanTask, user: User) -> None:
-    """Refuse (Forbidden, audited) a task of a lane the user does not work in, or of someone else's part."""
-    role = task.role
-    reason = None
-    if not role or not user.has_role(role):
-        reason = f"the task '{task.name}' is for the {task.lane} lane (role {role or 'none'}), which you do not have"
-    elif role == "applicant" and application.applicant_id != user.id:
-        reason = f"the task '{task.name}' is for the applicant of {application.reference}"
-    elif role == "sponsor" and not is_named_sponsor(application, user):
-        reason = f"the task '{task.name}' is for the sponsor named in {application.reference}, with a confirmed address"
-    if reason is not None:
-        raise Forbidden(reason)
-
-
-def _validated(application: Application, task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
+def validated(application: Application, task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
+    """The writable fields of ``data`` for the task's form, validated (InvalidInput lists every error)."""
     if not task.form_schema:
         return dict(data)
     form = definition_form(application.definition, task.form_schema, task.form_ui_schema)
@@ -270,22 +142,3 @@ def _validated(application: Application, task: HumanTask, data: dict[str, Any]) 
     if errors:
         raise InvalidInput(errors)
     return writable
-
-
-def guard_engine(action: Any, reference: str) -> Any:
-    """Run an engine call for a case, turning engine errors into service errors that name the case."""
-    try:
-        return action()
-    except (TaskNotReady, NotWaiting) as exc:
-        raise Conflict(f"case {reference}: {exc}") from exc
-    except ScriptError as exc:
-        raise ServiceError(f"case {reference} cannot go on: {exc}; an analyst must fix the diagram") from exc
-    except StateError as exc:
-        raise CaseStateUnreadable(str(exc)) from exc
-    except EngineError as exc:
-        raise ServiceError(f"case {reference}: {exc}") from exc
-
-
-def record_refusal(user: User, application_id: int | None, task_id: str | None, reason: str) -> None:
-    """Audit a refused access to a case (or one of its tasks) in a transaction of its own."""
-    refusals.record_refusal(user, "application", application_id, reason, task_id=task_id)

@@ -1,76 +1,90 @@
-"""Keep the read projections (human_task and timer rows) equal to the engine's view of a case."""
+"""Keep the read projections (human_task and timer rows) equal to the engine's view of a case.
+
+Written for the hot path: the unit of work knows which tasks and timers the projections held
+before the step (the runtime's view when it began), so the difference is written with at most
+one Core statement per table and kind of change, without reading the rows first.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, update
 
-from engine import CaseRuntime, PendingTimer
+from engine import CaseRuntime
 from workflows import catalog
 
 from ...extensions import db
 from ...models import Application, HumanTask, Timer
 
 
-def sync_projections(application: Application, runtime: CaseRuntime, now: datetime) -> None:
-    """Insert rows for new READY tasks and timers; drop finished tasks; cancel timers no longer waited on."""
+def sync_projections(
+    application: Application, runtime: CaseRuntime, now: datetime, before_tasks: set[str], before_timers: set[str]
+) -> None:
+    """Make the human_task and timer rows equal the engine's view, one statement per table and change.
+
+    ``before_*`` are the READY task ids and pending timer ids the projections held before the step
+    (the runtime's view when the step began; empty for a new case).
+    """
     timers = {t.task_id: t for t in runtime.pending_timers()}
-    _sync_timers(application, timers, now)
+    gone_timers = before_timers - timers.keys()
+    if gone_timers:
+        db.session.execute(
+            update(Timer)
+            .where(Timer.application_id == application.id, Timer.status == "pending", Timer.task_id.in_(gone_timers))
+            .values(status="cancelled", note="the case no longer waits on this timer")
+            .execution_options(synchronize_session=False)
+        )
+    new_timers = [t for task_id, t in timers.items() if task_id not in before_timers]
+    if new_timers:
+        db.session.execute(
+            insert(Timer),
+            [
+                {
+                    "application_id": application.id,
+                    "task_id": t.task_id,
+                    "element_id": t.element_id,
+                    "attached_to": t.attached_to,
+                    "interrupting": t.interrupting,
+                    "due_at": t.due,
+                    "status": "pending",
+                    "created_at": now,
+                }
+                for t in new_timers
+            ],
+        )
     due_by_element: dict[str, datetime] = {}
     for timer in timers.values():
         if timer.attached_to and (
             timer.attached_to not in due_by_element or timer.due < due_by_element[timer.attached_to]
         ):
             due_by_element[timer.attached_to] = timer.due
-
     ready = {t.task_id: t for t in runtime.ready_user_tasks()}
-    rows = db.session.scalars(select(HumanTask).where(HumanTask.application_id == application.id)).all()
-    for row in rows:
-        if row.task_id not in ready:
-            db.session.delete(row)
-    known = {row.task_id for row in rows}
-    lanes = catalog()
-    for task in ready.values():
-        if task.task_id in known:
-            continue
-        db.session.add(
-            HumanTask(
-                application_id=application.id,
-                task_id=task.task_id,
-                element_id=task.element_id,
-                name=task.name,
-                lane=task.lane,
-                role=lanes.role_for_lane(task.lane) or "",
-                form_schema=task.form_schema,
-                form_ui_schema=task.form_ui_schema,
-                created_at=now,
-                due_at=due_by_element.get(task.element_id),
-            )
+    gone_tasks = before_tasks - ready.keys()
+    if gone_tasks:
+        db.session.execute(
+            delete(HumanTask)
+            .where(HumanTask.application_id == application.id, HumanTask.task_id.in_(gone_tasks))
+            .execution_options(synchronize_session=False)
         )
-
-
-def _sync_timers(application: Application, timers: dict[str, PendingTimer], now: datetime) -> None:
-    rows = db.session.scalars(
-        select(Timer).where(Timer.application_id == application.id, Timer.status == "pending")
-    ).all()
-    for row in rows:
-        if row.task_id not in timers:
-            row.status = "cancelled"
-            row.note = "the case no longer waits on this timer"
-    known = {row.task_id for row in rows}
-    for task_id, timer in timers.items():
-        if task_id in known:
-            continue
-        db.session.add(
-            Timer(
-                application_id=application.id,
-                task_id=task_id,
-                element_id=timer.element_id,
-                attached_to=timer.attached_to,
-                interrupting=timer.interrupting,
-                due_at=timer.due,
-                status="pending",
-                created_at=now,
-            )
+    new_tasks = [t for task_id, t in ready.items() if task_id not in before_tasks]
+    if new_tasks:
+        lanes = catalog()
+        db.session.execute(
+            insert(HumanTask),
+            [
+                {
+                    "application_id": application.id,
+                    "task_id": t.task_id,
+                    "element_id": t.element_id,
+                    "name": t.name,
+                    "lane": t.lane,
+                    "role": lanes.role_for_lane(t.lane) or "",
+                    "form_schema": t.form_schema,
+                    "form_ui_schema": t.form_ui_schema,
+                    "created_at": now,
+                    "due_at": due_by_element.get(t.element_id),
+                }
+                for t in new_tasks
+            ],
         )

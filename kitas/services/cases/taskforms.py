@@ -2,6 +2,9 @@
 
 The form, its order and its rules come from the deployed diagram version of the case;
 this module only joins them with the case data, the draft and the stored documents.
+A post (draft or submission) is ONE step of the case's unit of work: the attached files
+go to the store first, then one transaction checks the person, adds the documents,
+keeps the draft or completes the task.
 """
 
 from __future__ import annotations
@@ -14,15 +17,15 @@ from sqlalchemy import select
 import forms
 from workflows import catalog
 
-from ...extensions import app_clock, db
+from ...extensions import db
 from ...models import Application, Document, HumanTask, User
-from ...transactions import write_transaction
 from .. import documents
 from ..audit.refusals import audited_refusals
 from ..deployments import definition_form
 from ..errors import Conflict, InvalidInput
-from . import lifecycle as cases
+from .lifecycle import find_case, validated
 from .summary import CaseSection, document_ids, summary_sections
+from .unit_of_work import CaseStep, case_step, check_lane, closed_task_conflict, read_runtime
 
 
 @dataclass
@@ -57,15 +60,23 @@ class TaskFormRejected(InvalidInput):
 Uploads = dict[str, tuple[str, bytes]]
 
 
+@dataclass
+class _Posted:
+    """What one post did inside its step: the values kept, the errors, and a conflict if there was one."""
+
+    values: dict[str, Any]
+    errors: dict[str, list[str]]
+    conflict: str | None = None
+
+
 def open_task_page(reference: str, task_id: str, user: User) -> TaskPage:
     """Open a READY task of a case the user may work on, showing the draft if one was saved."""
-    application = cases.find_case(reference, user)
+    application = find_case(reference, user)
     task = _task_row(application, task_id)
     with audited_refusals(user, "application", application.id, task_id=task_id):
-        cases.check_lane(application, task, user)
+        check_lane(application, task, user)
     form = _form_of(application, task)
-    runtime = cases.load_runtime(application)
-    data = runtime.task_data(task_id)
+    data = read_runtime(application).task_data(task_id)
     values = forms.known_data(form, task.draft if task.draft is not None else data) if form else {}
     sections = summary_sections(application, data, exclude=task.element_id, lanes=_readable_lanes(task))
     ids = document_ids(form, values) | {i for section in sections for i in section.document_ids}
@@ -75,11 +86,11 @@ def open_task_page(reference: str, task_id: str, user: User) -> TaskPage:
 
 def save_draft(reference: str, task_id: str, user: User, raw: forms.coercion.Raw, uploads: Uploads) -> TaskPage:
     """Keep what was typed (and store the attached documents) without completing the task."""
-    page = open_task_page(reference, task_id, user)
-    data, errors = _posted(page, user, raw, uploads)
-    if not _store_draft(page.task, data, user):
-        raise TaskFormConflict("another officer claimed this task, so your draft was not saved", _with(page, data, {}))
-    return _with(page, data, errors)
+    posted = _post(reference, task_id, user, raw, uploads, complete=False)
+    page = _page_with(reference, task_id, user, posted)
+    if posted.conflict:
+        raise TaskFormConflict(posted.conflict, page)
+    return page
 
 
 def submit(
@@ -89,56 +100,119 @@ def submit(
     raw: forms.coercion.Raw,
     uploads: Uploads,
     expected_version: int | None = None,
-) -> Application:
+) -> None:
     """Validate the posted form and complete the task; on errors keep a draft and raise TaskFormRejected."""
-    page = open_task_page(reference, task_id, user)
-    data, errors = _posted(page, user, raw, uploads)
-    if page.form is not None:
-        for key, messages in forms.validate(page.form, data).items():
-            errors.setdefault(key, messages)
-    if errors:
-        _store_draft(page.task, data, user)
-        raise TaskFormRejected(errors, _with(page, data, errors))
+    posted = _post(reference, task_id, user, raw, uploads, complete=True, expected_version=expected_version)
+    if posted.conflict:
+        raise TaskFormConflict(posted.conflict, _page_with(reference, task_id, user, posted))
+    if posted.errors:
+        raise TaskFormRejected(posted.errors, _page_with(reference, task_id, user, posted))
+
+
+def _post(
+    reference: str,
+    task_id: str,
+    user: User,
+    raw: forms.coercion.Raw,
+    uploads: Uploads,
+    *,
+    complete: bool,
+    expected_version: int | None = None,
+) -> _Posted:
+    """One step: attach the files, coerce and check the form, then keep a draft or complete the task."""
+    application = find_case(reference, user)
+    task = _task_row(application, task_id)
+    form = _form_of(application, task)
+    file_fields = {f.name for f in form.fields if f.widget == "file"} if form else set()
+    prepared = documents.prepare_uploads(
+        {name: upload for name, upload in uploads.items() if name in file_fields and upload[0]}
+    )
     try:
-        return cases.complete_task(page.application.id, task_id, user, data, expected_version=expected_version)
-    except InvalidInput as exc:
-        raise TaskFormRejected(exc.errors, _with(page, data, exc.errors)) from exc
-    except Conflict as exc:
-        # The case moved on, or another officer holds the task: what was typed comes back with the message.
-        _store_draft(page.task, data, user)
-        raise TaskFormConflict(str(exc), _with(page, data, {})) from exc
+        with case_step(application.id, user=user, task_id=task_id) as step:
+            posted = _in_step(step, task_id, user, form, raw, prepared, complete, expected_version)
+    except BaseException:
+        prepared.discard()
+        raise
+    return posted
 
 
-def _posted(page: TaskPage, user: User, raw: forms.coercion.Raw, uploads: Uploads) -> tuple[dict[str, Any], dict]:
-    """Coerce posted text; file fields keep the documents the server holds unless a new file was attached."""
-    if page.form is None:
-        return {}, {}
-    data, errors = forms.coerce(page.form, raw, current=page.values)
-    file_fields = [f.name for f in page.form.fields if f.widget == "file"]
-    for name in file_fields:
-        # A document reference is never taken from the browser: only what this case stored counts.
-        data.pop(name, None)
-        if page.values.get(name) in page.documents:
-            data[name] = page.values[name]
-    attached = {name: upload for name, upload in uploads.items() if name in file_fields and upload[0]}
-    if attached:
-        result = documents.store_uploads(page.application.id, user, page.task.task_id, attached)
-        for name, document in result.stored.items():
+def _in_step(
+    step: CaseStep,
+    task_id: str,
+    user: User,
+    form: forms.FormSpec | None,
+    raw: forms.coercion.Raw,
+    prepared: documents.PreparedUploads,
+    complete: bool,
+    expected_version: int | None,
+) -> _Posted:
+    step.check_access(user)
+    task = step.open_task(task_id)
+    step.check_lane(task, user)
+    current = task.draft if task.draft is not None else step.runtime.task_data(task_id)
+    values = forms.known_data(form, current) if form else {}
+    data, errors = forms.coerce(form, raw, current=values) if form else ({}, {})
+    if form is not None:
+        _keep_stored_documents(step, form, values, data)
+    if prepared.accepted:
+        for name, document in documents.add_documents(step, user, task_id, prepared).items():
             data[name] = document.public_id
-            page.documents[document.public_id] = document
-        errors.update(result.errors)
-    return data, errors
+    errors.update(prepared.errors)
+    if complete and form is not None:
+        for key, messages in forms.validate(form, data).items():
+            errors.setdefault(key, messages)
+    # Another officer may hold the task: their draft is theirs, and so is the decision.
+    held_by_other = task.claimed_by_id not in (None, user.id)
+    if not complete:
+        if held_by_other:
+            return _Posted(data, {}, "another officer claimed this task, so your draft was not saved")
+        _keep_draft(task, data, step)
+        return _Posted(data, errors)
+    if errors:
+        if not held_by_other:
+            _keep_draft(task, data, step)
+        return _Posted(data, errors)
+    try:
+        step.check_claim(task, user)
+        step.check_version(expected_version)
+    except Conflict as exc:
+        if not held_by_other:
+            _keep_draft(task, data, step)
+        return _Posted(data, {}, str(exc))
+    clean = validated(step.application, task, data)
+    completion = step.run(lambda runtime: runtime.complete_user_task(task_id, clean))
+    step.audit(
+        "task_completed",
+        {"task": completion.element_id, "task_id": task_id, "changed": list(completion.changed)},
+        user=user,
+    )
+    return _Posted(data, {})
 
 
-def _store_draft(task: HumanTask, data: dict[str, Any], user: User) -> bool:
-    """Keep ``data`` as the task's draft, unless another officer holds the task (their draft is theirs)."""
-    with write_transaction():
-        row = db.session.get(HumanTask, task.id)
-        if row is None or row.claimed_by_id not in (None, user.id):
-            return False  # completed meanwhile, or claimed by someone else
-        row.draft = dict(data)
-        row.draft_saved_at = app_clock().now()
-    return True
+def _keep_stored_documents(step: CaseStep, form: forms.FormSpec, values: dict[str, Any], data: dict[str, Any]) -> None:
+    """File fields keep the documents this case holds; a document reference is never taken from the browser."""
+    file_fields = [f.name for f in form.fields if f.widget == "file"]
+    for name in file_fields:
+        data.pop(name, None)
+    known = documents.documents_by_public_ids(
+        [values[name] for name in file_fields if values.get(name)], application_id=step.application.id
+    )
+    for name in file_fields:
+        if values.get(name) in known:
+            data[name] = values[name]
+
+
+def _keep_draft(task: HumanTask, data: dict[str, Any], step: CaseStep) -> None:
+    task.draft = dict(data)
+    task.draft_saved_at = step.now
+
+
+def _page_with(reference: str, task_id: str, user: User, posted: _Posted) -> TaskPage:
+    """The task page again, showing what was posted and its errors (nothing typed is lost)."""
+    page = open_task_page(reference, task_id, user)
+    ids = document_ids(page.form, posted.values) - set(page.documents)
+    page.documents.update(documents.documents_by_public_ids(ids, application_id=page.application.id))
+    return replace(page, values=posted.values, errors=posted.errors)
 
 
 def _readable_lanes(task: HumanTask) -> set[str] | None:
@@ -151,17 +225,13 @@ def _readable_lanes(task: HumanTask) -> set[str] | None:
     return None
 
 
-def _with(page: TaskPage, data: dict[str, Any], errors: dict[str, list[str]]) -> TaskPage:
-    return replace(page, values=data, errors=errors)
-
-
 def _task_row(application: Application, task_id: str) -> HumanTask:
+    """The open task row (read only), or the Conflict that says who completed it."""
     task = db.session.scalars(
         select(HumanTask).where(HumanTask.application_id == application.id, HumanTask.task_id == task_id)
     ).first()
     if task is None:
-        cases.open_task(application, task_id)  # raises the Conflict that says who completed it
-    assert task is not None
+        raise closed_task_conflict(application.id, task_id)
     return task
 
 

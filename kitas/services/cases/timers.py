@@ -18,11 +18,10 @@ from datetime import timedelta
 from sqlalchemy import or_, select
 
 from ...extensions import app_clock, db
-from ...models import HumanTask, Timer
+from ...models import Timer
 from ...transactions import is_postgres, write_transaction
-from .. import audit
 from ..errors import ServiceError
-from . import guard_engine, load_runtime, lock_case, save_case
+from .unit_of_work import case_step
 
 log = logging.getLogger(__name__)
 
@@ -67,44 +66,36 @@ def claim_due_timers(owner: str, limit: int = 50, lease_seconds: float = 60) -> 
 
 def fire_timer(timer_id: int, owner: str) -> str:
     """Fire one claimed timer; returns ``fired``, ``stale`` (nothing to do) or ``skipped`` (not ours)."""
-    now = app_clock().now()
-    with write_transaction():
-        application_id = db.session.scalar(select(Timer.application_id).where(Timer.id == timer_id))
-        if application_id is None:
-            return "skipped"
-        application = lock_case(application_id)
+    application_id = db.session.scalar(select(Timer.application_id).where(Timer.id == timer_id))
+    if application_id is None:
+        return "skipped"
+    with case_step(application_id) as step:
         query = select(Timer).where(Timer.id == timer_id).execution_options(populate_existing=True)
         if is_postgres():
             query = query.with_for_update()
         timer = db.session.scalars(query).one()
         if timer.status != "pending" or timer.lease_owner != owner:
             return "skipped"
-        runtime = load_runtime(application)
-        if not guard_engine(lambda: runtime.fire_timer(timer.task_id), application.reference):
+        waiting = {t.task_id for t in step.runtime.pending_timers()}
+        if timer.task_id not in waiting or not step.run(lambda runtime: runtime.fire_timer(timer.task_id)):
             timer.status = "cancelled"
             timer.note = "the case no longer waited on this timer when it fell due"
             return "stale"
         timer.status = "fired"
-        timer.fired_at = now
+        timer.fired_at = step.now
         if not timer.interrupting and timer.attached_to:
-            for task in db.session.scalars(
-                select(HumanTask).where(
-                    HumanTask.application_id == application.id, HumanTask.element_id == timer.attached_to
-                )
-            ):
-                task.escalated_at = task.escalated_at or now
-        save_case(application, runtime)
-        audit.record(
+            for task in step.tasks().values():
+                if task.element_id == timer.attached_to:
+                    task.escalated_at = task.escalated_at or step.now
+        step.audit(
             "timer_fired",
             {
-                "case": application.reference,
                 "timer": timer.element_id,
                 "task_id": timer.task_id,
                 "due": timer.due_at.isoformat(),
                 "escalates": timer.attached_to if not timer.interrupting else None,
             },
             actor=f"scheduler {owner}",
-            application_id=application.id,
         )
     return "fired"
 

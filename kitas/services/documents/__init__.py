@@ -3,15 +3,21 @@ them. Calls cases/ (access, the unit of work) and audit/.
 """
 
 from .uploads import (
+    PreparedUploads,
     StoreResult,
+    add_documents,
     document_store,
     documents_by_public_ids,
     documents_of,
     open_document,
+    prepare_uploads,
     store_uploads,
 )
 
 __all__ = [
+    "PreparedUploads",
+    "add_documents",
+    "prepare_uploads",
     "StoreResult",
     "document_store",
     "documents_by_public_ids",

@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from ...adapters.storage import DocumentStore, StoredFileMissing, new_storage_key, store_from_config
 from ...extensions import app_clock, db
-from ...models import Application, Document, HumanTask, User
+from ...models import Application, Document, User
 from ...transactions import write_transaction
 from .. import audit
 from ..audit.refusals import record_refusal
 from ..cases.access import can_see_case
-from ..cases.lifecycle import lock_case
+from ..cases.unit_of_work import CaseStep, case_step
 from ..errors import Conflict, Forbidden, NotFound, ServiceError
 from .file_checks import CheckedUpload, UploadRejected, check_upload, clean_filename
 
@@ -39,87 +39,112 @@ def document_store() -> DocumentStore:
     return store_from_config(current_app.config, current_app.static_folder)
 
 
+@dataclass
+class PreparedUploads:
+    """Files that passed the checks and are already in the store (not yet documents), and the refusals."""
+
+    accepted: dict[str, tuple[str, int, CheckedUpload, str]] = field(default_factory=dict)  # name, size, check, key
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def discard(self) -> None:
+        """Remove the stored files again (the step that was to add their rows failed)."""
+        store = document_store()
+        for _name, _size, _checked, key in self.accepted.values():
+            store.delete(key)
+        self.accepted.clear()
+
+
+def prepare_uploads(uploads: Mapping[str, tuple[str, bytes]]) -> PreparedUploads:
+    """Check every file and put the good ones in the store, before any case is locked (writing takes time)."""
+    prepared = PreparedUploads()
+    max_bytes = int(current_app.config["KITAS_MAX_UPLOAD_BYTES"])
+    checked: dict[str, tuple[str, bytes, CheckedUpload]] = {}
+    for form_field, (filename, data) in uploads.items():
+        if not _FIELD.match(form_field):
+            prepared.errors.setdefault(form_field, []).append("This is not a document of this form; reload the page.")
+            continue
+        try:
+            checked[form_field] = (clean_filename(filename), data, check_upload(filename, data, max_bytes))
+        except UploadRejected as exc:
+            prepared.errors.setdefault(form_field, []).append(exc.message)
+    store = document_store()
+    try:
+        for form_field, (name, data, check) in checked.items():
+            key = new_storage_key()
+            store.put(key, data)
+            prepared.accepted[form_field] = (name, len(data), check, key)
+    except BaseException:
+        prepared.discard()
+        raise
+    return prepared
+
+
+def add_documents(step: CaseStep, user: User, task_id: str | None, prepared: PreparedUploads) -> dict[str, Document]:
+    """Add the rows of prepared files to a case, inside its step; only its applicant may, while it is open."""
+    _check_applicant(step.application, user)
+    if task_id is not None and task_id not in step.tasks():
+        raise Conflict("this step is no longer open, so nothing was uploaded; reload the page to see the current step")
+    return {
+        form_field: _add_document(step, user, task_id, form_field, name, size, checked, key)
+        for form_field, (name, size, checked, key) in prepared.accepted.items()
+    }
+
+
 def store_uploads(
     application_id: int, user: User, task_id: str | None, uploads: Mapping[str, tuple[str, bytes]]
 ) -> StoreResult:
-    """Check every file and store the good ones for a case of ``user`` (the applicant) in one transaction."""
+    """Check every file and store the good ones for a case of ``user`` (the applicant) in one step."""
     _check_may_upload(application_id, user)
-    result = StoreResult()
-    max_bytes = int(current_app.config["KITAS_MAX_UPLOAD_BYTES"])
-    accepted: dict[str, tuple[str, bytes, CheckedUpload]] = {}
-    for form_field, (filename, data) in uploads.items():
-        if not _FIELD.match(form_field):
-            result.errors.setdefault(form_field, []).append("This is not a document of this form; reload the page.")
-            continue
-        try:
-            accepted[form_field] = (clean_filename(filename), data, check_upload(filename, data, max_bytes))
-        except UploadRejected as exc:
-            result.errors.setdefault(form_field, []).append(exc.message)
-    if not accepted:
+    prepared = prepare_uploads(uploads)
+    result = StoreResult(errors=prepared.errors)
+    if not prepared.accepted:
         return result
-    store = document_store()
-    keys: dict[str, str] = {}
     try:
-        # The files go to the store first (no database lock held while writing), then one transaction adds the rows.
-        for form_field, (_, data, _checked) in accepted.items():
-            key = new_storage_key()
-            store.put(key, data)
-            keys[form_field] = key
-        with write_transaction():
-            application = lock_case(application_id)
-            _check_applicant(application, user)
-            _check_task(application, task_id)
-            for form_field, (name, data, checked) in accepted.items():
-                result.stored[form_field] = _add_document(
-                    application, user, task_id, form_field, name, data, checked, keys
-                )
+        with case_step(application_id) as step:
+            result.stored = add_documents(step, user, task_id, prepared)
     except BaseException:
-        for key in keys.values():
-            store.delete(key)
+        prepared.discard()
         raise
     return result
 
 
 def _add_document(
-    application: Application,
+    step: CaseStep,
     user: User,
     task_id: str | None,
     form_field: str,
     name: str,
-    data: bytes,
+    size: int,
     checked: CheckedUpload,
-    keys: Mapping[str, str],
+    key: str,
 ) -> Document:
-    """Add the row of one stored file and its audit entry (inside the caller's transaction)."""
+    """Add the row of one stored file and its audit entry (inside the case's step)."""
     document = Document(
         public_id=secrets.token_urlsafe(24),
-        application_id=application.id,
+        application_id=step.application.id,
         uploaded_by_id=user.id,
         field=form_field,
         task_id=task_id,
         original_name=name,
         content_type=checked.content_type,
-        size=len(data),
+        size=size,
         sha256=checked.sha256,
-        storage_key=keys[form_field],
+        storage_key=key,
         uploaded_at=app_clock().now(),
     )
     db.session.add(document)
-    db.session.flush()
     # Never the content, nor the file name (names often carry personal data).
-    audit.record(
+    step.audit(
         "document_uploaded",
         {
-            "case": application.reference,
             "document": document.public_id,
             "field": form_field,
             "task_id": task_id,
             "content_type": checked.content_type,
-            "size": len(data),
+            "size": size,
             "sha256": checked.sha256,
         },
         user=user,
-        application_id=application.id,
     )
     return document
 
@@ -141,16 +166,6 @@ def _check_applicant(application: Application, user: User) -> None:
         raise Forbidden(f"only the applicant of {application.reference} may upload its documents")
     if application.closed_at is not None:
         raise Conflict(f"case {application.reference} is closed; documents can no longer be added")
-
-
-def _check_task(application: Application, task_id: str | None) -> None:
-    if task_id is None:
-        return
-    open_task = db.session.scalars(
-        select(HumanTask.id).where(HumanTask.application_id == application.id, HumanTask.task_id == task_id)
-    ).first()
-    if open_task is None:
-        raise Conflict("this step is no longer open, so nothing was uploaded; reload the page to see the current step")
 
 
 def documents_of(application_id: int) -> list[Document]:

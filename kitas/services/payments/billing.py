@@ -31,7 +31,7 @@ from ...models import Application, Payment, PaymentEvent, Timer, User
 from ...transactions import write_transaction
 from .. import audit
 from ..audit.refusals import record_refusal
-from ..cases import apply_message, load_runtime, lock_case
+from ..cases import CaseStep, case_step, read_runtime
 from ..errors import Conflict, NotFound, ServiceError
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ def payment_of(application_id: int) -> Payment | None:
 def billing_for(reference: str, user: User) -> PaymentView:
     """The billing code of the user's own case, issued on first sight while the case waits for payment."""
     application = _own_case(reference, user)
-    waiting = PAYMENT_MESSAGE in load_runtime(application).waiting_messages()
+    waiting = PAYMENT_MESSAGE in read_runtime(application).waiting_messages()
     latest = payment_of(application.id)
     now = app_clock().now()
     if waiting and (latest is None or payment_status(latest, now) != "pending"):
@@ -123,7 +123,7 @@ def billing_for(reference: str, user: User) -> PaymentView:
             latest = issued
         else:  # the case moved on, or its deadline passed, while we looked
             db.session.refresh(application)
-            waiting = PAYMENT_MESSAGE in load_runtime(application).waiting_messages()
+            waiting = PAYMENT_MESSAGE in read_runtime(application).waiting_messages()
     return _view(application, latest, waiting, app_clock().now())
 
 
@@ -167,11 +167,9 @@ def _callback_url(provider: str) -> str:
 
 def _issue_billing(application_id: int, user: User) -> Payment | None:
     """Create a billing code through the gateway, re-checking everything under the case lock."""
-    with write_transaction():
-        application = lock_case(application_id)
-        now = app_clock().now()
-        runtime = load_runtime(application)
-        if PAYMENT_MESSAGE not in runtime.waiting_messages():
+    with case_step(application_id) as step:
+        application, now = step.application, step.now
+        if PAYMENT_MESSAGE not in step.runtime.waiting_messages():
             return None
         latest = payment_of(application.id)
         if latest is not None and payment_status(latest, now) == "pending":
@@ -180,7 +178,7 @@ def _issue_billing(application_id: int, user: User) -> Payment | None:
         expires_at = min(now + DEFAULT_VALIDITY, deadline) if deadline is not None else now + DEFAULT_VALIDITY
         if expires_at <= now:
             return None  # the deadline passed; the scheduler is about to close the case
-        amount = _fee(runtime, application.reference)
+        amount = _fee(step.runtime, application.reference)
         if latest is not None and latest.status == "pending":
             latest.status = "expired"
         provider = gateway()
@@ -201,17 +199,15 @@ def _issue_billing(application_id: int, user: User) -> Payment | None:
             created_at=now,
         )
         db.session.add(payment)
-        audit.record(
+        step.audit(
             "billing_created",
             {
-                "case": application.reference,
                 "provider": provider.name,
                 "billing_code": billing.code,
                 "amount": billing.amount,
                 "expires_at": billing.expires_at.isoformat(),
             },
             user=user,
-            application_id=application.id,
         )
     return payment
 
@@ -256,22 +252,19 @@ def handle_webhook(provider: str, body: bytes, headers: Mapping[str, str]) -> st
 
 
 def _apply(provider: str, notice: PaymentNotice, now: datetime) -> None:
-    """One transaction: checks under the case lock, then event, payment and message together."""
-    with write_transaction():
-        application_id = db.session.scalar(
-            select(Payment.application_id).where(
-                Payment.billing_code == notice.billing_code, Payment.provider == provider
-            )
-        )
-        if application_id is None:
-            raise _Refusal(UNKNOWN_BILLING, f"no payment has the billing code {notice.billing_code}")
-        application = lock_case(application_id)  # concurrent notices for this case queue here
+    """One step of the case: checks under its lock, then event, payment and message together."""
+    application_id = db.session.scalar(
+        select(Payment.application_id).where(Payment.billing_code == notice.billing_code, Payment.provider == provider)
+    )
+    if application_id is None:
+        raise _Refusal(UNKNOWN_BILLING, f"no payment has the billing code {notice.billing_code}")
+    with case_step(application_id) as step:  # concurrent notices for this case queue here
+        application = step.application
         payment = db.session.scalars(
             select(Payment).where(Payment.billing_code == notice.billing_code).execution_options(populate_existing=True)
         ).one()
         _check(notice, payment, application, provider)
-        runtime = load_runtime(application)
-        if PAYMENT_MESSAGE not in runtime.waiting_messages():
+        if PAYMENT_MESSAGE not in step.runtime.waiting_messages():
             raise _Refusal(
                 NOT_WAITING, f"the case is no longer waiting for payment (status {application.status})", application.id
             )
@@ -291,7 +284,7 @@ def _apply(provider: str, notice: PaymentNotice, now: datetime) -> None:
         payment.status = "paid"
         payment.paid_at = notice.paid_at
         payment.provider_ref = notice.provider_ref
-        _deliver(application, runtime, notice, provider)
+        _deliver(step, notice, provider)
 
 
 def _check(notice: PaymentNotice, payment: Payment, application: Application, provider: str) -> None:
@@ -317,23 +310,22 @@ def _check(notice: PaymentNotice, payment: Payment, application: Application, pr
         )
 
 
-def _deliver(application: Application, runtime: CaseRuntime, notice: PaymentNotice, provider: str) -> None:
-    """Record the confirmed payment and deliver ``payment_received`` inside the caller's transaction."""
+def _deliver(step: CaseStep, notice: PaymentNotice, provider: str) -> None:
+    """Record the confirmed payment and deliver ``payment_received`` inside the case's step."""
     actor = f"payment:{provider}"
     payload = {"billing_code": notice.billing_code, "amount": notice.amount, "paid_at": notice.paid_at.isoformat()}
-    audit.record(
+    step.audit(
         "payment_confirmed",
         {
-            "case": application.reference,
             "billing_code": notice.billing_code,
             "amount": notice.amount,
             "event_id": notice.event_id,
             "provider_ref": notice.provider_ref,
         },
         actor=actor,
-        application_id=application.id,
     )
-    apply_message(application, runtime, PAYMENT_MESSAGE, payload, actor)
+    step.run(lambda runtime: runtime.deliver_message(PAYMENT_MESSAGE, payload))
+    step.audit("message_delivered", {"message": PAYMENT_MESSAGE, "fields": sorted(payload)}, actor=actor)
 
 
 def _refuse(

@@ -1,0 +1,331 @@
+"""The case unit of work: every change to a case is one step through here, in one transaction.
+
+A step locks the case row (PostgreSQL: ``FOR UPDATE``; SQLite: the write lock of
+``BEGIN IMMEDIATE``), loads the case and its pinned definition once, restores the engine
+runtime at most once, checks who may act, runs the change, and at the end saves the
+state, brings the ``human_task`` and ``timer`` projections up to date, appends the
+audit rows and queues the notifications. Nothing else locks, restores or saves a case.
+
+It is the hot path, so it is written for speed: the projections are written with one
+Core statement per table and change, and the runtime a step leaves behind is kept in
+process memory and reused by the next step of the same case as long as the case row's
+version counter (and its reference and definition) show that nobody else changed it.
+
+A NotFound or Forbidden that leaves a step is written to the audit trail as a refused
+access after the step's transaction rolled back, when the step names its user.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine import CaseRuntime, EngineError, NotWaiting, ProcessModel, ScriptError, StateError, TaskNotReady
+from workflows import catalog
+
+from ...extensions import app_clock, db
+from ...localtime import local_time
+from ...models import Application, AuditEvent, HumanTask, User
+from ...transactions import is_postgres, write_transaction
+from .. import audit
+from ..audit.refusals import audited_refusals
+from ..deployments import process_model
+from ..errors import CaseStateUnreadable, Conflict, Forbidden, NotFound, ServiceError
+from . import notices
+from .access import can_see_case, is_named_sponsor
+from .projections import sync_projections
+from .summary import described
+
+T = TypeVar("T")
+
+
+class CaseStep:
+    """One case, locked for one step: its row, its model, its runtime (restored on first use)."""
+
+    def __init__(self, application: Application | None, now: datetime):
+        self.application: Application = application  # type: ignore[assignment]  # set by create() for a new case
+        self.now = now
+        self._runtime: CaseRuntime | None = None
+        self._tasks: dict[str, HumanTask] | None = None
+        self._changed = False
+        self._before: tuple[set[str], set[str]] | None = None
+        self._created = False
+        self._audits: list[tuple[str, dict[str, Any], User | None, str | None]] = []
+        self._identity: tuple[int, str, str, int] | None = None  # what the runtime cache checks, once saved
+
+    # -- what the step works on ---------------------------------------------------
+
+    @property
+    def model(self) -> ProcessModel:
+        """The parsed diagram of the version this case is pinned to."""
+        return process_model(self.application.definition)
+
+    @property
+    def runtime(self) -> CaseRuntime:
+        """The case's engine runtime, restored (or taken from the cache) once per step."""
+        if self._runtime is None:
+            self._runtime = _take_cached(self.application) or _restore(self.application)
+        return self._runtime
+
+    def tasks(self) -> dict[str, HumanTask]:
+        """The case's open task rows by task id, loaded once per step."""
+        if self._tasks is None:
+            # populate_existing: rows written by Core statements are not in the identity map's copies.
+            query = (
+                select(HumanTask)
+                .where(HumanTask.application_id == self.application.id)
+                .execution_options(populate_existing=True)
+            )
+            rows = db.session.scalars(query)
+            self._tasks = {row.task_id: row for row in rows}
+        return self._tasks
+
+    def open_task(self, task_id: str) -> HumanTask:
+        """The open task row, or a Conflict saying who completed it and when (or that it was cancelled)."""
+        task = self.tasks().get(task_id)
+        if task is None:
+            raise closed_task_conflict(self.application.id, task_id)
+        return task
+
+    # -- checks --------------------------------------------------------------------
+
+    def check_access(self, user: User) -> None:
+        """NotFound unless the user may see this case."""
+        if not can_see_case(self.application, user):
+            raise NotFound("there is no such application")
+
+    def check_lane(self, task: HumanTask, user: User) -> None:
+        """Forbidden unless the user works the task's lane (and, for the applicant's or sponsor's part, is them)."""
+        check_lane(self.application, task, user)
+
+    def check_claim(self, task: HumanTask, user: User) -> None:
+        """Conflict when another officer holds the task."""
+        if task.claimed_by_id is not None and task.claimed_by_id != user.id:
+            claimer = db.session.get(User, task.claimed_by_id)
+            raise Conflict(f"this task is claimed by {claimer.label if claimer else 'another officer'}")
+
+    def check_version(self, expected: int | None) -> None:
+        """Conflict when the case changed since the page that posted was opened."""
+        if expected is not None and expected != self.application.version:
+            raise Conflict("the case changed since you opened it; reload the page to see the latest state")
+
+    # -- changing ------------------------------------------------------------------
+
+    def run(self, action: Callable[[CaseRuntime], T]) -> T:
+        """Run an engine action on the runtime; engine errors become service errors naming the case."""
+        runtime = self.runtime
+        if self._before is None:
+            self._before = (
+                {t.task_id for t in runtime.ready_user_tasks()},
+                {t.task_id for t in runtime.pending_timers()},
+            )
+        self._changed = True
+        return guard_engine(lambda: action(runtime), self.application.reference)
+
+    def audit(self, action: str, detail: dict[str, Any], *, user: User | None = None, actor: str | None = None) -> None:
+        """Queue an audit row about this case (its reference is added to the detail); written by save()."""
+        self._audits.append((action, {"case": self.application.reference, **detail}, user, actor))
+
+    def create(self, application: Application, runtime: CaseRuntime) -> None:
+        """Make this the step that starts a new case: insert its row with the runtime's first state."""
+        application.workflow_state, application.state_format = runtime.dump()
+        application.status = runtime.status() or application.status
+        db.session.add(application)
+        db.session.flush()
+        self.application, self._runtime = application, runtime
+        self._before, self._changed, self._created = (set(), set()), True, True
+
+    def save(self) -> None:
+        """Store the new state and status, write the audit rows, sync the projections, queue notifications."""
+        application = self.application
+        previous_status = application.status
+        if self._changed and not self._created:
+            runtime = self.runtime
+            application.workflow_state, application.state_format = runtime.dump()
+            application.status = runtime.status() or application.status
+            application.status_detail = _status_detail(application, runtime.data)
+            sponsor_email = runtime.data.get("sponsor_email")
+            if isinstance(sponsor_email, str) and sponsor_email.strip():
+                application.sponsor_email = sponsor_email.strip().lower()
+            application.updated_at = self.now
+            if runtime.completed and application.closed_at is None:
+                application.closed_at = self.now
+        for action, detail, user, actor in self._audits:
+            audit.record(action, detail, user=user, actor=actor, application_id=application.id)
+        self._audits.clear()
+        db.session.flush()  # the version-checked UPDATE of the case row, and the audit rows
+        if not self._changed:
+            return
+        self._identity = (
+            application.id,
+            application.reference,
+            application.definition.content_hash,
+            application.version,
+        )
+        before_tasks, before_timers = self._before or (set(), set())
+        sync_projections(application, self.runtime, self.now, before_tasks, before_timers)
+        if application.status != previous_status:
+            notices.status_changed(application, application.status)
+
+
+@contextmanager
+def case_step(application_id: int, *, user: User | None = None, **refusal_detail: Any) -> Iterator[CaseStep]:
+    """Lock a case and run one step on it in one transaction; saved at the end unless an error leaves the block.
+
+    With ``user``, a NotFound or Forbidden leaving the block is audited as a refused access (after
+    the rollback). A concurrent change detected at save time becomes a Conflict.
+    """
+    if user is not None:
+        with audited_refusals(user, "application", application_id, **refusal_detail):
+            with _step(application_id) as step:
+                yield step
+    else:
+        with _step(application_id) as step:
+            yield step
+
+
+@contextmanager
+def new_case_step() -> Iterator[CaseStep]:
+    """A step that starts a new case: the block calls ``step.create(application, runtime)``."""
+    with _step(None) as step:
+        yield step
+
+
+@contextmanager
+def _step(application_id: int | None) -> Iterator[CaseStep]:
+    try:
+        with write_transaction():
+            now = app_clock().now()
+            step = CaseStep(lock_case(application_id) if application_id is not None else None, now)
+            yield step
+            step.save()
+    except StaleDataError as exc:
+        raise Conflict("someone else changed the case at the same moment; nothing was saved, please retry") from exc
+    if step._identity is not None and step._runtime is not None:
+        _keep_cached(step._identity, step._runtime)
+
+
+def lock_case(application_id: int) -> Application:
+    """Load a case for writing (row-locked on PostgreSQL; SQLite's write lock is already held)."""
+    query = (
+        select(Application)
+        .where(Application.id == application_id)
+        .options(joinedload(Application.applicant))
+        .execution_options(populate_existing=True)
+    )
+    if is_postgres():
+        query = query.with_for_update(of=Application)
+    application = db.session.scalars(query).first()
+    if application is None:
+        raise NotFound("there is no such application")
+    return application
+
+
+def check_lane(application: Application, task: HumanTask, user: User) -> None:
+    """Refuse (Forbidden) a task of a lane the user does not work in, or of someone else's part."""
+    role = task.role
+    reason = None
+    if not role or not user.has_role(role):
+        reason = f"the task '{task.name}' is for the {task.lane} lane (role {role or 'none'}), which you do not have"
+    elif role == "applicant" and application.applicant_id != user.id:
+        reason = f"the task '{task.name}' is for the applicant of {application.reference}"
+    elif role == "sponsor" and not is_named_sponsor(application, user):
+        reason = f"the task '{task.name}' is for the sponsor named in {application.reference}, with a confirmed address"
+    if reason is not None:
+        raise Forbidden(reason)
+
+
+def closed_task_conflict(application_id: int, task_id: str) -> Conflict:
+    """The Conflict for a task that is no longer open: who completed it and when, or that it was cancelled."""
+    done = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.application_id == application_id, AuditEvent.action == "task_completed")
+        .order_by(AuditEvent.id.desc())
+    )
+    for row in done:
+        if row.detail.get("task_id") == task_id:
+            return Conflict(f"this task was already completed by {row.actor} at {local_time(row.occurred_at)}")
+    return Conflict("this task is no longer open (it was cancelled or never existed in this case)")
+
+
+def guard_engine(action: Callable[[], T], reference: str) -> T:
+    """Run an engine call for a case, turning engine errors into service errors that name the case."""
+    try:
+        return action()
+    except (TaskNotReady, NotWaiting) as exc:
+        raise Conflict(f"case {reference}: {exc}") from exc
+    except ScriptError as exc:
+        raise ServiceError(f"case {reference} cannot go on: {exc}; an analyst must fix the diagram") from exc
+    except StateError as exc:
+        raise CaseStateUnreadable(str(exc)) from exc
+    except EngineError as exc:
+        raise ServiceError(f"case {reference}: {exc}") from exc
+
+
+def _restore(application: Application) -> CaseRuntime:
+    """Restore the engine runtime of a case from its stored state; a damaged state is reported, never reset."""
+    model = process_model(application.definition)
+    try:
+        return CaseRuntime.restore(
+            model, application.workflow_state, application.state_format, application.reference, app_clock()
+        )
+    except StateError as exc:
+        raise CaseStateUnreadable(str(exc)) from exc
+
+
+def read_runtime(application: Application) -> CaseRuntime:
+    """A runtime to READ a case from (pages, listings): restored from the stored state, never the cached one."""
+    return _restore(application)
+
+
+def _status_detail(application: Application, data: dict[str, Any]) -> str | None:
+    cat = catalog()
+    detail = cat.status_reason(application.status, data)
+    fields = cat.status_details.get(application.status)
+    if detail is None and fields:
+        detail = described(application, data, fields)
+    return detail[:500] if detail else None
+
+
+# -- the runtime a step leaves behind, reused by the case's next step -------------------
+
+_CACHE_LOCK = threading.Lock()
+# (engine, case id) -> ((case id, reference, definition hash, version), runtime). The engine is part of
+# the key because one process may serve several databases (tests, benchmarks); the reference (random)
+# tells a recreated case from an old one with the same id; the version counter, any change since.
+_CACHE: OrderedDict[tuple[int, int], tuple[tuple[int, str, str, int], CaseRuntime]] = OrderedDict()
+
+
+def _take_cached(application: Application) -> CaseRuntime | None:
+    """The runtime the case's previous step left, if nothing changed the case since (it is taken, not shared)."""
+    if not current_app.config.get("KITAS_RUNTIME_CACHE", 0):
+        return None
+    with _CACHE_LOCK:
+        entry = _CACHE.pop((id(db.engine), application.id), None)
+    if entry is None:
+        return None
+    identity, runtime = entry
+    current = (application.id, application.reference, application.definition.content_hash, application.version)
+    return runtime if identity == current else None
+
+
+def _keep_cached(identity: tuple[int, str, str, int], runtime: CaseRuntime) -> None:
+    """Keep the runtime of a committed step for the case's next step (least recently used go first)."""
+    size = int(current_app.config.get("KITAS_RUNTIME_CACHE", 0))
+    if size <= 0:
+        return
+    key = (id(db.engine), identity[0])
+    with _CACHE_LOCK:
+        _CACHE[key] = (identity, runtime)
+        _CACHE.move_to_end(key)
+        while len(_CACHE) > size:
+            _CACHE.popitem(last=False)
