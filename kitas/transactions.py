@@ -78,8 +78,13 @@ def write_transaction() -> Iterator[Any]:
     if session.in_transaction():
         if session.new or session.deleted or any(session.is_modified(o) for o in session.dirty):
             raise UnsavedChanges("the session holds changes made outside a writing transaction")
-        # A read before the write would hold a deferred SQLite transaction; end it (it wrote nothing).
-        session.commit()
+        # A read before the write would hold a deferred SQLite transaction; end it. It wrote nothing, so
+        # what it loaded (the signed-in user, say) stays loaded instead of being read again under the lock.
+        session.expire_on_commit = False
+        try:
+            session.commit()
+        finally:
+            session.expire_on_commit = True
     token = _writing.set(True)
     try:
         yield session

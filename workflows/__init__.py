@@ -49,7 +49,11 @@ class StatusText:
 
     ``applicant_action`` is what the applicant must do while the case waits in this status
     (outside any form: paying, say) and ``action_page`` the page of the service for it;
-    ``sms`` says whether the news also goes out by text message.
+    ``sms`` says whether the news also goes out by text message; ``tone`` how the status is
+    coloured (``success``, ``danger``, else neutral); ``journey_step`` the step of the journey an
+    off-journey status belongs to (corrections happen during verification); ``notify_sponsor``
+    the message (``subject``, ``body`` with ``{reference}`` and ``{applicant}``) the named sponsor
+    gets when a case reaches this status.
     """
 
     label: str
@@ -57,6 +61,9 @@ class StatusText:
     applicant_action: str | None = None
     action_page: str | None = None
     sms: bool = False
+    tone: str = "primary"
+    journey_step: str | None = None
+    notify_sponsor: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,10 @@ class Catalog:
     status_reasons: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # For a status that sends the applicant somewhere (an appointment), the case-data fields that say where and when.
     status_details: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The status of a new case until the diagram names one.
+    initial_status: str = "draft"
+    # How the BPMN messages a case receives are told in its history (``payment_received``: "Payment received").
+    messages: dict[str, str] = field(default_factory=dict)
 
     def status_text(self, status: str) -> StatusText:
         """The plain words for a status; an unknown one is shown humanized rather than failing."""
@@ -122,6 +133,8 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         statuses=statuses,
         status_reasons=reasons,
         status_details=details,
+        initial_status=str(raw.get("initial_status", "draft")),
+        messages=dict(raw.get("messages", {})),
     )
 
 

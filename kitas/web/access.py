@@ -5,11 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from ..extensions import db, login_manager
+from ..extensions import login_manager
 from ..models import User
+from ..services.accounts.sessions import user_for_session
 
 
 def require_roles(bp: Blueprint, *roles: str) -> None:
@@ -33,14 +32,7 @@ def signed_in_user() -> User:
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
     """Load the user of a session id ``<id>:<token>``; a replaced token ends the session."""
-    user_id, _, token = session_id.partition(":")
-    if not user_id.isdigit() or not token:
-        return None
-    # One query for the user and their roles: this runs on every signed-in request.
-    user = (
-        db.session.scalars(select(User).options(joinedload(User.roles)).where(User.id == int(user_id))).unique().first()
-    )
-    if user is None or not user.is_active or user.session_token != token:
+    user = user_for_session(session_id)
+    if user is None:
         session.clear()
-        return None
     return user

@@ -6,11 +6,10 @@ from datetime import datetime, timedelta
 
 from flask import Flask
 
-from workflows import catalog
-
 from ..extensions import app_clock
 from ..localtime import local_time
 from ..money import rupiah
+from ..services import catalog as kitas_catalog
 from ..services.accounts.fields import country_choices
 
 
@@ -32,12 +31,12 @@ def file_size(size: int | None) -> str:
 
 def status_label(status: str | None) -> str:
     """The plain words for a case status."""
-    return catalog().status_text(status or "").label
+    return kitas_catalog.status_text(status).label
 
 
 def status_explanation(status: str | None) -> str:
     """One sentence on what a case status means for the applicant."""
-    return catalog().status_text(status or "").explanation
+    return kitas_catalog.status_text(status).explanation
 
 
 def due_state(due: datetime | None, soon_hours: int = 24) -> str:

@@ -80,7 +80,7 @@ def start_process(
             sponsor_email=(sponsor_email or "").strip().lower() or None,
             definition_id=definition.id,
             definition=definition,
-            status="draft",
+            status=catalog().initial_status,
             created_at=clock_now,
             updated_at=clock_now,
         )

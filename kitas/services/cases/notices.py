@@ -1,6 +1,6 @@
 """Tell people when a case needs them or changes: the applicant on every status change, the sponsor
-when a guarantee is asked. Rows go to the outbox in the step's own transaction, so a step that
-rolls back tells nobody anything."""
+when the status asks something of them (the catalog says which statuses, and in which words).
+Rows go to the outbox in the step's own transaction, so a step that rolls back tells nobody anything."""
 
 from __future__ import annotations
 
@@ -29,15 +29,18 @@ def status_changed(application: Application, new_status: str) -> None:
             application_id=application.id,
             channels=channels,
         )
-    if new_status == "awaiting_sponsor" and application.sponsor_email:
+    # The catalog says which statuses ask something of the sponsor, and in which words.
+    if text.notify_sponsor and application.sponsor_email:
         sponsor = db.session.scalars(select(User).where(User.email == application.sponsor_email)).first()
         if sponsor is not None and is_named_sponsor(application, sponsor):
-            name = applicant.full_name if applicant else "An applicant"
+            words = {
+                "reference": application.reference,
+                "applicant": applicant.full_name if applicant else "An applicant",
+            }
             notifications.notify(
                 sponsor,
-                f"{application.reference}: please confirm your guarantee",
-                f"{name} named you as sponsor of a KITAS application ({application.reference}). "
-                "Please confirm or decline the guarantee.",
+                text.notify_sponsor["subject"].format(**words),
+                text.notify_sponsor["body"].format(**words),
                 link="/sponsor/",
                 application_id=application.id,
             )

@@ -37,6 +37,7 @@ class CaseStatus:
     application: Application
     label: str
     explanation: str
+    tone: str  # how the status is coloured: success, danger or primary
     reason: str | None  # why a negative outcome (a rejection...), in the deciding person's words
     detail: str | None  # where and when, for a status that sends the applicant somewhere
     journey: list[tuple[str, str]]  # (label, "done" | "current" | "todo")
@@ -52,6 +53,7 @@ def case_status(application: Application, viewer: User) -> CaseStatus:
         application=application,
         label=text.label,
         explanation=text.explanation,
+        tone=text.tone,
         reason=application.status_detail if application.status in cat.status_reasons else None,
         detail=application.status_detail if application.status in cat.status_details else None,
         journey=_journey(application),
@@ -81,7 +83,7 @@ def _describe(row: AuditEvent, names: dict[str, str]) -> str | None:
     if row.action == "task_completed":
         return f"{names.get(detail.get('task', ''), detail.get('task', 'A step'))}: done"
     if row.action == "message_delivered":
-        return "Payment received" if detail.get("message") == "payment_received" else "Message received"
+        return catalog().messages.get(str(detail.get("message", "")), "Message received")
     if row.action == "timer_fired":
         name = names.get(detail.get("timer", ""), "A deadline")
         return f"Deadline passed: {name}" if not detail.get("escalates") else f"Escalated to a supervisor: {name}"
@@ -142,7 +144,6 @@ def _journey(application: Application) -> list[tuple[str, str]]:
 
 
 def _nearest_step(status: str, steps: tuple[str, ...], default: int) -> int:
-    """Off-journey statuses sit on the step they belong to (corrections during verification...)."""
-    belongs = {"correction_requested": "in_verification", "interview_scheduled": "awaiting_approval"}
-    target = belongs.get(status)
+    """Off-journey statuses sit on the step the catalog says they belong to (corrections during verification...)."""
+    target = catalog().status_text(status).journey_step
     return steps.index(target) if target in steps else default

@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import CaseRuntime, EngineError, NotWaiting, ProcessModel, ScriptError, StateError, TaskNotReady
@@ -216,12 +215,7 @@ def _step(application_id: int | None) -> Iterator[CaseStep]:
 
 def lock_case(application_id: int) -> Application:
     """Load a case for writing (row-locked on PostgreSQL; SQLite's write lock is already held)."""
-    query = (
-        select(Application)
-        .where(Application.id == application_id)
-        .options(joinedload(Application.applicant))
-        .execution_options(populate_existing=True)
-    )
+    query = select(Application).where(Application.id == application_id).execution_options(populate_existing=True)
     if is_postgres():
         query = query.with_for_update(of=Application)
     application = db.session.scalars(query).first()

@@ -6,8 +6,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from kitas.services import accounts, cases
+from kitas.services import catalog as kitas_catalog
 from kitas.services.cases import listings, timeline
-from workflows import catalog
 
 from ..access import require_roles, signed_in_user
 from ..sessions import passive
@@ -28,7 +28,7 @@ def dashboard() -> ResponseReturnValue:
     """My applications: reference, type, status in plain words, what to do next and by when."""
     user = signed_in_user()
     page = listings.my_applications(user, request.args.get("page", 1, type=int))
-    startable = [t for t in catalog().types if t.process_id]
+    startable = kitas_catalog.startable_types()
     return render_template(
         "applicant/dashboard.html", page=page, startable=startable, verified=accounts.is_verified(user)
     )

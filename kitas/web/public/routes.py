@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, redirect, render_template, url_for
+from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from kitas.services import catalog as kitas_catalog
 from kitas.services.health import ping_database, service_health
-from workflows import catalog
 
 bp = Blueprint("public", __name__)
 
@@ -24,23 +24,19 @@ def home() -> ResponseReturnValue:
         ):
             if current_user.has_role(role):
                 return redirect(url_for(endpoint))
-    return render_template("public/home.html", types=catalog().types)
+    return render_template("public/home.html", types=kitas_catalog.kitas_types())
 
 
 @bp.get("/types")
 def types() -> ResponseReturnValue:
     """Every KITAS type: index code, sponsor, documents, and whether it can be applied for online."""
-    return render_template("public/types.html", types=catalog().types)
+    return render_template("public/types.html", types=kitas_catalog.kitas_types())
 
 
 @bp.get("/types/<code>")
 def type_detail(code: str) -> ResponseReturnValue:
     """What one KITAS type needs: documents, sponsor, deadlines."""
-    try:
-        kitas_type = catalog().by_code(code)
-    except KeyError:
-        abort(404)
-    return render_template("public/type_detail.html", kitas_type=kitas_type)
+    return render_template("public/type_detail.html", kitas_type=kitas_catalog.kitas_type(code))
 
 
 @bp.get("/health")
