@@ -1,4 +1,4 @@
-"""Write the stored state of a permit_review case as the engine wrote it on SpiffWorkflow 3.1.2 (format 1.4).
+"""Write stored states of two cases as the engine wrote them on SpiffWorkflow 3.1.2 (format 1.4).
 
 Run it with a Python whose SpiffWorkflow is 3.1.2 (see tests/data/states/README.md); it is not part of the suite.
 It mirrors what the engine did on that release: the spec-less workflow converter, timers armed from
@@ -51,12 +51,26 @@ def arm_timers(workflow: BpmnWorkflow) -> None:
         task._set_internal_data(kitas_due=due.isoformat(), event_value=PARKED)
 
 
-def main() -> None:
-    """Run the case to its timer inside the review subprocess and write the state file."""
-    assert VERSION == "1.4", f"this recipe needs SpiffWorkflow 3.1.x (serializer 1.4), not {VERSION}"
+def start(process_id: str) -> BpmnWorkflow:
+    """A new workflow of the diagram ``process_id``.bpmn beside the fixtures."""
     parser = SpiffBpmnParser(validator=VALIDATOR)
-    parser.add_bpmn_file(str(HERE / "permit_review.bpmn"))
-    workflow = BpmnWorkflow(parser.get_spec("permit_review"), parser.get_subprocess_specs("permit_review"))
+    parser.add_bpmn_file(str(HERE / f"{process_id}.bpmn"))
+    return BpmnWorkflow(parser.get_spec(process_id), parser.get_subprocess_specs(process_id))
+
+
+def write(workflow: BpmnWorkflow, process_id: str) -> None:
+    """Dump ``workflow`` as the engine stored it and write it as the fixture of ``process_id``."""
+    serializer = BpmnWorkflowSerializer(
+        BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, BpmnWorkflow: SpeclessWorkflowConverter})
+    )
+    state = json.dumps(serializer.to_dict(workflow), indent=1)
+    (HERE / f"{process_id}.kitas-1+spiff-{VERSION}.json").write_text(state + "\n", encoding="utf-8")
+    sys.stdout.write(f"wrote {process_id}: {len(state)} characters of format kitas-1+spiff-{VERSION}\n")
+
+
+def permit_review() -> None:
+    """Run a permit_review case to its timer inside the review subprocess."""
+    workflow = start("permit_review")
     start_data = {
         "reference": "KITAS-UPG-0001",
         "received_at": datetime(2026, 1, 5, 9, 0, tzinfo=timezone(timedelta(hours=7))),
@@ -72,12 +86,22 @@ def main() -> None:
     apply.run()
     workflow.do_engine_steps()
     arm_timers(workflow)
-    serializer = BpmnWorkflowSerializer(
-        BpmnWorkflowSerializer.configure({**SPIFF_CONFIG, BpmnWorkflow: SpeclessWorkflowConverter})
-    )
-    state = json.dumps(serializer.to_dict(workflow), indent=1)
-    (HERE / "permit_review.kitas-1+spiff-1.4.json").write_text(state + "\n", encoding="utf-8")
-    sys.stdout.write(f"wrote {len(state)} characters of format kitas-1+spiff-{VERSION}\n")
+    write(workflow, "permit_review")
+
+
+def payment_or_lapse() -> None:
+    """Run a payment_or_lapse case to its event-based gateway (waiting for a message or a timer)."""
+    workflow = start("payment_or_lapse")
+    workflow.do_engine_steps()
+    arm_timers(workflow)
+    write(workflow, "payment_or_lapse")
+
+
+def main() -> None:
+    """Write every fixture of format 1.4."""
+    assert VERSION == "1.4", f"this recipe needs SpiffWorkflow 3.1.x (serializer 1.4), not {VERSION}"
+    permit_review()
+    payment_or_lapse()
 
 
 if __name__ == "__main__":

@@ -144,3 +144,17 @@ def test_a_damaged_old_state_is_refused_never_reset(
     with pytest.raises(StateError, match=message) as refused:
         restore(model, damaged)
     assert REFERENCE in str(refused.value)
+
+
+def test_a_case_waiting_at_an_event_based_gateway_is_refused_not_left_stuck() -> None:
+    """1.5 moves the wait from the gateway's children to the gateway: the timer row's task would vanish."""
+    model = parse_process((STATES / "payment_or_lapse.bpmn").read_text())
+    state = (STATES / f"payment_or_lapse.{OLD_FORMAT}.json").read_text(encoding="utf-8")
+    waiting = [t["task_spec"] for t in json.loads(state)["tasks"].values() if t["internal_data"].get("kitas_due")]
+    assert waiting == ["lapsed"], "in 1.4 the gateway's timer child holds the timer"
+    with pytest.raises(StateError, match="cannot be upgraded .*event-based gateway before 'lapsed'") as refused:
+        restore(model, state)
+    assert REFERENCE in str(refused.value)
+    # The same case started today waits at the gateway itself, which is why the 1.4 state cannot be kept as is.
+    [timer] = CaseRuntime.start(model, {}, ManualClock()).pending_timers()
+    assert timer.element_id == "wait_for_payment"
