@@ -3,6 +3,8 @@
 It parses and validates diagrams, runs cases (start, restore, complete user
 tasks, fire timers, deliver messages) in a sandbox, and serializes their
 state. It knows nothing of Flask, SQLAlchemy or HTTP, and never commits.
+Whatever it needs from SpiffWorkflow beyond the public API lives in
+``spiff_internals``, with a test that fails loudly when an upgrade moves it.
 """
 
 from .clock import Clock, ManualClock, SystemClock

@@ -35,9 +35,14 @@ from .errors import EngineError, NotWaiting, ScriptError, TaskNotReady
 from .sandbox import make_script_engine
 from .serialization import STATE_FORMAT, dump_state, load_state
 from .spec import STATUS_PROPERTY, ProcessModel, UserTaskInfo
-
-_PARKED = "9999-12-31T23:59:59+00:00"
-_DUE_KEY = "kitas_due"
+from .spiff_internals import (
+    failing_element,
+    fire_waiting_timer,
+    park_timer,
+    timer_due,
+    waiting_event_tasks,
+    wrapped_cause,
+)
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ class CaseRuntime:
         """Every timer the case currently waits on."""
         timers = []
         for task in self._waiting_timer_tasks():
-            due = task._get_internal_data(_DUE_KEY)
+            due = timer_due(task)
             if due is None:
                 continue
             spec = task.task_spec
@@ -151,7 +156,7 @@ class CaseRuntime:
                 PendingTimer(
                     task_id=str(task.id),
                     element_id=spec.bpmn_id or spec.name,
-                    due=datetime.fromisoformat(due),
+                    due=due,
                     attached_to=attached,
                     interrupting=bool(getattr(spec, "cancel_activity", True)),
                 )
@@ -161,7 +166,7 @@ class CaseRuntime:
     def waiting_messages(self) -> list[str]:
         """Names of the messages the case is waiting for."""
         names = []
-        for task in self.workflow.event_manager.tasks.values():
+        for task in waiting_event_tasks(self.workflow):
             for definition in _definitions(task.task_spec.event_definition):
                 if isinstance(definition, MessageEventDefinition):
                     names.append(definition.name)
@@ -180,7 +185,7 @@ class CaseRuntime:
         for task in self.workflow.get_tasks(state=TaskState.READY):
             if isinstance(task.task_spec, UserTaskMixin) and _status_of(task):
                 return _status_of(task)
-        for task in self.workflow.event_manager.tasks.values():
+        for task in waiting_event_tasks(self.workflow):
             if not isinstance(task.task_spec, BoundaryEvent) and _status_of(task):
                 return _status_of(task)
         return None
@@ -202,14 +207,13 @@ class CaseRuntime:
         task = self._find(task_id)
         if task is None or not task.has_state(TaskState.WAITING) or task not in self._waiting_timer_tasks():
             return False
-        task._set_internal_data(event_fired=True)
-        self._guard(lambda: task.task_spec._update(task))
+        self._guard(lambda: fire_waiting_timer(task))
         self.run_engine()
         return True
 
     def deliver_message(self, name: str, payload: dict[str, Any]) -> None:
         """Deliver a BPMN message; NotWaiting if no task of the case catches it."""
-        for task in list(self.workflow.event_manager.tasks.values()):
+        for task in waiting_event_tasks(self.workflow):
             for definition in _definitions(task.task_spec.event_definition):
                 if isinstance(definition, MessageEventDefinition) and definition.name == name:
                     self._guard(lambda d=definition: self.workflow.send_event(BpmnEvent(d, copy.deepcopy(payload))))
@@ -245,18 +249,17 @@ class CaseRuntime:
     def _waiting_timer_tasks(self) -> list[Task]:
         return [
             t
-            for t in self.workflow.event_manager.tasks.values()
+            for t in waiting_event_tasks(self.workflow)
             if t.has_state(TaskState.WAITING) and _timer_definition(t.task_spec.event_definition) is not None
         ]
 
     def _arm_timers(self) -> None:
         """Record the clock-based due time of each new timer and park SpiffWorkflow's own check."""
         for task in self._waiting_timer_tasks():
-            if task._get_internal_data(_DUE_KEY) is not None:
+            if timer_due(task) is not None:
                 continue
             definition = _timer_definition(task.task_spec.event_definition)
-            due = self._due_time(task, definition)
-            task._set_internal_data(**{_DUE_KEY: due.isoformat(), "event_value": _PARKED})
+            park_timer(task, self._due_time(task, definition))
 
     def _due_time(self, task: Task, definition: Any) -> datetime:
         expression = self._guard(lambda: self.workflow.script_engine.evaluate(task, definition.expression))
@@ -281,11 +284,10 @@ class CaseRuntime:
             raise
         except SpiffWorkflowException as exc:
             # The sandbox's ScriptError travels as the cause or the implicit context of Spiff's exception.
-            cause = exc.__cause__ or exc.__context__ or getattr(exc, "exception", None)
+            cause = wrapped_cause(exc)
             if isinstance(cause, EngineError):
                 raise cause from exc
-            element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
-            raise ScriptError(str(exc).splitlines()[0], element) from exc
+            raise ScriptError(str(exc).splitlines()[0], failing_element(exc)) from exc
 
 
 class _Missing:

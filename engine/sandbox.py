@@ -31,7 +31,8 @@ MAX_EXPONENT = 1000
 MAX_INT_BITS = 100_000
 MAX_SEQUENCE = 1_000_000
 JAKARTA = timezone(timedelta(hours=7), "WIB")
-SCRIPT_FILENAME = "<string>"  # PythonScriptEngine looks for this name to report line numbers
+# The file name scripts are compiled under; _script_line finds a script's failing line by it.
+SCRIPT_FILENAME = "<string>"
 
 # Attributes refused whatever the object: frame/code/generator internals and str.format tricks.
 FORBIDDEN_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES) | {

@@ -1,9 +1,12 @@
-"""Case state <-> JSON, without the spec.
+"""Case state <-> JSON, without the spec, and explicit upgrades of older state formats.
 
 SpiffWorkflow's serializer copies the whole diagram into every case. The spec
 is stored once per definition version instead and re-attached on restore, so a
 case row holds only its task tree and data. The format name is stored next to
-the state so that old states can be upgraded explicitly.
+the state so that old states can be upgraded explicitly: ``UPGRADES`` maps a
+format to the next one and the step that converts a state dict. Nothing falls
+back to SpiffWorkflow's own migrations, which expect the spec inside the state
+(and whose 1.4 -> 1.5 step fails on any state with subprocesses).
 """
 
 from __future__ import annotations
@@ -11,64 +14,100 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_SERIALIZER_VERSION
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
 
 from .errors import StateError
 from .spec import ProcessModel
+from .spiff_internals import decode_state, encode_state, make_state_serializer
 
 STATE_FORMAT = f"kitas-1+spiff-{SPIFF_SERIALIZER_VERSION}"
 
-# Explicit upgrades: old format -> function turning an old state dict into the next format.
-UPGRADES: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+Upgrade = Callable[[dict[str, Any], ProcessModel], dict[str, Any]]
+
+_SERIALIZER = make_state_serializer(SPIFF_CONFIG)
 
 
-class _SpeclessWorkflowConverter(BpmnWorkflowConverter):
-    """Serializes a top-level workflow without its process and subprocess specs."""
-
-    def to_dict(self, workflow: BpmnWorkflow) -> dict[str, Any]:
-        dct = WorkflowConverter.to_dict(self, workflow)
-        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
-        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
-        return dct
-
-    def from_dict(self, dct: dict[str, Any], model: ProcessModel | None = None) -> BpmnWorkflow:
-        if model is None:
-            raise StateError("a case state can only be restored together with its process model")
-        dct["spec"] = None
-        dct["subprocess_specs"] = {}
-        workflow = self.target_class(model.spec, dict(model.subprocess_specs), deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
-        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
-        self.set_default_attributes(workflow, dct)
-        self.subprocesses_from_dict(dct["subprocesses"], workflow)
-        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
-        return workflow
+def _workflows(dct: dict[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+    """The top workflow and each subprocess of a state dict, with the subprocess's spec name."""
+    subprocesses = dct.get("subprocesses")
+    if not isinstance(dct.get("tasks"), dict) or not isinstance(subprocesses, dict):
+        raise StateError("it holds no task tree")
+    return [(None, dct), *((sub.get("spec"), sub) for sub in subprocesses.values())]
 
 
-def _make_serializer() -> BpmnWorkflowSerializer:
-    config = dict(SPIFF_CONFIG)
-    config[BpmnWorkflow] = _SpeclessWorkflowConverter
-    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+def _from_spiff_1_4(dct: dict[str, Any], model: ProcessModel) -> dict[str, Any]:
+    """Serializer 1.4 (SpiffWorkflow 3.1) -> 1.5 (3.2), for spec-less states.
+
+    What changed in 1.5: an event-based gateway now waits for its children's
+    events itself, and its children carry no event. That is a change of the
+    spec, which a spec-less state takes from the current parser; a case waiting
+    *at* such a gateway, though, has waiting children whose events 1.5 no longer
+    knows, so it is refused rather than silently left stuck. Task data is
+    stored whole in 1.4; 1.5 stores a delta against the parent and reads a
+    task with an empty delta from its whole data, which is what we mark.
+    """
+    for spec_name, workflow in _workflows(dct):
+        spec = model.spec if spec_name is None else model.subprocess_specs.get(spec_name)
+        if spec is None:
+            raise StateError(f"it runs a subprocess {spec_name!r} that process {model.process_id} no longer has")
+        gateway_children = {
+            output.name
+            for task_spec in spec.task_specs.values()
+            if isinstance(task_spec, EventBasedGateway)
+            for output in task_spec.outputs
+        }
+        for task in workflow["tasks"].values():
+            name = task.get("task_spec")
+            if name not in spec.task_specs:
+                raise StateError(f"it has a task of {name!r}, which process {model.process_id} no longer has")
+            waiting = task.get("state") == TaskState.WAITING
+            if waiting and name in gateway_children and isinstance(spec.task_specs[name], CatchingEvent):
+                raise StateError(
+                    f"it waits at the event-based gateway before {name!r}, which format 1.5 models differently; "
+                    "finish the case on the old version or restart it"
+                )
+            task.setdefault("delta", {})
+    return dct
 
 
-_SERIALIZER = _make_serializer()
+UPGRADES: dict[str, tuple[str, Upgrade]] = {
+    "kitas-1+spiff-1.4": ("kitas-1+spiff-1.5", _from_spiff_1_4),
+}
 
 
 def dump_state(workflow: BpmnWorkflow) -> str:
     """Return the JSON state of a workflow (no spec) in the current STATE_FORMAT."""
-    registry = _SERIALIZER.registry
-    registry._encoder_mode = True
-    try:
-        dct = _SERIALIZER.to_dict(workflow)
-        return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
-    finally:
-        registry._encoder_mode = False
+    return encode_state(_SERIALIZER, workflow)
+
+
+def upgrade_state(dct: dict[str, Any], state_format: str, model: ProcessModel, reference: str) -> dict[str, Any]:
+    """Bring a state dict of ``state_format`` to STATE_FORMAT, step by step; StateError names the case."""
+    while state_format != STATE_FORMAT:
+        if state_format not in UPGRADES:
+            raise StateError(
+                f"the stored state of case {reference} has format {state_format!r}, "
+                f"which this version cannot read (it reads {STATE_FORMAT!r})"
+            )
+        next_format, upgrade = UPGRADES[state_format]
+        try:
+            dct = upgrade(dct, model)
+        except StateError as exc:
+            raise StateError(
+                f"the stored state of case {reference} cannot be upgraded from {state_format}: {exc}"
+            ) from exc
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise StateError(
+                f"the stored state of case {reference} is corrupt (upgrading from {state_format}): "
+                f"{exc.__class__.__name__}: {exc}"
+            ) from exc
+        state_format = next_format
+    return dct
 
 
 def load_state(state: str, state_format: str, model: ProcessModel, reference: str) -> BpmnWorkflow:
@@ -79,20 +118,11 @@ def load_state(state: str, state_format: str, model: ProcessModel, reference: st
         raise StateError(f"the stored state of case {reference} is corrupt: {exc}") from exc
     if not isinstance(dct, dict):
         raise StateError(f"the stored state of case {reference} is corrupt: not a JSON object")
-    while state_format != STATE_FORMAT:
-        if state_format not in UPGRADES:
-            raise StateError(
-                f"the stored state of case {reference} has format {state_format!r}, "
-                f"which this version cannot read (it reads {STATE_FORMAT!r})"
-            )
-        state_format, upgrade = UPGRADES[state_format]
-        dct = upgrade(dct)
+    dct = upgrade_state(dct, state_format, model, reference)
     try:
-        workflow = _SERIALIZER.registry.restore(dct, model=model)
-    except StateError:
-        raise
+        workflow = decode_state(_SERIALIZER, dct, model)
     except Exception as exc:  # the serializer raises many kinds of errors on damaged input
         raise StateError(f"the stored state of case {reference} is corrupt: {exc.__class__.__name__}: {exc}") from exc
-    if not isinstance(workflow, BpmnWorkflow) or workflow.task_tree is None:
+    if workflow.task_tree is None:
         raise StateError(f"the stored state of case {reference} is corrupt: it holds no workflow")
     return workflow

@@ -22,6 +22,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import DiagramError, ScriptError
 from .sandbox import compile_script
+from .spiff_internals import gateway_conditions
 
 FORM_SCHEMA_PROPERTY = "formJsonSchemaFilename"
 FORM_UI_PROPERTY = "formUiSchemaFilename"
@@ -206,10 +207,7 @@ def _scripts_of(task_spec: Any) -> list[tuple[str, str]]:
         source = getattr(task_spec, attribute, None)
         if isinstance(source, str) and source.strip():
             found.append((source, "exec"))
-    for condition, _target in getattr(task_spec, "cond_task_specs", []) or []:
-        args = getattr(condition, "args", None)
-        if args and isinstance(args[0], str):
-            found.append((args[0], "eval"))
+    found.extend((condition, "eval") for condition in gateway_conditions(task_spec))
     definition = getattr(task_spec, "event_definition", None)
     for item in getattr(definition, "event_definitions", None) or [definition]:
         expression = getattr(item, "expression", None)
