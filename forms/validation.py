@@ -20,7 +20,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
-from forms.coercion import NUMBER, WHOLE_NUMBER, YES_OR_NO, Raw, coerce
+from forms.coercion import NUMBER, WHOLE_NUMBER, YES_OR_NO
 from forms.spec import ARRAY_OF_OBJECTS, DOCUMENT_FORMAT, FormField, FormSpec, json_type
 
 Errors = dict[str, list[str]]
@@ -72,15 +72,6 @@ def validate(form: FormSpec | Mapping[str, Any], data: Mapping[str, Any]) -> Err
         for key, message in _explain(spec, error):
             _add(errors, key, message)
     return _in_form_order(spec, errors)
-
-
-def clean(form: FormSpec, raw: Raw, current: Mapping[str, Any] | None = None) -> tuple[dict[str, Any], Errors]:
-    """Coerce posted text and validate it: ``(data, errors)``; a field's coercion error wins."""
-    data, errors = coerce(form, raw, current)
-    for key, messages in validate(form, data).items():
-        if key not in errors:
-            errors[key] = messages
-    return data, _in_form_order(form, errors)
 
 
 def known_data(form: FormSpec, data: Mapping[str, Any]) -> dict[str, Any]:

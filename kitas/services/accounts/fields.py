@@ -128,11 +128,6 @@ def country_choices() -> list[tuple[str, str]]:
     return sorted(_countries().items(), key=lambda item: unicodedata.normalize("NFKD", item[1]))
 
 
-def country_name(code: str | None) -> str:
-    """The English name of an alpha-2 country code (the code itself when unknown)."""
-    return _countries().get(code or "", code or "")
-
-
 def nationality_problem(code: str | None) -> str | None:
     """What is wrong with an alpha-2 nationality code, or None."""
     if not code:

@@ -6,7 +6,6 @@ from .uploads import (
     StoreResult,
     document_store,
     documents_by_public_ids,
-    documents_of,
     open_document,
     store_uploads,
 )
@@ -15,7 +14,6 @@ __all__ = [
     "StoreResult",
     "document_store",
     "documents_by_public_ids",
-    "documents_of",
     "open_document",
     "store_uploads",
 ]

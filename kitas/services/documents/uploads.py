@@ -153,16 +153,6 @@ def _check_task(application: Application, task_id: str | None) -> None:
         raise Conflict("this step is no longer open, so nothing was uploaded; reload the page to see the current step")
 
 
-def documents_of(application_id: int) -> list[Document]:
-    """Every document of a case, newest first (the caller has checked the case may be seen)."""
-    query = (
-        select(Document)
-        .where(Document.application_id == application_id)
-        .order_by(Document.uploaded_at.desc(), Document.id.desc())
-    )
-    return list(db.session.scalars(query))
-
-
 def documents_by_public_ids(ids: Iterable[str], *, application_id: int | None = None) -> dict[str, Document]:
     """The documents with these public ids (only those of ``application_id`` when given), by public id."""
     wanted = {value for value in ids if isinstance(value, str) and value}
