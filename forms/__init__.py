@@ -6,7 +6,7 @@ This package imports nothing else from the project, and never Flask or SQLAlchem
 from forms.coercion import coerce, row_input_name
 from forms.loading import check_form, load_form
 from forms.spec import ARRAY_OF_OBJECTS, WIDGETS, FormError, FormField, FormSpec, Option
-from forms.validation import known_data, validate
+from forms.validation import checked_email, known_data, validate
 
 __all__ = [
     "ARRAY_OF_OBJECTS",
@@ -16,6 +16,7 @@ __all__ = [
     "FormSpec",
     "Option",
     "check_form",
+    "checked_email",
     "coerce",
     "known_data",
     "load_form",

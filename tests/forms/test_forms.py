@@ -13,6 +13,7 @@ from forms import (
     FormError,
     FormSpec,
     check_form,
+    checked_email,
     coerce,
     known_data,
     load_form,
@@ -329,6 +330,27 @@ def test_good_data_has_no_errors(form: FormSpec) -> None:
 )
 def test_plain_english_messages(form: FormSpec, changes: dict[str, Any], key: str, message: str) -> None:
     assert validate(form, good_data(**changes)) == {key: [message]}
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ada@mail.c0m",
+        "ada@example.c",
+        "ada@example.test",
+        "ada lovelace@example.com",
+        "ñandú@example.com",
+        "a" * 65 + "@x.org",
+    ],
+)
+def test_email_format_refuses_what_mail_cannot_reach(form: FormSpec, address: str) -> None:
+    assert validate(form, good_data(email=address)) == {"email": ["Enter an email address, such as name@example.com."]}
+
+
+def test_email_format_and_the_stored_form_of_an_address() -> None:
+    assert checked_email("ada@bücher.de") == "ada@xn--bcher-kva.de"
+    assert checked_email("ada+kitas@mail.co.id") == "ada+kitas@mail.co.id"
+    assert checked_email("ada@mail.c0m") is None
 
 
 def test_pattern_without_a_hint_and_with_an_error_message() -> None:
