@@ -51,24 +51,19 @@ def good_post(**changes: Any) -> dict[str, Any]:
         "passport_scan": "doc-7f3a",
         "declaration": "on",
     }
-    for key, value in changes.items():
-        if value is None:
-            post.pop(key, None)
-        else:
-            post[key] = value
-    return post
+    return _changed(post, changes)
 
 
 def good_data(**changes: Any) -> dict[str, Any]:
     """Typed sample application data that passes; keyword arguments replace or (None) remove keys."""
     data, errors = coerce(_sample(), good_post())
     assert errors == {}
-    for key, value in changes.items():
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value
-    return data
+    return _changed(data, changes)
+
+
+def _changed(values: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with ``changes`` applied, a change to None removing the key."""
+    return {key: value for key, value in {**values, **changes}.items() if value is not None}
 
 
 def _sample() -> FormSpec:
