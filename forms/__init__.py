@@ -4,9 +4,9 @@ This package imports nothing else from the project, and never Flask or SQLAlchem
 """
 
 from forms.coercion import coerce, row_input_name
-from forms.loading import FormStore, check_form, form_name, load_form, ui_file_for
+from forms.loading import check_form, load_form
 from forms.spec import ARRAY_OF_OBJECTS, WIDGETS, FormError, FormField, FormSpec, Option
-from forms.validation import clean, known_data, validate
+from forms.validation import checked_email, known_data, validate
 
 __all__ = [
     "ARRAY_OF_OBJECTS",
@@ -14,15 +14,12 @@ __all__ = [
     "FormError",
     "FormField",
     "FormSpec",
-    "FormStore",
     "Option",
     "check_form",
-    "clean",
+    "checked_email",
     "coerce",
-    "form_name",
     "known_data",
     "load_form",
     "row_input_name",
-    "ui_file_for",
     "validate",
 ]

@@ -1,10 +1,9 @@
-"""Reading form files, and refusing a broken form before it is deployed."""
+"""Parsing a form's schema and UI schema, and refusing a broken form before it is deployed."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -54,53 +53,6 @@ def check_form(schema: Mapping[str, Any], ui_schema: Mapping[str, Any] | None = 
         problems.append("the form has no title")
     problems.extend(_check_object(schema, ui, prefix=""))
     return problems
-
-
-class FormStore:
-    """The form files of one directory, read in pairs: ``x.schema.json`` + ``x.uischema.json``."""
-
-    def __init__(self, directory: str | Path):
-        self.directory = Path(directory)
-
-    def schema_files(self) -> list[str]:
-        """The names of every form schema file in the directory, sorted."""
-        found = self.directory.glob("*.json")
-        return sorted(p.name for p in found if p.name.endswith((".schema.json", "-schema.json")))
-
-    def load(self, schema_file: str, ui_file: str | None = None, *, check: bool = True) -> FormSpec:
-        """Load a form; without ``ui_file`` the UI schema's name is derived and may be absent."""
-        schema_text = self.read(schema_file)
-        if ui_file is not None:
-            ui_text: str | None = self.read(ui_file)
-        else:
-            derived = ui_file_for(schema_file)
-            ui_text = self.read(derived) if derived and (self.directory / derived).is_file() else None
-        return load_form(schema_text, ui_text, form_name(schema_file), check=check)
-
-    def read(self, filename: str) -> str:
-        """Return the text of one file of the directory; FormError names a missing file."""
-        if not filename or "/" in filename or "\\" in filename or filename.startswith("."):
-            raise FormError(filename, [f"{filename!r} is not a plain file name in {self.directory}"])
-        path = self.directory / filename
-        if not path.is_file():
-            raise FormError(form_name(filename), [f"the file {filename} does not exist in {self.directory}"])
-        return path.read_text(encoding="utf-8")
-
-
-def form_name(schema_file: str) -> str:
-    """The form's name from its schema file: ``worker-applicant-data.schema.json`` -> ``worker-applicant-data``."""
-    for suffix in (".schema.json", "-schema.json", ".uischema.json", "-uischema.json", ".json"):
-        if schema_file.endswith(suffix):
-            return schema_file[: -len(suffix)]
-    return schema_file
-
-
-def ui_file_for(schema_file: str) -> str | None:
-    """The conventional UI schema name: ``x.schema.json`` -> ``x.uischema.json`` (also ``-schema``)."""
-    for suffix, ui_suffix in ((".schema.json", ".uischema.json"), ("-schema.json", "-uischema.json")):
-        if schema_file.endswith(suffix):
-            return schema_file[: -len(suffix)] + ui_suffix
-    return None
 
 
 def _parse(text: str | bytes, name: str, what: str) -> dict[str, Any]:

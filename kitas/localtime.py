@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
-try:
-    WIB = ZoneInfo("Asia/Jakarta")
-except ZoneInfoNotFoundError:  # pragma: no cover - the system has no time zone data
-    WIB = timezone(timedelta(hours=7), "WIB")  # type: ignore[assignment]
+# The tzdata package (a dependency) supplies the zone where the system has no time zone files.
+WIB = ZoneInfo("Asia/Jakarta")
 
 
 def local_time(value: datetime | None, with_time: bool = True) -> str:

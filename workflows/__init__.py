@@ -104,10 +104,6 @@ class Catalog:
                 return kitas_type
         raise KeyError(f"no KITAS type with code {code!r}")
 
-    def by_process(self, process_id: str) -> KitasType | None:
-        """Return the type a process id belongs to, if any."""
-        return next((t for t in self.types if t.process_id == process_id), None)
-
     def role_for_lane(self, lane: str) -> str | None:
         """Return the role that works the tasks of a lane."""
         return self.lane_roles.get(lane)

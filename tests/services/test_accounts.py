@@ -16,7 +16,7 @@ from kitas.models import AuditEvent, LoginAttempt, Notification, User
 from kitas.services import accounts, audit
 from kitas.services.accounts import passwords
 from kitas.services.accounts import tokens as account_tokens
-from kitas.services.accounts.fields import country_name, normalize_phone, phone_problem
+from kitas.services.accounts.fields import email_problem, normalize_email, normalize_phone, phone_problem
 from kitas.services.errors import InvalidInput
 from tests.factories import make_user
 
@@ -213,8 +213,47 @@ def test_phone_numbers_are_kept_in_e164(raw: str, stored: str) -> None:
     assert phone_problem(stored) is None
 
 
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("+62 0812 3456 7890", "Leave out the 0 after +62: write +62 812..., not +62 0812...."),
+        ("+62 812", "This number has too few digits for +62. Check it."),
+        ("+44 20 7946 09581", "This number has too many digits for +44. Check it."),
+        ("+62 21 123456", "This is not a valid phone number for +62. Check the digits after +62."),
+        ("+999 1234 5678", "+999 is not a country calling code. Check the digits after the +."),
+    ],
+)
+def test_phone_problems_name_the_country_code(raw: str, message: str) -> None:
+    assert phone_problem(normalize_phone(raw)) == message
+
+
+def test_a_leading_digit_that_belongs_to_the_number_is_kept() -> None:
+    # Russia's trunk prefix is 8, but St Petersburg's area code 812 starts with it; Italy keeps its 0.
+    assert normalize_phone("+7 812 123 4567") == "+78121234567" and phone_problem("+78121234567") is None
+    assert normalize_phone("+39 06 1234567") == "+39061234567" and phone_problem("+39061234567") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("maria@example.test", "after the @"),
+        ("maria@mail.c0m", "after the @"),
+        ("ñandú@example.org", "before the @"),
+        ("m" * 65 + "@example.org", "before the @"),
+    ],
+)
+def test_email_problems_say_which_part_to_check(raw: str, words: str) -> None:
+    problem = email_problem(normalize_email(raw))
+    assert problem is not None and words in problem
+
+
+def test_an_international_domain_is_stored_in_ascii(ctx: Flask) -> None:
+    user = accounts.register(**registration(email="Maria@Bücher.de"))
+    assert user.email == "maria@xn--bcher-kva.de"
+
+
 def test_countries_come_from_iso_3166() -> None:
-    assert country_name("ID") == "Indonesia"
+    assert ("ID", "Indonesia") in accounts_country_choices()
     assert ("TL", "Timor-Leste") in accounts_country_choices()
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from kitas.extensions import db
 from kitas.models import Application, AuditEvent, ProcessDefinition
 from kitas.services import cases
-from kitas.services.deployments import collect_files, deploy, deploy_path
+from kitas.services.deployments import collect_files, definition_form, deploy, deploy_path
 from kitas.services.errors import DeploymentRefused
 from tests.conftest import ROOT
 from tests.services.helpers import complete, open_task
@@ -153,7 +153,9 @@ def test_deploy_command(ctx: Any, tmp_path: Path) -> None:
 def test_form_data_of_every_task_is_valid_for_its_form(ctx: Any) -> None:
     import forms
 
+    definition = db.session.get(ProcessDefinition, deploy_path(WORKER, FORMS).definition_id)
+    assert definition is not None
     for schema in FORMS.glob("worker-*.schema.json"):
-        form = forms.FormStore(FORMS).load(schema.name)
+        form = definition_form(definition, schema.name, schema.name.replace(".schema.json", ".uischema.json"))
         element = schema.name.removeprefix("worker-").removesuffix(".schema.json").replace("-", "_")
         assert forms.validate(form, form_data(element)) == {}, schema.name

@@ -10,11 +10,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.http import parse_options_header
 
 from kitas.extensions import db
 from kitas.models import AuditEvent, Document
 from kitas.services import cases, documents
-from kitas.web.documents.routes import content_disposition
+from kitas.web.documents.routes import download_name
 from tests import uploads
 
 Login = Callable[[Any], FlaskClient]
@@ -76,29 +77,62 @@ def test_download_has_a_safe_disposition_for_a_hostile_name(
     response = login_as(users["applicant"]).get(f"/documents/{document.public_id}?download=1")
     assert response.status_code == 200
     disposition = response.headers["Content-Disposition"]
-    assert disposition == "attachment; filename=\"evil.pdf\"; filename*=UTF-8''evil%22.pdf"
+    assert disposition == 'attachment; filename="evil\\".pdf"'  # a quoted-string: the quote is escaped
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+_CONTENT = {".pdf": uploads.pdf_bytes, ".png": uploads.png_bytes, ".jpg": uploads.jpeg_bytes}
 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ('../../evil"\r\n.pdf', "inline; filename=\"evil.pdf\"; filename*=UTF-8''evil%22.pdf"),
+        ('../../evil"\r\n.pdf', 'inline; filename="evil\\".pdf"'),
         (
             "Paspor Ñoño 日本.pdf",
-            "inline; filename=\"Paspor Nono.pdf\"; filename*=UTF-8''Paspor%20%C3%91o%C3%B1o%20%E6%97%A5%E6%9C%AC.pdf",
+            "inline; filename=\"Paspor Nono .pdf\"; filename*=UTF-8''Paspor%20%C3%91o%C3%B1o%20%E6%97%A5%E6%9C%AC.pdf",
         ),
-        ("日本.png", "inline; filename=\"document.png\"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.png"),
-        ("a;b=c%20.jpg", "inline; filename=\"a_b_c_20.jpg\"; filename*=UTF-8''a%3Bb%3Dc%2520.jpg"),
-        ("C:\\Users\\ana\\..\\scan.PDF", "inline; filename=\"scan.PDF\"; filename*=UTF-8''scan.PDF"),
-        ("\\\\", "inline; filename=\"document.pdf\"; filename*=UTF-8''document.pdf"),
+        ("日本.png", "inline; filename=.png; filename*=UTF-8''%E6%97%A5%E6%9C%AC.png"),
+        ("a;b=c%20.jpg", 'inline; filename="a;b=c%20.jpg"'),
+        ("C:\\Users\\ana\\..\\scan.PDF", "inline; filename=scan.PDF"),
     ],
 )
-def test_content_disposition(name: str, expected: str) -> None:
-    value = content_disposition(name, "application/pdf" if expected.count(".pdf") else "image/png", attachment=False)
+def test_content_disposition(
+    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login, name: str, expected: str
+) -> None:
+    document = _upload(users, name, _CONTENT[name[-4:].lower()]())
+    value = login_as(users["applicant"]).get(f"/documents/{document.public_id}").headers["Content-Disposition"]
     assert value == expected
-    fallback = value.split('filename="', 1)[1].split('"', 1)[0]
-    assert fallback.isascii() and not any(c in fallback for c in '"\\/\r\n;%')
+    # What a browser reads: parse_options_header prefers filename* as RFC 6266 says.
+    kind, options = parse_options_header(value)
+    assert kind == "inline" and options["filename"] == document.original_name
+    fallback = parse_options_header(value.partition("; filename*=")[0])[1]["filename"]
+    assert fallback.isascii() and not any(c in fallback for c in "\\/\r\n")
+
+
+def test_a_range_request_gets_the_whole_file_as_one_audited_view(
+    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login
+) -> None:
+    data = uploads.pdf_bytes()
+    document = _upload(users, "passport.pdf", data)
+    response = login_as(users["verifier"]).get(f"/documents/{document.public_id}", headers={"Range": "bytes=0-9"})
+    assert response.status_code == 200 and response.data == data
+    assert "Accept-Ranges" not in response.headers and "ETag" not in response.headers
+    assert len(_audit("document_viewed")) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type", "expected"),
+    [
+        ("C:\\Users\\ana\\..\\scan.PDF", "application/pdf", "scan.PDF"),
+        ("\\\\", "application/pdf", "document.pdf"),
+        ("photo", "image/jpeg", "photo.jpg"),
+        ("scan.p d f", "image/png", "scan.png"),
+        ("日本.png", "image/png", "日本.png"),
+    ],
+)
+def test_download_name_keeps_the_name_and_a_plain_extension(name: str, content_type: str, expected: str) -> None:
+    assert download_name(name, content_type) == expected
 
 
 def test_another_applicant_gets_404_and_an_audit_row(

@@ -8,7 +8,6 @@ from .uploads import (
     add_documents,
     document_store,
     documents_by_public_ids,
-    documents_of,
     open_document,
     prepare_uploads,
     store_uploads,
@@ -21,7 +20,6 @@ __all__ = [
     "StoreResult",
     "document_store",
     "documents_by_public_ids",
-    "documents_of",
     "open_document",
     "store_uploads",
 ]

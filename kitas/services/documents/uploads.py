@@ -168,16 +168,6 @@ def _check_applicant(application: Application, user: User) -> None:
         raise Conflict(f"case {application.reference} is closed; documents can no longer be added")
 
 
-def documents_of(application_id: int) -> list[Document]:
-    """Every document of a case, newest first (the caller has checked the case may be seen)."""
-    query = (
-        select(Document)
-        .where(Document.application_id == application_id)
-        .order_by(Document.uploaded_at.desc(), Document.id.desc())
-    )
-    return list(db.session.scalars(query))
-
-
 def documents_by_public_ids(ids: Iterable[str], *, application_id: int | None = None) -> dict[str, Document]:
     """The documents with these public ids (only those of ``application_id`` when given), by public id."""
     wanted = {value for value in ids if isinstance(value, str) and value}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import re
-import unicodedata
-from urllib.parse import quote
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, request, send_file
 
 from ...services import documents
 from ...services.documents.file_checks import clean_filename
@@ -32,30 +31,32 @@ _PDF_POLICY = (
 _IMAGE_POLICY = _PDF_POLICY + "; sandbox"
 
 
-def content_disposition(original_name: str, content_type: str, *, attachment: bool) -> str:
-    """A Content-Disposition value (RFC 6266): an ASCII ``filename`` fallback and the UTF-8 ``filename*``."""
+def download_name(original_name: str, content_type: str) -> str:
+    """The name a served document carries: the uploaded one without folders or control characters,
+    with the extension of its type when its own is not a plain one (``document.pdf`` if nothing is left).
+    """
     name = clean_filename(original_name)
     stem, dot, extension = name.rpartition(".")
     if not dot:
         stem, extension = name, ""
     if not re.fullmatch(r"[A-Za-z0-9]{1,5}", extension):
         extension = _EXTENSION.get(content_type, "bin")
-    # Letters with accents lose them; anything but a small safe set (no quotes, slashes, ';', '%') becomes '_'.
-    ascii_stem = unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode("ascii")
-    ascii_stem = re.sub(r"[^A-Za-z0-9 ._()-]+", "_", ascii_stem)
-    ascii_stem = re.sub(r"_{2,}", "_", ascii_stem).strip(" ._-")[:100] or "document"
-    full_name = f"{stem}.{extension}" if stem else f"document.{extension}"
-    kind = "attachment" if attachment else "inline"
-    return f"{kind}; filename=\"{ascii_stem}.{extension}\"; filename*=UTF-8''{quote(full_name, safe='')}"
+    return f"{stem or 'document'}.{extension}"
 
 
 @bp.get("/<public_id>")
 def show(public_id: str) -> Response:
     """Serve a document inline (previews in an iframe or img) or, with ``?download=1``, as a download."""
     document, data = documents.open_document(public_id, signed_in_user())
-    response = Response(data, mimetype=document.content_type)
-    response.headers["Content-Disposition"] = content_disposition(
-        document.original_name, document.content_type, attachment=request.args.get("download") == "1"
+    # Werkzeug writes the Content-Disposition: the UTF-8 name in filename* with an ASCII fallback.
+    # Not conditional: a range or revalidation request would be a new, audited view of the whole file.
+    response = send_file(
+        io.BytesIO(data),
+        mimetype=document.content_type,
+        as_attachment=request.args.get("download") == "1",
+        download_name=download_name(document.original_name, document.content_type),
+        conditional=False,
+        etag=False,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"
