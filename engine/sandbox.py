@@ -8,10 +8,11 @@ import calendar
 import operator
 import types
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from RestrictedPython import Guards, compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.transformer import (
@@ -30,7 +31,7 @@ MAX_RANGE = 100_000
 MAX_EXPONENT = 1000
 MAX_INT_BITS = 100_000
 MAX_SEQUENCE = 1_000_000
-JAKARTA = timezone(timedelta(hours=7), "WIB")
+JAKARTA = ZoneInfo("Asia/Jakarta")  # WIB; tzdata is a dependency, so the zone exists everywhere
 # The file name scripts are compiled under; _script_line finds a script's failing line by it.
 SCRIPT_FILENAME = "<string>"
 

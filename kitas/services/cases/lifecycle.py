@@ -13,6 +13,7 @@ from workflows import catalog
 
 from ...extensions import app_clock, db
 from ...models import Application, HumanTask, User
+from ..accounts.fields import normalize_email
 from ..audit.refusals import record_refusal
 from ..deployments import definition_form, latest_definition, process_model
 from ..errors import InvalidInput, NotFound, ServiceError
@@ -77,7 +78,7 @@ def start_process(
             reference=new_reference(index_code, clock_now.year),
             kitas_type=kitas_type,
             applicant_id=applicant.id,
-            sponsor_email=(sponsor_email or "").strip().lower() or None,
+            sponsor_email=normalize_email(sponsor_email or "") or None,
             definition_id=definition.id,
             definition=definition,
             status=catalog().initial_status,

@@ -36,6 +36,7 @@ from ...localtime import local_time
 from ...models import Application, AuditEvent, HumanTask, User
 from ...transactions import is_postgres, write_transaction
 from .. import audit
+from ..accounts.fields import normalize_email
 from ..audit.refusals import audited_refusals
 from ..deployments import process_model
 from ..errors import CaseStateUnreadable, Conflict, Forbidden, NotFound, ServiceError
@@ -154,7 +155,7 @@ class CaseStep:
             application.status_detail = _status_detail(application, runtime.data)
             sponsor_email = runtime.data.get("sponsor_email")
             if isinstance(sponsor_email, str) and sponsor_email.strip():
-                application.sponsor_email = sponsor_email.strip().lower()
+                application.sponsor_email = normalize_email(sponsor_email)
             application.updated_at = self.now
             if runtime.completed and application.closed_at is None:
                 application.closed_at = self.now
