@@ -137,7 +137,7 @@ def claim(
 ) -> list[Row[Any]]:
     """Lease up to ``limit`` due rows to ``owner``; returns (id, *columns) of each, oldest due first."""
     table, policy = queue.kind.table, queue.kind.policy
-    lease = lease or queue.lease
+    lease = queue.lease if lease is None else lease
     if lease <= timedelta(0):
         raise ValueError("a lease must last a moment, or the same pass would take its rows again")
     now = app_clock().now()
