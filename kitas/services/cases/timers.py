@@ -10,7 +10,6 @@ A timer that fails to fire is retried under the ``timer`` policy, then given up.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -22,8 +21,6 @@ from ...transactions import is_postgres, write_transaction
 from .. import audit, leases
 from ..leases import scheduler_id
 from . import guard_engine, load_runtime, lock_case, save_case
-
-log = logging.getLogger(__name__)
 
 __all__ = ["DUE_TIMERS", "FireReport", "claim_due_timers", "fire_due_timers", "fire_timer", "scheduler_id"]
 
