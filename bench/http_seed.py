@@ -70,7 +70,7 @@ MAX_AGE_DAYS = 120
 BATCH = 500
 _APP_TIMES = ("created_at", "updated_at", "closed_at")
 _TASK_TIMES = ("created_at", "due_at", "escalated_at", "claimed_at", "draft_saved_at")
-_TIMER_TIMES = ("due_at", "lease_until", "fired_at", "created_at")
+_TIMER_TIMES = ("due_at", "next_attempt_at", "gave_up_at", "fired_at", "created_at")
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,16 @@
 """The payment provider interface: issue billing codes, and read the provider's signed payment notices.
 
 KITAS Online talks to a provider only through a ``PaymentGateway``. The
-provider is chosen by configuration (``KITAS_PAYMENT_PROVIDER``); a new
-provider is one adapter module plus one line in ``gateway_for``.
+provider is chosen by configuration (``KITAS_PAYMENT_PROVIDER``) among the
+providers mounted on the application (``PROVIDERS_KEY`` in ``app.extensions``:
+name -> factory taking the configuration). A new provider is one adapter module
+plus one registration where the application is put together; the sandbox
+provider is mounted by the sandbox bank, which stands in for its servers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -64,12 +67,16 @@ class PaymentGateway(Protocol):
         ...
 
 
-def gateway_for(config: Mapping[str, Any]) -> PaymentGateway:
+GatewayFactory = Callable[[Mapping[str, Any]], PaymentGateway]
+# Where an application keeps its mounted providers: ``app.extensions[PROVIDERS_KEY][name] = factory``.
+PROVIDERS_KEY = "kitas_payment_providers"
+
+
+def gateway_for(config: Mapping[str, Any], providers: Mapping[str, GatewayFactory]) -> PaymentGateway:
     """The gateway of the provider named by ``KITAS_PAYMENT_PROVIDER`` (``sandbox`` by default)."""
     name = str(config.get("KITAS_PAYMENT_PROVIDER") or "sandbox")
-    if name == "sandbox":
-        # Imported here: the sandbox module builds on the types above.
-        from .sandbox_provider import SandboxGateway
-
-        return SandboxGateway(secret=str(config["KITAS_PAYMENT_WEBHOOK_SECRET"]))
-    raise UnknownPaymentProvider(f"no payment adapter for KITAS_PAYMENT_PROVIDER={name!r}; use 'sandbox'")
+    factory = providers.get(name)
+    if factory is None:
+        mounted = ", ".join(repr(known) for known in sorted(providers)) or "none"
+        raise UnknownPaymentProvider(f"no payment adapter for KITAS_PAYMENT_PROVIDER={name!r} (mounted: {mounted})")
+    return factory(config)

@@ -1,12 +1,11 @@
-"""The sandbox payment provider: issues billing codes, takes payments from the sandbox bank, sends signed webhooks.
+"""KITAS Online's adapter for the sandbox payment provider: signed notices, and opening bills.
 
-It behaves like a real provider on purpose: codes are random 15-digit numbers
-(like SIMPONI's) with a check digit, a bill can be paid once, before it
-expires and for its exact amount, and the merchant hears about a payment only
-through an HMAC-signed webhook POSTed over HTTP, asynchronously, retried with
-exponential backoff until the merchant answers 2xx. Its records
-(SandboxBill, SandboxWebhook) share KITAS Online's database for convenience
-only; KITAS Online reads them through ``SandboxGateway`` and nothing else.
+The provider signs each payment notice with HMAC-SHA256 over ``"<unix time>.<body>"``
+(a Stripe-style ``t=...,v1=...`` header); the gateway checks that signature in
+constant time, refuses stale timestamps, and reads the notice. How a bill is opened
+at the provider is given to the gateway at construction (``OpenBill``): the sandbox
+bank service supplies it, so this module does I/O only and never touches the
+database.
 """
 
 from __future__ import annotations
@@ -14,88 +13,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
-from sqlalchemy import select
-
-from ..extensions import app_clock, db
-from ..models import SandboxBill, SandboxWebhook
-from ..transactions import is_postgres, write_transaction
 from .payments import SIGNATURE_TOLERANCE, Billing, PaymentNotice, WebhookRejected
 
 PROVIDER_NAME = "sandbox"
-MERCHANT_NAME = "KITAS Online"  # the sandbox has exactly one merchant account
 SIGNATURE_HEADER = "X-Sandbox-Signature"
 EVENT_TYPE = "payment.succeeded"
-CODE_DIGITS = 15
 MAX_BODY_BYTES = 64 * 1024
-_WIB = timezone(timedelta(hours=7))
 
 
-class PaymentRefused(Exception):
-    """The sandbox bank refused a payment; ``code`` says why, the message says what to do."""
+class OpenBill(Protocol):
+    """Open a bill at the provider and return its billing code (the service layer supplies this)."""
 
-    def __init__(self, code: str, message: str, bill: BankBill | None = None):
-        self.code = code
-        self.bill = bill
-        super().__init__(message)
-
-
-@dataclass(frozen=True)
-class BankBill:
-    """A bill as the bank shows it to the payer."""
-
-    billing_code: str
-    merchant: str
-    description: str
-    amount: int
-    expires_at: datetime
-    status: str
-    paid_at: datetime | None
-    provider_ref: str | None
-
-
-# -- billing codes -------------------------------------------------------------
-
-
-def _check_digit(digits: str) -> str:
-    """The Luhn check digit of ``digits``: catches every single-digit typo and most swaps."""
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 0:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return str((10 - total % 10) % 10)
-
-
-def new_billing_code() -> str:
-    """A random 15-digit code (14 random digits and a check digit); one code tells nothing about another."""
-    body = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS - 1))
-    return body + _check_digit(body)
-
-
-def normalize_code(text: str) -> str:
-    """The code a person typed, without spaces and dashes; PaymentRefused if it cannot be a billing code."""
-    code = "".join(ch for ch in text if ch not in " -.\t")
-    if not code:
-        raise PaymentRefused("missing", "Enter the 15-digit billing code shown on your payment page.")
-    if not code.isdigit() or len(code) != CODE_DIGITS:
-        raise PaymentRefused(
-            "malformed",
-            f"A billing code has exactly {CODE_DIGITS} digits; what you entered has {len(code)} characters.",
-        )
-    if _check_digit(code[:-1]) != code[-1]:
-        raise PaymentRefused(
-            "typo", "This is not a valid billing code (its last digit does not match); check for a typo."
-        )
-    return code
+    def __call__(
+        self, merchant_ref: str, description: str, amount: int, expires_at: datetime, callback_url: str
+    ) -> str:
+        """Open the bill; returns the code the payer enters at the bank."""
+        ...
 
 
 # -- signatures ----------------------------------------------------------------
@@ -126,31 +63,17 @@ class SandboxGateway:
 
     name = PROVIDER_NAME
 
-    def __init__(self, secret: str):
+    def __init__(self, secret: str, open_bill: OpenBill):
         self._secret = secret
+        self._open_bill = open_bill
 
     def create_billing(
         self, merchant_ref: str, description: str, amount: int, expires_at: datetime, callback_url: str
     ) -> Billing:
-        """Issue a bill inside the caller's transaction (a rolled-back caller leaves no bill behind)."""
+        """Ask the provider for a billing code of ``amount`` whole rupiah, payable until ``expires_at``."""
         if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
             raise ValueError(f"a bill needs a positive whole-rupiah amount, not {amount!r}")
-        code = new_billing_code()
-        while db.session.scalar(select(SandboxBill.id).where(SandboxBill.billing_code == code)) is not None:
-            code = new_billing_code()
-        db.session.add(
-            SandboxBill(
-                billing_code=code,
-                merchant_ref=merchant_ref[:100],
-                description=description[:200],
-                amount=amount,
-                expires_at=expires_at,
-                callback_url=callback_url,
-                status="unpaid",
-                created_at=app_clock().now(),
-            )
-        )
-        db.session.flush()
+        code = self._open_bill(merchant_ref[:100], description[:200], amount, expires_at, callback_url)
         return Billing(code=code, amount=amount, expires_at=expires_at)
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str], now: datetime) -> PaymentNotice:
@@ -205,96 +128,3 @@ def _read_notice(body: bytes) -> PaymentNotice:
         paid_at=paid_at.astimezone(UTC),
         provider_ref=fields["provider_ref"],
     )
-
-
-# -- the bank side ---------------------------------------------------------------
-
-
-def _rupiah(amount: int) -> str:
-    return "Rp" + f"{amount:,}".replace(",", ".")
-
-
-def _provider_ref(bill: SandboxBill) -> str | None:
-    if bill.paid_at is None:
-        return None
-    return f"SBX-{bill.paid_at:%Y%m%d}-{bill.id:07d}"
-
-
-def _view(bill: SandboxBill) -> BankBill:
-    return BankBill(
-        billing_code=bill.billing_code,
-        merchant=MERCHANT_NAME,
-        description=bill.description,
-        amount=bill.amount,
-        expires_at=bill.expires_at,
-        status=bill.status,
-        paid_at=bill.paid_at,
-        provider_ref=_provider_ref(bill),
-    )
-
-
-def _payable(bill: SandboxBill | None, code: str, now: datetime) -> SandboxBill:
-    if bill is None:
-        raise PaymentRefused("unknown", f"There is no bill with the code {code}. Check it against your payment page.")
-    if bill.status == "paid":
-        raise PaymentRefused("paid", "This bill is already paid; nothing was charged again.", _view(bill))
-    if now >= bill.expires_at:
-        raise PaymentRefused(
-            "expired",
-            "This billing code has expired and can no longer be paid; ask the merchant for a new one.",
-            _view(bill),
-        )
-    return bill
-
-
-def find_bill(billing_code: str) -> BankBill:
-    """A payable bill by its code, for the bank's confirm page; PaymentRefused when it cannot be paid."""
-    code = normalize_code(billing_code)
-    bill = db.session.scalars(select(SandboxBill).where(SandboxBill.billing_code == code)).first()
-    return _view(_payable(bill, code, app_clock().now()))
-
-
-def paid_bill(billing_code: str) -> BankBill | None:
-    """A paid bill by its code, for the bank's receipt page."""
-    bill = db.session.scalars(select(SandboxBill).where(SandboxBill.billing_code == billing_code)).first()
-    return _view(bill) if bill is not None and bill.status == "paid" else None
-
-
-def pay(billing_code: str, amount: int) -> BankBill:
-    """Pay a bill, as a bank does: once, before it expires, for its exact amount; queues the merchant's webhook."""
-    code = normalize_code(billing_code)
-    with write_transaction():
-        now = app_clock().now()
-        query = select(SandboxBill).where(SandboxBill.billing_code == code).execution_options(populate_existing=True)
-        if is_postgres():
-            query = query.with_for_update()
-        bill = _payable(db.session.scalars(query).first(), code, now)
-        if amount != bill.amount:
-            raise PaymentRefused(
-                "wrong_amount",
-                f"This bill is for {_rupiah(bill.amount)}, not {_rupiah(amount)}; pay the exact amount.",
-                _view(bill),
-            )
-        bill.status = "paid"
-        bill.paid_at = now
-        event_id = "evt_" + secrets.token_hex(16)
-        body = {
-            "event_id": event_id,
-            "type": EVENT_TYPE,
-            "billing_code": bill.billing_code,
-            "amount": bill.amount,
-            "paid_at": now.astimezone(_WIB).isoformat(),
-            "provider_ref": _provider_ref(bill),
-        }
-        db.session.add(
-            SandboxWebhook(
-                event_id=event_id,
-                url=bill.callback_url,
-                body=json.dumps(body, separators=(",", ":"), sort_keys=True),
-                created_at=now,
-                attempts=0,
-                next_attempt_at=now,
-            )
-        )
-        receipt = _view(bill)
-    return receipt

@@ -23,10 +23,9 @@ JOB_ID = "fire_due_timers"
 
 # Outboxes the scheduler empties: (job id, "module:function"). Each function takes no argument,
 # runs inside an application context, sends what is due and returns how many it handled.
-OUTBOX_JOBS: tuple[tuple[str, str], ...] = (
-    ("deliver_notifications", "kitas.services.notifications:deliver_due"),
-    ("deliver_provider_webhooks", "kitas.services.payments:deliver_provider_webhooks"),
-)
+OUTBOX_JOBS: tuple[tuple[str, str], ...] = (("deliver_notifications", "kitas.services.notifications:deliver_due"),)
+# With the sandbox provider, the simulated provider also has its notices to send to us.
+SANDBOX_JOBS: tuple[tuple[str, str], ...] = (("send_sandbox_notices", "kitas.services.sandbox_bank:send_due_notices"),)
 
 
 def timer_pass(app: Flask, owner: str) -> Any:
@@ -65,7 +64,8 @@ def configure(scheduler: BaseScheduler, app: Flask, owner: str | None = None) ->
     from kitas.services.cases.timers import scheduler_id
 
     _every(scheduler, app.config["KITAS_TIMER_INTERVAL"], JOB_ID, timer_pass, (app, owner or scheduler_id()))
-    for job_id, target in OUTBOX_JOBS:
+    jobs = OUTBOX_JOBS + (SANDBOX_JOBS if app.config["KITAS_PAYMENT_PROVIDER"] == "sandbox" else ())
+    for job_id, target in jobs:
         _every(scheduler, app.config["KITAS_OUTBOX_INTERVAL"], job_id, outbox_pass, (app, target))
     return scheduler
 

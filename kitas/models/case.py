@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .definition import ProcessDefinition
+from .leased import LeasedWork
 from .types import UTCDateTime
 from .user import User
 
@@ -70,8 +71,8 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     application: Mapped[Application] = relationship(lazy="select")
 
 
-class Timer(db.Model):  # type: ignore[name-defined]
-    """A BPMN timer a case waits on, fired by the scheduler once it is due."""
+class Timer(LeasedWork, db.Model):  # type: ignore[name-defined]
+    """A BPMN timer a case waits on, fired by the scheduler once it is due (leased: see LeasedWork)."""
 
     __tablename__ = "timer"
     __table_args__ = (
@@ -88,8 +89,6 @@ class Timer(db.Model):  # type: ignore[name-defined]
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # pending -> fired | cancelled
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    lease_owner: Mapped[str | None] = mapped_column(String(100))
-    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     note: Mapped[str | None] = mapped_column(Text)

@@ -8,10 +8,11 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .leased import LeasedWork
 from .types import UTCDateTime
 
 
-class Notification(db.Model):  # type: ignore[name-defined]
+class Notification(LeasedWork, db.Model):  # type: ignore[name-defined]
     """One message to one person on one channel; e-mail and SMS rows are sent later by the scheduler."""
 
     __tablename__ = "notification"
@@ -29,8 +30,5 @@ class Notification(db.Model):  # type: ignore[name-defined]
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    attempts: Mapped[int] = mapped_column(default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(Text)

@@ -1,17 +1,19 @@
-"""The sandbox payment provider's own records: its bills and the webhooks it still has to send.
+"""The sandbox payment provider's own records: its bills and the signed notices it still has to send.
 
-They live in the same database for convenience only; KITAS Online's code reaches them
-through the sandbox gateway and the sandbox bank, never directly.
+They live in the same database for convenience only. The sandbox bank service
+(``kitas.services.sandbox_bank``) is the only code that reads or writes them;
+KITAS Online itself knows the provider only through its ``PaymentGateway``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from .leased import LeasedWork
 from .types import UTCDateTime
 
 
@@ -32,16 +34,14 @@ class SandboxBill(db.Model):  # type: ignore[name-defined]
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class SandboxWebhook(db.Model):  # type: ignore[name-defined]
-    """A signed notification the sandbox provider sends to the merchant, retried until accepted."""
+class SandboxWebhook(LeasedWork, db.Model):  # type: ignore[name-defined]
+    """A signed notice the sandbox provider POSTs to the merchant, retried until accepted (leased)."""
 
     __tablename__ = "sandbox_webhook"
+    __table_args__ = (Index("ix_sandbox_webhook_due", "delivered_at", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[str] = mapped_column(String(100), unique=True)
     url: Mapped[str] = mapped_column(String(500))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    last_error: Mapped[str | None] = mapped_column(Text)

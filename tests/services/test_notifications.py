@@ -16,11 +16,12 @@ from kitas.adapters.sms import SandboxSms, sms_sender_from_config
 from kitas.extensions import db
 from kitas.jobs.scheduler import OUTBOX_JOBS, outbox_pass
 from kitas.models import Notification, User
-from kitas.services import notifications
-from kitas.services.notifications import outbox
+from kitas.services import leases, notifications
 from kitas.transactions import write_transaction
 from tests.conftest import free_port
 from tests.factories import make_user
+
+POLICY = leases.KINDS["notification"].policy
 
 
 class FailingMailer:
@@ -146,18 +147,20 @@ def test_a_failed_send_is_retried_with_growing_delays(person: User, clock: Manua
 
 def test_the_outbox_gives_up_after_the_last_attempt(person: User, clock: ManualClock) -> None:
     queue(person, channels=("email",))
-    for _ in range(notifications.MAX_ATTEMPTS):
+    for _ in range(POLICY.max_attempts):
         assert notifications.deliver_due(mailer=FailingMailer()) == 1
         clock.advance(hours=7)
     [row] = rows()
-    assert row.attempts == notifications.MAX_ATTEMPTS and row.next_attempt_at is None and row.sent_at is None
+    assert row.attempts == POLICY.max_attempts and row.next_attempt_at is None and row.sent_at is None
+    assert row.gave_up_at == clock.now() - timedelta(hours=7)  # at the last attempt
     assert "unreachable" in (row.last_error or "")
     assert notifications.deliver_due(mailer=FailingMailer()) == 0
 
 
 def test_retry_delays_double_up_to_six_hours() -> None:
-    assert [notifications.retry_delay(n).total_seconds() / 60 for n in range(1, 6)] == [1, 2, 4, 8, 16]
-    assert notifications.retry_delay(30) == timedelta(hours=6)
+    assert [POLICY.delay(n).total_seconds() / 60 for n in range(1, 6)] == [1, 2, 4, 8, 16]
+    assert POLICY.delay(30) == timedelta(hours=6)
+    assert notifications.OUTBOX.kind.policy is POLICY
 
 
 def test_an_unreachable_smtp_server_is_recorded(person: User, app: Flask) -> None:
@@ -173,7 +176,7 @@ def test_an_unreachable_smtp_server_is_recorded(person: User, app: Flask) -> Non
 
 def test_a_claimed_row_is_not_taken_by_a_second_scheduler(person: User, clock: ManualClock) -> None:
     queue(person, channels=("email",))
-    claimed = outbox._claim(clock.now(), 10)  # the first scheduler holds it (and then dies)
+    claimed = leases.claim(notifications.OUTBOX, "first", 10)  # the first scheduler holds it (and then dies)
     assert len(claimed) == 1
     assert notifications.deliver_due(mailer=FailingMailer(failures=0)) == 0
     clock.advance(minutes=5, seconds=1)  # the lease ran out: someone else sends it
@@ -236,14 +239,15 @@ def test_smtp_login_is_used_when_configured(ctx: Flask) -> None:
     assert len(received) == 1
 
 
-def test_unread_messages_and_marking_them_read(person: User, clock: ManualClock) -> None:
+def test_recent_messages_and_marking_them_read(person: User, clock: ManualClock) -> None:
     queue(person, channels=("in_app", "email"))
     clock.advance(minutes=1)
     with write_transaction():
         notifications.notify(db.session.merge(person), "Approved", "Your permit is approved.", channels=("in_app",))
-    unread = notifications.unread_for(person, limit=10)
-    assert [n.subject for n in unread] == ["Approved", "Correction requested"]
-    assert len(notifications.unread_for(person, limit=1)) == 1
+    recent = notifications.recent_for(person, limit=10)
+    assert [(n.subject, n.read_at) for n in recent] == [("Approved", None), ("Correction requested", None)]
+    assert len(notifications.recent_for(person, limit=1)) == 1
     assert notifications.mark_all_read(person) == 2
-    assert notifications.unread_for(person) == []
+    assert all(n.read_at == clock.now() for n in notifications.recent_for(person))
     assert len(notifications.recent_for(person)) == 2
+    assert notifications.mark_all_read(person) == 0

@@ -16,7 +16,7 @@ from engine import ManualClock
 from kitas.adapters import sandbox_provider
 from kitas.extensions import app_clock, db
 from kitas.models import Application, AuditEvent, Payment, PaymentEvent, SandboxBill, SandboxWebhook, Timer
-from kitas.services import cases, payments
+from kitas.services import cases, payments, sandbox_bank
 from kitas.services.cases.timers import fire_due_timers
 from kitas.services.errors import NotFound
 from tests.adapters.live_server import public_url, serve
@@ -126,9 +126,9 @@ def test_full_loop_over_real_http(ctx: Flask, worker: int, users: dict[str, Any]
     with serve(ctx) as base_url, public_url(ctx, base_url):
         view = payments.billing_for(application.reference, users["applicant"])
         assert view.billing_code is not None and view.amount is not None
-        sandbox_provider.pay(view.billing_code, view.amount)
+        sandbox_bank.pay(view.billing_code, view.amount)
         assert _case(application.id).status == "awaiting_payment"  # webhooks are asynchronous
-        assert payments.deliver_provider_webhooks() == 1
+        assert sandbox_bank.send_due_notices() == 1
     webhook = db.session.scalars(select(SandboxWebhook)).one()
     assert webhook.delivered_at is not None and webhook.attempts == 1 and webhook.last_error is None
     case = _case(application.id)
@@ -163,7 +163,7 @@ def _wrong_amount(code: str, amount: int, now: datetime) -> tuple[bytes, dict[st
 
 
 def _unknown_code(code: str, amount: int, now: datetime) -> tuple[bytes, dict[str, str]]:
-    other = sandbox_provider.new_billing_code()
+    other = sandbox_bank.new_billing_code()
     body = _notice(other, amount, now)
     return body, _headers(body, now)
 
@@ -233,7 +233,7 @@ def test_paid_in_time_but_notified_late_is_accepted_until_the_deadline_fires(
     application, view = waiting
     assert view.billing_code is not None and view.amount is not None and view.expires_at is not None
     clock.set(view.expires_at - timedelta(minutes=1))
-    sandbox_provider.pay(view.billing_code, view.amount)
+    sandbox_bank.pay(view.billing_code, view.amount)
     clock.advance(minutes=3)  # the webhook arrives after the expiry, before the scheduler's pass
     body, headers = _queued_webhook()
     assert payments.handle_webhook("sandbox", body, headers) == payments.ACCEPTED
@@ -261,7 +261,7 @@ def test_webhook_for_a_case_no_longer_waiting_is_refused(
 def test_replayed_webhook_is_refused_and_delivers_once(waiting: tuple[Application, payments.PaymentView]) -> None:
     application, view = waiting
     assert view.billing_code is not None and view.amount is not None
-    sandbox_provider.pay(view.billing_code, view.amount)
+    sandbox_bank.pay(view.billing_code, view.amount)
     body, headers = _queued_webhook()
     assert payments.handle_webhook("sandbox", body, headers) == payments.ACCEPTED
     version = _case(application.id).version
@@ -281,7 +281,7 @@ def test_two_concurrent_deliveries_move_the_case_once(
 ) -> None:
     application, view = waiting
     assert view.billing_code is not None and view.amount is not None
-    sandbox_provider.pay(view.billing_code, view.amount)
+    sandbox_bank.pay(view.billing_code, view.amount)
     body, headers = _queued_webhook()
     application_id = application.id
     db.session.remove()
@@ -314,11 +314,3 @@ def test_webhook_for_another_provider_is_refused(
         assert payments.handle_webhook("stripe", b"{}", {}) == payments.UNKNOWN_PROVIDER
     assert _audits("payment_webhook_refused") == []
     assert any("'provider': 'stripe'" in record.getMessage() for record in caplog.records)
-
-
-def test_no_webhooks_are_sent_for_another_provider(ctx: Flask) -> None:
-    ctx.config["KITAS_PAYMENT_PROVIDER"] = "elsewhere"
-    try:
-        assert payments.deliver_provider_webhooks() == 0
-    finally:
-        ctx.config["KITAS_PAYMENT_PROVIDER"] = "sandbox"

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from kitas.extensions import db
 from kitas.models import Application, AuditEvent, HumanTask, Timer
-from kitas.services import cases
+from kitas.services import cases, leases
 from kitas.services.cases import timers
 from kitas.services.deployments import deploy_path
 from tests.conftest import DATA
@@ -211,5 +211,28 @@ def test_a_failing_timer_does_not_hold_up_the_others(worker: int, users: dict[st
     db.session.expire_all()
     assert db.session.get(Application, healthy.id).status == "expired"
     failed = _timer(broken.id, "payment_deadline")
-    assert failed.status == "pending" and "corrupt" in (failed.note or "")
-    assert failed.lease_until is not None and failed.lease_until > clock.now()  # retried after the lease, not in a loop
+    assert failed.status == "pending" and "corrupt" in (failed.last_error or "")
+    # retried after the timer policy's delay, not in a loop
+    assert failed.next_attempt_at is not None and failed.next_attempt_at > clock.now()
+
+
+def test_a_timer_that_keeps_failing_gives_up_and_becomes_an_incident(
+    worker: int, users: dict[str, Any], clock: Any
+) -> None:
+    broken = start_until_payment(users)
+    broken_row = db.session.get(Application, broken.id)
+    broken_row.workflow_state = "{damaged"
+    db.session.commit()
+    clock.advance(days=8)
+    policy = timers.DUE_TIMERS.kind.policy
+    for attempt in range(1, policy.max_attempts + 1):
+        assert len(timers.fire_due_timers("test").failed) == 1
+        row = _timer(broken.id, "payment_deadline")
+        assert row.attempts == attempt
+        if attempt < policy.max_attempts:
+            assert row.next_attempt_at == clock.now() + policy.delay(attempt)
+            clock.set(row.next_attempt_at)
+    assert row.gave_up_at == clock.now() and row.status == "pending"
+    assert timers.fire_due_timers("test").failed == []  # no more attempts until an administrator retries
+    [incident] = leases.given_up()
+    assert (incident.kind, incident.row_id) == ("timer", row.id) and "corrupt" in (incident.last_error or "")

@@ -15,7 +15,7 @@ from engine import ManualClock
 from kitas.adapters import sandbox_provider
 from kitas.extensions import app_clock, db
 from kitas.models import Application, AuditEvent, SandboxBill, SandboxWebhook
-from kitas.services import payments
+from kitas.services import payments, sandbox_bank
 from tests.adapters.live_server import public_url, serve
 from tests.services.helpers import start_until_payment
 
@@ -95,7 +95,7 @@ def test_pay_page_is_for_signed_in_applicants(
 
 def test_pay_page_shows_the_receipt_once_paid(waiting: Application, users: dict[str, Any], login_as: Any) -> None:
     code = _code(waiting, users)
-    receipt = sandbox_provider.pay(code, 1_700_000)
+    receipt = sandbox_bank.pay(code, 1_700_000)
     body, headers = _queued()
     assert payments.handle_webhook("sandbox", body, headers) == "accepted"
     html = _html(login_as(users["applicant"]).get(f"/payments/{waiting.reference}"))
@@ -137,7 +137,7 @@ def test_the_whole_loop_through_the_pages_and_a_real_webhook(
         assert paid.status_code == 303
         receipt = _html(client.get(paid.headers["Location"]))
         assert "The merchant is notified within seconds" in receipt
-        assert payments.deliver_provider_webhooks() == 1
+        assert sandbox_bank.send_due_notices() == 1
     db.session.expire_all()
     assert db.session.get(Application, waiting.id).status == "in_verification"  # type: ignore[union-attr]
     html = _html(client.get(f"/payments/{waiting.reference}"))
@@ -151,7 +151,7 @@ def test_webhook_endpoint_answers_in_json(
     waiting: Application, users: dict[str, Any], client: FlaskClient, csrf_on: None
 ) -> None:
     code = _code(waiting, users)
-    sandbox_provider.pay(code, 1_700_000)
+    sandbox_bank.pay(code, 1_700_000)
     body, headers = _queued()
     forged = client.post(
         "/webhooks/payments/sandbox",
@@ -211,7 +211,7 @@ def test_bank_refuses_codes_that_cannot_be_codes(client: FlaskClient, typed: str
 
 
 def test_bank_refuses_an_unknown_code_and_keeps_the_input(client: FlaskClient) -> None:
-    unknown = sandbox_provider.new_billing_code()
+    unknown = sandbox_bank.new_billing_code()
     response = client.get(f"/sandbox-bank/confirm?code={unknown}")
     assert response.status_code == 404
     html = _html(response)

@@ -1,34 +1,33 @@
 """Fire due BPMN timers exactly once, from any number of scheduler processes.
 
-A timer is first *claimed* (a short transaction takes a lease on due rows; on
-PostgreSQL ``FOR UPDATE SKIP LOCKED`` keeps two schedulers off the same rows),
-then *fired* in its own transaction that locks the case and the timer row and
-re-checks that the timer is still pending: firing is idempotent, and a crash
-between claim and fire only delays the timer until its lease runs out.
+A timer is first *claimed* through the one lease mechanism (``kitas.services.leases``:
+a short transaction leases due rows, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), then
+*fired* in its own transaction that locks the case and the timer row and re-checks
+that the timer is still pending and leased to this scheduler: firing is idempotent,
+and a crash between claim and fire only delays the timer until its lease runs out.
+A timer that fails to fire is retried under the ``timer`` policy, then given up.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-import socket
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
-from ...extensions import app_clock, db
+from ...extensions import db
 from ...models import Timer
-from ...transactions import is_postgres, write_transaction
-from ..errors import ServiceError
+from ...transactions import is_postgres
+from .. import leases
+from ..leases import scheduler_id
 from .unit_of_work import case_step
 
-log = logging.getLogger(__name__)
+__all__ = ["DUE_TIMERS", "FireReport", "claim_due_timers", "fire_due_timers", "fire_timer", "scheduler_id"]
 
-
-def scheduler_id() -> str:
-    """A name for this scheduler process, used as the lease owner."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+# Pending timers whose due time has come; ``fire_timer`` itself marks a timer fired or cancelled.
+DUE_TIMERS = leases.Queue(
+    kind=leases.KINDS["timer"], ready=Timer.status == "pending", due_at=Timer.due_at, lease=timedelta(seconds=60)
+)
 
 
 @dataclass
@@ -42,26 +41,7 @@ class FireReport:
 
 def claim_due_timers(owner: str, limit: int = 50, lease_seconds: float = 60) -> list[int]:
     """Lease up to ``limit`` due timers to ``owner`` and return their ids."""
-    now = app_clock().now()
-    with write_transaction():
-        query = (
-            select(Timer)
-            .where(
-                Timer.status == "pending",
-                Timer.due_at <= now,
-                or_(Timer.lease_until.is_(None), Timer.lease_until < now),
-            )
-            .order_by(Timer.due_at, Timer.id)
-            .limit(limit)
-        )
-        if is_postgres():
-            query = query.with_for_update(skip_locked=True)
-        timers = db.session.scalars(query).all()
-        for timer in timers:
-            timer.lease_owner = owner
-            timer.lease_until = now + timedelta(seconds=lease_seconds)
-        ids = [t.id for t in timers]
-    return ids
+    return [row.id for row in leases.claim(DUE_TIMERS, owner, limit, timedelta(seconds=lease_seconds))]
 
 
 def fire_timer(timer_id: int, owner: str) -> str:
@@ -100,35 +80,18 @@ def fire_timer(timer_id: int, owner: str) -> str:
     return "fired"
 
 
-def _postpone(timer_id: int, reason: str, lease_seconds: float) -> None:
-    with write_transaction():
-        timer = db.session.get(Timer, timer_id)
-        if timer is not None and timer.status == "pending":
-            timer.note = reason[:2000]
-            timer.lease_until = app_clock().now() + timedelta(seconds=lease_seconds)
-
-
 def fire_due_timers(owner: str | None = None, limit: int = 50, lease_seconds: float = 60) -> FireReport:
     """Claim and fire every due timer (in batches of ``limit``) until none is left for this owner."""
-    owner = owner or scheduler_id()
+    holder = owner or scheduler_id()
     report = FireReport()
-    while True:
-        claimed = claim_due_timers(owner, limit, lease_seconds)
-        if not claimed:
-            return report
-        for timer_id in claimed:
-            try:
-                outcome = fire_timer(timer_id, owner)
-            except Exception as exc:  # one broken case must not hold up the timers of the others
-                log.exception("timer %s failed", timer_id)
-                db.session.rollback()
-                report.failed.append(timer_id)
-                message = str(exc) if isinstance(exc, ServiceError) else f"{exc.__class__.__name__}: {exc}"
-                _postpone(timer_id, message, lease_seconds)
-                continue
-            if outcome == "fired":
-                report.fired.append(timer_id)
-            elif outcome == "stale":
-                report.stale.append(timer_id)
-        if report.failed and set(claimed) <= set(report.failed):
-            return report
+    attempts = leases.work_through(
+        DUE_TIMERS, holder, lambda row: fire_timer(row.id, holder), limit, timedelta(seconds=lease_seconds)
+    )
+    for attempt in attempts:
+        if attempt.failed:
+            report.failed.append(attempt.row_id)
+        elif attempt.outcome == "fired":
+            report.fired.append(attempt.row_id)
+        elif attempt.outcome == "stale":
+            report.stale.append(attempt.row_id)
+    return report

@@ -1,39 +1,30 @@
 """The notification outbox: rows queued inside a step's own transaction, delivered by the
-scheduler through the mail and SMS adapters. Calls nothing but the models and adapters.
+scheduler through the mail and SMS adapters under the shared lease mechanism. Calls the models, the
+adapters and leases.
 """
 
 from .outbox import (
     BATCH,
     CHANNELS,
-    FIRST_RETRY,
-    LEASE,
-    MAX_ATTEMPTS,
-    MAX_RETRY_DELAY,
+    OUTBOX,
     OUTBOX_CHANNELS,
     absolute_link,
     deliver_due,
     mark_all_read,
     notify,
     recent_for,
-    retry_delay,
     sent_recently,
-    unread_for,
 )
 
 __all__ = [
     "BATCH",
     "CHANNELS",
-    "FIRST_RETRY",
-    "LEASE",
-    "MAX_ATTEMPTS",
-    "MAX_RETRY_DELAY",
+    "OUTBOX",
     "OUTBOX_CHANNELS",
     "absolute_link",
     "deliver_due",
     "mark_all_read",
     "notify",
     "recent_for",
-    "retry_delay",
     "sent_recently",
-    "unread_for",
 ]

@@ -24,8 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from engine import CaseRuntime
 
-from ...adapters import sandbox_provider, sandbox_webhooks
-from ...adapters.payments import PaymentGateway, PaymentNotice, WebhookRejected, gateway_for
+from ...adapters.payments import PROVIDERS_KEY, PaymentGateway, PaymentNotice, WebhookRejected, gateway_for
 from ...extensions import app_clock, db
 from ...models import Application, Payment, PaymentEvent, Timer, User
 from ...transactions import write_transaction
@@ -90,8 +89,8 @@ class _Refusal(Exception):
 
 
 def gateway() -> PaymentGateway:
-    """The configured payment gateway."""
-    return gateway_for(current_app.config)
+    """The configured payment gateway, among the providers mounted on this application."""
+    return gateway_for(current_app.config, current_app.extensions.get(PROVIDERS_KEY, {}))
 
 
 def payment_status(payment: Payment, now: datetime) -> str:
@@ -353,13 +352,3 @@ def _refuse(
     with write_transaction():
         audit.record("payment_webhook_refused", detail, actor=f"payment:{provider[:32]}", application_id=application_id)
     return outcome
-
-
-# -- the scheduler's outbox job -------------------------------------------------------
-
-
-def deliver_provider_webhooks() -> int:
-    """Let the sandbox provider send the webhooks it owes; returns how many were handled."""
-    if current_app.config.get("KITAS_PAYMENT_PROVIDER", "sandbox") != sandbox_provider.PROVIDER_NAME:
-        return 0
-    return sandbox_webhooks.send_due_webhooks(app_clock().now())

@@ -1,17 +1,28 @@
 """Routes of the sandbox_bank blueprint: a test bank that pays the sandbox provider's billing codes.
 
 It stands apart from KITAS Online as a real bank would: no KITAS login, its own
-look, and it learns nothing about the case; it only talks to the provider.
+look, and it learns nothing about the case; it only talks to the provider. Its
+pages exist only with the sandbox provider, and registering them mounts the
+sandbox bank service as that provider's back end.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 
-from kitas.adapters.sandbox_provider import PaymentRefused, find_bill, paid_bill, pay
+from kitas.services import sandbox_bank
+from kitas.services.sandbox_bank import PaymentRefused, find_bill, paid_bill, pay
 
 bp = Blueprint("sandbox_bank", __name__, url_prefix="/sandbox-bank")
+
+
+@bp.record_once
+def _mount(state: BlueprintSetupState) -> None:
+    """The bank's pages and the provider it simulates come together: one application, one mount."""
+    sandbox_bank.mount(state.app)
+
 
 _REFUSAL_STATUS = {"unknown": 404, "paid": 409, "expired": 409, "wrong_amount": 409}
 
