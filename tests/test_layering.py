@@ -130,3 +130,92 @@ def test_the_adapter_and_payment_checks_see_real_imports_and_commits() -> None:
     assert "kitas.adapters.payments" in _imported(ROOT / "kitas" / "services" / "payments" / "billing.py")
     assert _commits(ROOT / "kitas" / "transactions.py")
     assert _python_files("kitas/adapters") and _python_files("kitas/services/payments")
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """Like ``_imported``, but without the imports under ``if TYPE_CHECKING:`` (type hints only)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            node.body = []
+    package = list(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+# What a page may use besides services: whole modules (prefixes) and single names of the extensions.
+_WEB_MODULES = ("kitas.services", "kitas.web", "kitas.localtime", "kitas.money")
+_WEB_NAMES = (
+    "kitas.extensions",
+    "kitas.extensions.login_manager",
+    "kitas.extensions.csrf",
+    "kitas.extensions.app_clock",
+)
+
+
+def _outside(names: set[str], modules: tuple[str, ...], exact: tuple[str, ...] = ()) -> set[str]:
+    """The project names in ``names`` that are neither inside one of ``modules`` nor one of ``exact``."""
+    return {
+        n
+        for n in names
+        if _top(n) == "kitas"
+        and n != "kitas"
+        and n not in exact
+        and not any(n == m or n.startswith(m + ".") for m in modules)
+    }
+
+
+@pytest.mark.parametrize("path", _python_files("kitas/web"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_web_imports_services_only(path: Path) -> None:
+    names = _runtime_imports(path)
+    bad = _outside(names, _WEB_MODULES, _WEB_NAMES) | {
+        n for n in names if _top(n) in {"workflows", "engine", "forms", "sqlalchemy"}
+    }
+    assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}: pages call services, services do the rest"
+
+
+@pytest.mark.parametrize("path", _python_files("kitas/jobs"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_jobs_import_services_only(path: Path) -> None:
+    names = _runtime_imports(path)
+    bad = _outside(names, ("kitas.services", "kitas.jobs"), ("kitas.extensions", "kitas.extensions.db"))
+    bad |= {n for n in names if _top(n) in {"workflows", "engine", "forms", "sqlalchemy"}}
+    assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}: jobs run services"
+
+
+def _capability(path_or_module: str) -> str | None:
+    parts = path_or_module.split(".")
+    return parts[2] if len(parts) > 2 and parts[:2] == ["kitas", "services"] else None
+
+
+@pytest.mark.parametrize("path", _python_files("kitas/services"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_private_names_stay_inside_their_capability(path: Path) -> None:
+    here = _capability(".".join(path.relative_to(ROOT).with_suffix("").parts))
+    borrowed = {
+        n
+        for n in _imported(path)
+        if n.rsplit(".", 1)[-1].startswith("_")
+        and not n.rsplit(".", 1)[-1].startswith("__")
+        and _capability(n) not in (None, here)
+    }
+    assert not borrowed, f"{path.relative_to(ROOT)} uses private names of another capability: {sorted(borrowed)}"
+
+
+def test_the_web_and_jobs_checks_see_real_imports() -> None:
+    routes = _runtime_imports(ROOT / "kitas" / "web" / "applicant" / "routes.py")
+    assert "kitas.services.cases" in routes
+    assert "kitas.models.User" in _imported(ROOT / "kitas" / "web" / "access.py")
+    assert "kitas.models.User" not in _runtime_imports(ROOT / "kitas" / "web" / "access.py")
+    assert _outside({"kitas.models.User", "kitas.extensions.db", "kitas.services.cases"}, _WEB_MODULES, _WEB_NAMES) == {
+        "kitas.models.User",
+        "kitas.extensions.db",
+    }
+    assert "kitas.services.cases.timers.fire_due_timers" in _runtime_imports(ROOT / "kitas" / "jobs" / "scheduler.py")
+    assert _capability("kitas.services.audit.chain._digest") == "audit" and _capability("kitas.models") is None

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Blueprint, abort, session
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from ..extensions import login_manager
-from ..models import User
 from ..services.accounts.sessions import user_for_session
+
+if TYPE_CHECKING:  # pages handle users, but only services query them
+    from ..models import User
 
 
 def require_roles(bp: Blueprint, *roles: str) -> None:

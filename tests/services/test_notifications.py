@@ -63,7 +63,7 @@ def rows() -> list[Notification]:
     return list(db.session.scalars(select(Notification).order_by(Notification.id)))
 
 
-def queue(user: User, **kwargs: Any) -> list[Notification]:
+def queue(user: User, **kwargs: Any) -> int:
     """Notify inside a committed transaction, as a use case does."""
     with write_transaction():
         return notifications.notify(db.session.merge(user), "Correction requested", "Please fix your form.", **kwargs)

@@ -5,6 +5,7 @@ Rows go to the outbox in the step's own transaction, so a step that rolls back t
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from workflows import catalog
 
@@ -31,7 +32,8 @@ def status_changed(application: Application, new_status: str) -> None:
         )
     # The catalog says which statuses ask something of the sponsor, and in which words.
     if text.notify_sponsor and application.sponsor_email:
-        sponsor = db.session.scalars(select(User).where(User.email == application.sponsor_email)).first()
+        query = select(User).options(joinedload(User.roles)).where(User.email == application.sponsor_email)
+        sponsor = db.session.scalars(query).unique().first()
         if sponsor is not None and is_named_sponsor(application, sponsor):
             words = {
                 "reference": application.reference,

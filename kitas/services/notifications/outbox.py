@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, func, insert, select, update
 
 from ...adapters.mail import Mailer, OutgoingMail, mailer_from_config
 from ...adapters.sms import SmsSender, sms_sender_from_config
@@ -55,8 +55,8 @@ def notify(
     link: str | None = None,
     application_id: int | None = None,
     channels: Sequence[str] = ("in_app", "email"),
-) -> list[Notification]:
-    """Add one outbox row per channel inside the caller's transaction (nothing is sent here).
+) -> int:
+    """Add one outbox row per channel inside the caller's transaction (nothing is sent here); returns how many.
 
     ``link`` is a path of this site (``/applicant/...``) or an absolute URL; e-mails
     and SMS carry it as an absolute URL under ``KITAS_PUBLIC_URL``. A person without
@@ -66,29 +66,31 @@ def notify(
     if unknown:
         raise ValueError(f"unknown notification channel(s): {', '.join(sorted(unknown))}")
     now = app_clock().now()
-    rows: list[Notification] = []
+    rows: list[dict[str, Any]] = []
     for channel in dict.fromkeys(channels):  # keep the order, drop repeats
         recipient = user.phone if channel == "sms" else user.email
         if not recipient:
             log.info("user %s has no %s address; that notification is skipped", user.id, channel)
             continue
-        row = Notification(
-            user_id=user.id,
-            application_id=application_id,
-            channel=channel,
-            recipient=recipient,
-            subject=subject[:200],
-            body=body,
-            link=link,
-            created_at=now,
-            attempts=0,
-            # An in-app message is delivered by being written; the outbox channels wait for the scheduler.
-            sent_at=now if channel == "in_app" else None,
-            next_attempt_at=None if channel == "in_app" else now,
+        rows.append(
+            {
+                "user_id": user.id,
+                "application_id": application_id,
+                "channel": channel,
+                "recipient": recipient,
+                "subject": subject[:200],
+                "body": body,
+                "link": link,
+                "created_at": now,
+                "attempts": 0,
+                # An in-app message is delivered by being written; the outbox channels wait for the scheduler.
+                "sent_at": now if channel == "in_app" else None,
+                "next_attempt_at": None if channel == "in_app" else now,
+            }
         )
-        db.session.add(row)
-        rows.append(row)
-    return rows
+    if rows:  # one statement for all channels: this runs inside every step that changes a status
+        db.session.execute(insert(Notification.__table__), rows)
+    return len(rows)
 
 
 def absolute_link(link: str | None) -> str | None:
