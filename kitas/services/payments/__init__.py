@@ -3,27 +3,29 @@ notices that deliver the BPMN payment message. Calls cases/ (the unit of work) a
 """
 
 from .billing import (
+    DEFAULT_VALIDITY,
+    FEE_VARIABLE,
+    PAYMENT_MESSAGE,
+    WEBHOOK_ROUTE,
+    PaymentView,
+    billing_for,
+    gateway,
+    payment_of,
+    payment_status,
+)
+from .webhooks import (
     ACCEPTED,
     ALREADY_PAID,
     CONFLICT,
-    DEFAULT_VALIDITY,
     DUPLICATE,
     EXPIRED,
-    FEE_VARIABLE,
     NOT_WAITING,
-    PAYMENT_MESSAGE,
     REJECTED,
     UNAUTHENTICATED,
     UNKNOWN_BILLING,
     UNKNOWN_PROVIDER,
-    WEBHOOK_ROUTE,
     WRONG_AMOUNT,
-    PaymentView,
-    billing_for,
-    gateway,
     handle_webhook,
-    payment_of,
-    payment_status,
 )
 
 __all__ = [
