@@ -26,6 +26,7 @@ JOB_ID = "fire_due_timers"
 OUTBOX_JOBS: tuple[tuple[str, str], ...] = (
     ("deliver_notifications", "kitas.services.notifications:deliver_due"),
     ("deliver_provider_webhooks", "kitas.services.payments:deliver_provider_webhooks"),
+    ("seal_audit_chains", "kitas.services.audit:seal_due"),  # seals only when KITAS_AUDIT_SEAL_INTERVAL passed
 )
 
 
