@@ -127,6 +127,8 @@ def upgrade():
         batch_op.drop_column('seq')
         batch_op.alter_column('chain_seq', new_column_name='seq', existing_type=sa.BigInteger(), nullable=False)
         batch_op.alter_column('chain', existing_type=sa.String(length=160), nullable=False)
+    # A batch of its own: in the batch above the new seq column does not exist yet for a constraint.
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_unique_constraint('uq_audit_event_chain_seq', ['chain', 'seq'])
 
     op.create_table('audit_chain',
@@ -192,6 +194,7 @@ def downgrade():
         batch_op.drop_column('chain')
         batch_op.drop_column('seq')
         batch_op.alter_column('global_seq', new_column_name='seq', existing_type=sa.BigInteger(), nullable=False)
+    with op.batch_alter_table('audit_event', schema=None) as batch_op:
         batch_op.create_unique_constraint('audit_event_seq_key', ['seq'])
     conn.execute(sa.table("audit_head", sa.column("id"), sa.column("seq"), sa.column("last_hash")).insert(),
                  [{"id": 1, "seq": seq, "last_hash": prev_hash}])
