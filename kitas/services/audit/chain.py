@@ -113,28 +113,25 @@ def record(
     occurred_at = app_clock().now().replace(microsecond=0)
     label = user.label if user is not None else (actor or SYSTEM_ACTOR)
     actor_id = user.id if user is not None else None
-    if case is not None and application_id not in (None, case.id):
-        raise ValueError(f"audit row for case {case.id} given application_id {application_id}")
     if case is not None:
+        if application_id not in (None, case.id):
+            raise ValueError(f"audit row for case {case.id} given application_id {application_id}")
         if case.id is None:  # a case being started: it needs its id to name its chain
             db.session.flush()
-        name, seq, prev_hash = case_chain(case.id), (case.audit_seq or 0) + 1, case.audit_hash or GENESIS_HASH
-        digest = event_digest(prev_hash, name, seq, occurred_at, actor_id, label, action, detail)
-        case.audit_seq, case.audit_hash = seq, digest
         application_id = case.id
+        name, head = case_chain(case.id), (case.audit_seq or 0, case.audit_hash or GENESIS_HASH)
     elif application_id is not None:
-        name = case_chain(application_id)
-        seq, prev_hash = _lock_case_head(application_id)
-        seq += 1
-        digest = event_digest(prev_hash, name, seq, occurred_at, actor_id, label, action, detail)
+        name, head = case_chain(application_id), _lock_case_head(application_id)
+    else:
+        name = chain or (f"user:{user.id}" if user is not None and user.id is not None else shard_chain(label, detail))
+        head = lock_chain(name)
+    seq, prev_hash = head[0] + 1, head[1]
+    digest = event_digest(prev_hash, name, seq, occurred_at, actor_id, label, action, detail)
+    if case is not None:
+        case.audit_seq, case.audit_hash = seq, digest  # flushed with the case row by the caller
+    elif application_id is not None:
         _move_case_head(application_id, seq, digest)
     else:
-        if chain is None:
-            chain = f"user:{user.id}" if user is not None and user.id is not None else shard_chain(label, detail)
-        name = chain
-        seq, prev_hash = lock_chain(name)
-        seq += 1
-        digest = event_digest(prev_hash, name, seq, occurred_at, actor_id, label, action, detail)
         db.session.execute(update(AuditChain).where(AuditChain.chain == name).values(seq=seq, last_hash=digest))
     row = AuditEvent(
         chain=name,
