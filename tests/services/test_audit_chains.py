@@ -90,6 +90,16 @@ def test_a_case_given_with_another_id_is_refused(worker: int, users: dict[str, A
     application = cases.start_case("worker", users["applicant"])
     with pytest.raises(ValueError), write_transaction():
         audit.record("odd", {}, case=application, application_id=application.id + 1)
+    with pytest.raises(ValueError), write_transaction():
+        audit.record("odd", {}, application_id=application.id, chain="user:1")
+
+
+def test_the_seal_command_seals_what_moved(ctx: Flask, worker: int) -> None:
+    runner = ctx.test_cli_runner()
+    assert "sealed 1 chain heads" in runner.invoke(args=["audit", "seal"]).output
+    assert "sealed 0 chain heads" in runner.invoke(args=["audit", "seal"]).output
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0 and "audit chain intact: 1 rows in 1 chains, 2 seals" in result.output
 
 
 def test_the_seal_job_seals_what_moved_once_per_interval(

@@ -113,6 +113,8 @@ def record(
     occurred_at = app_clock().now().replace(microsecond=0)
     label = user.label if user is not None else (actor or SYSTEM_ACTOR)
     actor_id = user.id if user is not None else None
+    if chain is not None and (case is not None or application_id is not None):
+        raise ValueError(f"a row of a case belongs to the case's chain, not to {chain}")
     if case is not None:
         if application_id not in (None, case.id):
             raise ValueError(f"audit row for case {case.id} given application_id {application_id}")
