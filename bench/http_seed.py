@@ -4,10 +4,10 @@ Running 10,000 cases through the engine would take minutes, so one real case per
 long case of the measured status page) is driven through the services (``cases.start_case``,
 ``complete_task``, ``deliver_message``), owned by the measured applicant, and then copied with
 SQLAlchemy Core bulk inserts: the ``application`` row (new reference, owner and timestamps, the
-same workflow state), its ``human_task`` and ``timer`` rows and its ``audit_event`` rows. The audit
-rows are appended to the one hash chain with the digest of ``kitas.services.audit`` (its private
-``_digest``, reused on purpose so the copies follow any change of the recipe), so ``kitas audit
-verify`` still passes; the copies' ``seq`` order is not their time order, which nothing reads.
+same workflow state), its ``human_task`` and ``timer`` rows and its ``audit_event`` rows. Each copy's
+audit rows form that copy's own case chain, hashed with ``kitas.services.audit.event_digest`` (reused
+on purpose so the copies follow any change of the recipe), its head stored on the copied
+``application`` row; the seeded chains are then sealed, so ``kitas audit verify`` passes.
 Payments, documents and notifications are not copied: the pages measured do not read them.
 
 Call ``prepare_database`` inside the application context of an empty database.
@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy import Table, func, insert, select, text
 
 from kitas.extensions import app_clock, db
-from kitas.models import Application, AuditEvent, AuditHead, HumanTask, Role, Timer, User, user_roles
-from kitas.services import accounts, cases
-from kitas.services.audit import chain as audit
+from kitas.models import Application, AuditEvent, HumanTask, Role, Timer, User, user_roles
+from kitas.models.audit import GENESIS_HASH
+from kitas.services import accounts, audit, cases
 from tests.services.helpers import complete
 from tests.worker_data import PAYMENT
 
@@ -177,12 +177,9 @@ def bulk_applicants(count: int) -> list[tuple[int, str]]:
 
 
 class Cloner:
-    """Copies template cases with new ids, references, owners and times, extending the audit chain."""
+    """Copies template cases with new ids, references, owners and times, each with its own audit chain."""
 
     def __init__(self, measured: Person) -> None:
-        head = db.session.get(AuditHead, 1)
-        assert head is not None
-        self.seq, self.last_hash = head.seq, head.last_hash
         self.measured_id, self.references = measured.id, set(db.session.scalars(select(Application.reference)))
         self.ids = {m: _next_id(m) for m in (Application, HumanTask, Timer, AuditEvent)}
         self.pending: dict[Any, list[dict[str, Any]]] = {m: [] for m in self.ids}
@@ -204,54 +201,62 @@ class Cloner:
         app_id, reference = self._id(Application), self._reference(template)
         old_ref = template.application["reference"]
         app = _moved(template.application, _APP_TIMES, shift)
-        self.pending[Application].append({**app, "id": app_id, "reference": reference, "applicant_id": owner[0]})
+        head = (0, GENESIS_HASH)
+        for row in template.audits:
+            head = self._append_audit(row, app_id, head, old_ref, reference, owner, shift)
+        copy = {"id": app_id, "reference": reference, "applicant_id": owner[0]}
+        self.pending[Application].append({**app, **copy, "audit_seq": head[0], "audit_hash": head[1]})
         for task in template.tasks:
             moved = _moved(task, _TASK_TIMES, shift)
             self.pending[HumanTask].append({**moved, "id": self._id(HumanTask), "application_id": app_id})
         for timer in template.timers:
             moved = _moved(timer, _TIMER_TIMES, shift)
             self.pending[Timer].append({**moved, "id": self._id(Timer), "application_id": app_id})
-        for row in template.audits:
-            self._append_audit(row, app_id, old_ref, reference, owner, shift)
         if len(self.pending[Application]) >= BATCH:
             self.flush()
 
     def _append_audit(
-        self, row: dict[str, Any], app_id: int, old_ref: str, reference: str, owner: tuple[int, str], shift: timedelta
-    ) -> None:
+        self,
+        row: dict[str, Any],
+        app_id: int,
+        head: tuple[int, str],
+        old_ref: str,
+        reference: str,
+        owner: tuple[int, str],
+        shift: timedelta,
+    ) -> tuple[int, str]:
+        """Queue the copy of one audit row as the next row of the copy's chain; returns the new head."""
         detail = {k: (reference if v == old_ref else v) for k, v in row["detail"].items()}
         actor_id, actor = (
             (owner[0], owner[1]) if row["actor_id"] == self.measured_id else (row["actor_id"], row["actor"])
         )
         occurred_at: datetime = row["occurred_at"] - shift
-        self.seq += 1
-        digest = audit._digest(self.last_hash, self.seq, occurred_at, actor, row["action"], detail)
+        chain, seq, prev_hash = audit.case_chain(app_id), head[0] + 1, head[1]
+        digest = audit.event_digest(prev_hash, chain, seq, occurred_at, actor_id, actor, row["action"], detail)
         self.pending[AuditEvent].append(
             {
                 **row,
                 "id": self._id(AuditEvent),
-                "seq": self.seq,
+                "chain": chain,
+                "seq": seq,
                 "occurred_at": occurred_at,
                 "actor_id": actor_id,
                 "actor": actor,
                 "application_id": app_id,
                 "detail": detail,
-                "prev_hash": self.last_hash,
+                "prev_hash": prev_hash,
                 "hash": digest,
             }
         )
-        self.last_hash = digest
+        return seq, digest
 
     def flush(self) -> None:
-        """Insert the queued rows and move the audit chain's head, in one transaction."""
+        """Insert the queued rows (the chain heads travel on the application rows), in one transaction."""
         with db.engine.begin() as conn:
             for model, rows in self.pending.items():
                 if rows:
                     conn.execute(insert(model.__table__), rows)
                 rows.clear()
-            conn.execute(
-                update(AuditHead.__table__).where(AuditHead.id == 1).values(seq=self.seq, last_hash=self.last_hash)
-            )
 
 
 def seed(
@@ -304,6 +309,7 @@ def prepare_database(
     started = time.perf_counter()
     facts = seed(total, applicants, people, log, rng)
     facts["seconds"] = round(time.perf_counter() - started, 1)
+    audit.seal_chains()  # as the scheduler would have by now
     chain = audit.verify_chain()
     facts["audit_chain"] = f"intact, {chain.rows} rows" if chain.ok else f"BROKEN at {chain.broken_at}: {chain.problem}"
     db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))  # the database size is then the file's

@@ -1,4 +1,4 @@
-"""The ``kitas`` command: init, demo, deploy, serve, scheduler, audit verify."""
+"""The ``kitas`` command: init, demo, deploy, serve, scheduler, audit verify and seal."""
 
 from __future__ import annotations
 
@@ -100,15 +100,23 @@ def register_commands(app: Flask) -> None:
     @audit_group.command("verify")
     @with_appcontext
     def audit_verify() -> None:
-        """Recompute the audit hash chain and report the first broken link."""
+        """Recompute every audit hash chain and the seals over them; report the first broken link."""
         from kitas.services.audit import verify_chain
 
         report = verify_chain()
         if report.ok:
-            click.echo(f"audit chain intact: {report.rows} rows")
+            click.echo(f"audit chain intact: {report.rows} rows in {report.chains} chains, {report.seals} seals")
             return
-        click.echo(f"audit chain BROKEN at row {report.broken_at}: {report.problem}", err=True)
+        click.echo(f"audit chain BROKEN at row {report.broken_at} of chain {report.chain}: {report.problem}", err=True)
         sys.exit(1)
+
+    @audit_group.command("seal")
+    @with_appcontext
+    def audit_seal() -> None:
+        """Seal the heads of every audit chain that moved since the last seal (the scheduler does it too)."""
+        from kitas.services.audit import seal_chains
+
+        click.echo(f"sealed {seal_chains()} chain heads")
 
     app.cli.add_command(audit_group)
 

@@ -32,6 +32,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "KITAS_RUNTIME_CACHE": int(env.get("KITAS_RUNTIME_CACHE", "512")),
         # Seconds between two passes over the outboxes (e-mail, SMS, provider webhooks).
         "KITAS_OUTBOX_INTERVAL": float(env.get("KITAS_OUTBOX_INTERVAL", "2")),
+        # Seconds between two seals of the audit chains (the digest of every chain head that moved).
+        "KITAS_AUDIT_SEAL_INTERVAL": float(env.get("KITAS_AUDIT_SEAL_INTERVAL", "300")),
         # The embedded default runs the scheduler inside the web process.
         "KITAS_EMBEDDED_SCHEDULER": env.get("KITAS_EMBEDDED_SCHEDULER", "1") == "1",
         "KITAS_SQLITE_BUSY_TIMEOUT_MS": int(env.get("KITAS_SQLITE_BUSY_TIMEOUT_MS", "15000")),

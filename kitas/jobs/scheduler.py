@@ -23,7 +23,10 @@ JOB_ID = "fire_due_timers"
 
 # Outboxes the scheduler empties: (job id, "module:function"). Each function takes no argument,
 # runs inside an application context, sends what is due and returns how many it handled.
-OUTBOX_JOBS: tuple[tuple[str, str], ...] = (("deliver_notifications", "kitas.services.notifications:deliver_due"),)
+OUTBOX_JOBS: tuple[tuple[str, str], ...] = (
+    ("deliver_notifications", "kitas.services.notifications:deliver_due"),
+    ("seal_audit_chains", "kitas.services.audit:seal_due"),  # seals only when KITAS_AUDIT_SEAL_INTERVAL passed
+)
 # With the sandbox provider, the simulated provider also has its notices to send to us.
 SANDBOX_JOBS: tuple[tuple[str, str], ...] = (("send_sandbox_notices", "kitas.services.sandbox_bank:send_due_notices"),)
 

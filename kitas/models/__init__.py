@@ -1,6 +1,6 @@
 """SQLAlchemy models of KITAS Online."""
 
-from .audit import AuditEvent, AuditHead
+from .audit import AuditChain, AuditEvent, AuditSeal, SealedHead
 from .case import Application, HumanTask, Timer
 from .definition import ProcessDefinition
 from .document import Document
@@ -12,8 +12,9 @@ from .user import Role, User, user_roles
 
 __all__ = [
     "Application",
+    "AuditChain",
     "AuditEvent",
-    "AuditHead",
+    "AuditSeal",
     "Document",
     "HumanTask",
     "LoginAttempt",
@@ -24,6 +25,7 @@ __all__ = [
     "Role",
     "SandboxBill",
     "SandboxWebhook",
+    "SealedHead",
     "Timer",
     "User",
     "user_roles",

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .audit import GENESIS_HASH
 from .definition import ProcessDefinition
 from .leased import LeasedWork
 from .types import UTCDateTime
@@ -34,6 +35,9 @@ class Application(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The head of the case's audit chain: the step that holds this row locked appends to it.
+    audit_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    audit_hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH, server_default=GENESIS_HASH)
 
     applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="select")
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")

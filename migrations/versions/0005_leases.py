@@ -6,7 +6,7 @@ by kitas/services/leases.py only. Rows that had already run out of retries are
 marked as given up, so the incidents page finds them.
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-01
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import kitas.models.types
 
 revision = '0005'
-down_revision = '0003'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

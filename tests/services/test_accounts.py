@@ -44,7 +44,7 @@ def registration(**overrides: Any) -> dict[str, Any]:
 def actions() -> list[str]:
     """Every audit action written so far, in order."""
     db.session.rollback()
-    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
 def outbox(subject: str | None = None) -> list[Notification]:
@@ -310,7 +310,7 @@ def test_unknown_email_and_wrong_password_look_the_same(ctx: Flask) -> None:
         ("ana@example.org", True),
     ]
     assert actions() == ["login_failed", "login_failed", "login_succeeded"]
-    details = list(db.session.scalars(select(AuditEvent.detail).order_by(AuditEvent.seq)))
+    details = list(db.session.scalars(select(AuditEvent.detail).order_by(AuditEvent.id)))
     assert [d["reason"] for d in details[:2]] == ["wrong_password", "unknown_account"]
     assert all(d["address"] == ADDRESS for d in details)
     assert "not the password" not in str(details) and GOOD_PASSWORD not in str(details)

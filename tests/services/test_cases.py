@@ -23,7 +23,7 @@ from tests.worker_data import PAYMENT, form_data
 
 
 def _audit(action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
 
 
 def test_full_case_through_services(worker: int, users: dict[str, Any], clock: Any) -> None:

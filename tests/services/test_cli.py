@@ -32,7 +32,7 @@ def test_audit_verify_reports_the_first_broken_link(worker: int, users: dict[str
     ok = runner.invoke(args=["audit", "verify"])
     assert ok.exit_code == 0 and "audit chain intact: 4 rows" in ok.output
 
-    rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+    rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     target = rows[2]
     db.session.execute(
         text("UPDATE audit_event SET actor = :actor WHERE id = :id"),
@@ -47,7 +47,7 @@ def test_audit_verify_reports_the_first_broken_link(worker: int, users: dict[str
 def test_audit_verify_notices_a_deleted_row(worker: int, users: dict[str, Any]) -> None:
     application = cases.start_case("worker", users["applicant"])
     complete(application.id, "applicant_data", users["applicant"])
-    last = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    last = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     db.session.execute(text("DELETE FROM audit_event WHERE id = :id"), {"id": last.id})
     db.session.commit()
     result = current_app.test_cli_runner().invoke(args=["audit", "verify"])

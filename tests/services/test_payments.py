@@ -26,7 +26,7 @@ SECRET = "test-webhook-secret"
 
 
 def _audits(action: str, application_id: int | None = None) -> list[AuditEvent]:
-    query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+    query = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
     if application_id is not None:
         query = query.where(AuditEvent.application_id == application_id)
     return list(db.session.scalars(query))

@@ -152,3 +152,23 @@ def test_changes_made_outside_a_writing_transaction_are_not_committed_by_the_nex
             pass  # pragma: no cover - never entered
     db.session.rollback()
     assert db.session.get(type(user), user.id).full_name == "Ana Applicant"  # type: ignore[union-attr]
+
+
+def test_a_step_that_only_audits_keeps_the_version_and_extends_the_case_chain(
+    worker: int, users: dict[str, Any]
+) -> None:
+    from kitas.services.audit import verify_chain
+    from kitas.services.cases import claims
+
+    application = start_until_verification(users)
+    db.session.rollback()
+    before = db.session.get(Application, application.id)
+    assert before is not None
+    version, seq = before.version, before.audit_seq
+    claims.claim_task(before.reference, open_task(application.id, "verify_documents").task_id, users["verifier"])
+    db.session.rollback()
+    after = db.session.get(Application, application.id)
+    assert after is not None
+    assert after.version == version  # an officer's form opened before the claim still submits
+    assert after.audit_seq == seq + 1
+    assert verify_chain().ok

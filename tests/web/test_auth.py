@@ -75,7 +75,7 @@ def signed_in_user_id(client: FlaskClient) -> str | None:
 def audit_actions() -> list[str]:
     """Every audit action so far, in order."""
     db.session.rollback()
-    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD, **extra: str) -> Any:

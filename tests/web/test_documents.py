@@ -37,7 +37,7 @@ def _upload(users: dict[str, Any], name: str, data: bytes) -> Document:
 
 
 def _audit(action: str) -> list[AuditEvent]:
-    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)))
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)))
 
 
 @pytest.mark.parametrize("who", ["applicant", "sponsor", "verifier", "supervisor"])

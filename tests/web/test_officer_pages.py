@@ -70,7 +70,7 @@ def test_claim_release_and_someone_elses_claim(users: dict[str, Any], login_as: 
     vera = login_as(users["verifier"])
     assert vera.post(base + "/release").status_code == 302
     assert open_task_row(application.id, "verify_documents").claimed_by_id is None
-    actions = [row.action for row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+    actions = [row.action for row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
     assert actions.count("task_claimed") == 1 and actions.count("task_released") == 1
 
 

@@ -1,38 +1,95 @@
-"""Append to and verify the hash-chained audit trail."""
+"""Append to the audit trail: one hash chain per case, per user, per process, and a few shared shards.
+
+A case's chain has its head on the ``application`` row, which every step of the case holds locked and
+updates anyway: given the locked case, an append costs no query at all. Rows of no case go to a chain
+whose head is an ``audit_chain`` row: the user's own (``user:<id>``), a process's deployments
+(``process:<id>``), or, for rows without a user (anonymous visitors, the system, a payment provider,
+the CLI), one of ``ACTOR_SHARDS`` shard chains picked by a hash of the row's actor and detail. Hashing
+the content spreads those appends over all shards whatever the traffic (a flood of failed logins from
+one address, or every registration by "system", does not queue behind one row), keeps the number of
+chains bounded whatever a visitor sends (so seals stay small), and is reproducible (the migration
+places old rows the same way).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from engine import canonical_json
 
 from ...extensions import app_clock, db
-from ...models import AuditEvent, AuditHead, User
+from ...models import Application, AuditChain, AuditEvent, User
 from ...models.audit import GENESIS_HASH
 
 SYSTEM_ACTOR = "system"
+ACTOR_SHARDS = 16
+SEAL_CHAIN = "seals"  # the head of the seals' own chain, kept with the other heads
 
 
-def _digest(prev_hash: str, seq: int, occurred_at: datetime, actor: str, action: str, detail: dict[str, Any]) -> str:
+def case_chain(application_id: int) -> str:
+    """The name of a case's chain."""
+    return f"case:{application_id}"
+
+
+def process_chain(process_id: str) -> str:
+    """The name of the chain of a process's deployments."""
+    return f"process:{process_id}"
+
+
+def shard_chain(actor: str, detail: dict[str, Any]) -> str:
+    """The shard chain of a row that belongs to no case and no user, chosen by its content."""
+    key = hashlib.sha256((actor + "\n" + canonical_json(detail)).encode("utf-8")).digest()
+    return f"actor:{int.from_bytes(key[:4], 'big') % ACTOR_SHARDS}"
+
+
+def event_digest(
+    prev_hash: str,
+    chain: str,
+    seq: int,
+    occurred_at: datetime,
+    actor_id: int | None,
+    actor: str,
+    action: str,
+    detail: dict[str, Any],
+) -> str:
+    """The hash of one row: what it says, where it stands in its chain, and the hash of the row before."""
     body = canonical_json(
-        {"seq": seq, "at": occurred_at.isoformat(), "actor": actor, "action": action, "detail": detail}
+        {
+            "chain": chain,
+            "seq": seq,
+            "at": occurred_at.isoformat(),
+            "actor_id": actor_id,
+            "actor": actor,
+            "action": action,
+            "detail": detail,
+        }
     )
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-def lock_head() -> AuditHead:
-    """Lock (creating it if needed) the chain head; held until the caller's transaction ends."""
-    head = db.session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
-    if head is None:  # the migration seeds it; this only covers a database built without migrations
-        head = AuditHead(id=1, seq=0, last_hash=GENESIS_HASH)
-        db.session.add(head)
-    return head
+def lock_chain(chain: str) -> tuple[int, str]:
+    """Lock (creating it if needed) the head of a chain kept in ``audit_chain``; returns (seq, last hash).
+
+    The lock is held until the caller's transaction ends, so it also serializes whatever the caller
+    does next for that chain (deployments of one process use it to number their versions).
+    """
+    query = select(AuditChain.seq, AuditChain.last_hash).where(AuditChain.chain == chain).with_for_update()
+    head = db.session.execute(query).first()
+    if head is None:
+        # Two first appends may race: the loser's insert waits for the winner's and then does nothing.
+        dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(AuditChain).values(chain=chain, seq=0, last_hash=GENESIS_HASH)
+        db.session.execute(insert.on_conflict_do_nothing(index_elements=["chain"]))
+        head = db.session.execute(query).one()
+    return int(head.seq), str(head.last_hash)
 
 
 def record(
@@ -42,73 +99,76 @@ def record(
     user: User | None = None,
     actor: str | None = None,
     application_id: int | None = None,
+    case: Application | None = None,
+    chain: str | None = None,
 ) -> AuditEvent:
-    """Append an audit row inside the caller's transaction (the chain head is locked until commit)."""
-    head = lock_head()
+    """Append an audit row inside the caller's transaction, to the chain it belongs to.
+
+    ``case``: the case row the caller holds locked; its head advances in memory (the caller flushes
+    the row) and no query is issued. ``application_id`` alone locks that case's row first.
+    ``chain`` names another chain explicitly (kept in ``audit_chain``, e.g. ``process_chain(...)``).
+    """
     # Hash exactly what the JSON column will give back (string keys, plain values).
     detail = json.loads(canonical_json(detail))
     occurred_at = app_clock().now().replace(microsecond=0)
     label = user.label if user is not None else (actor or SYSTEM_ACTOR)
-    seq = head.seq + 1
-    digest = _digest(head.last_hash, seq, occurred_at, label, action, detail)
+    actor_id = user.id if user is not None else None
+    if chain is not None and (case is not None or application_id is not None):
+        raise ValueError(f"a row of a case belongs to the case's chain, not to {chain}")
+    if case is not None:
+        if application_id not in (None, case.id):
+            raise ValueError(f"audit row for case {case.id} given application_id {application_id}")
+        if case.id is None:  # a case being started: it needs its id to name its chain
+            db.session.flush()
+        application_id = case.id
+        name, head = case_chain(case.id), (case.audit_seq or 0, case.audit_hash or GENESIS_HASH)
+    elif application_id is not None:
+        name, head = case_chain(application_id), _lock_case_head(application_id)
+    else:
+        name = chain or (f"user:{user.id}" if user is not None and user.id is not None else shard_chain(label, detail))
+        head = lock_chain(name)
+    seq, prev_hash = head[0] + 1, head[1]
+    digest = event_digest(prev_hash, name, seq, occurred_at, actor_id, label, action, detail)
+    if case is not None:
+        case.audit_seq, case.audit_hash = seq, digest  # flushed with the case row by the caller
+    elif application_id is not None:
+        _move_case_head(application_id, seq, digest)
+    else:
+        db.session.execute(update(AuditChain).where(AuditChain.chain == name).values(seq=seq, last_hash=digest))
     row = AuditEvent(
+        chain=name,
         seq=seq,
         occurred_at=occurred_at,
-        actor_id=user.id if user is not None else None,
+        actor_id=actor_id,
         actor=label,
         action=action,
         application_id=application_id,
         detail=detail,
-        prev_hash=head.last_hash,
+        prev_hash=prev_hash,
         hash=digest,
     )
-    head.seq = seq
-    head.last_hash = digest
     db.session.add(row)
     return row
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    """The result of verifying the audit chain."""
-
-    rows: int
-    broken_at: int | None  # seq of the first row whose link or hash is wrong
-    problem: str | None
-
-    @property
-    def ok(self) -> bool:
-        """True when every link holds."""
-        return self.broken_at is None
+def _lock_case_head(application_id: int) -> tuple[int, str]:
+    """Lock a case's row and read its chain head (for callers that did not pass the case itself)."""
+    head = db.session.execute(
+        select(Application.audit_seq, Application.audit_hash)
+        .where(Application.id == application_id)
+        .with_for_update(of=Application)
+    ).first()
+    if head is None:
+        raise ValueError(f"there is no application {application_id} to audit")
+    return int(head.audit_seq), str(head.audit_hash)
 
 
-def verify_chain(batch: int = 1000) -> ChainReport:
-    """Recompute every hash in order, up to the head read first, and report the first broken link."""
-    head = db.session.get(AuditHead, 1)
-    head_seq = head.seq if head is not None else 0
-    head_hash = head.last_hash if head is not None else GENESIS_HASH
-    db.session.rollback()  # rows appended after this point are not part of the check
-    prev_hash, expected_seq, count, last_seq = GENESIS_HASH, 1, 0, 0
-    while last_seq < head_seq:
-        rows = db.session.scalars(
-            select(AuditEvent)
-            .where(AuditEvent.seq > last_seq, AuditEvent.seq <= head_seq)
-            .order_by(AuditEvent.seq)
-            .limit(batch)
-        ).all()
-        if not rows:
-            break
-        for row in rows:
-            count += 1
-            if row.seq != expected_seq:
-                return ChainReport(count, row.seq, f"row {expected_seq} is missing (found {row.seq} next)")
-            if row.prev_hash != prev_hash:
-                return ChainReport(count, row.seq, f"row {row.seq} does not point to the hash of row {row.seq - 1}")
-            digest = _digest(row.prev_hash, row.seq, row.occurred_at, row.actor, row.action, row.detail)
-            if digest != row.hash:
-                return ChainReport(count, row.seq, f"row {row.seq} was changed after it was written")
-            prev_hash, expected_seq, last_seq = row.hash, row.seq + 1, row.seq
-        db.session.rollback()
-    if last_seq != head_seq or prev_hash != head_hash:
-        return ChainReport(count, last_seq + 1, f"rows after {last_seq} were removed (the head says {head_seq})")
-    return ChainReport(count, None, None)
+def _move_case_head(application_id: int, seq: int, digest: str) -> None:
+    """Store a case's new head with a plain UPDATE (no version bump) and tell a loaded case object."""
+    db.session.execute(
+        update(Application.__table__).where(Application.id == application_id).values(audit_seq=seq, audit_hash=digest)
+    )
+    loaded = db.session.identity_map.get(identity_key(Application, application_id))
+    if loaded is not None:
+        set_committed_value(loaded, "audit_seq", seq)
+        set_committed_value(loaded, "audit_hash", digest)

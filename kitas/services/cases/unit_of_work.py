@@ -25,7 +25,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import CaseRuntime, EngineError, NotWaiting, ProcessModel, ScriptError, StateError, TaskNotReady
@@ -159,12 +160,16 @@ class CaseStep:
             application.updated_at = self.now
             if runtime.completed and application.closed_at is None:
                 application.closed_at = self.now
+        audited = bool(self._audits)
         for action, detail, user, actor in self._audits:
-            audit.record(action, detail, user=user, actor=actor, application_id=application.id)
+            audit.record(action, detail, user=user, actor=actor, case=application)  # the head lives on the row
         self._audits.clear()
-        db.session.flush()  # the version-checked UPDATE of the case row, and the audit rows
         if not self._changed:
+            if audited:
+                _move_audit_head(application)
+            db.session.flush()
             return
+        db.session.flush()  # the version-checked UPDATE of the case row (state and audit head), and the audit rows
         self._identity = (
             application.id,
             application.reference,
@@ -212,6 +217,20 @@ def _step(application_id: int | None) -> Iterator[CaseStep]:
         raise Conflict("someone else changed the case at the same moment; nothing was saved, please retry") from exc
     if step._identity is not None and step._runtime is not None:
         _keep_cached(step._identity, step._runtime)
+
+
+def _move_audit_head(application: Application) -> None:
+    """Store the case's audit head alone: an audit row (a claim, an upload) is no change of the case, so the
+    version counter, which tells open forms and cached runtimes that the case moved on, stays."""
+    seq, digest = application.audit_seq, application.audit_hash
+    db.session.execute(
+        update(Application)
+        .where(Application.id == application.id)
+        .values(audit_seq=seq, audit_hash=digest)
+        .execution_options(synchronize_session=False)
+    )
+    set_committed_value(application, "audit_seq", seq)
+    set_committed_value(application, "audit_hash", digest)
 
 
 def lock_case(application_id: int) -> Application:

@@ -64,7 +64,9 @@ def deploy(bpmn: str, files: dict[str, str], deployed_by: User | None = None, ac
     digest = content_hash(bpmn, stored)
     label = deployed_by.label if deployed_by is not None else actor
     with write_transaction():
-        audit.lock_head()  # serializes concurrent deployments, so version numbers cannot collide
+        # The head of the process's deployment chain serializes its deployments: versions cannot collide.
+        chain = audit.process_chain(model.process_id)
+        audit.lock_chain(chain)
         existing = db.session.scalars(
             select(ProcessDefinition).where(
                 ProcessDefinition.process_id == model.process_id, ProcessDefinition.content_hash == digest
@@ -93,6 +95,7 @@ def deploy(bpmn: str, files: dict[str, str], deployed_by: User | None = None, ac
             {"process_id": model.process_id, "version": definition.version, "hash": digest},
             user=deployed_by,
             actor=label,
+            chain=chain,
         )
         result = DeployResult(definition.id, definition.process_id, definition.version, created=True)
     return result
