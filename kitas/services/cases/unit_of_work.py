@@ -223,14 +223,15 @@ def _move_audit_head(application: Application) -> None:
     """Store the case's audit head alone: an audit row (a claim, an upload) is no change of the case, so the
     version counter, which tells open forms and cached runtimes that the case moved on, stays."""
     seq, digest = application.audit_seq, application.audit_hash
+    # Marked as stored first, so that the autoflush before the UPDATE does not write (and version) the row.
+    set_committed_value(application, "audit_seq", seq)
+    set_committed_value(application, "audit_hash", digest)
     db.session.execute(
         update(Application)
         .where(Application.id == application.id)
         .values(audit_seq=seq, audit_hash=digest)
         .execution_options(synchronize_session=False)
     )
-    set_committed_value(application, "audit_seq", seq)
-    set_committed_value(application, "audit_hash", digest)
 
 
 def lock_case(application_id: int) -> Application:
