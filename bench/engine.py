@@ -10,7 +10,8 @@ ending in ``permit_issued``):
   database as a fresh request would. ``cases.deliver_message`` is timed separately;
 * bare engine: the same completions on a ``CaseRuntime`` kept in memory (no dump/restore, no SQL),
   run interleaved with the service cases so both see the same machine load;
-* the ratio service/bare per completion (median and p95); target <= 3.0;
+* the ratio service/bare per completion (median and p95); target <= 5 on SQLite, <= 8 on PostgreSQL;
+* the SQL statements each completion and message delivery executes (min, median, max);
 * stored state size of each finished case; target < 30000 bytes;
 * peak RSS of fresh subprocesses running N and 4N service cases on SQLite; "flat" = ratio < 1.5.
 
@@ -61,7 +62,7 @@ STEPS = (
     "book_biometrics",
     "capture_biometrics",
 )
-TARGET_RATIO = 3.0
+TARGET_RATIO = {"sqlite": 5.0, "postgresql": 8.0}
 TARGET_STATE_BYTES = 30_000
 FLAT_RSS_RATIO = 1.5
 DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
@@ -246,8 +247,8 @@ def run_database(name: str, url: str, n: int, bare: Samples) -> dict[str, Any]:
         "ratio_service_over_bare": {
             "median": ratio_median,
             "p95": ratio_p95,
-            "target": f"<= {TARGET_RATIO}",
-            "meets_target": ratio_median <= TARGET_RATIO and ratio_p95 <= TARGET_RATIO,
+            "target": f"<= {TARGET_RATIO[name]}",
+            "meets_target": ratio_median <= TARGET_RATIO[name] and ratio_p95 <= TARGET_RATIO[name],
         },
         "sql_statements": {
             "per_complete_task": _spread(service["complete_sql"]),

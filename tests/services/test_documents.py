@@ -203,7 +203,7 @@ def test_files_are_removed_when_the_transaction_fails(
     def broken_record(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(audit, "record", broken_record)
+    monkeypatch.setattr(audit, "append_to_case", broken_record)  # the step fails after the files were stored
     with pytest.raises(RuntimeError):
         documents.store_uploads(
             case.id,

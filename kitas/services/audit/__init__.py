@@ -10,6 +10,8 @@ scheduler job seals the heads that moved into a global chain of digests (``seals
 from .chain import (
     ACTOR_SHARDS,
     SYSTEM_ACTOR,
+    AuditEntry,
+    append_to_case,
     case_chain,
     event_digest,
     lock_chain,
@@ -24,6 +26,8 @@ __all__ = [
     "ACTOR_SHARDS",
     "ChainReport",
     "SYSTEM_ACTOR",
+    "AuditEntry",
+    "append_to_case",
     "case_chain",
     "current_head",
     "event_digest",

@@ -18,7 +18,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
@@ -149,6 +149,44 @@ def record(
     )
     db.session.add(row)
     return row
+
+
+AuditEntry = tuple[str, dict[str, Any], "User | None", "str | None"]  # action, detail, user, actor
+
+
+def append_to_case(case: Application, entries: list[AuditEntry]) -> tuple[int, str]:
+    """Append rows to the chain of a case the caller holds locked, with ONE insert; returns the new head.
+
+    The head is not stored here: the caller writes it with the case row (the unit of work's one UPDATE).
+    """
+    name = case_chain(case.id)
+    seq, prev_hash = case.audit_seq or 0, case.audit_hash or GENESIS_HASH
+    occurred_at = app_clock().now().replace(microsecond=0)
+    rows = []
+    for action, raw_detail, user, actor in entries:
+        detail = json.loads(canonical_json(raw_detail))  # hash exactly what the JSON column gives back
+        label = user.label if user is not None else (actor or SYSTEM_ACTOR)
+        actor_id = user.id if user is not None else None
+        seq += 1
+        digest = event_digest(prev_hash, name, seq, occurred_at, actor_id, label, action, detail)
+        rows.append(
+            {
+                "chain": name,
+                "seq": seq,
+                "occurred_at": occurred_at,
+                "actor_id": actor_id,
+                "actor": label,
+                "action": action,
+                "application_id": case.id,
+                "detail": detail,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            }
+        )
+        prev_hash = digest
+    if rows:
+        db.session.execute(insert(AuditEvent.__table__), rows)
+    return seq, prev_hash
 
 
 def _lock_case_head(application_id: int) -> tuple[int, str]:

@@ -146,40 +146,48 @@ class CaseStep:
         self._before, self._changed, self._created = (set(), set()), True, True
 
     def save(self) -> None:
-        """Store the new state and status, write the audit rows, sync the projections, queue notifications."""
+        """Store the new state and status, write the audit rows, sync the projections, queue notifications.
+
+        The case row and the audit rows are written as Core statements (one UPDATE checked against the
+        version counter, one INSERT for all audit rows); the loaded case object is then marked as stored.
+        """
         application = self.application
         previous_status = application.status
-        if self._changed and not self._created:
-            runtime = self.runtime
-            application.workflow_state, application.state_format = runtime.dump()
-            application.status = runtime.status() or application.status
-            application.status_detail = _status_detail(application, runtime.data)
-            sponsor_email = runtime.data.get("sponsor_email")
-            if isinstance(sponsor_email, str) and sponsor_email.strip():
-                application.sponsor_email = normalize_email(sponsor_email)
-            application.updated_at = self.now
-            if runtime.completed and application.closed_at is None:
-                application.closed_at = self.now
-        audited = bool(self._audits)
-        for action, detail, user, actor in self._audits:
-            audit.record(action, detail, user=user, actor=actor, case=application)  # the head lives on the row
-        self._audits.clear()
+        head = {"audit_seq": application.audit_seq, "audit_hash": application.audit_hash}
+        if self._audits:
+            head["audit_seq"], head["audit_hash"] = audit.append_to_case(application, self._audits)
+            self._audits.clear()
+        if not self._changed or self._created:
+            _store_audit_head(application, head)  # an audit row alone is no change of the case: the version stays
+        else:
+            _store_case(application, {**self._new_values(application), **head})
         if not self._changed:
-            if audited:
-                _move_audit_head(application)
-            db.session.flush()
             return
-        db.session.flush()  # the version-checked UPDATE of the case row (state and audit head), and the audit rows
-        self._identity = (
-            application.id,
-            application.reference,
-            application.definition.content_hash,
-            application.version,
-        )
+        definition = application.definition
+        self._identity = (application.id, application.reference, definition.content_hash, application.version)
         before_tasks, before_timers = self._before or (set(), set())
         sync_projections(application, self.runtime, self.now, before_tasks, before_timers)
         if application.status != previous_status:
             notices.status_changed(application, application.status)
+
+    def _new_values(self, application: Application) -> dict[str, Any]:
+        """The case row's columns after this step: state, status and what the case data says of it."""
+        runtime = self.runtime
+        state, state_format = runtime.dump()
+        status = runtime.status() or application.status
+        values: dict[str, Any] = {
+            "workflow_state": state,
+            "state_format": state_format,
+            "status": status,
+            "status_detail": _status_detail(status, application, runtime.data),
+            "updated_at": self.now,
+        }
+        sponsor_email = runtime.data.get("sponsor_email")
+        if isinstance(sponsor_email, str) and sponsor_email.strip():
+            values["sponsor_email"] = normalize_email(sponsor_email)
+        if runtime.completed and application.closed_at is None:
+            values["closed_at"] = self.now
+        return values
 
 
 @contextmanager
@@ -219,19 +227,33 @@ def _step(application_id: int | None) -> Iterator[CaseStep]:
         _keep_cached(step._identity, step._runtime)
 
 
-def _move_audit_head(application: Application) -> None:
-    """Store the case's audit head alone: an audit row (a claim, an upload) is no change of the case, so the
-    version counter, which tells open forms and cached runtimes that the case moved on, stays."""
-    seq, digest = application.audit_seq, application.audit_hash
-    # Marked as stored first, so that the autoflush before the UPDATE does not write (and version) the row.
-    set_committed_value(application, "audit_seq", seq)
-    set_committed_value(application, "audit_hash", digest)
-    db.session.execute(
-        update(Application)
-        .where(Application.id == application.id)
-        .values(audit_seq=seq, audit_hash=digest)
-        .execution_options(synchronize_session=False)
+def _store_case(application: Application, values: dict[str, Any]) -> None:
+    """One UPDATE of the case row, guarded by its version counter (a concurrent change is StaleDataError)."""
+    version = application.version
+    values = {**values, "version": version + 1}
+    result = db.session.execute(
+        update(Application.__table__)
+        .where(Application.__table__.c.id == application.id, Application.__table__.c.version == version)
+        .values(**values)
     )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleDataError(f"case {application.reference} was changed by another step (version {version})")
+    _mark_stored(application, values)
+
+
+def _store_audit_head(application: Application, head: dict[str, Any]) -> None:
+    """Store the case's audit head alone, without touching its version counter."""
+    if (head["audit_seq"], head["audit_hash"]) == (application.audit_seq, application.audit_hash):
+        return
+    table = Application.__table__
+    db.session.execute(update(table).where(table.c.id == application.id).values(**head))
+    _mark_stored(application, head)
+
+
+def _mark_stored(application: Application, values: dict[str, Any]) -> None:
+    """Tell the session the loaded case already holds these stored values (nothing left to flush)."""
+    for key, value in values.items():
+        set_committed_value(application, key, value)
 
 
 def lock_case(application_id: int) -> Application:
@@ -302,10 +324,10 @@ def read_runtime(application: Application) -> CaseRuntime:
     return _restore(application)
 
 
-def _status_detail(application: Application, data: dict[str, Any]) -> str | None:
+def _status_detail(status: str, application: Application, data: dict[str, Any]) -> str | None:
     cat = catalog()
-    detail = cat.status_reason(application.status, data)
-    fields = cat.status_details.get(application.status)
+    detail = cat.status_reason(status, data)
+    fields = cat.status_details.get(status)
     if detail is None and fields:
         detail = described(application, data, fields)
     return detail[:500] if detail else None
