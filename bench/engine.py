@@ -167,8 +167,10 @@ def service_case(users: dict[str, int], out: Samples) -> int:
     from kitas.extensions import db
     from kitas.models import Application, HumanTask, User
     from kitas.services import cases
+    from kitas.services.accounts.sessions import user_for_session
 
     db.session.remove()
+    tokens = {role: db.session.get(User, user_id).session_token for role, user_id in users.items()}  # type: ignore[union-attr]
     applicant = db.session.get(User, users["applicant"])
     assert applicant is not None
     application_id = timed(out["start"], cases.start_case, "worker", applicant).id
@@ -184,7 +186,8 @@ def service_case(users: dict[str, int], out: Samples) -> int:
                 HumanTask.application_id == application_id, HumanTask.element_id == step
             )
         ).one()
-        user = db.session.get(User, users[row.role])
+        # As a request's user loader does: the user with their roles, loaded before the step.
+        user = user_for_session(f"{users[row.role]}:{tokens[row.role]}")
         assert user is not None
         data = form_data(step)
         counted(

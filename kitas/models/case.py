@@ -41,6 +41,8 @@ class Application(db.Model):  # type: ignore[name-defined]
 
     applicant: Mapped[User] = relationship(foreign_keys=[applicant_id], lazy="select")
     definition: Mapped[ProcessDefinition] = relationship(lazy="joined")
+    # The case's READY tasks (the projection); read-only here: the unit of work writes them with Core statements.
+    open_tasks: Mapped[list[HumanTask]] = relationship(lazy="select", viewonly=True, order_by="HumanTask.id")
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -78,15 +79,19 @@ class CaseStep:
         return self._runtime
 
     def tasks(self) -> dict[str, HumanTask]:
-        """The case's open task rows by task id, loaded once per step."""
+        """The case's open task rows by task id, as they are now that the case is locked."""
         if self._tasks is None:
-            # populate_existing: rows written by Core statements are not in the identity map's copies.
-            query = (
-                select(HumanTask)
-                .where(HumanTask.application_id == self.application.id)
-                .execution_options(populate_existing=True)
-            )
-            rows = db.session.scalars(query)
+            if is_postgres():
+                # Read after the lock was granted: a row lock waited for gives the locked row's new version, but
+                # rows joined to it in the same statement would still be those of before the wait.
+                query = (
+                    select(HumanTask)
+                    .where(HumanTask.application_id == self.application.id)
+                    .execution_options(populate_existing=True)
+                )
+                rows = list(db.session.scalars(query))
+            else:  # SQLite: the write lock was taken before the case was read, so the joined rows are current
+                rows = self.application.open_tasks
             self._tasks = {row.task_id: row for row in rows}
         return self._tasks
 
@@ -261,7 +266,9 @@ def lock_case(application_id: int) -> Application:
     query = select(Application).where(Application.id == application_id).execution_options(populate_existing=True)
     if is_postgres():
         query = query.with_for_update(of=Application)
-    application = db.session.scalars(query).first()
+    else:
+        query = query.options(joinedload(Application.open_tasks))  # one statement for the case and its tasks
+    application = db.session.scalars(query).unique().one_or_none()  # every row: they carry the tasks
     if application is None:
         raise NotFound("there is no such application")
     return application
