@@ -20,11 +20,11 @@ from ...models import Application, HumanTask, Timer
 
 def sync_projections(
     application: Application, runtime: CaseRuntime, now: datetime, before_tasks: set[str], before_timers: set[str]
-) -> None:
+) -> tuple[set[str], set[str]]:
     """Make the human_task and timer rows equal the engine's view, one statement per table and change.
 
     ``before_*`` are the READY task ids and pending timer ids the projections held before the step
-    (the runtime's view when the step began; empty for a new case).
+    (the runtime's view when the step began; empty for a new case). Returns the ids they hold now.
     """
     timers = {t.task_id: t for t in runtime.pending_timers()}
     gone_timers = before_timers - timers.keys()
@@ -88,3 +88,4 @@ def sync_projections(
                 for t in new_tasks
             ],
         )
+    return set(ready), set(timers)

@@ -59,7 +59,8 @@ class CaseStep:
         self._runtime: CaseRuntime | None = None
         self._tasks: dict[str, HumanTask] | None = None
         self._changed = False
-        self._before: tuple[set[str], set[str]] | None = None
+        self._before: tuple[set[str], set[str]] | None = None  # READY task and pending timer ids before the step
+        self._after: tuple[set[str], set[str]] = (set(), set())
         self._created = False
         self._audits: list[tuple[str, dict[str, Any], User | None, str | None]] = []
         self._identity: tuple[int, str, str, int] | None = None  # what the runtime cache checks, once saved
@@ -75,7 +76,11 @@ class CaseStep:
     def runtime(self) -> CaseRuntime:
         """The case's engine runtime, restored (or taken from the cache) once per step."""
         if self._runtime is None:
-            self._runtime = _take_cached(self.application) or _restore(self.application)
+            cached = _take_cached(self.application)
+            if cached is not None:
+                self._runtime, self._before = cached  # what the projections hold is known with it
+            else:
+                self._runtime = _restore(self.application)
         return self._runtime
 
     def tasks(self) -> dict[str, HumanTask]:
@@ -171,7 +176,7 @@ class CaseStep:
         definition = application.definition
         self._identity = (application.id, application.reference, definition.content_hash, application.version)
         before_tasks, before_timers = self._before or (set(), set())
-        sync_projections(application, self.runtime, self.now, before_tasks, before_timers)
+        self._after = sync_projections(application, self.runtime, self.now, before_tasks, before_timers)
         if application.status != previous_status:
             notices.status_changed(application, application.status)
 
@@ -229,7 +234,7 @@ def _step(application_id: int | None) -> Iterator[CaseStep]:
     except StaleDataError as exc:
         raise Conflict("someone else changed the case at the same moment; nothing was saved, please retry") from exc
     if step._identity is not None and step._runtime is not None:
-        _keep_cached(step._identity, step._runtime)
+        _keep_cached(step._identity, step._runtime, step._after)
 
 
 def _store_case(application: Application, values: dict[str, Any]) -> None:
@@ -346,10 +351,11 @@ _CACHE_LOCK = threading.Lock()
 # (engine, case id) -> ((case id, reference, definition hash, version), runtime). The engine is part of
 # the key because one process may serve several databases (tests, benchmarks); the reference (random)
 # tells a recreated case from an old one with the same id; the version counter, any change since.
-_CACHE: OrderedDict[tuple[int, int], tuple[tuple[int, str, str, int], CaseRuntime]] = OrderedDict()
+Projected = tuple[set[str], set[str]]  # the READY task ids and pending timer ids the projections hold
+_CACHE: OrderedDict[tuple[int, int], tuple[tuple[int, str, str, int], CaseRuntime, Projected]] = OrderedDict()
 
 
-def _take_cached(application: Application) -> CaseRuntime | None:
+def _take_cached(application: Application) -> tuple[CaseRuntime, Projected] | None:
     """The runtime the case's previous step left, if nothing changed the case since (it is taken, not shared)."""
     if not current_app.config.get("KITAS_RUNTIME_CACHE", 0):
         return None
@@ -357,19 +363,19 @@ def _take_cached(application: Application) -> CaseRuntime | None:
         entry = _CACHE.pop((id(db.engine), application.id), None)
     if entry is None:
         return None
-    identity, runtime = entry
+    identity, runtime, projected = entry
     current = (application.id, application.reference, application.definition.content_hash, application.version)
-    return runtime if identity == current else None
+    return (runtime, projected) if identity == current else None
 
 
-def _keep_cached(identity: tuple[int, str, str, int], runtime: CaseRuntime) -> None:
+def _keep_cached(identity: tuple[int, str, str, int], runtime: CaseRuntime, projected: Projected) -> None:
     """Keep the runtime of a committed step for the case's next step (least recently used go first)."""
     size = int(current_app.config.get("KITAS_RUNTIME_CACHE", 0))
     if size <= 0:
         return
     key = (id(db.engine), identity[0])
     with _CACHE_LOCK:
-        _CACHE[key] = (identity, runtime)
+        _CACHE[key] = (identity, runtime, projected)
         _CACHE.move_to_end(key)
         while len(_CACHE) > size:
             _CACHE.popitem(last=False)
