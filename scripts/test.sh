@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every check: lint, types, and the test suite on SQLite and on PostgreSQL.
+# Run every check: lint, types, the test suite on SQLite and on PostgreSQL, and the benchmarks in smoke mode.
 # PostgreSQL: KITAS_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test);
 # set KITAS_REQUIRE_POSTGRES=1 to fail when it cannot be reached (CI does), otherwise it is skipped.
 set -euo pipefail
@@ -25,3 +25,6 @@ elif [ "${KITAS_REQUIRE_POSTGRES:-0}" = "1" ]; then
 else
   echo "== PostgreSQL at $PG_URL not reachable: skipped (set KITAS_REQUIRE_POSTGRES=1 to make this an error)"
 fi
+
+# Every benchmark once in a smoke mode, so none can break unnoticed (full runs are manual).
+bash scripts/bench-smoke.sh
