@@ -11,9 +11,17 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("engine", "forms", "workflows", "kitas", "bench", "tests")
 
 
-def _imports(path: Path) -> set[str]:
-    """Every module a file imports, relative imports resolved to absolute names."""
+def _import_names(path: Path, *, taken: bool = False, runtime_only: bool = False) -> set[str]:
+    """Every module a file imports, relative imports resolved to absolute names.
+
+    ``taken`` adds every name taken from a module (``kitas.extensions.db``); ``runtime_only`` leaves
+    out the imports under ``if TYPE_CHECKING:`` (type hints only).
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    if runtime_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+                node.body = []
     package = list(path.relative_to(ROOT).with_suffix("").parts[:-1])
     names: set[str] = set()
     for node in ast.walk(tree):
@@ -23,9 +31,24 @@ def _imports(path: Path) -> set[str]:
             base = package[: len(package) - node.level + 1] if node.level else []
             module = ".".join([*base, node.module] if node.module else base)
             names.add(module)
-            if not node.module:  # "from . import audit": each name is a module of the package
+            if taken or not node.module:  # "from . import audit": each name is a module of the package
                 names.update(f"{module}.{alias.name}" for alias in node.names)
     return names
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules a file imports."""
+    return _import_names(path)
+
+
+def _imported(path: Path) -> set[str]:
+    """The modules a file imports and every name it takes from one."""
+    return _import_names(path, taken=True)
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """Like ``_imported``, without the imports under ``if TYPE_CHECKING:``."""
+    return _import_names(path, taken=True, runtime_only=True)
 
 
 def _python_files(*folders: str) -> list[Path]:
@@ -82,22 +105,6 @@ def test_the_layering_check_sees_real_imports() -> None:
     assert _python_files("engine") and _python_files("kitas")
 
 
-def _imported(path: Path) -> set[str]:
-    """Every module a file imports and every name it takes from one (``kitas.extensions.db``), resolved."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    package = list(path.relative_to(ROOT).with_suffix("").parts[:-1])
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = package[: len(package) - node.level + 1] if node.level else []
-            module = ".".join([*base, node.module] if node.module else base)
-            names.add(module)
-            names.update(f"{module}.{alias.name}" for alias in node.names)
-    return names
-
-
 def _commits(path: Path) -> list[int]:
     """Lines that call ``.commit()`` on anything."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -130,25 +137,6 @@ def test_the_adapter_and_payment_checks_see_real_imports_and_commits() -> None:
     assert "kitas.adapters.payments" in _imported(ROOT / "kitas" / "services" / "payments" / "billing.py")
     assert _commits(ROOT / "kitas" / "transactions.py")
     assert _python_files("kitas/adapters") and _python_files("kitas/services/payments")
-
-
-def _runtime_imports(path: Path) -> set[str]:
-    """Like ``_imported``, but without the imports under ``if TYPE_CHECKING:`` (type hints only)."""
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
-            node.body = []
-    package = list(path.relative_to(ROOT).with_suffix("").parts[:-1])
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = package[: len(package) - node.level + 1] if node.level else []
-            module = ".".join([*base, node.module] if node.module else base)
-            names.add(module)
-            names.update(f"{module}.{alias.name}" for alias in node.names)
-    return names
 
 
 # What a page may use besides services: whole modules (prefixes) and single names of the extensions.

@@ -18,7 +18,7 @@ from ..audit.refusals import record_refusal
 from ..deployments import definition_form, latest_definition, process_model
 from ..errors import InvalidInput, NotFound, ServiceError
 from .access import can_see_case
-from .unit_of_work import case_step, guard_engine, new_case_step
+from .unit_of_work import CaseStep, case_step, guard_engine, new_case_step
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -105,14 +105,19 @@ def complete_task(
         step.check_lane(task, user)
         step.check_claim(task, user)
         step.check_version(expected_version)
-        clean = validated(step.application, task, data)
-        completion = step.run(lambda runtime: runtime.complete_user_task(task_id, clean))
-        step.audit(
-            "task_completed",
-            {"task": completion.element_id, "task_id": task_id, "changed": list(completion.changed)},
-            user=user,
-        )
+        complete_in_step(step, task, user, data)
     return step.application
+
+
+def complete_in_step(step: CaseStep, task: HumanTask, user: User, data: dict[str, Any]) -> None:
+    """Inside a case's step: validate the task's form data, complete the task in the engine, audit it."""
+    clean = validated(step.application, task, data)
+    completion = step.run(lambda runtime: runtime.complete_user_task(task.task_id, clean))
+    step.audit(
+        "task_completed",
+        {"task": completion.element_id, "task_id": task.task_id, "changed": list(completion.changed)},
+        user=user,
+    )
 
 
 def deliver_message(application_id: int, name: str, payload: dict[str, Any], actor: str) -> Application:

@@ -23,7 +23,7 @@ from .. import documents
 from ..audit.refusals import audited_refusals
 from ..deployments import definition_form
 from ..errors import Conflict, InvalidInput
-from .lifecycle import find_case, validated
+from .lifecycle import complete_in_step, find_case
 from .summary import CaseSection, document_ids, summary_sections
 from .unit_of_work import CaseStep, case_step, check_lane, closed_task_conflict, read_runtime
 
@@ -179,13 +179,7 @@ def _in_step(
         if not held_by_other:
             _keep_draft(task, data, step)
         return _Posted(data, {}, str(exc))
-    clean = validated(step.application, task, data)
-    completion = step.run(lambda runtime: runtime.complete_user_task(task_id, clean))
-    step.audit(
-        "task_completed",
-        {"task": completion.element_id, "task_id": task_id, "changed": list(completion.changed)},
-        user=user,
-    )
+    complete_in_step(step, task, user, data)
     return _Posted(data, {})
 
 
