@@ -17,6 +17,10 @@ from workflows import catalog
 from ...extensions import db
 from ...models import Application, HumanTask, Timer
 
+# The tables, not the mapped classes: plain Core statements skip the ORM's bulk machinery on this hot path.
+_TASK = HumanTask.__table__
+_TIMER = Timer.__table__
+
 
 def sync_projections(
     application: Application, runtime: CaseRuntime, now: datetime, before_tasks: set[str], before_timers: set[str]
@@ -30,15 +34,15 @@ def sync_projections(
     gone_timers = before_timers - timers.keys()
     if gone_timers:
         db.session.execute(
-            update(Timer)
-            .where(Timer.application_id == application.id, Timer.status == "pending", Timer.task_id.in_(gone_timers))
+            update(_TIMER)
+            .where(_TIMER.c.application_id == application.id, _TIMER.c.status == "pending")
+            .where(_TIMER.c.task_id.in_(gone_timers))
             .values(status="cancelled", note="the case no longer waits on this timer")
-            .execution_options(synchronize_session=False)
         )
     new_timers = [t for task_id, t in timers.items() if task_id not in before_timers]
     if new_timers:
         db.session.execute(
-            insert(Timer),
+            insert(_TIMER),
             [
                 {
                     "application_id": application.id,
@@ -63,15 +67,13 @@ def sync_projections(
     gone_tasks = before_tasks - ready.keys()
     if gone_tasks:
         db.session.execute(
-            delete(HumanTask)
-            .where(HumanTask.application_id == application.id, HumanTask.task_id.in_(gone_tasks))
-            .execution_options(synchronize_session=False)
+            delete(_TASK).where(_TASK.c.application_id == application.id, _TASK.c.task_id.in_(gone_tasks))
         )
     new_tasks = [t for task_id, t in ready.items() if task_id not in before_tasks]
     if new_tasks:
         lanes = catalog()
         db.session.execute(
-            insert(HumanTask),
+            insert(_TASK),
             [
                 {
                     "application_id": application.id,
