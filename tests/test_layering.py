@@ -207,3 +207,78 @@ def test_the_web_and_jobs_checks_see_real_imports() -> None:
     }
     assert "kitas.services.cases.timers.fire_due_timers" in _runtime_imports(ROOT / "kitas" / "jobs" / "scheduler.py")
     assert _capability("kitas.services.audit.chain._digest") == "audit" and _capability("kitas.models") is None
+
+
+def _imports_the_extensions_module(path: Path) -> bool:
+    """True when a file takes ``kitas.extensions`` as a module (``from kitas import extensions``), which
+    would let it reach ``extensions.db`` past the name-by-name checks."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    package = list(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import) and any(alias.name == "kitas.extensions" for alias in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            if module == "kitas" and any(alias.name == "extensions" for alias in node.names):
+                return True
+    return False
+
+
+@pytest.mark.parametrize(
+    "path", _python_files("kitas/web", "kitas/jobs", "kitas/adapters"), ids=lambda p: str(p.relative_to(ROOT))
+)
+def test_extensions_are_taken_name_by_name(path: Path) -> None:
+    assert not _imports_the_extensions_module(path), f"{path.relative_to(ROOT)} imports kitas.extensions whole"
+
+
+@pytest.mark.parametrize("path", _python_files("kitas/web", "kitas/jobs"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_pages_and_jobs_use_no_private_names_of_services(path: Path) -> None:
+    borrowed = {
+        n
+        for n in _imported(path)
+        if _capability(n) is not None
+        and any(part.startswith("_") and not part.startswith("__") for part in n.split("."))
+    }
+    assert not borrowed, f"{path.relative_to(ROOT)} uses private names of services: {sorted(borrowed)}"
+
+
+@pytest.mark.parametrize("path", _python_files("kitas/services"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_only_the_sandbox_bank_uses_the_sandbox_provider_adapters(path: Path) -> None:
+    if path.is_relative_to(ROOT / "kitas" / "services" / "sandbox_bank"):
+        return
+    sandbox = {
+        n
+        for n in _imported(path)
+        if n.startswith(("kitas.adapters.sandbox_provider", "kitas.adapters.sandbox_webhooks"))
+    }
+    assert not sandbox, (
+        f"{path.relative_to(ROOT)} imports {sorted(sandbox)}: providers are reached through PaymentGateway"
+    )
+
+
+def test_scheduled_jobs_are_services() -> None:
+    from kitas.jobs import scheduler
+
+    targets = [target for _, target in (*scheduler.OUTBOX_JOBS, *scheduler.SANDBOX_JOBS)]
+    assert targets and all(t.startswith("kitas.services.") for t in targets), targets
+
+
+# What only the case unit of work may do to a case; audit/chain.py's own head update of a case row (for rows
+# audited outside a step) is the one documented exception.
+_CASE_KERNEL = {
+    "CaseRuntime.restore(": {"kitas/services/cases/unit_of_work.py"},
+    "with_for_update(of=Application)": {"kitas/services/cases/unit_of_work.py", "kitas/services/audit/chain.py"},
+    "update(Application": {"kitas/services/cases/unit_of_work.py", "kitas/services/audit/chain.py"},
+}
+
+
+@pytest.mark.parametrize("marker", sorted(_CASE_KERNEL))
+def test_nothing_else_locks_restores_or_saves_a_case(marker: str) -> None:
+    users = {
+        str(path.relative_to(ROOT))
+        for path in _python_files("kitas", "app")
+        if marker in path.read_text(encoding="utf-8")
+    }
+    assert users, f"nothing contains {marker!r}: the check looks for the wrong text"
+    assert users <= _CASE_KERNEL[marker], f"{marker!r} outside the unit of work: {sorted(users - _CASE_KERNEL[marker])}"

@@ -47,17 +47,32 @@ def _chains(action: str) -> list[tuple[str, int]]:
     ]
 
 
-def test_appending_to_a_locked_case_sends_no_statement(worker: int, users: dict[str, Any]) -> None:
+def test_appending_to_a_locked_case_costs_one_insert(worker: int, users: dict[str, Any]) -> None:
     application_id = cases.start_case("worker", users["applicant"]).id
     with write_transaction():
         application = _locked(application_id)
         assert application is not None
         before, verifier = application.audit_seq, users["verifier"]
         assert verifier.label  # loaded, as the user of a request is
+        entries = [("note_added", {"note": "checked"}, verifier, None), ("note_added", {"note": "again"}, None, "bot")]
         with _statements() as sent:
-            row = audit.record("note_added", {"note": "checked"}, user=verifier, case=application)
-        assert sent == []
+            seq, _digest = audit.append_to_case(application, entries)
+        assert len(sent) == 1 and sent[0].lstrip().upper().startswith("INSERT INTO AUDIT_EVENT"), sent
+        assert seq == before + 2  # the head is stored by the caller, with the case row's own UPDATE
+        db.session.rollback()
+
+
+def test_a_row_recorded_for_a_locked_case_keeps_the_case_version(worker: int, users: dict[str, Any]) -> None:
+    application_id = cases.start_case("worker", users["applicant"]).id
+    with write_transaction():
+        application = _locked(application_id)
+        assert application is not None
+        before, version = application.audit_seq, application.version
+        row = audit.record("note_added", {"note": "checked"}, user=users["verifier"], case=application)
         assert (row.chain, row.seq, application.audit_seq) == (f"case:{application_id}", before + 1, before + 1)
+    db.session.rollback()
+    stored = db.session.get(Application, application_id)
+    assert stored is not None and (stored.audit_seq, stored.version) == (before + 1, version)
     assert audit.verify_chain().ok
 
 

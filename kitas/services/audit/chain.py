@@ -104,8 +104,10 @@ def record(
 ) -> AuditEvent:
     """Append an audit row inside the caller's transaction, to the chain it belongs to.
 
-    ``case``: the case row the caller holds locked; its head advances in memory (the caller flushes
-    the row) and no query is issued. ``application_id`` alone locks that case's row first.
+    ``case``: the case row the caller holds locked (its head is read from it, no lock is taken);
+    ``application_id`` alone locks that case's row first. Either way the head is stored with a plain
+    UPDATE that leaves the case's version alone. The case unit of work uses ``append_to_case`` instead,
+    and stores the head with the case row's own UPDATE.
     ``chain`` names another chain explicitly (kept in ``audit_chain``, e.g. ``process_chain(...)``).
     """
     # Hash exactly what the JSON column will give back (string keys, plain values).
@@ -129,9 +131,7 @@ def record(
         head = lock_chain(name)
     seq, prev_hash = head[0] + 1, head[1]
     digest = event_digest(prev_hash, name, seq, occurred_at, actor_id, label, action, detail)
-    if case is not None:
-        case.audit_seq, case.audit_hash = seq, digest  # flushed with the case row by the caller
-    elif application_id is not None:
+    if application_id is not None:  # the case's own row: a plain UPDATE, the case's version stays
         _move_case_head(application_id, seq, digest)
     else:
         db.session.execute(update(AuditChain).where(AuditChain.chain == name).values(seq=seq, last_hash=digest))

@@ -179,7 +179,11 @@ def _in_step(
         if not held_by_other:
             _keep_draft(task, data, step)
         return _Posted(data, {}, str(exc))
-    complete_in_step(step, task, user, data)
+    try:
+        complete_in_step(step, task, user, data)
+    except InvalidInput as exc:  # what the engine is given is checked once more, field by field
+        _keep_draft(task, data, step)
+        return _Posted(data, exc.errors)
     return _Posted(data, {})
 
 

@@ -135,10 +135,7 @@ class CaseStep:
         """Run an engine action on the runtime; engine errors become service errors naming the case."""
         runtime = self.runtime
         if self._before is None:
-            self._before = (
-                {t.task_id for t in runtime.ready_user_tasks()},
-                {t.task_id for t in runtime.pending_timers()},
-            )
+            self._before = _projected(runtime)
         self._changed = True
         return guard_engine(lambda: action(runtime), self.application.reference)
 
@@ -171,10 +168,13 @@ class CaseStep:
             _store_audit_head(application, head)  # an audit row alone is no change of the case: the version stays
         else:
             _store_case(application, {**self._new_values(application), **head})
-        if not self._changed:
-            return
         definition = application.definition
         self._identity = (application.id, application.reference, definition.content_hash, application.version)
+        if not self._changed:
+            if self._runtime is not None and self._before is None:  # read only: known for the next step too
+                self._before = _projected(self._runtime)
+            self._after = self._before or self._after
+            return
         before_tasks, before_timers = self._before or (set(), set())
         self._after = sync_projections(application, self.runtime, self.now, before_tasks, before_timers)
         if application.status != previous_status:
@@ -235,6 +235,11 @@ def _step(application_id: int | None) -> Iterator[CaseStep]:
         raise Conflict("someone else changed the case at the same moment; nothing was saved, please retry") from exc
     if step._identity is not None and step._runtime is not None:
         _keep_cached(step._identity, step._runtime, step._after)
+
+
+def _projected(runtime: CaseRuntime) -> tuple[set[str], set[str]]:
+    """The READY task ids and pending timer ids the projections of a case hold for this runtime."""
+    return {t.task_id for t in runtime.ready_user_tasks()}, {t.task_id for t in runtime.pending_timers()}
 
 
 def _store_case(application: Application, values: dict[str, Any]) -> None:

@@ -72,7 +72,11 @@ def payment_status(payment: Payment, now: datetime) -> str:
 def payment_of(application_id: int) -> Payment | None:
     """The latest payment of a case, if any (for dashboards)."""
     return db.session.scalars(
-        select(Payment).where(Payment.application_id == application_id).order_by(Payment.id.desc()).limit(1)
+        select(Payment)
+        .where(Payment.application_id == application_id)
+        .order_by(Payment.id.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)  # inside a step: as the row is now, not as read before the lock
     ).first()
 
 
