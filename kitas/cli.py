@@ -75,7 +75,10 @@ def register_commands(app: Flask) -> None:
     def serve_command(host: str, port: int) -> None:
         """Serve the application; on the embedded default the scheduler runs inside this process."""
         from kitas.jobs.scheduler import start_background
+        from kitas.services.public_address import served_address
 
+        # Without KITAS_PUBLIC_URL, links and callbacks go to the address actually served on.
+        app.config["KITAS_SERVED_URL"] = served_address(host, port)
         scheduler = start_background(app) if app.config["KITAS_EMBEDDED_SCHEDULER"] else None
         click.echo(f"KITAS Online on http://{host}:{port}/ (scheduler: {'embedded' if scheduler else 'separate'})")
         try:

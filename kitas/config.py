@@ -38,7 +38,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "KITAS_EMBEDDED_SCHEDULER": env.get("KITAS_EMBEDDED_SCHEDULER", "1") == "1",
         "KITAS_SQLITE_BUSY_TIMEOUT_MS": int(env.get("KITAS_SQLITE_BUSY_TIMEOUT_MS", "15000")),
         # Where people reach the service: links in e-mails and the payment provider's callback.
-        "KITAS_PUBLIC_URL": env.get("KITAS_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        # None: links and callbacks follow the address the service serves on (services/public_address.py).
+        "KITAS_PUBLIC_URL": (env.get("KITAS_PUBLIC_URL") or "").rstrip("/") or None,
         # Reverse proxies in front of the service (their X-Forwarded-* headers are trusted): per-address
         # login limits need the client's real address.
         "KITAS_PROXY_HOPS": int(env.get("KITAS_PROXY_HOPS", "0")),
@@ -80,7 +81,7 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
 def _session_settings(config: dict[str, Any]) -> None:
     """Cookie and session settings derived from the public URL and the idle timeout."""
     forced = config.get("KITAS_SECURE_COOKIES")
-    secure = forced == "1" if forced in ("0", "1") else str(config["KITAS_PUBLIC_URL"]).startswith("https://")
+    secure = forced == "1" if forced in ("0", "1") else str(config["KITAS_PUBLIC_URL"] or "").startswith("https://")
     config.setdefault("SESSION_COOKIE_SECURE", secure)
     config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")

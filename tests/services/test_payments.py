@@ -314,3 +314,25 @@ def test_webhook_for_another_provider_is_refused(
         assert payments.handle_webhook("stripe", b"{}", {}) == payments.UNKNOWN_PROVIDER
     assert _audits("payment_webhook_refused") == []
     assert any("'provider': 'stripe'" in record.getMessage() for record in caplog.records)
+
+
+def test_a_service_on_another_port_without_a_public_url_is_credited(
+    ctx: Flask, worker: int, users: dict[str, Any]
+) -> None:
+    """``kitas serve --port N`` without KITAS_PUBLIC_URL: the bill is opened while no address is known
+    but the default, and the bank's notice still reaches the port the service really serves on."""
+    application = start_until_payment(users)
+    saved = ctx.config["KITAS_PUBLIC_URL"]
+    ctx.config["KITAS_PUBLIC_URL"] = None
+    try:
+        view = payments.billing_for(application.reference, users["applicant"])  # callback: the default address
+        assert view.billing_code is not None and view.amount is not None
+        sandbox_bank.pay(view.billing_code, view.amount)
+        with serve(ctx) as base_url:
+            ctx.config["KITAS_SERVED_URL"] = base_url  # what `kitas serve` records about itself
+            assert sandbox_bank.send_due_notices() == 1
+    finally:
+        ctx.config["KITAS_PUBLIC_URL"] = saved
+        ctx.config.pop("KITAS_SERVED_URL", None)
+    assert _case(application.id).status == "in_verification"
+    assert db.session.scalars(select(SandboxWebhook)).one().delivered_at is not None

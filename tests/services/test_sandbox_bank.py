@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -19,6 +20,7 @@ from kitas.services import payments
 from kitas.services.leases import KINDS
 from kitas.services.sandbox_bank import PaymentRefused, new_billing_code, normalize_code, pay, send_due_notices
 from kitas.transactions import write_transaction
+from tests.adapters.live_server import public_url
 from tests.adapters.merchant import Merchant, closed_url, running_merchant
 
 SECRET = "test-webhook-secret"
@@ -26,10 +28,19 @@ POLICY = KINDS["webhook"].policy
 
 
 @pytest.fixture()
-def merchant() -> Iterator[Merchant]:
-    """A merchant endpoint on a free port, for the duration of a test."""
-    with running_merchant() as endpoint:
+def merchant(app: Flask) -> Iterator[Merchant]:
+    """A merchant endpoint on a free port, announced as the service's public address for the test.
+
+    The simulated provider delivers to the service's address as it is at delivery time, so bills
+    opened with any callback reach this endpoint.
+    """
+    with running_merchant() as endpoint, public_url(app, _origin(endpoint.url)):
         yield endpoint
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _bill(callback_url: str = "http://kitas.test/webhooks/payments/sandbox", amount: int = 1_700_000) -> str:
@@ -124,7 +135,7 @@ def test_the_bank_refuses_unknown_and_expired_codes(ctx: Flask, clock: ManualClo
 
 
 def test_a_delivered_webhook_carries_a_valid_signature(ctx: Flask, merchant: Merchant, clock: ManualClock) -> None:
-    pay(_bill(merchant.url), 1_700_000)
+    pay(_bill(), 1_700_000)
     assert send_due_notices() == 1
     [(headers, body)] = merchant.received
     assert headers["Content-Type"] == "application/json"
@@ -139,7 +150,7 @@ def test_a_delivered_webhook_carries_a_valid_signature(ctx: Flask, merchant: Mer
 def test_failed_deliveries_are_retried_with_exponential_backoff(
     ctx: Flask, merchant: Merchant, clock: ManualClock
 ) -> None:
-    pay(_bill(merchant.url), 1_700_000)
+    pay(_bill(), 1_700_000)
     merchant.status = 500
     start = clock.now()
     assert send_due_notices() == 1
@@ -166,7 +177,7 @@ def test_redirects_and_refusals_count_as_failures(
     ctx: Flask, merchant: Merchant, clock: ManualClock, status: int
 ) -> None:
     merchant.status = status
-    pay(_bill(merchant.url), 1_700_000)
+    pay(_bill(), 1_700_000)
     send_due_notices()
     webhook = _webhook()
     assert webhook.delivered_at is None and webhook.last_error is not None
@@ -175,19 +186,32 @@ def test_redirects_and_refusals_count_as_failures(
 
 
 def test_an_unreachable_merchant_is_retried_until_the_provider_gives_up(ctx: Flask, clock: ManualClock) -> None:
-    pay(_bill(closed_url()), 1_700_000)
-    assert send_due_notices() == 1
-    webhook = _webhook()
-    assert webhook.attempts == 1 and webhook.last_error and "URLError" in webhook.last_error
-    with write_transaction():
-        db.session.get(SandboxWebhook, webhook.id).attempts = POLICY.max_attempts - 1  # type: ignore[union-attr]
-    clock.advance(hours=1)
-    assert send_due_notices() == 1
+    pay(_bill(), 1_700_000)
+    with public_url(ctx, _origin(closed_url())):  # where the service says it is, nothing answers
+        assert send_due_notices() == 1
+        webhook = _webhook()
+        assert webhook.attempts == 1 and webhook.last_error and "URLError" in webhook.last_error
+        with write_transaction():
+            db.session.get(SandboxWebhook, webhook.id).attempts = POLICY.max_attempts - 1  # type: ignore[union-attr]
+        clock.advance(hours=1)
+        assert send_due_notices() == 1
     webhook = _webhook()
     assert webhook.last_error and webhook.last_error.startswith("gave up after 15 attempts")
     assert webhook.gave_up_at == clock.now() and webhook.next_attempt_at is None
     clock.advance(days=1)
     assert send_due_notices() == 0
+
+
+def test_a_notice_goes_to_the_address_the_service_has_when_it_is_delivered(
+    ctx: Flask, merchant: Merchant, clock: ManualClock
+) -> None:
+    # The bill was opened while the service announced an address where nothing listens (started on
+    # another port without KITAS_PUBLIC_URL, say); the notice still reaches the service as it is now.
+    pay(_bill("http://127.0.0.1:5000/webhooks/payments/sandbox"), 1_700_000)
+    assert send_due_notices() == 1
+    [(headers, body)] = merchant.received
+    assert payments.gateway().parse_webhook(body, headers, clock.now()).amount == 1_700_000
+    assert _webhook().delivered_at == clock.now()
 
 
 def test_backoff_doubles_up_to_an_hour() -> None:
@@ -197,7 +221,7 @@ def test_backoff_doubles_up_to_an_hour() -> None:
 
 
 def test_the_scheduler_job_sends_the_banks_notices(ctx: Flask, merchant: Merchant) -> None:
-    pay(_bill(merchant.url), 1_700_000)
+    pay(_bill(), 1_700_000)
     [(job_id, target)] = SANDBOX_JOBS
     assert target == "kitas.services.sandbox_bank:send_due_notices"
     assert outbox_pass(ctx, target) == 1

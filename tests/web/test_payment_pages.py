@@ -70,6 +70,8 @@ def test_pay_page_shows_code_amount_expiry_and_the_bank(
     assert "12 Jan 2026, 09:00 WIB" in html  # seven days after 5 Jan 2026 02:00 UTC, shown in WIB
     assert f'href="/sandbox-bank/?code={code.group(1)}"' in html and "Pay in the sandbox bank" in html
     assert "Waiting for your payment" in html and 'hx-trigger="every 5s"' in html
+    # Paid at the bank but not yet confirmed to us: the page says so, and what to do if it lasts.
+    assert "The bank has not confirmed your payment to us yet" in html and f"billing code {code.group(1)}" in html
     partial = client.get(f"/payments/{waiting.reference}/status")
     assert partial.status_code == 200 and code.group(1) in _html(partial) and "<html" not in _html(partial)
 

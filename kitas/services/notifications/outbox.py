@@ -24,6 +24,7 @@ from ...extensions import app_clock, db
 from ...models import Notification, User
 from ...transactions import write_transaction
 from .. import leases
+from ..public_address import absolute
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ def notify(
     """Add one outbox row per channel inside the caller's transaction (nothing is sent here); returns how many.
 
     ``link`` is a path of this site (``/applicant/...``) or an absolute URL; e-mails
-    and SMS carry it as an absolute URL under ``KITAS_PUBLIC_URL``. A person without
+    and SMS carry it as an absolute URL under the public address when they are sent. A person without
     a phone number gets no SMS row.
     """
     unknown = set(channels) - set(CHANNELS)
@@ -94,12 +95,12 @@ def notify(
 
 
 def absolute_link(link: str | None) -> str | None:
-    """``link`` as an absolute URL under ``KITAS_PUBLIC_URL`` (absolute URLs are kept)."""
+    """``link`` as an absolute URL: a path of this site under its current public address; others kept."""
     if not link:
         return None
     if link.startswith(("http://", "https://")):
         return link
-    return str(current_app.config["KITAS_PUBLIC_URL"]).rstrip("/") + "/" + link.lstrip("/")
+    return absolute(link)
 
 
 def _email_text(row: Any) -> str:

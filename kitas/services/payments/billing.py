@@ -25,6 +25,7 @@ from ...models import Application, Payment, Timer, User
 from ..audit.refusals import record_refusal
 from ..cases import case_step, read_runtime
 from ..errors import NotFound, ServiceError
+from ..public_address import absolute
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ def _fee(runtime: CaseRuntime, reference: str) -> int:
 
 def _callback_url(provider: str) -> str:
     path = current_app.url_map.bind("localhost").build(WEBHOOK_ROUTE, {"provider": provider})
-    return str(current_app.config["KITAS_PUBLIC_URL"]).rstrip("/") + path
+    return absolute(path)
 
 
 def _issue_billing(application_id: int, user: User) -> Payment | None:

@@ -16,6 +16,7 @@ from ...extensions import app_clock, db
 from ...localtime import WIB
 from ...models import SandboxWebhook
 from .. import leases
+from ..public_address import absolute
 
 BATCH = 20
 # Undelivered notices; a claimed one is left alone for a minute (far longer than one POST may take).
@@ -54,7 +55,9 @@ def queue_notice(url: str, billing_code: str, amount: int, paid_at: datetime, pr
 def _post(row: Row[Any], secret: str) -> None:
     """POST one claimed notice, signed at sending time; a refusal is a failed attempt."""
     body = str(row.body).encode("utf-8")
-    posted = post_notice(row.url, body, sign(body, secret, int(app_clock().now().timestamp())))
+    # The simulated provider lives in this process, so its merchant is this service: the notice goes to
+    # the callback's path at this service's address as it is now, not as it was when the bill was opened.
+    posted = post_notice(absolute(row.url), body, sign(body, secret, int(app_clock().now().timestamp())))
     if not posted.delivered:
         raise leases.AttemptFailed(posted.error)
 
