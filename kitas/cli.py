@@ -42,13 +42,16 @@ def register_commands(app: Flask) -> None:
             click.echo(f"{result.process_id}: {state} version {result.version}")
 
     @app.cli.command("demo")
+    @click.option("--reset", is_flag=True, help="Give every demo account a new password.")
     @with_appcontext
-    def demo_command() -> None:
-        """Create one demo account per role (or renew their passwords) and print how to sign in."""
-        from kitas.services.accounts.demo import ensure_demo_accounts
+    def demo_command(reset: bool) -> None:
+        """Create one demo account per role and print how to sign in (the same passwords unless --reset)."""
+        from kitas.services.accounts.demo import PASSWORDS_FILE, ensure_demo_accounts
 
-        click.echo("Demo accounts (passwords are new on every run):")
-        for account in ensure_demo_accounts():
+        accounts = ensure_demo_accounts(reset=reset)
+        where = Path(app.instance_path) / PASSWORDS_FILE
+        click.echo(f"Demo accounts (passwords kept in {where}; 'kitas demo --reset' gives new ones):")
+        for account in accounts:
             click.echo(f"  {account.role:<11} {account.email:<26} password: {account.password}")
 
     @app.cli.command("deploy")

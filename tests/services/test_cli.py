@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+import pytest
+from flask import Flask, current_app
 from sqlalchemy import select, text
 
 from kitas.extensions import db
@@ -74,3 +75,26 @@ def test_instance_secrets_are_private_and_shared_by_processes_that_start_togethe
     assert first["SECRET_KEY"] == second["SECRET_KEY"] and len(first["SECRET_KEY"]) == 64
     for name in ("secret_key", "payment_webhook_secret"):
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+
+
+def test_demo_passwords_are_kept_between_starts_unless_reset(
+    ctx: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kitas.models import User
+    from kitas.services.accounts.demo import PASSWORDS_FILE, ensure_demo_accounts
+    from kitas.services.accounts.passwords import verify_password
+
+    monkeypatch.setattr(ctx, "instance_path", str(tmp_path))
+    first = {a.email: a.password for a in ensure_demo_accounts()}
+    again = {a.email: a.password for a in ensure_demo_accounts()}
+    assert again == first  # a second start shows the same passwords; a signed-in browser stays signed in
+    kept = tmp_path / PASSWORDS_FILE
+    assert kept.stat().st_mode & 0o777 == 0o600
+    reset = {a.email: a.password for a in ensure_demo_accounts(reset=True)}
+    assert set(reset) == set(first) and all(reset[e] != first[e] for e in first)
+    db.session.expire_all()
+    user = db.session.scalars(select(User).where(User.email == "verifier@example.com")).one()
+    assert verify_password(user.password_hash, reset["verifier@example.com"])
+    assert not verify_password(user.password_hash, first["verifier@example.com"])
+    kept.write_text("not json", encoding="utf-8")  # a damaged file: new passwords, nothing breaks
+    assert {a.email for a in ensure_demo_accounts()} == set(first)
