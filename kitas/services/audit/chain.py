@@ -92,6 +92,9 @@ def lock_chain(chain: str) -> tuple[int, str]:
     return int(head.seq), str(head.last_hash)
 
 
+AuditEntry = tuple[str, dict[str, Any], "User | None", "str | None"]  # action, detail, user, actor
+
+
 def record(
     action: str,
     detail: dict[str, Any],
@@ -110,11 +113,6 @@ def record(
     and stores the head with the case row's own UPDATE.
     ``chain`` names another chain explicitly (kept in ``audit_chain``, e.g. ``process_chain(...)``).
     """
-    # Hash exactly what the JSON column will give back (string keys, plain values).
-    detail = json.loads(canonical_json(detail))
-    occurred_at = app_clock().now().replace(microsecond=0)
-    label = user.label if user is not None else (actor or SYSTEM_ACTOR)
-    actor_id = user.id if user is not None else None
     if chain is not None and (case is not None or application_id is not None):
         raise ValueError(f"a row of a case belongs to the case's chain, not to {chain}")
     if case is not None:
@@ -127,31 +125,20 @@ def record(
     elif application_id is not None:
         name, head = case_chain(application_id), _lock_case_head(application_id)
     else:
-        name = chain or (f"user:{user.id}" if user is not None and user.id is not None else shard_chain(label, detail))
+        label = user.label if user is not None else (actor or SYSTEM_ACTOR)
+        clean = json.loads(canonical_json(detail))
+        name = chain or (f"user:{user.id}" if user is not None and user.id is not None else shard_chain(label, clean))
         head = lock_chain(name)
-    seq, prev_hash = head[0] + 1, head[1]
-    digest = event_digest(prev_hash, name, seq, occurred_at, actor_id, label, action, detail)
+    values = _row(name, head[0] + 1, head[1], app_clock().now(), (action, detail, user, actor), application_id)
     if application_id is not None:  # the case's own row: a plain UPDATE, the case's version stays
-        _move_case_head(application_id, seq, digest)
+        _move_case_head(application_id, values["seq"], values["hash"])
     else:
-        db.session.execute(update(AuditChain).where(AuditChain.chain == name).values(seq=seq, last_hash=digest))
-    row = AuditEvent(
-        chain=name,
-        seq=seq,
-        occurred_at=occurred_at,
-        actor_id=actor_id,
-        actor=label,
-        action=action,
-        application_id=application_id,
-        detail=detail,
-        prev_hash=prev_hash,
-        hash=digest,
-    )
+        db.session.execute(
+            update(AuditChain).where(AuditChain.chain == name).values(seq=values["seq"], last_hash=values["hash"])
+        )
+    row = AuditEvent(**values)
     db.session.add(row)
     return row
-
-
-AuditEntry = tuple[str, dict[str, Any], "User | None", "str | None"]  # action, detail, user, actor
 
 
 def append_to_case(case: Application, entries: list[AuditEntry]) -> tuple[int, str]:
@@ -161,32 +148,38 @@ def append_to_case(case: Application, entries: list[AuditEntry]) -> tuple[int, s
     """
     name = case_chain(case.id)
     seq, prev_hash = case.audit_seq or 0, case.audit_hash or GENESIS_HASH
-    occurred_at = app_clock().now().replace(microsecond=0)
+    now = app_clock().now()
     rows = []
-    for action, raw_detail, user, actor in entries:
-        detail = json.loads(canonical_json(raw_detail))  # hash exactly what the JSON column gives back
-        label = user.label if user is not None else (actor or SYSTEM_ACTOR)
-        actor_id = user.id if user is not None else None
+    for entry in entries:
         seq += 1
-        digest = event_digest(prev_hash, name, seq, occurred_at, actor_id, label, action, detail)
-        rows.append(
-            {
-                "chain": name,
-                "seq": seq,
-                "occurred_at": occurred_at,
-                "actor_id": actor_id,
-                "actor": label,
-                "action": action,
-                "application_id": case.id,
-                "detail": detail,
-                "prev_hash": prev_hash,
-                "hash": digest,
-            }
-        )
-        prev_hash = digest
+        rows.append(_row(name, seq, prev_hash, now, entry, case.id))
+        prev_hash = rows[-1]["hash"]
     if rows:
         db.session.execute(insert(AuditEvent.__table__), rows)
     return seq, prev_hash
+
+
+def _row(
+    chain: str, seq: int, prev_hash: str, now: datetime, entry: AuditEntry, application_id: int | None
+) -> dict[str, Any]:
+    """The columns of one audit row at ``seq`` of ``chain``, its hash computed."""
+    action, raw_detail, user, actor = entry
+    detail = json.loads(canonical_json(raw_detail))  # hash exactly what the JSON column gives back
+    label = user.label if user is not None else (actor or SYSTEM_ACTOR)
+    actor_id = user.id if user is not None else None
+    occurred_at = now.replace(microsecond=0)
+    return {
+        "chain": chain,
+        "seq": seq,
+        "occurred_at": occurred_at,
+        "actor_id": actor_id,
+        "actor": label,
+        "action": action,
+        "application_id": application_id,
+        "detail": detail,
+        "prev_hash": prev_hash,
+        "hash": event_digest(prev_hash, chain, seq, occurred_at, actor_id, label, action, detail),
+    }
 
 
 def _lock_case_head(application_id: int) -> tuple[int, str]:
