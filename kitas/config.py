@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# An S3 bucket name (the rules S3 itself applies) and an optional prefix under it.
+_S3_URL = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>[^?#]*))?$")
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing, malformed or unsafe; the service refuses to start and the message says why."""
+
+
+def parse_document_store(url: str | None) -> tuple[str, str, str]:
+    """``KITAS_DOCUMENT_STORE`` as (kind, bucket, prefix): ``("local", "", "")`` when unset, or
+    ``("s3", bucket, "prefix/")`` for ``s3://bucket/prefix``; anything else is a ConfigurationError."""
+    if not url or url == "local":
+        return "local", "", ""
+    match = _S3_URL.match(url)
+    if match is None:
+        raise ConfigurationError(
+            f"KITAS_DOCUMENT_STORE={url!r} is not understood: leave it unset to keep documents on the local disk "
+            "(KITAS_UPLOAD_DIR), or give an S3-compatible bucket as s3://bucket or s3://bucket/prefix"
+        )
+    prefix = (match.group("prefix") or "").strip("/")
+    if any(part in ("", ".", "..") for part in prefix.split("/")) and prefix:
+        raise ConfigurationError(f"KITAS_DOCUMENT_STORE={url!r}: the prefix has an empty, '.' or '..' part")
+    return "s3", match.group("bucket"), f"{prefix}/" if prefix else ""
+
+
+# Below this, the sweep could remove the file of an upload whose row is about to be written.
+MIN_SWEEP_GRACE_MINUTES = 10
 
 
 def _default_database_url(instance_path: Path) -> str:
@@ -53,8 +81,26 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Uploaded documents: stored outside the web root; the size limit of one file.
         "KITAS_UPLOAD_DIR": env.get("KITAS_UPLOAD_DIR", str(instance_path / "uploads")),
         "KITAS_MAX_UPLOAD_BYTES": int(env.get("KITAS_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
+        # Documents in an S3-compatible bucket (s3://bucket/prefix) instead of KITAS_UPLOAD_DIR. Endpoint,
+        # region and keys: ours first, then the usual AWS_* variables; unset keys leave boto3 its own
+        # lookup (a profile, an instance role).
+        "KITAS_DOCUMENT_STORE": env.get("KITAS_DOCUMENT_STORE") or None,
+        "KITAS_S3_ENDPOINT_URL": env.get("KITAS_S3_ENDPOINT_URL") or env.get("AWS_ENDPOINT_URL_S3") or None,
+        "KITAS_S3_REGION": env.get("KITAS_S3_REGION") or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION"),
+        "KITAS_S3_ACCESS_KEY_ID": env.get("KITAS_S3_ACCESS_KEY_ID") or env.get("AWS_ACCESS_KEY_ID"),
+        "KITAS_S3_SECRET_ACCESS_KEY": env.get("KITAS_S3_SECRET_ACCESS_KEY") or env.get("AWS_SECRET_ACCESS_KEY"),
+        "KITAS_S3_SESSION_TOKEN": env.get("KITAS_S3_SESSION_TOKEN") or env.get("AWS_SESSION_TOKEN"),
+        # "path" (bucket in the URL path, what most S3-compatible servers want) or "virtual"; default:
+        # path with an endpoint URL, boto3's choice without.
+        "KITAS_S3_ADDRESSING_STYLE": env.get("KITAS_S3_ADDRESSING_STYLE"),
+        # Files a crash left without a document row are removed once older than the grace period
+        # (an upload in progress is seconds old); the scheduler sweeps every KITAS_SWEEP_INTERVAL seconds.
+        "KITAS_SWEEP_GRACE_MINUTES": float(env.get("KITAS_SWEEP_GRACE_MINUTES", "60")),
+        "KITAS_SWEEP_INTERVAL": float(env.get("KITAS_SWEEP_INTERVAL", str(6 * 3600))),
         # Payments: the provider adapter and the secret that signs its webhooks (else one kept in the instance).
         "KITAS_PAYMENT_PROVIDER": env.get("KITAS_PAYMENT_PROVIDER", "sandbox"),
+        # The sandbox bank is a demo; on an https public address it runs only when allowed in so many words.
+        "KITAS_ALLOW_SANDBOX_PAYMENTS": env.get("KITAS_ALLOW_SANDBOX_PAYMENTS", "0") == "1",
         "KITAS_PAYMENT_WEBHOOK_SECRET": env.get("KITAS_PAYMENT_WEBHOOK_SECRET"),
         # Mail: SMTP when a host is set, else messages are written to the log (development).
         "KITAS_SMTP_HOST": env.get("KITAS_SMTP_HOST"),
@@ -75,6 +121,12 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     if not config.get("KITAS_PAYMENT_WEBHOOK_SECRET"):
         config["KITAS_PAYMENT_WEBHOOK_SECRET"] = _instance_secret(instance_path, "payment_webhook_secret")
     _session_settings(config)
+    parse_document_store(config.get("KITAS_DOCUMENT_STORE"))  # a malformed store refuses to start here
+    if float(config["KITAS_SWEEP_GRACE_MINUTES"]) < MIN_SWEEP_GRACE_MINUTES:
+        raise ConfigurationError(
+            f"KITAS_SWEEP_GRACE_MINUTES={config['KITAS_SWEEP_GRACE_MINUTES']} is too short: files of uploads "
+            f"still in progress could be removed; give at least {MIN_SWEEP_GRACE_MINUTES} minutes"
+        )
     return config
 
 

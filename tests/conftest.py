@@ -201,3 +201,43 @@ def smtp_server(app: Flask) -> Iterator[list[Any]]:
     finally:
         app.config.update(saved)
         controller.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A real S3-compatible server (moto's standalone server) on a free port of 127.0.0.1, with a bucket."""
+    from moto.server import ThreadedMotoServer
+
+    from tests.stores import BUCKET, s3_client
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        s3_client(endpoint).create_bucket(Bucket=BUCKET)
+        yield endpoint
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["local", "s3"])
+def stored_files(request: pytest.FixtureRequest, app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The application's document store for one test, on the local disk and then in an S3 bucket
+    (a fresh folder or prefix each time); yields a view of the stored files from outside the app."""
+    from uuid import uuid4
+
+    from tests.stores import BUCKET, S3_SETTINGS, BucketFiles, DiskFiles, s3_client
+
+    if request.param == "local":
+        folder = tmp_path / "uploads"
+        monkeypatch.setitem(app.config, "KITAS_DOCUMENT_STORE", None)
+        monkeypatch.setitem(app.config, "KITAS_UPLOAD_DIR", str(folder))
+        return DiskFiles(folder)
+    endpoint = request.getfixturevalue("s3_endpoint")
+    prefix = f"test-{uuid4().hex[:12]}/"
+    monkeypatch.setitem(app.config, "KITAS_DOCUMENT_STORE", f"s3://{BUCKET}/{prefix}")
+    monkeypatch.setitem(app.config, "KITAS_S3_ENDPOINT_URL", endpoint)
+    for name, value in S3_SETTINGS.items():
+        monkeypatch.setitem(app.config, name, value)
+    return BucketFiles(s3_client(endpoint), BUCKET, prefix)

@@ -19,6 +19,10 @@ class Conflict(ServiceError):
     """Someone else changed the object first; nothing was written."""
 
 
+class Unavailable(ServiceError):
+    """Something the use case needs (the document store) cannot be reached now; trying later may work."""
+
+
 class InvalidInput(ServiceError):
     """Submitted data failed validation; ``errors`` maps field paths to messages."""
 

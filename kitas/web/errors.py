@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..services.errors import CaseStateUnreadable, Conflict, Forbidden, NotFound, ServiceError
+from ..services.errors import CaseStateUnreadable, Conflict, Forbidden, NotFound, ServiceError, Unavailable
 from .text import sentence
 
 _SERVICE_STATUS: list[tuple[type[ServiceError], int, str]] = [
@@ -15,6 +15,7 @@ _SERVICE_STATUS: list[tuple[type[ServiceError], int, str]] = [
     (Forbidden, 403, "Not allowed"),
     (Conflict, 409, "Someone else was first"),
     (CaseStateUnreadable, 500, "This case cannot be opened"),
+    (Unavailable, 503, "Please try again shortly"),
     (ServiceError, 400, "This could not be done"),
 ]
 

@@ -1,4 +1,8 @@
-"""Document uploads through the service layer: checks, storage, access and the audit trail."""
+"""Document uploads through the service layer: checks, storage, access and the audit trail.
+
+Tests that take ``stored_files`` run twice: on the local disk and in a bucket of a real S3-compatible
+server (tests/conftest.py).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from kitas.services.documents.file_checks import UploadRejected, check_upload, c
 from kitas.services.errors import Conflict, Forbidden, NotFound, ServiceError
 from tests import uploads
 from tests.services.helpers import open_task
+from tests.stores import StoredFiles
 
 MB = 1024 * 1024
 
@@ -60,8 +65,7 @@ GOOD: list[tuple[str, Callable[[], bytes], str]] = [
 
 @pytest.mark.parametrize(("name", "build", "content_type"), GOOD, ids=[g[0] for g in GOOD])
 def test_good_file_is_stored_under_a_generated_name(
-    app: Flask,
-    upload_dir: Path,
+    stored_files: StoredFiles,
     case: Application,
     users: dict[str, Any],
     name: str,
@@ -72,26 +76,38 @@ def test_good_file_is_stored_under_a_generated_name(
     result = documents.store_uploads(case.id, users["applicant"], None, {"passport_scan": (name, data)})
     assert result.errors == {}
     document = result.stored["passport_scan"]
-    assert (document.content_type, document.size, document.original_name) == (content_type, len(data), name)
-    assert document.sha256 == hashlib.sha256(data).hexdigest()
+    assert stored_files.keys() == [document.storage_key]
+    stored = stored_files.read(document.storage_key)
+    if content_type == "application/pdf":
+        assert stored == data  # a PDF is stored as uploaded
+    # The row describes the bytes stored (an image is stored encoded afresh, see test_images_are_...).
+    assert (document.content_type, document.size, document.original_name) == (content_type, len(stored), name)
+    assert document.sha256 == hashlib.sha256(stored).hexdigest()
     assert document.application_id == case.id and document.uploaded_by_id == users["applicant"].id
-
-    stored = _files(upload_dir)
-    assert len(stored) == 1 and stored[0].read_bytes() == data
-    assert stored[0] == upload_dir.resolve() / document.storage_key
     assert name.rsplit(".", 1)[0].lower() not in document.storage_key.lower()
-    assert stat.S_IMODE(stored[0].stat().st_mode) == 0o600
-    assert stat.S_IMODE(stored[0].parent.stat().st_mode) == 0o700
-    assert app.static_folder and not stored[0].is_relative_to(Path(app.static_folder).resolve())
 
     row = _audit("document_uploaded")[0]
     assert row.actor == users["applicant"].label and row.application_id == case.id
     assert {k: row.detail[k] for k in ("field", "sha256", "size")} == {
         "field": "passport_scan",
         "sha256": document.sha256,
-        "size": len(data),
+        "size": len(stored),
     }
     assert name not in str(row.detail)
+
+
+def test_a_file_on_the_local_disk_is_private_and_outside_the_web_root(
+    app: Flask, upload_dir: Path, case: Application, users: dict[str, Any]
+) -> None:
+    result = documents.store_uploads(
+        case.id, users["applicant"], None, {"passport_scan": ("p.pdf", uploads.pdf_bytes())}
+    )
+    document = result.stored["passport_scan"]
+    stored = _files(upload_dir)
+    assert stored == [upload_dir.resolve() / document.storage_key]
+    assert stat.S_IMODE(stored[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE(stored[0].parent.stat().st_mode) == 0o700
+    assert app.static_folder and not stored[0].is_relative_to(Path(app.static_folder).resolve())
 
 
 BAD: list[tuple[str, Callable[[], bytes], str]] = [
@@ -131,7 +147,7 @@ def test_bad_file_is_refused_with_a_clear_message_and_nothing_stored(
 
 
 def test_every_file_is_checked_and_the_good_ones_stored(
-    upload_dir: Path, case: Application, users: dict[str, Any]
+    stored_files: StoredFiles, case: Application, users: dict[str, Any]
 ) -> None:
     result = documents.store_uploads(
         case.id,
@@ -147,7 +163,7 @@ def test_every_file_is_checked_and_the_good_ones_stored(
     )
     assert sorted(result.stored) == ["passport_scan", "sponsor_letter"]
     assert sorted(result.errors) == ["bad field!", "company_nib", "photo"]
-    assert _document_count() == 2 and len(_files(upload_dir)) == 2
+    assert _document_count() == 2 and len(stored_files.keys()) == 2
     assert len(_audit("document_uploaded")) == 2
 
 
@@ -198,7 +214,7 @@ def test_only_the_applicant_may_upload(upload_dir: Path, case: Application, user
 
 
 def test_files_are_removed_when_the_transaction_fails(
-    upload_dir: Path, case: Application, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    stored_files: StoredFiles, case: Application, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken_record(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("database went away")
@@ -211,7 +227,7 @@ def test_files_are_removed_when_the_transaction_fails(
             None,
             {"passport_scan": ("p.pdf", uploads.pdf_bytes()), "photo": ("p.jpg", uploads.jpeg_bytes())},
         )
-    assert _files(upload_dir) == []
+    assert stored_files.keys() == []
     assert _document_count() == 0
 
 
@@ -240,13 +256,16 @@ def test_documents_by_public_ids(upload_dir: Path, case: Application, users: dic
     assert documents.documents_by_public_ids([]) == {}
 
 
-def test_owner_sponsor_and_officers_open_a_document(upload_dir: Path, case: Application, users: dict[str, Any]) -> None:
-    data = uploads.pdf_bytes()
+def test_owner_sponsor_and_officers_open_a_document(
+    stored_files: StoredFiles, case: Application, users: dict[str, Any]
+) -> None:
+    data = uploads.pdf_bytes(40)
     stored = documents.store_uploads(case.id, users["applicant"], None, {"passport_scan": ("p.pdf", data)})
     public_id = stored.stored["passport_scan"].public_id
     for who in ("applicant", "sponsor", "verifier", "supervisor"):
         document, content = documents.open_document(public_id, users[who])
-        assert content == data and document.public_id == public_id
+        with content:
+            assert content.read() == data and document.public_id == public_id
     viewed = _audit("document_viewed")
     assert [row.actor for row in viewed] == [users[w].label for w in ("applicant", "sponsor", "verifier", "supervisor")]
     assert viewed[0].detail == {"case": case.reference, "document": public_id, "field": "passport_scan"}
@@ -276,16 +295,31 @@ def test_others_get_not_found_and_the_refusal_is_audited(
     assert _audit("document_viewed") == []
 
 
-def test_a_changed_or_missing_file_is_not_served(upload_dir: Path, case: Application, users: dict[str, Any]) -> None:
+def test_a_changed_or_missing_file_is_not_served(
+    stored_files: StoredFiles, case: Application, users: dict[str, Any]
+) -> None:
     stored = documents.store_uploads(case.id, users["applicant"], None, {"photo": ("p.jpg", uploads.jpeg_bytes())})
     document = stored.stored["photo"]
-    path = upload_dir / document.storage_key
-    path.write_bytes(uploads.png_bytes())
+    original = stored_files.read(document.storage_key)
+    stored_files.write(document.storage_key, uploads.png_bytes())
     with pytest.raises(ServiceError, match="no longer matches its fingerprint"):
         documents.open_document(document.public_id, users["applicant"])
-    path.unlink()
+    # Same size, one byte changed: the hash, not only the size, is checked.
+    stored_files.write(document.storage_key, original[:-3] + bytes([original[-3] ^ 1]) + original[-2:])
+    with pytest.raises(ServiceError, match="no longer matches its fingerprint"):
+        documents.open_document(document.public_id, users["applicant"])
+    # The right bytes followed by more: the size is checked while reading.
+    stored_files.write(document.storage_key, original + b"\x00" * 10)
+    with pytest.raises(ServiceError, match="no longer matches its fingerprint"):
+        documents.open_document(document.public_id, users["applicant"])
+    stored_files.remove(document.storage_key)
     with pytest.raises(ServiceError, match="missing from the store"):
         documents.open_document(document.public_id, users["applicant"])
+    assert _audit("document_viewed") == []
+    stored_files.write(document.storage_key, original)
+    _, content = documents.open_document(document.public_id, users["applicant"])
+    with content:
+        assert content.read() == original
 
 
 def test_local_store(tmp_path: Path) -> None:

@@ -1,4 +1,7 @@
-"""Serving documents over HTTP: who may open them, and the headers that keep them harmless."""
+"""Serving documents over HTTP: who may open them, and the headers that keep them harmless.
+
+Tests that take ``stored_files`` run on the local disk and in a bucket of a real S3-compatible server.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from kitas.models import AuditEvent, Document
 from kitas.services import cases, documents
 from kitas.web.documents.routes import download_name
 from tests import uploads
+from tests.stores import StoredFiles
 
 Login = Callable[[Any], FlaskClient]
 
@@ -42,13 +46,15 @@ def _audit(action: str) -> list[AuditEvent]:
 
 @pytest.mark.parametrize("who", ["applicant", "sponsor", "verifier", "supervisor"])
 def test_people_of_the_case_see_the_document_inline(
-    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login, who: str
+    worker: int, users: dict[str, Any], stored_files: StoredFiles, login_as: Login, who: str
 ) -> None:
-    data = uploads.pdf_bytes()
+    data = uploads.pdf_of_size(1200)  # many chunks of the stream, and more than is spooled in memory
+    assert len(data) > 1024 * 1024
     document = _upload(users, "passport.pdf", data)
     response = login_as(users[who]).get(f"/documents/{document.public_id}")
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.is_streamed
     assert response.data == data and response.mimetype == "application/pdf"
+    assert response.content_length == len(data)
     assert response.headers["Content-Disposition"].startswith("inline; ")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in response.headers["Cache-Control"] and "private" in response.headers["Cache-Control"]
@@ -59,12 +65,12 @@ def test_people_of_the_case_see_the_document_inline(
 
 
 def test_image_is_served_with_its_type_and_a_sandbox(
-    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login
+    worker: int, users: dict[str, Any], stored_files: StoredFiles, login_as: Login
 ) -> None:
-    data = uploads.png_bytes()
-    document = _upload(users, "nib.png", data)
+    document = _upload(users, "nib.png", uploads.png_with_metadata_and_payload())
     response = login_as(users["verifier"]).get(f"/documents/{document.public_id}")
-    assert response.status_code == 200 and response.data == data
+    assert response.status_code == 200 and response.data == stored_files.read(document.storage_key)
+    assert uploads.PAYLOAD not in response.data
     assert response.headers["Content-Type"] == "image/png"
     assert response.headers["Content-Security-Policy"].endswith("; sandbox")
 
@@ -111,7 +117,7 @@ def test_content_disposition(
 
 
 def test_a_range_request_gets_the_whole_file_as_one_audited_view(
-    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login
+    worker: int, users: dict[str, Any], stored_files: StoredFiles, login_as: Login
 ) -> None:
     data = uploads.pdf_bytes()
     document = _upload(users, "passport.pdf", data)
@@ -162,3 +168,36 @@ def test_signed_out_people_and_other_roles_are_kept_out(
     response = login_as(users["analyst"]).get(f"/documents/{document.public_id}")
     assert response.status_code == 403 and b"%PDF" not in response.data
     assert _audit("document_viewed") == []
+
+
+def test_a_tampered_file_is_not_sent_and_the_page_says_so(
+    worker: int, users: dict[str, Any], stored_files: StoredFiles, login_as: Login
+) -> None:
+    data = uploads.pdf_bytes()
+    document = _upload(users, "passport.pdf", data)
+    stored_files.write(document.storage_key, data.replace(b"/MediaBox", b"/MediaBix"))
+    response = login_as(users["verifier"]).get(f"/documents/{document.public_id}")
+    assert response.status_code == 400 and b"%PDF" not in response.data
+    assert b"no longer matches its fingerprint" in response.data
+    assert _audit("document_viewed") == []
+
+
+def test_an_unreachable_store_is_a_503_that_says_to_try_again(
+    app: Flask,
+    worker: int,
+    users: dict[str, Any],
+    stored_files: StoredFiles,
+    login_as: Login,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.conftest import free_port
+
+    document = _upload(users, "passport.pdf", uploads.pdf_bytes())
+    if stored_files.kind == "s3":
+        monkeypatch.setitem(app.config, "KITAS_S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    else:
+        path = Path(app.config["KITAS_UPLOAD_DIR"], document.storage_key)
+        path.unlink()
+        path.mkdir()  # reading it fails with an I/O error, as a disk that went away would
+    response = login_as(users["verifier"]).get(f"/documents/{document.public_id}")
+    assert response.status_code == 503 and b"try again in a few minutes" in response.data

@@ -1,6 +1,8 @@
 """Checking an uploaded file: PDF, JPEG or PNG by extension and magic bytes, and a real open or decode.
 
-Every refusal names the problem in plain words and says what to do; nothing here stores anything.
+PDFs with active content (pdf_content.py) are refused; images are stored as a fresh encoding of their
+pixels (images.py), so what is stored, and hashed, is not always the uploaded bytes. Every refusal names
+the problem in plain words and says what to do; nothing here stores anything.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from PIL import Image
 from pypdf import PdfReader
 
 from ..errors import ServiceError
+from . import pdf_content
+from .images import reencode
 
 MEGABYTE = 1024 * 1024
 # Decoded page content a real document never comes near; a small compressed file can expand to gigabytes.
@@ -23,6 +27,20 @@ MAX_PDF_CONTENT_BYTES = 32 * MEGABYTE
 # Far above any scan or phone photo (a 48 MP phone stores 12 MP by default), far below what hurts the server.
 MAX_IMAGE_PIXELS = 40_000_000
 ACCEPTED = "Upload a PDF, JPEG or PNG file"
+# What the refusal of a PDF with active content says it found (pdf_content.REASONS), in that order.
+_ACTIVE_CONTENT = {
+    pdf_content.JAVASCRIPT: "contains JavaScript (a program that runs when the file is opened)",
+    pdf_content.XFA_FORM: "is an XFA form, which can run scripts",
+    pdf_content.AUTOMATIC_ACTION: "starts actions by itself when it is opened or used",
+    pdf_content.LAUNCH: "tries to start other programs or files (a launch action)",
+    pdf_content.EMBEDDED_FILE: "has other files attached or embedded in it",
+    pdf_content.TOO_COMPLEX: "is built of too many parts to be checked",
+}
+PLAIN_PDF = (
+    "For everyone's safety only plain PDFs are accepted: save it as a plain PDF by opening it and printing it "
+    'to PDF (choose Print, then "Save as PDF" or "Microsoft Print to PDF" as the printer), '
+    "then upload the new file."
+)
 
 
 @dataclass(frozen=True)
@@ -68,11 +86,17 @@ class UploadRejected(ServiceError):
 
 @dataclass(frozen=True)
 class CheckedUpload:
-    """A file that passed every check."""
+    """A file that passed every check: the bytes to store (an image encoded afresh) and their SHA-256."""
 
     content_type: str
     extension: str
     sha256: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        """The size of the bytes to store."""
+        return len(self.data)
 
 
 def megabytes(size: int) -> str:
@@ -146,9 +170,20 @@ def check_upload(filename: str, data: bytes, max_bytes: int) -> CheckedUpload:
         )
     if actual is PDF:
         _check_pdf(name, data)
+        stored = data
     else:
-        _check_image(name, data, actual)
-    return CheckedUpload(actual.content_type, extension, hashlib.sha256(data).hexdigest())
+        stored = _check_image(name, data, actual)
+    return CheckedUpload(actual.content_type, extension, hashlib.sha256(stored).hexdigest(), stored)
+
+
+def active_content_message(name: str, reasons: set[str]) -> str:
+    """The refusal of a PDF with active content: what was found, and how to make a plain PDF of it."""
+    found = [_ACTIVE_CONTENT[reason] for reason in pdf_content.REASONS if reason in reasons]
+    listed = found[0] if len(found) == 1 else ", ".join(found[:-1]) + " and " + found[-1]
+    advice = PLAIN_PDF
+    if pdf_content.EMBEDDED_FILE in reasons:
+        advice += " If the attached files are documents we ask for, upload each of them on its own."
+    return f"The PDF {name} {listed}. {advice}"
 
 
 def _check_pdf(name: str, data: bytes) -> None:
@@ -182,13 +217,17 @@ def _check_pdf(name: str, data: bytes) -> None:
                     f"The PDF {name} unpacks to more than {megabytes(MAX_PDF_CONTENT_BYTES)} of page content, "
                     "far more than any scan or letter needs. Print it to a new PDF or scan it again, then upload it."
                 )
+        reasons = pdf_content.active_content(reader, data)
+        if reasons:
+            raise UploadRejected(active_content_message(name, reasons))
     except UploadRejected:
         raise
     except Exception as exc:  # pypdf raises many kinds of error for a broken file; each means "damaged"
         raise UploadRejected(damaged) from exc
 
 
-def _check_image(name: str, data: bytes, kind: FileKind) -> None:
+def _check_image(name: str, data: bytes, kind: FileKind) -> bytes:
+    """Decode the image fully (bombs refused) and return its pixels encoded afresh (images.py)."""
     formats = {"JPEG", "MPO"} if kind is JPEG else {"PNG"}  # MPO: the multi-picture JPEG of many cameras
     damaged = (
         f"The image {name} is damaged or incomplete and cannot be shown. "
@@ -212,6 +251,7 @@ def _check_image(name: str, data: bytes, kind: FileKind) -> None:
             # verify() leaves the image unusable; decode it again, fully.
             with Image.open(io.BytesIO(data)) as image:
                 image.load()
+                return reencode(image, "JPEG" if kind is JPEG else "PNG")
     except UploadRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:

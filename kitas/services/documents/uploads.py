@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import IO
 
 from flask import current_app
 from sqlalchemy import select
 
-from ...adapters.storage import DocumentStore, StoredFileMissing, new_storage_key, store_from_config
+from ...adapters.storage import StoredFileMissing, new_storage_key
 from ...extensions import app_clock, db
 from ...models import Application, Document, User
 from ...transactions import write_transaction
@@ -19,11 +22,22 @@ from .. import audit
 from ..audit.refusals import record_refusal
 from ..cases.access import can_see_case
 from ..cases.unit_of_work import CaseStep, case_step
-from ..errors import Conflict, Forbidden, NotFound, ServiceError
+from ..errors import Conflict, Forbidden, NotFound, ServiceError, Unavailable
 from .file_checks import CheckedUpload, UploadRejected, check_upload, clean_filename
+from .store import document_store
+
+log = logging.getLogger(__name__)
 
 # A form field name an upload may be filed under.
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
+# A document being served is read from the store in chunks of this size, into memory up to _SPOOL_MEMORY
+# and into a temporary file beyond, while its size and SHA-256 are checked; only a file that matches is sent.
+_CHUNK = 64 * 1024
+_SPOOL_MEMORY = 1024 * 1024
+STORE_DOWN = (
+    "The file could not be stored because the document store cannot be reached right now. "
+    "Nothing was lost on your side: try again in a few minutes."
+)
 
 
 @dataclass
@@ -32,11 +46,6 @@ class StoreResult:
 
     stored: dict[str, Document] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
-
-
-def document_store() -> DocumentStore:
-    """The document store of the running application."""
-    return store_from_config(current_app.config, current_app.static_folder)
 
 
 @dataclass
@@ -50,29 +59,41 @@ class PreparedUploads:
         """Remove the stored files again (the step that was to add their rows failed)."""
         store = document_store()
         for _name, _size, _checked, key in self.accepted.values():
-            store.delete(key)
+            try:
+                store.delete(key)
+            except OSError:  # the sweep removes it later: it has no document row
+                log.warning("could not remove %s from %s after a failed step", key, store.description)
         self.accepted.clear()
 
 
 def prepare_uploads(uploads: Mapping[str, tuple[str, bytes]]) -> PreparedUploads:
-    """Check every file and put the good ones in the store, before any case is locked (writing takes time)."""
+    """Check every file and put the good ones in the store, before any case is locked (writing takes time).
+
+    What is stored is what the checks return (images encoded afresh); a file the store cannot take is
+    refused for its field with a "try again" message, the others go on.
+    """
     prepared = PreparedUploads()
     max_bytes = int(current_app.config["KITAS_MAX_UPLOAD_BYTES"])
-    checked: dict[str, tuple[str, bytes, CheckedUpload]] = {}
+    checked: dict[str, tuple[str, CheckedUpload]] = {}
     for form_field, (filename, data) in uploads.items():
         if not _FIELD.match(form_field):
             prepared.errors.setdefault(form_field, []).append("This is not a document of this form; reload the page.")
             continue
         try:
-            checked[form_field] = (clean_filename(filename), data, check_upload(filename, data, max_bytes))
+            checked[form_field] = (clean_filename(filename), check_upload(filename, data, max_bytes))
         except UploadRejected as exc:
             prepared.errors.setdefault(form_field, []).append(exc.message)
     store = document_store()
     try:
-        for form_field, (name, data, check) in checked.items():
+        for form_field, (name, check) in checked.items():
             key = new_storage_key()
-            store.put(key, data)
-            prepared.accepted[form_field] = (name, len(data), check, key)
+            try:
+                store.put(key, check.data)
+            except OSError as exc:
+                log.error("could not store an upload in %s: %s", store.description, exc)
+                prepared.errors.setdefault(form_field, []).append(STORE_DOWN)
+                continue
+            prepared.accepted[form_field] = (name, check.size, check, key)
     except BaseException:
         prepared.discard()
         raise
@@ -179,27 +200,63 @@ def documents_by_public_ids(ids: Iterable[str], *, application_id: int | None = 
     return {document.public_id: document for document in db.session.scalars(query)}
 
 
-def open_document(public_id: str, user: User) -> tuple[Document, bytes]:
-    """A document and its bytes for the applicant, the case's sponsor or an officer; the view is logged."""
+def open_document(public_id: str, user: User) -> tuple[Document, IO[bytes]]:
+    """A document and a stream of its verified bytes (the caller closes it) for the applicant, the case's
+    sponsor or an officer; the view is audited."""
     document = db.session.scalars(select(Document).where(Document.public_id == public_id)).first()
     application = db.session.get(Application, document.application_id) if document is not None else None
     if document is None or application is None or not can_see_case(application, user):
         record_refusal(user, "document", public_id[:100], "no such document, or not allowed to see its case")
         raise NotFound("there is no such document")
+    content = _verified_copy(document)
     try:
-        data = document_store().get(document.storage_key)
+        with write_transaction():
+            audit.record(
+                "document_viewed",
+                {"case": application.reference, "document": document.public_id, "field": document.field},
+                user=user,
+                application_id=application.id,
+            )
+    except BaseException:
+        content.close()
+        raise
+    return document, content
+
+
+def _verified_copy(document: Document) -> IO[bytes]:
+    """The stored bytes of ``document``, read in chunks into a spooled file, checked for size and SHA-256."""
+    store = document_store()
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
+    digest, size = hashlib.sha256(), 0
+    try:
+        with store.open(document.storage_key) as stream:
+            while size <= document.size and (chunk := stream.read(_CHUNK)):
+                size += len(chunk)
+                digest.update(chunk)
+                spool.write(chunk)
     except StoredFileMissing as exc:
+        spool.close()
+        log.error("document %s: file %s missing from %s", document.public_id, document.storage_key, store.description)
         raise ServiceError(
             "the file of this document is missing from the store; ask the applicant to upload it again "
             "and tell the service desk"
         ) from exc
-    if hashlib.sha256(data).hexdigest() != document.sha256:
-        raise ServiceError("the stored file no longer matches its fingerprint and is not shown; tell the service desk")
-    with write_transaction():
-        audit.record(
-            "document_viewed",
-            {"case": application.reference, "document": document.public_id, "field": document.field},
-            user=user,
-            application_id=application.id,
+    except OSError as exc:
+        spool.close()
+        log.error("document %s: %s", document.public_id, exc)
+        raise Unavailable("the document store cannot be reached right now; try again in a few minutes") from exc
+    except BaseException:
+        spool.close()
+        raise
+    if size != document.size or digest.hexdigest() != document.sha256:
+        spool.close()
+        log.error(
+            "document %s: the stored file %s does not match its row (size %d, expected %d)",
+            document.public_id,
+            document.storage_key,
+            size,
+            document.size,
         )
-    return document, data
+        raise ServiceError("the stored file no longer matches its fingerprint and is not shown; tell the service desk")
+    spool.seek(0)
+    return spool
