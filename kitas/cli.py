@@ -1,4 +1,4 @@
-"""The ``kitas`` command: init, demo, deploy, serve, scheduler, audit verify and seal."""
+"""The ``kitas`` command: init, demo, deploy, serve, scheduler, sweep-files, audit verify and seal."""
 
 from __future__ import annotations
 
@@ -101,6 +101,35 @@ def register_commands(app: Flask) -> None:
 
         run_blocking(app)
 
+    @app.cli.command("sweep-files")
+    @click.option(
+        "--grace-minutes",
+        type=click.FloatRange(min=10),
+        default=None,
+        help="Only files older than this (default KITAS_SWEEP_GRACE_MINUTES, at least 10).",
+    )
+    @click.option("--dry-run", is_flag=True, help="List what would be removed, remove nothing.")
+    @with_appcontext
+    def sweep_files_command(grace_minutes: float | None, dry_run: bool) -> None:
+        """Remove stored files that no document row names (what a crash left), older than the grace period."""
+        from datetime import timedelta
+
+        from kitas.services.documents import sweep_orphan_files
+
+        grace = timedelta(minutes=grace_minutes) if grace_minutes is not None else None
+        report = sweep_orphan_files(grace=grace, dry_run=dry_run)
+        verb = "would remove" if dry_run else "removed"
+        for key in report.removed:
+            click.echo(f"  {verb} {key}")
+        click.echo(
+            f"{report.store}: {report.scanned} files, {report.kept} with a document row, "
+            f"{report.too_recent} too recent to judge, {verb} {len(report.removed)} without a row"
+            + (f", {len(report.failed)} could not be removed" if report.failed else "")
+            + (f", {report.abandoned_writes} unfinished writes removed" if report.abandoned_writes else "")
+        )
+        if report.failed:
+            sys.exit(1)
+
     audit_group = click.Group("audit", help="Inspect the audit trail.")
 
     @audit_group.command("verify")
@@ -137,16 +166,26 @@ def _refused(exc: Exception) -> None:
 
 def _create_app() -> Flask:
     from app import create_app
+    from kitas.config import ConfigurationError
 
-    return create_app()
+    try:
+        return create_app()
+    except ConfigurationError as exc:
+        # A refusal to start is a sentence for the operator, not a traceback.
+        click.echo(f"KITAS Online cannot start: {exc}", err=True)
+        sys.exit(2)
 
 
-def main() -> None:
-    """Entry point of the ``kitas`` console script."""
-    cli = FlaskGroup(
+def command_group() -> FlaskGroup:
+    """The ``kitas`` command group (the application is created from the environment when a command runs)."""
+    return FlaskGroup(
         create_app=_create_app,
         add_default_commands=True,
         add_version_option=False,
         help="KITAS Online: permit applications driven by BPMN.",
     )
-    cli.main(prog_name="kitas")
+
+
+def main() -> None:
+    """Entry point of the ``kitas`` console script."""
+    command_group().main(prog_name="kitas")

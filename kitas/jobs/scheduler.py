@@ -27,6 +27,10 @@ OUTBOX_JOBS: tuple[tuple[str, str], ...] = (
     ("deliver_notifications", "kitas.services.notifications:deliver_due"),
     ("seal_audit_chains", "kitas.services.audit:seal_due"),  # seals only when KITAS_AUDIT_SEAL_INTERVAL passed
 )
+# Housekeeping on its own interval: (job id, "module:function", the setting giving its seconds).
+HOUSEKEEPING_JOBS: tuple[tuple[str, str, str], ...] = (
+    ("sweep_orphan_files", "kitas.services.documents:run_sweep", "KITAS_SWEEP_INTERVAL"),
+)
 # With the sandbox provider, the simulated provider also has its notices to send to us.
 SANDBOX_JOBS: tuple[tuple[str, str], ...] = (("send_sandbox_notices", "kitas.services.sandbox_bank:send_due_notices"),)
 
@@ -70,6 +74,8 @@ def configure(scheduler: BaseScheduler, app: Flask, owner: str | None = None) ->
     jobs = OUTBOX_JOBS + (SANDBOX_JOBS if app.config["KITAS_PAYMENT_PROVIDER"] == "sandbox" else ())
     for job_id, target in jobs:
         _every(scheduler, app.config["KITAS_OUTBOX_INTERVAL"], job_id, outbox_pass, (app, target))
+    for job_id, target, interval in HOUSEKEEPING_JOBS:
+        _every(scheduler, app.config[interval], job_id, outbox_pass, (app, target))
     return scheduler
 
 
