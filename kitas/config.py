@@ -112,6 +112,13 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "KITAS_SMS_PROVIDER": env.get("KITAS_SMS_PROVIDER", "sandbox"),
     }
     config.update(overrides or {})
+    # Settings that refuse to start are checked before anything is written to the instance folder.
+    parse_document_store(config.get("KITAS_DOCUMENT_STORE"))  # a malformed store refuses to start here
+    if float(config["KITAS_SWEEP_GRACE_MINUTES"]) < MIN_SWEEP_GRACE_MINUTES:
+        raise ConfigurationError(
+            f"KITAS_SWEEP_GRACE_MINUTES={config['KITAS_SWEEP_GRACE_MINUTES']} is too short: files of uploads "
+            f"still in progress could be removed; give at least {MIN_SWEEP_GRACE_MINUTES} minutes"
+        )
     url = config["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
@@ -121,12 +128,6 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     if not config.get("KITAS_PAYMENT_WEBHOOK_SECRET"):
         config["KITAS_PAYMENT_WEBHOOK_SECRET"] = _instance_secret(instance_path, "payment_webhook_secret")
     _session_settings(config)
-    parse_document_store(config.get("KITAS_DOCUMENT_STORE"))  # a malformed store refuses to start here
-    if float(config["KITAS_SWEEP_GRACE_MINUTES"]) < MIN_SWEEP_GRACE_MINUTES:
-        raise ConfigurationError(
-            f"KITAS_SWEEP_GRACE_MINUTES={config['KITAS_SWEEP_GRACE_MINUTES']} is too short: files of uploads "
-            f"still in progress could be removed; give at least {MIN_SWEEP_GRACE_MINUTES} minutes"
-        )
     return config
 
 

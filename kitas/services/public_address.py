@@ -9,6 +9,8 @@ The request's own Host header is never used: anyone can send any Host.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -27,11 +29,21 @@ def served_address(host: str, port: int) -> str:
 
 def public_url() -> str:
     """The base address (no trailing slash) for links in e-mails and callbacks, as of now."""
-    configured = current_app.config.get("KITAS_PUBLIC_URL")
+    return public_url_of(current_app.config)
+
+
+def public_url_of(config: Mapping[str, Any]) -> str:
+    """The base address a configuration gives: ``KITAS_PUBLIC_URL``, else the one served on, else the default."""
+    configured = config.get("KITAS_PUBLIC_URL")
     if configured:
         return str(configured).rstrip("/")
-    served = current_app.config.get("KITAS_SERVED_URL")
+    served = config.get("KITAS_SERVED_URL")
     return str(served).rstrip("/") if served else DEFAULT_ADDRESS
+
+
+def is_https(config: Mapping[str, Any]) -> bool:
+    """True when people reach the service on an https address: a real deployment, not a laptop."""
+    return public_url_of(config).lower().startswith("https://")
 
 
 def absolute(path_or_url: str) -> str:

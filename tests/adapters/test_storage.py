@@ -185,4 +185,11 @@ def test_a_malformed_store_url_refuses_to_start(url: str, tmp_path: Path) -> Non
     with pytest.raises(ConfigurationError, match="KITAS_DOCUMENT_STORE"):
         parse_document_store(url)
     with pytest.raises(ConfigurationError, match="KITAS_DOCUMENT_STORE"):
-        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "KITAS_DOCUMENT_STORE": url})
+        create_app(
+            {
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
+                "SECRET_KEY": "s",
+                "KITAS_PAYMENT_WEBHOOK_SECRET": "w",
+                "KITAS_DOCUMENT_STORE": url,
+            }
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -94,6 +95,14 @@ def test_many_files_are_judged_in_batches(
 def test_a_grace_period_too_short_for_an_upload_in_progress_is_refused(stored_files: StoredFiles, ctx: Flask) -> None:
     with pytest.raises(ValueError, match="under 10 minutes"):
         sweep_orphan_files(grace=timedelta(minutes=5))
+
+
+def test_a_configured_grace_period_too_short_refuses_to_start(tmp_path: Path) -> None:
+    from kitas.config import ConfigurationError, load_config
+
+    with pytest.raises(ConfigurationError, match="KITAS_SWEEP_GRACE_MINUTES=5.0 is too short"):
+        load_config(tmp_path, {"KITAS_SWEEP_GRACE_MINUTES": 5.0})
+    assert list(tmp_path.iterdir()) == []  # refused before any secret was written to the instance folder
 
 
 def test_the_grace_period_comes_from_the_configuration(

@@ -323,7 +323,9 @@ def test_address_limit_holds_across_two_app_instances(client: FlaskClient, secon
 def test_secure_cookie_flags_when_the_public_url_is_https(
     ctx: Flask, ana: User, database_url: str, clock: ManualClock
 ) -> None:
-    secure_app = _other_app(database_url, clock, KITAS_PUBLIC_URL="https://kitas.example.go.id")
+    secure_app = _other_app(
+        database_url, clock, KITAS_PUBLIC_URL="https://kitas.example.go.id", KITAS_ALLOW_SANDBOX_PAYMENTS=True
+    )
     try:
         assert secure_app.config["SESSION_COOKIE_SECURE"] is True
         response = login(secure_app.test_client(), "ana@example.org")

@@ -20,6 +20,8 @@ from flask.sansio.app import App
 
 from ...adapters.payments import PROVIDERS_KEY, PaymentGateway
 from ...adapters.sandbox_provider import PROVIDER_NAME, SandboxGateway
+from ...config import ConfigurationError
+from ..public_address import is_https, public_url_of
 from .bills import (
     MERCHANT_NAME,
     BankBill,
@@ -38,6 +40,7 @@ __all__ = [
     "NOTICES",
     "BankBill",
     "PaymentRefused",
+    "check_allowed",
     "find_bill",
     "mount",
     "new_billing_code",
@@ -53,6 +56,19 @@ def _gateway(config: Mapping[str, Any]) -> PaymentGateway:
     return SandboxGateway(secret=str(config["KITAS_PAYMENT_WEBHOOK_SECRET"]), open_bill=open_bill)
 
 
+def check_allowed(config: Mapping[str, Any]) -> None:
+    """Refuse the demo bank where real people pay: on an https public address it runs only when
+    ``KITAS_ALLOW_SANDBOX_PAYMENTS=1`` says so (a demo or staging site); locally it always runs."""
+    if is_https(config) and not config.get("KITAS_ALLOW_SANDBOX_PAYMENTS"):
+        raise ConfigurationError(
+            f"the public address {public_url_of(config)} is https, so this looks like a real deployment, but "
+            "payments would go to the sandbox bank, a demo in which no real money moves. Set "
+            "KITAS_PAYMENT_PROVIDER to your payment provider, or, for a demo or staging site, set "
+            "KITAS_ALLOW_SANDBOX_PAYMENTS=1 to run the sandbox bank on purpose (every page then says so)."
+        )
+
+
 def mount(app: App) -> None:
-    """Make the sandbox provider, backed by this bank, a payment provider of ``app``."""
+    """Make the sandbox provider, backed by this bank, a payment provider of ``app`` (when allowed)."""
+    check_allowed(app.config)
     app.extensions.setdefault(PROVIDERS_KEY, {})[PROVIDER_NAME] = _gateway

@@ -24,6 +24,12 @@ def _mount(state: BlueprintSetupState) -> None:
     sandbox_bank.mount(state.app)
 
 
+@bp.app_context_processor
+def _demo_payments() -> dict[str, bool]:
+    """While the sandbox bank is on, every page of the service says that payments are a demo."""
+    return {"demo_payments": True}
+
+
 _REFUSAL_STATUS = {"unknown": 404, "paid": 409, "expired": 409, "wrong_amount": 409}
 
 
