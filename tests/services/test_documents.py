@@ -347,3 +347,28 @@ def test_store_inside_the_web_root_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="inside the web root"):
         store_from_config({"KITAS_UPLOAD_DIR": str(web_root / "uploads")}, web_root)
     assert isinstance(store_from_config({"KITAS_UPLOAD_DIR": str(tmp_path / "up")}, web_root), LocalDocumentStore)
+
+
+def test_an_unreachable_store_refuses_the_upload_with_try_again_and_keeps_nothing(
+    app: Flask,
+    stored_files: StoredFiles,
+    case: Application,
+    users: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from tests.conftest import free_port
+
+    if stored_files.kind == "s3":
+        monkeypatch.setitem(app.config, "KITAS_S3_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    else:
+        blocker = tmp_path / "not-a-folder"
+        blocker.write_text("a file where the store's folder should be")
+        monkeypatch.setitem(app.config, "KITAS_UPLOAD_DIR", str(blocker / "uploads"))
+    result = documents.store_uploads(
+        case.id, users["applicant"], None, {"passport_scan": ("p.pdf", uploads.pdf_bytes()), "photo": ("p.exe", b"MZ")}
+    )
+    assert result.stored == {} and _document_count() == 0
+    assert result.errors["passport_scan"] == [documents.uploads.STORE_DOWN]
+    assert "try again in a few minutes" in documents.uploads.STORE_DOWN
+    assert "not accepted" in result.errors["photo"][0]  # the other files are still judged on their own
