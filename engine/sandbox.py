@@ -1,10 +1,18 @@
-"""The sandboxed script environment: RestrictedPython, guards and an allow-list of helpers."""
+"""The sandboxed script environment: RestrictedPython, guards and an allow-list of helpers.
+
+Code is compiled here, in the calling process, as a first check (and at deployment,
+engine/spec.py); it then RUNS in a worker process with a CPU-time and a memory limit
+(engine/script_pool.py, engine/script_worker.py). Only the variables a piece of code names
+travel to the worker, as JSON, and what it leaves behind comes back as JSON
+(engine/script_data.py), so task data always stays storable.
+"""
 
 from __future__ import annotations
 
 import ast
 import builtins
 import calendar
+import json
 import operator
 import types
 from collections.abc import Callable
@@ -25,6 +33,9 @@ from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 
 from engine.clock import Clock, SystemClock
 from engine.errors import ScriptError
+from engine.script_data import iso_dates_encoder, storable
+from engine.script_pool import ScriptPool, shared_pool
+from engine.spiff_internals import wrapped_cause
 
 MAX_SOURCE_CHARS = 10_000
 MAX_RANGE = 100_000
@@ -35,6 +46,46 @@ JAKARTA = ZoneInfo("Asia/Jakarta")  # WIB; tzdata is a dependency, so the zone e
 # The file name scripts are compiled under; _script_line finds a script's failing line by it.
 SCRIPT_FILENAME = "<string>"
 
+# Builtin names a script may not use, even as its own variable: refused when the code is compiled
+# (at deployment), with a plain message, rather than failing as an unknown name while a case runs.
+FORBIDDEN_NAMES = frozenset(
+    {
+        "open",
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "compile",
+        "globals",
+        "locals",
+        "vars",
+        "type",
+        "iter",
+        "aiter",
+        "next",
+        "anext",
+        "eval",
+        "exec",
+        "dir",
+        "help",
+        "input",
+        "memoryview",
+        "object",
+        "super",
+        "classmethod",
+        "staticmethod",
+        "property",
+        "breakpoint",
+        "exit",
+        "quit",
+        "print",
+        "printed",
+        "builtins",
+        "copyright",
+        "credits",
+        "license",
+    }
+)
 # Attributes refused whatever the object: frame/code/generator internals and str.format tricks.
 FORBIDDEN_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES) | {
     "format",
@@ -264,13 +315,22 @@ class SandboxPolicy(RestrictingNodeTransformer):
     """RestrictedPython's policy with plainer messages, no imports/classes and guarded operators."""
 
     def check_name(self, node: Any, name: str | None, allow_magic_methods: bool = False) -> None:
-        """Refuse underscore names and reserved names with a plain message."""
+        """Refuse underscore names and forbidden builtin names with a plain message."""
         if name and name.startswith("_") and name != "_":
             self.error(node, f"names starting with '_' are not allowed: {name}")
-        elif name in ("print", "printed", "builtins", "breakpoint"):
-            self.error(node, f"'{name}' is not available in scripts")
+        elif name in FORBIDDEN_NAMES:
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                self.error(node, f"'{name}' is not available in scripts")
+            else:
+                self.error(node, f"'{name}' is reserved in scripts; use another name for the variable")
         else:
             super().check_name(node, name, allow_magic_methods)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:
+        """Refuse a bare ``except:``: it would also catch the signal that stops code at its time limit."""
+        if node.type is None:
+            self.error(node, "a bare 'except:' is not allowed in scripts; name the error, e.g. 'except ValueError:'")
+        return super().visit_ExceptHandler(node)
 
     def visit_Name(self, node: ast.Name) -> Any:
         """Refuse print before RestrictedPython rewrites it into a print collector."""
@@ -339,19 +399,129 @@ def compile_script(source: str, mode: str) -> types.CodeType:
     return result.code
 
 
-class SandboxEnvironment(python_environment.BasePythonScriptEngineEnvironment):
-    """Evaluates expressions and runs scripts against task data under RestrictedPython."""
+@lru_cache(maxsize=1024)
+def referenced_names(source: str, mode: str) -> frozenset[str]:
+    """Every global name compiled code can read, write or delete (its nested functions included).
 
-    def __init__(self, clock: Clock | None = None):
+    Scripts have no ``globals()``/``vars()``, so these are the only task-data variables the
+    code can reach: only they are sent to the worker process.
+    """
+    names: set[str] = set()
+    pending = [compile_script(source, mode)]
+    while pending:
+        code = pending.pop()
+        names.update(code.co_names)
+        pending.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return frozenset(names)
+
+
+_NO_LITERAL = object()
+
+
+@lru_cache(maxsize=1024)
+def literal_value(expression: str) -> Any:
+    """The value of an expression that is one plain literal (``"P7D"``, ``1200000``, ``True``), else a marker.
+
+    A literal cannot loop or allocate, so it needs no worker process: timer durations and
+    most decision-table outputs are literals.
+    """
+    body = ast.parse(expression, mode="eval").body
+    if isinstance(body, ast.Constant) and type(body.value) in (str, int, bool, type(None)):
+        return body.value
+    return _NO_LITERAL
+
+
+def sandbox_builtins(now: datetime) -> dict[str, Any]:
+    """The names a script sees besides its variables, with today()/now() fixed at ``now`` (aware, UTC)."""
+    local = now.astimezone(JAKARTA)
+
+    def today() -> str:
+        """Return today's ISO date in Asia/Jakarta according to the engine clock."""
+        return local.date().isoformat()
+
+    def now_() -> str:
+        """Return the current ISO datetime in Asia/Jakarta (+07:00) according to the engine clock."""
+        return local.isoformat(timespec="seconds")
+
+    return {**_ALLOWED_BUILTINS, **HELPERS, **_GUARDS, "today": today, "now": now_}
+
+
+MAX_MESSAGE_CHARS = 500
+
+
+def run_code(
+    mode: str, source: str, variables: dict[str, Any], external: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Run restricted code on JSON variables; return ``{"value": ...}`` or ``{"variables": ..., "deleted": [...]}``.
+
+    This is what the worker process does with a request. Everything returned is storable
+    JSON (engine/script_data.py): a value that is not fails here, naming the variable.
+    """
+    code = compile_script(source, mode)
+    namespace: dict[str, Any] = {**external, **variables, "__builtins__": sandbox_builtins(now)}
+    if mode == "eval":
+        value = _reported(lambda: eval(code, namespace), with_line=False)
+        return {"value": storable(value, None)}
+    _reported(lambda: exec(code, namespace), with_line=True)  # noqa: S102 - restricted code
+    changed: dict[str, Any] = {}
+    deleted = [key for key in variables if key not in namespace]
+    for key, value in namespace.items():
+        if key == "__builtins__" or key.startswith("_") or (key in external and key not in variables):
+            continue
+        if callable(value):  # functions defined by the script, helpers, types: not data
+            deleted.append(key)
+        else:
+            changed[key] = storable(value, key)
+    return {"variables": changed, "deleted": deleted}
+
+
+def _reported(call: Callable[[], Any], with_line: bool) -> Any:
+    """Run ``call``; an error of the script becomes a ScriptError with a plain message (and its line)."""
+    try:
+        return call()
+    except MemoryError:
+        raise  # the worker reports the memory limit
+    except Exception as exc:
+        line = _script_line(exc) if with_line else None
+        where = f"Line {line}: " if line else ""
+        if isinstance(exc, ScriptError):
+            message = exc.detail
+        elif isinstance(exc, NameError) and exc.name and hasattr(builtins, exc.name):
+            message = f"'{exc.name}' is not available in scripts"
+        else:
+            message = f"{type(exc).__name__}: {_shortened(exc)}"
+        raise ScriptError(where + message) from None
+
+
+def _shortened(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - str() of a script's exception may itself fail (huge ints)
+        text = "(no message)"
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "..."
+
+
+def _script_line(exc: BaseException) -> int | None:
+    """Return the script line on which ``exc`` was raised, if the traceback shows it."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == SCRIPT_FILENAME:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+class SandboxEnvironment(python_environment.BasePythonScriptEngineEnvironment):
+    """Evaluates expressions and runs scripts against task data: compiled here, run in a worker process.
+
+    ``pool`` is the pool of worker processes to run in; by default the process-wide one
+    (engine/script_pool.py), whose limits ``script_pool.configure`` sets.
+    """
+
+    def __init__(self, clock: Clock | None = None, pool: ScriptPool | None = None):
         super().__init__({})
         self.clock: Clock = clock or SystemClock()
-        self.builtins: dict[str, Any] = {
-            **_ALLOWED_BUILTINS,
-            **HELPERS,
-            **_GUARDS,
-            "today": self.today,
-            "now": self.now,
-        }
+        self._pool = pool
 
     def today(self) -> str:
         """Return today's ISO date in Asia/Jakarta according to the engine clock."""
@@ -365,62 +535,89 @@ class SandboxEnvironment(python_environment.BasePythonScriptEngineEnvironment):
         """Evaluate ``expression`` with the task data (and external context) as variables."""
         if not isinstance(expression, str):
             raise ScriptError(f"expressions must be text, not {type(expression).__name__}")
-        code = compile_script(expression.strip(), "eval")
-        namespace = self._namespace(context, external_context)
-        return self._run(lambda: eval(code, namespace), with_line=False)
+        source = expression.strip()
+        compile_script(source, "eval")
+        value = literal_value(source)
+        if value is not _NO_LITERAL:
+            return value
+        return self._run("eval", source, context, external_context)["value"]
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
-        """Run ``script`` and write created, changed and deleted variables back into ``context``."""
+        """Run ``script`` and write created, changed and deleted variables back into ``context``.
+
+        Nothing is written back unless the whole script ran and everything it left is storable.
+        """
         if not isinstance(script, str):
             raise ScriptError(f"scripts must be text, not {type(script).__name__}")
-        code = compile_script(script, "exec")
-        namespace = self._namespace(context, external_context)
-        visible = [key for key in namespace if key != "__builtins__"]
-        self._run(lambda: exec(code, namespace), with_line=True)  # noqa: S102 - restricted code
-        for key, value in namespace.items():
-            if key.startswith("_") or (key in (external_context or {}) and key not in context):
-                continue
-            if callable(value):  # functions defined by the script, helpers, types
-                context.pop(key, None)
-            else:
-                context[key] = value
-        for key in visible:
-            if key not in namespace:
-                context.pop(key, None)
+        compile_script(script, "exec")
+        reply = self._run("exec", script, context, external_context)
+        for key in reply["deleted"]:
+            context.pop(key, None)
+        context.update(reply["variables"])
         return True
 
-    def _namespace(self, context: dict[str, Any], external_context: dict[str, Any] | None) -> dict[str, Any]:
-        merged = {**(external_context or {}), **context}
-        namespace = {key: value for key, value in merged.items() if not (isinstance(key, str) and key.startswith("_"))}
-        namespace["__builtins__"] = self.builtins
-        return namespace
-
-    @staticmethod
-    def _run(call: Callable[[], Any], with_line: bool) -> Any:
+    def _run(
+        self, mode: str, source: str, context: dict[str, Any], external_context: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Send the code and the variables it names to a worker process; return its reply."""
+        names = referenced_names(source, mode)
+        variables = _named(context, names)
+        external = _named(external_context or {}, names)
+        pool = self._pool or shared_pool()
+        request = {
+            "cpu": pool.limits.cpu_seconds,
+            "mode": mode,
+            "source": source,
+            "variables": variables,
+            "external": external,
+            "now": self.clock.now().isoformat(),
+        }
         try:
-            return call()
+            payload = json.dumps(request, default=iso_dates_encoder, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError, RecursionError):
+            for key, value in {**external, **variables}.items():
+                storable(value, key)  # raises the ScriptError that names the variable
+            raise ScriptError("the task data cannot be passed to scripts") from None
+        return pool.run(payload)
+
+
+def _named(values: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    """The variables among ``values`` that code naming ``names`` can see."""
+    return {key: values[key] for key in names if key in values and not key.startswith("_")}
+
+
+class SandboxScriptEngine(PythonScriptEngine):
+    """SpiffWorkflow's script engine on the sandbox; a failing script's ScriptError names its element."""
+
+    def __init__(self, clock: Clock | None = None, pool: ScriptPool | None = None):
+        super().__init__(environment=SandboxEnvironment(clock, pool))
+
+    def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
+        """Evaluate an expression of ``task`` (condition, timer, decision-table cell)."""
+        try:
+            return super().evaluate(task, expression, external_context)
         except Exception as exc:
-            line = _script_line(exc) if with_line else None
-            where = f"Line {line}: " if line else ""
-            if isinstance(exc, ScriptError):
-                message = exc.detail
-            elif isinstance(exc, NameError) and exc.name and hasattr(builtins, exc.name):
-                message = f"'{exc.name}' is not available in scripts"
-            else:
-                message = f"{type(exc).__name__}: {exc}"
-            raise ScriptError(where + message) from exc
+            _name_element(exc, task)
+            raise
+
+    def execute(self, task: Any, script: str, external_context: dict[str, Any] | None = None) -> bool:
+        """Run the script of ``task``."""
+        try:
+            return bool(super().execute(task, script, external_context))
+        except Exception as exc:
+            _name_element(exc, task)
+            raise
 
 
-def _script_line(exc: BaseException) -> int | None:
-    """Return the script line on which ``exc`` was raised, if the traceback shows it."""
-    line, tb = None, exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == SCRIPT_FILENAME:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
+def _name_element(exc: BaseException, task: Any) -> None:
+    """Give the sandbox's ScriptError inside ``exc`` the id of the element whose code failed."""
+    spec = getattr(task, "task_spec", None)
+    element_id = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    for candidate in (exc, wrapped_cause(exc)):
+        if isinstance(candidate, ScriptError):
+            candidate.name_element(element_id)
 
 
-def make_script_engine(clock: Clock | None = None) -> PythonScriptEngine:
+def make_script_engine(clock: Clock | None = None, pool: ScriptPool | None = None) -> PythonScriptEngine:
     """Return a SpiffWorkflow script engine that runs everything in the sandbox."""
-    return PythonScriptEngine(environment=SandboxEnvironment(clock))
+    return SandboxScriptEngine(clock, pool)
