@@ -415,20 +415,94 @@ def referenced_names(source: str, mode: str) -> frozenset[str]:
     return frozenset(names)
 
 
-_NO_LITERAL = object()
+_NOT_PLAIN = object()
+_SCALARS = (str, int, float, bool, type(None))
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+
+
+class _NotPlain(Exception):
+    """The expression needs the worker process after all (a name that is no plain value, a type error)."""
 
 
 @lru_cache(maxsize=1024)
-def literal_value(expression: str) -> Any:
-    """The value of an expression that is one plain literal (``"P7D"``, ``1200000``, ``True``), else a marker.
+def plain_expression(expression: str) -> ast.expr | None:
+    """The tree of an expression made only of literals, variable names, comparisons, and/or/not; else None.
 
-    A literal cannot loop or allocate, so it needs no worker process: timer durations and
-    most decision-table outputs are literals.
+    Such an expression cannot loop or allocate: evaluated on plain values (text, numbers, true/false,
+    none) it costs at most a pass over those values. Most gateway conditions (``decision == "approve"``),
+    decision-table cells (``<= 6``, ``6 < ? <= 12``), timer durations (``"P7D"``) and outputs
+    (``1200000``) have this shape, so they need no round trip to a worker process.
     """
     body = ast.parse(expression, mode="eval").body
-    if isinstance(body, ast.Constant) and type(body.value) in (str, int, bool, type(None)):
-        return body.value
-    return _NO_LITERAL
+    return body if _is_plain(body) else None
+
+
+def _is_plain(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return type(node.value) in _SCALARS
+    if isinstance(node, ast.Name):
+        return not node.id.startswith("_")
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return all(isinstance(e, ast.Constant) and type(e.value) in _SCALARS for e in node.elts)
+    if isinstance(node, ast.Compare):
+        # 'is' only against None/True/False: identity of other values depends on where they were made.
+        singletons = all(
+            isinstance(c, ast.Constant) and c.value in (None, True, False) and type(c.value) in (bool, type(None))
+            for op, c in zip(node.ops, node.comparators, strict=True)
+            if isinstance(op, (ast.Is, ast.IsNot))
+        )
+        operands = [node.left, *node.comparators]
+        return singletons and all(type(op) in _COMPARE for op in node.ops) and all(map(_is_plain, operands))
+    if isinstance(node, ast.BoolOp):
+        return all(map(_is_plain, node.values))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return _is_plain(node.operand)
+    return False
+
+
+def _plain_value(node: ast.expr, names: dict[str, Any], external: dict[str, Any]) -> Any:
+    """Evaluate a plain expression as Python would; _NotPlain when a name is not a plain value."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        value = names.get(node.id, _NOT_PLAIN) if node.id in names else external.get(node.id, _NOT_PLAIN)
+        if type(value) not in _SCALARS:
+            raise _NotPlain()
+        return value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [e.value for e in node.elts if isinstance(e, ast.Constant)]
+    if isinstance(node, ast.UnaryOp):
+        return not _plain_value(node.operand, names, external)
+    if isinstance(node, ast.BoolOp):
+        value = None
+        for item in node.values:
+            value = _plain_value(item, names, external)
+            if bool(value) == isinstance(node.op, ast.Or):
+                return value
+        return value
+    if isinstance(node, ast.Compare):
+        left = _plain_value(node.left, names, external)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = _plain_value(comparator, names, external)
+            try:
+                if not _COMPARE[type(op)](left, right):
+                    return False
+            except TypeError:
+                raise _NotPlain() from None  # the worker reports the error as any script's
+            left = right
+        return True
+    raise _NotPlain()
 
 
 def sandbox_builtins(now: datetime) -> dict[str, Any]:
@@ -537,9 +611,12 @@ class SandboxEnvironment(python_environment.BasePythonScriptEngineEnvironment):
             raise ScriptError(f"expressions must be text, not {type(expression).__name__}")
         source = expression.strip()
         compile_script(source, "eval")
-        value = literal_value(source)
-        if value is not _NO_LITERAL:
-            return value
+        tree = plain_expression(source)
+        if tree is not None:
+            try:
+                return _plain_value(tree, context, external_context or {})
+            except _NotPlain:
+                pass
         return self._run("eval", source, context, external_context)["value"]
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:

@@ -243,7 +243,9 @@ class ScriptPool:
                 self._release(worker, keep)
             if not reply.get("ok"):
                 raise ScriptError(
-                    str(reply.get("error") or "the script failed"), variable=reply.get("variable"), limit=reply.get("limit")
+                    str(reply.get("error") or "the script failed"),
+                    variable=reply.get("variable"),
+                    limit=reply.get("limit"),
                 )
             return reply
         raise WorkerUnavailable("the script worker processes keep ending; see the server log")

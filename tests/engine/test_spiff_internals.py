@@ -224,4 +224,6 @@ def test_decision_expressions_are_what_the_decision_engine_evaluates() -> None:
             for text in entry.lhs:
                 rule_task.dmnEngine.evaluate(entry.input.expression, text, FakeTask())
     built = {found[e.id] for rule in table.rules for e in rule.inputEntries}
-    assert built <= set(recorder.seen), _changed("how DMNEngine.evaluate combines input and entry", used_by="decision_expressions")
+    assert built <= set(recorder.seen), _changed(
+        "how DMNEngine.evaluate combines input and entry", used_by="decision_expressions"
+    )
