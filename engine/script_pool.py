@@ -33,6 +33,7 @@ from engine.errors import EngineError, ScriptError
 
 ROOT = Path(__file__).resolve().parent.parent  # the directory that holds the engine package
 STARTUP_SECONDS = 60.0  # a loaded machine may take long to start Python; not a limit of any script
+_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TMPDIR", "SYSTEMROOT")
 MAX_REPLY_BYTES = 16 * 1024 * 1024  # the worker refuses results over script_worker.MAX_RESULT_BYTES first
 
 
@@ -67,7 +68,8 @@ class _Worker:
     """One child process and the two pipes to it."""
 
     def __init__(self, limits: ScriptLimits):
-        env = dict(os.environ)
+        # Only what Python needs: secrets and database addresses in the environment stay out of reach.
+        env = {k: v for k, v in os.environ.items() if k.startswith("PYTHON") or k in _ENVIRONMENT}
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         command = [sys.executable, "-m", "engine.script_worker", "--memory-mb", str(limits.memory_mb)]
         try:

@@ -383,3 +383,16 @@ def test_the_shared_pool_follows_configure() -> None:
 def test_limits_out_of_range_are_refused(limits: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="out of range"):
         ScriptLimits(**limits)  # type: ignore[arg-type]
+
+
+def test_workers_do_not_inherit_secrets_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KITAS_SECRET_KEY", "must-not-reach-scripts")
+    pool = ScriptPool(LIMITS)
+    try:
+        SandboxEnvironment(ManualClock(), pool).execute("b = 1", {})
+        (pid,) = pool.worker_pids()
+        with open(f"/proc/{pid}/environ", "rb") as environ:
+            names = {entry.split(b"=", 1)[0] for entry in environ.read().split(b"\0") if entry}
+        assert b"KITAS_SECRET_KEY" not in names and b"PYTHONPATH" in names
+    finally:
+        pool.close()

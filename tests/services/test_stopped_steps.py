@@ -177,3 +177,11 @@ def test_forbidden_names_are_refused_by_the_deployment_service(
 
 def test_the_repository_diagrams_still_deploy(ctx: Any) -> None:
     assert deploy_path(WORKER, FORMS).version == 1
+
+
+def test_the_application_sets_the_script_limits_from_its_configuration(app: Any) -> None:
+    from engine import ScriptLimits
+    from engine.script_pool import current_limits
+
+    assert app.config["KITAS_SCRIPT_CPU_SECONDS"] == 0.25  # tests/conftest.py
+    assert current_limits() == ScriptLimits(cpu_seconds=0.25, memory_mb=64, workers=2)
