@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from engine import Clock, SystemClock
+from engine import Clock, ScriptLimits, SystemClock, configure_scripts
 
 
 def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None) -> Flask:
@@ -19,6 +19,13 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     app = Flask("kitas", instance_relative_config=True)
     app.config.update(load_config(Path(app.instance_path), config))
     app.extensions["kitas_clock"] = clock or SystemClock()
+    configure_scripts(
+        ScriptLimits(
+            cpu_seconds=float(app.config["KITAS_SCRIPT_CPU_SECONDS"]),
+            memory_mb=int(app.config["KITAS_SCRIPT_MEMORY_MB"]),
+            workers=int(app.config["KITAS_SCRIPT_WORKERS"]),
+        )
+    )
     hops = int(app.config["KITAS_PROXY_HOPS"])
     if hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

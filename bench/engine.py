@@ -13,7 +13,9 @@ ending in ``permit_issued``):
 * the ratio service/bare per completion (median and p95); target <= 5 on SQLite, <= 8 on PostgreSQL;
 * the SQL statements each completion and message delivery executes (min, median, max);
 * stored state size of each finished case; target < 30000 bytes;
-* peak RSS of fresh subprocesses running N and 4N service cases on SQLite; "flat" = ratio < 1.5.
+* peak RSS of fresh subprocesses running N and 4N service cases on SQLite; "flat" = ratio < 1.5;
+* what one sandboxed call costs (``script_calls``): a plain condition (names, literals, comparisons:
+  evaluated in the process) and a condition and a two-line script sent to a script worker process.
 
 The ratio, not the absolute milliseconds, is the figure to track: the machines are shared and noisy,
 and both sides of the ratio are measured in the same process, interleaved, on the same model.
@@ -109,6 +111,29 @@ def summary(samples_ns: list[int]) -> dict[str, float]:
     ordered = sorted(samples_ns)
     p95 = ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
     return {"n": len(ordered), "median_ms": round(statistics.median(ordered) / 1e6, 3), "p95_ms": round(p95 / 1e6, 3)}
+
+
+def measure_script_calls(n: int = 300) -> dict[str, Any]:
+    """Median and p95 of sandboxed calls: a plain condition (in process), a condition and a script (in a worker)."""
+    from engine.sandbox import SandboxEnvironment
+
+    env = SandboxEnvironment(ManualClock())
+    data = {"sponsor_decision": "confirm", "sla_escalations": ["verify_documents"], "contract_months": 12}
+    script = 'sla_escalations = sla_escalations + ["supervisor_approval"]\npermit_months = contract_months'
+    calls: dict[str, Callable[[], Any]] = {
+        "plain_condition": lambda: env.evaluate('sponsor_decision == "confirm"', data),
+        "condition_in_worker": lambda: env.evaluate("len(sla_escalations) > 0 and contract_months <= 12", data),
+        "script_in_worker": lambda: env.execute(script, dict(data)),
+    }
+    found: dict[str, list[int]] = {name: [] for name in calls}
+    for call in calls.values():
+        call()  # starts the worker; not counted
+    for _ in range(n):
+        for name, call in calls.items():
+            begin = time.perf_counter_ns()
+            call()
+            found[name].append(time.perf_counter_ns() - begin)
+    return {name: summary(values) for name, values in found.items()}
 
 
 def make_app(url: str) -> Flask:
@@ -364,6 +389,7 @@ def main() -> None:
         "bare_engine": {k: summary(bare[k]) for k in ("complete", "message")} if bare["complete"] else None,
         "state_size_bytes": measured[0]["state_size_bytes"] if measured else None,
         "memory": measure_memory(args.cases),
+        "script_calls": measure_script_calls(),
     }
     report["total_wall_time_s"] = round((time.perf_counter_ns() - started) / 1e9, 1)  # incl. memory runs
     print(json.dumps(report, indent=2))

@@ -1,8 +1,9 @@
 """The BPMN engine of KITAS Online: the only package that imports SpiffWorkflow.
 
 It parses and validates diagrams, runs cases (start, restore, complete user
-tasks, fire timers, deliver messages) in a sandbox, and serializes their
-state. It knows nothing of Flask, SQLAlchemy or HTTP, and never commits.
+tasks, fire timers, deliver messages) in a sandbox whose code runs in worker
+processes with CPU-time and memory limits (``configure_scripts``), and
+serializes their state. It knows nothing of Flask, SQLAlchemy or HTTP, and never commits.
 Whatever it needs from SpiffWorkflow beyond the public API lives in
 ``spiff_internals``, with a test that fails loudly when an upgrade moves it.
 """
@@ -10,6 +11,8 @@ Whatever it needs from SpiffWorkflow beyond the public API lives in
 from .clock import Clock, ManualClock, SystemClock
 from .errors import DiagramError, EngineError, NotWaiting, ScriptError, StateError, TaskNotReady
 from .runtime import CaseRuntime, Completion, PendingTimer, ReadyTask
+from .script_pool import ScriptLimits, WorkerUnavailable
+from .script_pool import configure as configure_scripts
 from .serialization import STATE_FORMAT
 from .spec import ProcessModel, UserTaskInfo, canonical_json, content_hash, parse_process, read_process_id
 
@@ -26,11 +29,14 @@ __all__ = [
     "ProcessModel",
     "ReadyTask",
     "ScriptError",
+    "ScriptLimits",
     "StateError",
     "SystemClock",
     "TaskNotReady",
     "UserTaskInfo",
+    "WorkerUnavailable",
     "canonical_json",
+    "configure_scripts",
     "content_hash",
     "parse_process",
     "read_process_id",

@@ -21,13 +21,32 @@ class DiagramError(EngineError):
 
 
 class ScriptError(EngineError):
-    """A script, condition or expression failed or tried something the sandbox forbids."""
+    """A script, condition or expression failed, hit its CPU or memory limit, or tried something forbidden.
 
-    def __init__(self, message: str, element_id: str | None = None):
+    ``element_id`` is the BPMN element whose code failed (filled in by the engine when the
+    sandbox itself cannot know it); ``variable`` the task-data variable that could not be
+    stored, if that was the problem; ``limit`` is ``"cpu"``, ``"memory"`` or ``"time"`` when
+    the code was stopped by a limit rather than by its own error.
+    """
+
+    def __init__(
+        self, message: str, element_id: str | None = None, *, variable: str | None = None, limit: str | None = None
+    ):
         self.element_id = element_id
         self.detail = message
-        where = f" in {element_id}" if element_id else ""
-        super().__init__(f"script error{where}: {message}")
+        self.variable = variable
+        self.limit = limit
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = f" in {self.element_id}" if self.element_id else ""
+        return f"script error{where}: {self.detail}"
+
+    def name_element(self, element_id: str | None) -> ScriptError:
+        """Record the element the failing code belongs to, unless one is known already; returns self."""
+        if self.element_id is None and element_id:
+            self.element_id = element_id
+        return self
 
 
 class StateError(EngineError):

@@ -105,8 +105,11 @@ class CaseRuntime:
         return cls(model, workflow, clock or SystemClock())
 
     def dump(self) -> tuple[str, str]:
-        """Return ``(state_json, state_format)`` for storage."""
-        return dump_state(self.workflow), STATE_FORMAT
+        """Return ``(state_json, state_format)`` for storage; EngineError if the case data is not storable."""
+        try:
+            return dump_state(self.workflow), STATE_FORMAT
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise EngineError(f"the case data cannot be stored: {exc}") from exc
 
     def run_engine(self) -> None:
         """Run every engine task that is ready, then record due times of new timers."""
@@ -285,6 +288,8 @@ class CaseRuntime:
         except SpiffWorkflowException as exc:
             # The sandbox's ScriptError travels as the cause or the implicit context of Spiff's exception.
             cause = wrapped_cause(exc)
+            if isinstance(cause, ScriptError):
+                raise cause.name_element(failing_element(exc)) from exc
             if isinstance(cause, EngineError):
                 raise cause from exc
             raise ScriptError(str(exc).splitlines()[0], failing_element(exc)) from exc

@@ -1,10 +1,18 @@
-"""The sandboxed script environment: RestrictedPython, guards and an allow-list of helpers."""
+"""The sandboxed script environment: RestrictedPython, guards and an allow-list of helpers.
+
+Code is compiled here, in the calling process, as a first check (and at deployment,
+engine/spec.py); it then RUNS in a worker process with a CPU-time and a memory limit
+(engine/script_pool.py, engine/script_worker.py). Only the variables a piece of code names
+travel to the worker, as JSON, and what it leaves behind comes back as JSON
+(engine/script_data.py), so task data always stays storable.
+"""
 
 from __future__ import annotations
 
 import ast
 import builtins
 import calendar
+import json
 import operator
 import types
 from collections.abc import Callable
@@ -25,6 +33,9 @@ from SpiffWorkflow.bpmn.script_engine.python_engine import PythonScriptEngine
 
 from engine.clock import Clock, SystemClock
 from engine.errors import ScriptError
+from engine.script_data import iso_dates_encoder, storable
+from engine.script_pool import ScriptPool, shared_pool
+from engine.spiff_internals import wrapped_cause
 
 MAX_SOURCE_CHARS = 10_000
 MAX_RANGE = 100_000
@@ -35,6 +46,46 @@ JAKARTA = ZoneInfo("Asia/Jakarta")  # WIB; tzdata is a dependency, so the zone e
 # The file name scripts are compiled under; _script_line finds a script's failing line by it.
 SCRIPT_FILENAME = "<string>"
 
+# Builtin names a script may not use, even as its own variable: refused when the code is compiled
+# (at deployment), with a plain message, rather than failing as an unknown name while a case runs.
+FORBIDDEN_NAMES = frozenset(
+    {
+        "open",
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "compile",
+        "globals",
+        "locals",
+        "vars",
+        "type",
+        "iter",
+        "aiter",
+        "next",
+        "anext",
+        "eval",
+        "exec",
+        "dir",
+        "help",
+        "input",
+        "memoryview",
+        "object",
+        "super",
+        "classmethod",
+        "staticmethod",
+        "property",
+        "breakpoint",
+        "exit",
+        "quit",
+        "print",
+        "printed",
+        "builtins",
+        "copyright",
+        "credits",
+        "license",
+    }
+)
 # Attributes refused whatever the object: frame/code/generator internals and str.format tricks.
 FORBIDDEN_ATTRIBUTES = frozenset(INSPECT_ATTRIBUTES) | {
     "format",
@@ -264,13 +315,22 @@ class SandboxPolicy(RestrictingNodeTransformer):
     """RestrictedPython's policy with plainer messages, no imports/classes and guarded operators."""
 
     def check_name(self, node: Any, name: str | None, allow_magic_methods: bool = False) -> None:
-        """Refuse underscore names and reserved names with a plain message."""
+        """Refuse underscore names and forbidden builtin names with a plain message."""
         if name and name.startswith("_") and name != "_":
             self.error(node, f"names starting with '_' are not allowed: {name}")
-        elif name in ("print", "printed", "builtins", "breakpoint"):
-            self.error(node, f"'{name}' is not available in scripts")
+        elif name in FORBIDDEN_NAMES:
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                self.error(node, f"'{name}' is not available in scripts")
+            else:
+                self.error(node, f"'{name}' is reserved in scripts; use another name for the variable")
         else:
             super().check_name(node, name, allow_magic_methods)
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> Any:
+        """Refuse a bare ``except:``: it would also catch the signal that stops code at its time limit."""
+        if node.type is None:
+            self.error(node, "a bare 'except:' is not allowed in scripts; name the error, e.g. 'except ValueError:'")
+        return super().visit_ExceptHandler(node)
 
     def visit_Name(self, node: ast.Name) -> Any:
         """Refuse print before RestrictedPython rewrites it into a print collector."""
@@ -339,19 +399,203 @@ def compile_script(source: str, mode: str) -> types.CodeType:
     return result.code
 
 
-class SandboxEnvironment(python_environment.BasePythonScriptEngineEnvironment):
-    """Evaluates expressions and runs scripts against task data under RestrictedPython."""
+@lru_cache(maxsize=1024)
+def referenced_names(source: str, mode: str) -> frozenset[str]:
+    """Every global name compiled code can read, write or delete (its nested functions included).
 
-    def __init__(self, clock: Clock | None = None):
+    Scripts have no ``globals()``/``vars()``, so these are the only task-data variables the
+    code can reach: only they are sent to the worker process.
+    """
+    names: set[str] = set()
+    pending = [compile_script(source, mode)]
+    while pending:
+        code = pending.pop()
+        names.update(code.co_names)
+        pending.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return frozenset(names)
+
+
+_NOT_PLAIN = object()
+_SCALARS = (str, int, float, bool, type(None))
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+
+
+class _NotPlain(Exception):
+    """The expression needs the worker process after all (a name that is no plain value, a type error)."""
+
+
+@lru_cache(maxsize=1024)
+def plain_expression(expression: str) -> ast.expr | None:
+    """The tree of an expression made only of literals, variable names, comparisons, and/or/not; else None.
+
+    Such an expression cannot loop or allocate: evaluated on plain values (text, numbers, true/false,
+    none) it costs at most a pass over those values. Most gateway conditions (``decision == "approve"``),
+    decision-table cells (``<= 6``, ``6 < ? <= 12``), timer durations (``"P7D"``) and outputs
+    (``1200000``) have this shape, so they need no round trip to a worker process.
+    """
+    body = ast.parse(expression, mode="eval").body
+    return body if _is_plain(body) else None
+
+
+def _is_plain(node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        return type(node.value) in _SCALARS
+    if isinstance(node, ast.Name):
+        return not node.id.startswith("_")
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return all(isinstance(e, ast.Constant) and type(e.value) in _SCALARS for e in node.elts)
+    if isinstance(node, ast.Compare):
+        # 'is' only against None/True/False: identity of other values depends on where they were made.
+        singletons = all(
+            isinstance(c, ast.Constant) and c.value in (None, True, False) and type(c.value) in (bool, type(None))
+            for op, c in zip(node.ops, node.comparators, strict=True)
+            if isinstance(op, (ast.Is, ast.IsNot))
+        )
+        operands = [node.left, *node.comparators]
+        return singletons and all(type(op) in _COMPARE for op in node.ops) and all(map(_is_plain, operands))
+    if isinstance(node, ast.BoolOp):
+        return all(map(_is_plain, node.values))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+        return _is_plain(node.operand)
+    return False
+
+
+def _plain_value(node: ast.expr, names: dict[str, Any], external: dict[str, Any]) -> Any:
+    """Evaluate a plain expression as Python would; _NotPlain when a name is not a plain value."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        value = names.get(node.id, _NOT_PLAIN) if node.id in names else external.get(node.id, _NOT_PLAIN)
+        if type(value) not in _SCALARS:
+            raise _NotPlain()
+        return value
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [e.value for e in node.elts if isinstance(e, ast.Constant)]
+    if isinstance(node, ast.UnaryOp):
+        return not _plain_value(node.operand, names, external)
+    if isinstance(node, ast.BoolOp):
+        value = None
+        for item in node.values:
+            value = _plain_value(item, names, external)
+            if bool(value) == isinstance(node.op, ast.Or):
+                return value
+        return value
+    if isinstance(node, ast.Compare):
+        left = _plain_value(node.left, names, external)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = _plain_value(comparator, names, external)
+            try:
+                if not _COMPARE[type(op)](left, right):
+                    return False
+            except TypeError:
+                raise _NotPlain() from None  # the worker reports the error as any script's
+            left = right
+        return True
+    raise _NotPlain()
+
+
+def sandbox_builtins(now: datetime) -> dict[str, Any]:
+    """The names a script sees besides its variables, with today()/now() fixed at ``now`` (aware, UTC)."""
+    local = now.astimezone(JAKARTA)
+
+    def today() -> str:
+        """Return today's ISO date in Asia/Jakarta according to the engine clock."""
+        return local.date().isoformat()
+
+    def now_() -> str:
+        """Return the current ISO datetime in Asia/Jakarta (+07:00) according to the engine clock."""
+        return local.isoformat(timespec="seconds")
+
+    return {**_ALLOWED_BUILTINS, **HELPERS, **_GUARDS, "today": today, "now": now_}
+
+
+MAX_MESSAGE_CHARS = 500
+
+
+def run_code(
+    mode: str, source: str, variables: dict[str, Any], external: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Run restricted code on JSON variables; return ``{"value": ...}`` or ``{"variables": ..., "deleted": [...]}``.
+
+    This is what the worker process does with a request. Everything returned is storable
+    JSON (engine/script_data.py): a value that is not fails here, naming the variable.
+    """
+    code = compile_script(source, mode)
+    namespace: dict[str, Any] = {**external, **variables, "__builtins__": sandbox_builtins(now)}
+    if mode == "eval":
+        value = _reported(lambda: eval(code, namespace), with_line=False)
+        return {"value": storable(value, None)}
+    _reported(lambda: exec(code, namespace), with_line=True)  # noqa: S102 - restricted code
+    changed: dict[str, Any] = {}
+    deleted = [key for key in variables if key not in namespace]
+    for key, value in namespace.items():
+        if key == "__builtins__" or key.startswith("_") or (key in external and key not in variables):
+            continue
+        if callable(value):  # functions defined by the script, helpers, types: not data
+            deleted.append(key)
+        else:
+            changed[key] = storable(value, key)
+    return {"variables": changed, "deleted": deleted}
+
+
+def _reported(call: Callable[[], Any], with_line: bool) -> Any:
+    """Run ``call``; an error of the script becomes a ScriptError with a plain message (and its line)."""
+    try:
+        return call()
+    except MemoryError:
+        raise  # the worker reports the memory limit
+    except Exception as exc:
+        line = _script_line(exc) if with_line else None
+        where = f"Line {line}: " if line else ""
+        if isinstance(exc, ScriptError):
+            message = exc.detail
+        elif isinstance(exc, NameError) and exc.name and hasattr(builtins, exc.name):
+            message = f"'{exc.name}' is not available in scripts"
+        else:
+            message = f"{type(exc).__name__}: {_shortened(exc)}"
+        raise ScriptError(where + message) from None
+
+
+def _shortened(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - str() of a script's exception may itself fail (huge ints)
+        text = "(no message)"
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "..."
+
+
+def _script_line(exc: BaseException) -> int | None:
+    """Return the script line on which ``exc`` was raised, if the traceback shows it."""
+    line, tb = None, exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == SCRIPT_FILENAME:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
+
+
+class SandboxEnvironment(python_environment.BasePythonScriptEngineEnvironment):
+    """Evaluates expressions and runs scripts against task data: compiled here, run in a worker process.
+
+    ``pool`` is the pool of worker processes to run in; by default the process-wide one
+    (engine/script_pool.py), whose limits ``script_pool.configure`` sets.
+    """
+
+    def __init__(self, clock: Clock | None = None, pool: ScriptPool | None = None):
         super().__init__({})
         self.clock: Clock = clock or SystemClock()
-        self.builtins: dict[str, Any] = {
-            **_ALLOWED_BUILTINS,
-            **HELPERS,
-            **_GUARDS,
-            "today": self.today,
-            "now": self.now,
-        }
+        self._pool = pool
 
     def today(self) -> str:
         """Return today's ISO date in Asia/Jakarta according to the engine clock."""
@@ -365,62 +609,92 @@ class SandboxEnvironment(python_environment.BasePythonScriptEngineEnvironment):
         """Evaluate ``expression`` with the task data (and external context) as variables."""
         if not isinstance(expression, str):
             raise ScriptError(f"expressions must be text, not {type(expression).__name__}")
-        code = compile_script(expression.strip(), "eval")
-        namespace = self._namespace(context, external_context)
-        return self._run(lambda: eval(code, namespace), with_line=False)
+        source = expression.strip()
+        compile_script(source, "eval")
+        tree = plain_expression(source)
+        if tree is not None:
+            try:
+                return _plain_value(tree, context, external_context or {})
+            except _NotPlain:
+                pass
+        return self._run("eval", source, context, external_context)["value"]
 
     def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
-        """Run ``script`` and write created, changed and deleted variables back into ``context``."""
+        """Run ``script`` and write created, changed and deleted variables back into ``context``.
+
+        Nothing is written back unless the whole script ran and everything it left is storable.
+        """
         if not isinstance(script, str):
             raise ScriptError(f"scripts must be text, not {type(script).__name__}")
-        code = compile_script(script, "exec")
-        namespace = self._namespace(context, external_context)
-        visible = [key for key in namespace if key != "__builtins__"]
-        self._run(lambda: exec(code, namespace), with_line=True)  # noqa: S102 - restricted code
-        for key, value in namespace.items():
-            if key.startswith("_") or (key in (external_context or {}) and key not in context):
-                continue
-            if callable(value):  # functions defined by the script, helpers, types
-                context.pop(key, None)
-            else:
-                context[key] = value
-        for key in visible:
-            if key not in namespace:
-                context.pop(key, None)
+        compile_script(script, "exec")
+        reply = self._run("exec", script, context, external_context)
+        for key in reply["deleted"]:
+            context.pop(key, None)
+        context.update(reply["variables"])
         return True
 
-    def _namespace(self, context: dict[str, Any], external_context: dict[str, Any] | None) -> dict[str, Any]:
-        merged = {**(external_context or {}), **context}
-        namespace = {key: value for key, value in merged.items() if not (isinstance(key, str) and key.startswith("_"))}
-        namespace["__builtins__"] = self.builtins
-        return namespace
-
-    @staticmethod
-    def _run(call: Callable[[], Any], with_line: bool) -> Any:
+    def _run(
+        self, mode: str, source: str, context: dict[str, Any], external_context: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Send the code and the variables it names to a worker process; return its reply."""
+        names = referenced_names(source, mode)
+        variables = _named(context, names)
+        external = _named(external_context or {}, names)
+        pool = self._pool or shared_pool()
+        request = {
+            "cpu": pool.limits.cpu_seconds,
+            "mode": mode,
+            "source": source,
+            "variables": variables,
+            "external": external,
+            "now": self.clock.now().isoformat(),
+        }
         try:
-            return call()
+            payload = json.dumps(request, default=iso_dates_encoder, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError, RecursionError):
+            for key, value in {**external, **variables}.items():
+                storable(value, key)  # raises the ScriptError that names the variable
+            raise ScriptError("the task data cannot be passed to scripts") from None
+        return pool.run(payload)
+
+
+def _named(values: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
+    """The variables among ``values`` that code naming ``names`` can see."""
+    return {key: values[key] for key in names if key in values and not key.startswith("_")}
+
+
+class SandboxScriptEngine(PythonScriptEngine):
+    """SpiffWorkflow's script engine on the sandbox; a failing script's ScriptError names its element."""
+
+    def __init__(self, clock: Clock | None = None, pool: ScriptPool | None = None):
+        super().__init__(environment=SandboxEnvironment(clock, pool))
+
+    def evaluate(self, task: Any, expression: str, external_context: dict[str, Any] | None = None) -> Any:
+        """Evaluate an expression of ``task`` (condition, timer, decision-table cell)."""
+        try:
+            return super().evaluate(task, expression, external_context)
         except Exception as exc:
-            line = _script_line(exc) if with_line else None
-            where = f"Line {line}: " if line else ""
-            if isinstance(exc, ScriptError):
-                message = exc.detail
-            elif isinstance(exc, NameError) and exc.name and hasattr(builtins, exc.name):
-                message = f"'{exc.name}' is not available in scripts"
-            else:
-                message = f"{type(exc).__name__}: {exc}"
-            raise ScriptError(where + message) from exc
+            _name_element(exc, task)
+            raise
+
+    def execute(self, task: Any, script: str, external_context: dict[str, Any] | None = None) -> bool:
+        """Run the script of ``task``."""
+        try:
+            return bool(super().execute(task, script, external_context))
+        except Exception as exc:
+            _name_element(exc, task)
+            raise
 
 
-def _script_line(exc: BaseException) -> int | None:
-    """Return the script line on which ``exc`` was raised, if the traceback shows it."""
-    line, tb = None, exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code.co_filename == SCRIPT_FILENAME:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
+def _name_element(exc: BaseException, task: Any) -> None:
+    """Give the sandbox's ScriptError inside ``exc`` the id of the element whose code failed."""
+    spec = getattr(task, "task_spec", None)
+    element_id = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    for candidate in (exc, wrapped_cause(exc)):
+        if isinstance(candidate, ScriptError):
+            candidate.name_element(element_id)
 
 
-def make_script_engine(clock: Clock | None = None) -> PythonScriptEngine:
+def make_script_engine(clock: Clock | None = None, pool: ScriptPool | None = None) -> PythonScriptEngine:
     """Return a SpiffWorkflow script engine that runs everything in the sandbox."""
-    return PythonScriptEngine(environment=SandboxEnvironment(clock))
+    return SandboxScriptEngine(clock, pool)

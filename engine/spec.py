@@ -2,7 +2,8 @@
 
 A deployment is refused with every problem named by its element id: a diagram
 that does not parse, a user task whose form file does not exist, a lane that
-maps to no known role, a user task outside every lane.
+maps to no known role, a user task outside every lane, a script, condition,
+timer or decision-table expression that the sandbox refuses to compile.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import DiagramError, ScriptError
 from .sandbox import compile_script
-from .spiff_internals import gateway_conditions
+from .spiff_internals import decision_expressions, gateway_conditions
 
 FORM_SCHEMA_PROPERTY = "formJsonSchemaFilename"
 FORM_UI_PROPERTY = "formUiSchemaFilename"
@@ -219,13 +220,19 @@ def _scripts_of(task_spec: Any) -> list[tuple[str, str]]:
 def _check_scripts(
     spec: BpmnProcessSpec, subprocess_specs: Mapping[str, BpmnProcessSpec], problems: list[tuple[str, str]]
 ) -> None:
-    """Compile every script, condition and timer expression under the sandbox, so errors show at deployment."""
+    """Compile every script, condition, timer and decision-table expression under the sandbox, at deployment."""
     for task_spec in _all_specs(spec, subprocess_specs):
+        element_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
         for source, mode in _scripts_of(task_spec):
             try:
                 compile_script(source, mode)
             except ScriptError as exc:
-                problems.append((getattr(task_spec, "bpmn_id", None) or task_spec.name, exc.detail))
+                problems.append((element_id, exc.detail))
+        for expression in decision_expressions(task_spec):
+            try:
+                compile_script(expression.source.strip(), "eval")
+            except ScriptError as exc:
+                problems.append((expression.element_id, f"{expression.where} (used by {element_id}): {exc.detail}"))
 
 
 def _statuses(spec: BpmnProcessSpec, subprocess_specs: Mapping[str, BpmnProcessSpec]) -> dict[str, str]:

@@ -30,11 +30,20 @@ so an upgrade of SpiffWorkflow that moves one of them fails loudly, naming it.
    WorkflowTaskException as its cause, context or ``exception`` attribute
    (which one depends on the kind of task), and the failing element is the
    exception's ``task_spec``.
+6. Decision tables. Deployment compiles every expression of a business rule
+   task's decision table under the sandbox. The task spec keeps its table in
+   ``dmnEngine.decision_table``, and the engine evaluates an input entry not as
+   written but combined with the input expression (``DMNEngine.evaluate``):
+   ``?`` stands for the input, otherwise ``(input) == (entry)`` or, when the
+   entry starts with an operator, ``input entry``. ``decision_expressions``
+   builds the same texts.
 """
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import version
@@ -82,6 +91,24 @@ REACHES: tuple[Reach, ...] = (
         None,
         "gateway_conditions",
         "the condition's expression text is args[0]",
+    ),
+    Reach(
+        "SpiffWorkflow.dmn.specs.business_rule_task_mixin:BusinessRuleTaskMixin.dmnEngine",
+        None,
+        "decision_expressions",
+        "the decision engine of a business rule task",
+    ),
+    Reach(
+        "SpiffWorkflow.dmn.engine.DMNEngine:DMNEngine.decision_table",
+        None,
+        "decision_expressions",
+        "the table the decision engine evaluates",
+    ),
+    Reach(
+        "SpiffWorkflow.dmn.engine.DMNEngine:DMNEngine.evaluate",
+        ("self", "input_expr", "match_expr", "task"),
+        "decision_expressions",
+        "how an input entry is combined with the input expression",
     ),
     Reach("SpiffWorkflow.bpmn.workflow:BpmnWorkflow.event_manager", None, "waiting_event_tasks", "waiting tasks"),
     Reach("SpiffWorkflow.bpmn.util.event:EventManager.tasks", None, "waiting_event_tasks", "task id -> task"),
@@ -177,6 +204,59 @@ def gateway_conditions(task_spec: Any) -> list[str]:
         if args and isinstance(args[0], str):
             conditions.append(args[0])
     return conditions
+
+
+# DMNEngine.evaluate replaces a '?' outside quotes by this name and passes the input value under it.
+_DMN_INPUT = "dmninputexpr"
+_DMN_QUESTION_MARK = re.compile(r"""(\?)(?=(?:[^'"]|['"][^'"]*['"])*$)""")
+
+
+@dataclass(frozen=True)
+class DecisionExpression:
+    """One expression of a decision table as the engine evaluates it, and where it stands."""
+
+    element_id: str  # the DMN element: an input, or an input/output entry of a rule
+    where: str  # e.g. "decision table worker_fee_table, rule 2, input 'Contract length'"
+    source: str
+
+
+def decision_expressions(task_spec: Any) -> list[DecisionExpression]:
+    """Every expression a business rule task's decision table evaluates (none for other task specs)."""
+    table = getattr(getattr(task_spec, "dmnEngine", None), "decision_table", None)
+    if table is None:
+        return []
+    found: list[DecisionExpression] = []
+    table_name = f"decision table {table.id}"
+    for column in table.inputs:
+        if column.expression:
+            where = f"{table_name}, input '{column.label or column.id}'"
+            found.append(DecisionExpression(column.id, where, column.expression))
+    for rule in table.rules:
+        rule_name = f"{table_name}, rule {rule.row_number}"
+        for entry in rule.inputEntries:
+            column = entry.input
+            where = f"{rule_name}, input '{column.label or column.id}'"
+            for text in entry.lhs:
+                if text is not None:
+                    found.append(DecisionExpression(entry.id, where, _input_test(column.expression or "", text)))
+        for out in rule.outputEntries:
+            text = getattr(out, "text", None)
+            if text:
+                where = f"{rule_name}, output '{out.output.name or out.output.label}'"
+                found.append(DecisionExpression(out.id, where, text))
+    return found
+
+
+def _input_test(input_expression: str, entry: str) -> str:
+    """The expression DMNEngine.evaluate builds from an input expression and a rule's input entry."""
+    entry = _DMN_QUESTION_MARK.sub(_DMN_INPUT, entry)
+    if _DMN_INPUT in entry:
+        return entry
+    try:
+        ast.parse(entry)
+        return f"({input_expression}) == ({entry})"
+    except SyntaxError:
+        return input_expression + entry
 
 
 # -- script errors ------------------------------------------------------------

@@ -58,6 +58,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "KITAS_TIMER_BATCH": int(env.get("KITAS_TIMER_BATCH", "50")),
         # Runtimes of recently changed cases kept in memory for their next step (0: restore every time).
         "KITAS_RUNTIME_CACHE": int(env.get("KITAS_RUNTIME_CACHE", "512")),
+        # Every script, condition, timer and decision-table expression runs in a worker process with these
+        # limits: CPU seconds per piece of code, MB of memory it may add, worker processes per web process.
+        "KITAS_SCRIPT_CPU_SECONDS": float(env.get("KITAS_SCRIPT_CPU_SECONDS", "1")),
+        "KITAS_SCRIPT_MEMORY_MB": int(env.get("KITAS_SCRIPT_MEMORY_MB", "256")),
+        "KITAS_SCRIPT_WORKERS": int(env.get("KITAS_SCRIPT_WORKERS", "2")),
         # Seconds between two passes over the outboxes (e-mail, SMS, provider webhooks).
         "KITAS_OUTBOX_INTERVAL": float(env.get("KITAS_OUTBOX_INTERVAL", "2")),
         # Seconds between two seals of the audit chains (the digest of every chain head that moved).

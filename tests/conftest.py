@@ -55,6 +55,9 @@ def app(database_url: str, clock: ManualClock, tmp_path_factory: pytest.TempPath
             "KITAS_UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
             "KITAS_PAYMENT_WEBHOOK_SECRET": "test-webhook-secret",
             "KITAS_PUBLIC_URL": "http://kitas.test",
+            # Scripts that hit their limits fail fast in tests; normal scripts need a fraction of this.
+            "KITAS_SCRIPT_CPU_SECONDS": 0.25,
+            "KITAS_SCRIPT_MEMORY_MB": 64,
         },
         clock=clock,
     )

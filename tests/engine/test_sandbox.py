@@ -157,6 +157,36 @@ def test_failed_script_leaves_variables_unchanged(env: SandboxEnvironment) -> No
     assert data == {"a": 1}
 
 
+def test_dates_become_iso_text_in_the_task_data(env: SandboxEnvironment) -> None:
+    received = datetime(2026, 1, 5, 9, 30, tzinfo=UTC)
+    data = run(env, 'start = parse_date("2026-01-05")\nboth = [start, received]\nsame = received', received=received)
+    assert data == {
+        "received": "2026-01-05T09:30:00+00:00",
+        "start": "2026-01-05",
+        "both": ["2026-01-05", "2026-01-05T09:30:00+00:00"],
+        "same": "2026-01-05T09:30:00+00:00",
+    }
+    assert env.evaluate('parse_date("2026-01-05")', {}) == "2026-01-05"
+
+
+def test_a_value_that_cannot_be_stored_fails_the_script_and_changes_nothing(env: SandboxEnvironment) -> None:
+    data: dict[str, Any] = {"a": 1}
+    with pytest.raises(ScriptError) as refused:
+        env.execute("a = 2\nseen = {a, 3}", data)
+    assert refused.value.variable == "seen"
+    assert "the variable 'seen' holds a set, which cannot be stored in the case data" in refused.value.detail
+    assert data == {"a": 1}
+
+
+def test_only_the_variables_a_script_names_travel_to_it(env: SandboxEnvironment) -> None:
+    data: dict[str, Any] = {"a": 1, "legacy": {1, 2}}  # not JSON, but this script never names it
+    env.execute("b = a + 1", data)
+    assert data == {"a": 1, "legacy": {1, 2}, "b": 2}
+    with pytest.raises(ScriptError, match="the variable 'legacy' holds a set"):
+        env.execute("c = len(legacy)", data)
+    assert "c" not in data
+
+
 def test_gateway_conditions_and_timer_expressions(env: SandboxEnvironment) -> None:
     assert env.evaluate('decision == "approve"', {"decision": "approve"}) is True
     assert env.evaluate('decision == "approve"', {"decision": "reject"}) is False
@@ -371,3 +401,57 @@ def test_decision_table_runs_in_the_sandbox(parser: SpiffBpmnParser, months: int
     end = workflow.get_next_task(spec_name="rule_end")
     assert end is not None
     assert end.data == {"contract_months": months, "fee_amount": fee}
+
+
+# ---------------------------------------------------------------- plain expressions stay in the process
+
+PLAIN = [
+    ('decision == "approve"', {"decision": "approve"}),
+    ('decision == "approve"', {"decision": "reject"}),
+    ("interview_required == True", {"interview_required": False}),
+    ("months <= 6", {"months": 6}),
+    ("6 < months <= 12", {"months": 13}),
+    ("6 < months <= 12", {"months": 7.5}),
+    ('kind in ["a", "b"]', {"kind": "b"}),
+    ('kind not in ("a", "b")', {"kind": "c"}),
+    ('"ab" in name', {"name": "xaby"}),
+    ("flag is None", {"flag": None}),
+    ("flag is not True", {"flag": 1}),
+    ("not a and b or c", {"a": 0, "b": "x", "c": ""}),
+    ("a or b", {"a": "", "b": 0}),
+    ("a and b", {"a": 3, "b": "yes"}),
+    ('"P7D"', {}),
+    ("1200000", {}),
+    ("None", {}),
+]
+
+
+@pytest.mark.parametrize(("expression", "data"), PLAIN, ids=[e for e, _ in PLAIN])
+def test_plain_expressions_give_what_the_worker_gives(
+    env: SandboxEnvironment, expression: str, data: dict[str, Any]
+) -> None:
+    from engine.sandbox import plain_expression
+
+    assert plain_expression(expression) is not None
+    in_process = env.evaluate(expression, data)
+    in_worker = env._run("eval", expression, data, None)["value"]
+    assert in_process == in_worker and type(in_process) is type(in_worker)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["f(x)", "x + 1", "x[0] == 1", 'x is "a"', "x == [y for y in z]", "-x < 0", "x.real == 1", "(x := 1)"],
+)
+def test_anything_else_goes_to_the_worker(expression: str) -> None:
+    from engine.sandbox import plain_expression
+
+    assert plain_expression(expression) is None
+
+
+def test_a_plain_expression_on_other_values_still_runs_in_the_worker(env: SandboxEnvironment) -> None:
+    assert env.evaluate("items == [1, 2]", {"items": [1, 2]}) is True  # a list variable: the worker compares
+    assert env.evaluate("today == 1", {}) is False  # a helper, not a value
+    with pytest.raises(ScriptError, match="TypeError: '<' not supported"):
+        env.evaluate("a < b", {"a": 1, "b": "x"})
+    with pytest.raises(ScriptError, match="NameError: name 'missing' is not defined"):
+        env.evaluate("missing == 1", {})

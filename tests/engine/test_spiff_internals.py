@@ -59,7 +59,10 @@ def _samples(waiting: tuple[CaseRuntime, Task]) -> dict[str, Any]:
     serializer = internals.make_state_serializer(SPIFF_CONFIG)
     worker = parse_process((BPMN / "kitas_worker.bpmn").read_text(), {"fees.dmn": (BPMN / "fees.dmn").read_text()})
     gateway = next(s for s in worker.spec.task_specs.values() if getattr(s, "bpmn_id", None) == "gw_sponsor")
+    rule_task = next(s for s in worker.spec.task_specs.values() if getattr(s, "bpmn_id", None) == "compute_fee")
     return {
+        "BusinessRuleTaskMixin": rule_task,
+        "DMNEngine": rule_task.dmnEngine,
         "Task": task,
         "BpmnWorkflow": runtime.workflow,
         "EventManager": runtime.workflow.event_manager,
@@ -176,4 +179,51 @@ def test_a_sandbox_error_travels_inside_spiffs_exception_with_its_element() -> N
     assert isinstance(cause, ScriptError), _changed("how script errors are wrapped", used_by="wrapped_cause")
     assert internals.failing_element(failed.value) == "read_file", _changed(
         "WorkflowTaskException.task_spec", used_by="failing_element"
+    )
+
+
+def test_decision_expressions_are_what_the_decision_engine_evaluates() -> None:
+    """Each text decision_expressions builds evaluates, through Spiff's own DMNEngine, as the rule does."""
+    worker = parse_process((BPMN / "kitas_worker.bpmn").read_text(), {"fees.dmn": (BPMN / "fees.dmn").read_text()})
+    rule_task = next(s for s in worker.spec.task_specs.values() if getattr(s, "bpmn_id", None) == "compute_fee")
+    found = {e.element_id: e.source for e in internals.decision_expressions(rule_task)}
+    assert found == {
+        "input_contract_months": "contract_months",
+        "rule_up_to_6_months_input": "contract_months<= 6",
+        "rule_up_to_6_months_output": "1200000",
+        "rule_up_to_12_months_input": "6 < dmninputexpr <= 12",
+        "rule_up_to_12_months_output": "1700000",
+        "rule_over_12_months_input": "contract_months> 12",
+        "rule_over_12_months_output": "2200000",
+    }, _changed("how a business rule task keeps its decision table", used_by="decision_expressions")
+
+    class Recorder:
+        """A script engine that records what DMNEngine.evaluate asks it to evaluate."""
+
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def validate(self, text: str) -> None:
+            compile(text, "<dmn>", "eval")
+
+        def evaluate(self, task: Any, text: str, external_context: Any = None) -> bool:
+            self.seen.append(text)
+            return True
+
+    recorder = Recorder()
+
+    class FakeTask:
+        data = {"contract_months": 7}
+
+        class workflow:  # noqa: N801 - stands for task.workflow
+            script_engine = recorder
+
+    table = rule_task.dmnEngine.decision_table
+    for rule in table.rules:
+        for entry in rule.inputEntries:
+            for text in entry.lhs:
+                rule_task.dmnEngine.evaluate(entry.input.expression, text, FakeTask())
+    built = {found[e.id] for rule in table.rules for e in rule.inputEntries}
+    assert built <= set(recorder.seen), _changed(
+        "how DMNEngine.evaluate combines input and entry", used_by="decision_expressions"
     )
