@@ -1,4 +1,4 @@
-"""Migration 0007 (second factors, recovery codes, audit quotas, login factors, templated e-mails) downgrades and upgrades."""
+"""Migration 0007 (second factors, recovery codes, audit quotas, login factors, templated mail) goes down and up."""
 
 from __future__ import annotations
 
