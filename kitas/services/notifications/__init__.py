@@ -18,7 +18,6 @@ from .outbox import (
     queued_recently,
     recent_for,
     register_renderer,
-    sent_recently,
 )
 
 __all__ = [
@@ -36,5 +35,4 @@ __all__ = [
     "queued_recently",
     "recent_for",
     "register_renderer",
-    "sent_recently",
 ]

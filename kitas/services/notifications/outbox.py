@@ -248,18 +248,3 @@ def mark_all_read(user: User) -> int:
             .values(read_at=now)
         )
         return int(getattr(result, "rowcount", 0) or 0)
-
-
-def sent_recently(user: User, subject: str, since: datetime) -> int:
-    """How many e-mails with ``subject`` were queued for ``user`` since ``since`` (to cap resends)."""
-    return int(
-        db.session.scalar(
-            select(func.count(Notification.id)).where(
-                Notification.user_id == user.id,
-                Notification.channel == "email",
-                Notification.subject == subject,
-                Notification.created_at >= since,
-            )
-        )
-        or 0
-    )

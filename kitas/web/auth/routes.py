@@ -19,7 +19,7 @@ from kitas.services.accounts.fields import country_choices
 from kitas.services.accounts.passwords import MAX_LENGTH, MIN_LENGTH, RECOMMENDED_LENGTH
 from kitas.services.errors import InvalidInput
 
-from ..access import begin_pending, complete_sign_in, pending_user, signed_in_user
+from ..access import begin_pending, complete_sign_in, pending_next, pending_user, signed_in_user
 from ..filters import local_time
 from ..text import sentence
 from . import forms
@@ -126,7 +126,7 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         waiting = pending_user()
         if waiting is not None:  # the password was right; the code step is next
-            begin_pending(waiting, next_target or None)
+            begin_pending(waiting, next_target or pending_next())
             return redirect(url_for("auth.code" if accounts.is_enrolled(waiting) else "auth.enrol"))
         return render_template("auth/login.html", email="", next=next_target, error=None)
     try:
