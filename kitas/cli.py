@@ -1,4 +1,4 @@
-"""The ``kitas`` command: init, demo, deploy, serve, scheduler, sweep-files, audit verify and seal."""
+"""The ``kitas`` command: init, demo, demo-code, deploy, serve, scheduler, sweep-files, audit verify and seal."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def register_commands(app: Flask) -> None:
             click.echo(f"{result.process_id}: {state} version {result.version}")
 
     @app.cli.command("demo")
-    @click.option("--reset", is_flag=True, help="Give every demo account a new password.")
+    @click.option("--reset", is_flag=True, help="Give every demo account a new password (and officers a new app).")
     @with_appcontext
     def demo_command(reset: bool) -> None:
         """Create one demo account per role and print how to sign in (the same passwords unless --reset)."""
@@ -53,6 +53,29 @@ def register_commands(app: Flask) -> None:
         click.echo(f"Demo accounts (passwords kept in {where}; 'kitas demo --reset' gives new ones):")
         for account in accounts:
             click.echo(f"  {account.role:<11} {account.email:<26} password: {account.password}")
+        officers = [account for account in accounts if account.totp_secret]
+        if officers:
+            click.echo("Officers also enter a 6-digit code after the password. Without a phone, print it with")
+            click.echo(f"  kitas demo-code {officers[0].email}")
+            click.echo("or add the account to an authenticator app with its key:")
+            for account in officers:
+                click.echo(f"  {account.email:<26} key: {account.totp_secret}")
+
+    @app.cli.command("demo-code")
+    @click.argument("email")
+    @with_appcontext
+    def demo_code_command(email: str) -> None:
+        """Print the code a demo officer's authenticator app would show now."""
+        from kitas.services.accounts.demo import demo_code
+        from kitas.services.errors import ServiceError
+
+        try:
+            found = demo_code(email)
+        except ServiceError as exc:
+            click.echo(f"no code: {exc}", err=True)
+            sys.exit(1)
+        click.echo(found.code)
+        click.echo(f"(valid for another {found.seconds_left} s; each code signs in once)", err=True)
 
     @app.cli.command("deploy")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))

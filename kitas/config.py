@@ -79,10 +79,21 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Sessions: idle timeout; cookies are Secure whenever the public URL is https (or when forced).
         "KITAS_SESSION_IDLE_MINUTES": int(env.get("KITAS_SESSION_IDLE_MINUTES", "30")),
         "KITAS_SECURE_COOKIES": env.get("KITAS_SECURE_COOKIES"),
-        # Failed logins allowed per account and per address within the window before logins are refused.
-        "KITAS_LOGIN_MAX_FAILURES_PER_ACCOUNT": int(env.get("KITAS_LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
+        # Failed sign-ins allowed for one account from one address, and from one address over all accounts,
+        # within the window; then that address waits (services/accounts/login_limits.py).
+        "KITAS_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS": int(
+            env.get("KITAS_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS", "5")
+        ),
         "KITAS_LOGIN_MAX_FAILURES_PER_ADDRESS": int(env.get("KITAS_LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
         "KITAS_LOGIN_WINDOW_MINUTES": int(env.get("KITAS_LOGIN_WINDOW_MINUTES", "15")),
+        # Failed sign-ins for one account from every address within the hours: then only an e-mailed
+        # one-time sign-in link lets the owner in.
+        "KITAS_LOGIN_ACCOUNT_CEILING": int(env.get("KITAS_LOGIN_ACCOUNT_CEILING", "100")),
+        "KITAS_LOGIN_CEILING_HOURS": int(env.get("KITAS_LOGIN_CEILING_HOURS", "24")),
+        # Wrong one-time codes (second factor) allowed per account within the login window.
+        "KITAS_MFA_MAX_FAILURES": int(env.get("KITAS_MFA_MAX_FAILURES", "5")),
+        # Refusals at a blueprint's role check: one audit row per user (or anonymous address) and area per window.
+        "KITAS_REFUSAL_AUDIT_WINDOW_MINUTES": int(env.get("KITAS_REFUSAL_AUDIT_WINDOW_MINUTES", "15")),
         # Uploaded documents: stored outside the web root; the size limit of one file.
         "KITAS_UPLOAD_DIR": env.get("KITAS_UPLOAD_DIR", str(instance_path / "uploads")),
         "KITAS_MAX_UPLOAD_BYTES": int(env.get("KITAS_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),

@@ -13,5 +13,6 @@ if ! python3 -c "import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_S
 fi
 . scripts/venv.sh
 "$VENV/bin/kitas" init
+# One account per role; the officers also get an authenticator-app key, and `kitas demo-code EMAIL` prints their code.
 "$VENV/bin/kitas" demo
 exec "$VENV/bin/kitas" serve --host "$host" --port "$port"

@@ -140,13 +140,18 @@ def client(ctx: Flask) -> FlaskClient:
 
 @pytest.fixture()
 def login_as(client: FlaskClient) -> Callable[[Any], FlaskClient]:
-    """Sign a user in on ``client`` (as Flask-Login would after a successful login)."""
+    """Sign a user in on ``client``, as the sign-in pages leave the session after the password and, for
+    a user with an app (every officer of the factory), the code step. Tests of those steps use the pages."""
+    from kitas.services.accounts import is_enrolled
+    from kitas.web.access import SECOND_FACTOR_KEY
 
     def _login(user: Any) -> FlaskClient:
         with client.session_transaction() as session:
             session.clear()
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
+            if is_enrolled(user):
+                session[SECOND_FACTOR_KEY] = user.get_id()
         # Requests reuse the test's application context, so Flask-Login's per-context cache of the
         # user would otherwise outlive the switch.
         g.pop("_login_user", None)

@@ -5,17 +5,36 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from kitas.extensions import app_clock, db
-from kitas.models import Role, User
+from kitas.models import Role, SecondFactor, User
 from kitas.services.accounts.passwords import hash_password
+from kitas.services.accounts.second_factor import MFA_ROLES, code_at, current_step
+
+# The authenticator-app secret of every officer the factory makes (tests compute its codes with it).
+OFFICER_TOTP_SECRET = "KITASTESTSECRETKITASTESTSECRET23"
 
 
-def make_user(*roles: str, email: str, name: str = "Test Person", password: str | None = None) -> User:
-    """Create and commit a user with the given roles (and a password to sign in with, when given)."""
+def make_user(
+    *roles: str, email: str, name: str = "Test Person", password: str | None = None, app: bool | None = None
+) -> User:
+    """Create and commit a user with the given roles (and a password to sign in with, when given).
+
+    Officers (the roles that need a second factor) get a confirmed authenticator app with
+    ``OFFICER_TOTP_SECRET``, as if they had enrolled; ``app`` overrides that either way.
+    """
     user = User(email=email, full_name=name, created_at=app_clock().now(), is_active=True)
     if password is not None:
         # Hashed directly, without the policy, so tests can also hold accounts with weak old passwords.
         user.password_hash = hash_password(password)
     user.roles = list(db.session.scalars(select(Role).where(Role.name.in_(roles))))
     db.session.add(user)
+    db.session.flush()
+    if app if app is not None else any(role in MFA_ROLES for role in roles):
+        now = app_clock().now()
+        db.session.add(SecondFactor(user_id=user.id, secret=OFFICER_TOTP_SECRET, created_at=now, confirmed_at=now))
     db.session.commit()
     return user
+
+
+def current_code(secret: str = OFFICER_TOTP_SECRET, steps_ahead: int = 0) -> str:
+    """The code an app with ``secret`` shows now on the application's clock (or ``steps_ahead`` steps later)."""
+    return code_at(secret, current_step() + steps_ahead)

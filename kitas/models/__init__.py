@@ -7,12 +7,13 @@ from .document import Document
 from .notification import Notification
 from .payment import Payment, PaymentEvent
 from .sandbox import SandboxBill, SandboxWebhook
-from .security import LoginAttempt
+from .security import AuditQuota, LoginAttempt, RecoveryCode, SecondFactor
 from .user import Role, User, user_roles
 
 __all__ = [
     "Application",
     "AuditChain",
+    "AuditQuota",
     "AuditEvent",
     "AuditSeal",
     "Document",
@@ -22,10 +23,12 @@ __all__ = [
     "Payment",
     "PaymentEvent",
     "ProcessDefinition",
+    "RecoveryCode",
     "Role",
     "SandboxBill",
     "SandboxWebhook",
     "SealedHead",
+    "SecondFactor",
     "Timer",
     "User",
     "user_roles",

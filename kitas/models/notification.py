@@ -19,6 +19,7 @@ class Notification(LeasedWork, db.Model):  # type: ignore[name-defined]
     __table_args__ = (
         Index("ix_notification_outbox", "sent_at", "next_attempt_at"),
         Index("ix_notification_user", "user_id", "created_at"),
+        Index("ix_notification_recipient", "recipient", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
@@ -29,6 +30,9 @@ class Notification(LeasedWork, db.Model):  # type: ignore[name-defined]
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(500))
+    # Set on rows written before it is known whom they reach (account e-mails such as a reset link): the
+    # renderer of that name writes the message when it is sent, and ``body`` holds its parameters as JSON.
+    template: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

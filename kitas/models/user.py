@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from .types import UTCDateTime
+
+if TYPE_CHECKING:
+    from .security import SecondFactor
 
 ROLES = ("applicant", "sponsor", "verifier", "supervisor", "analyst", "admin")
 
@@ -46,6 +50,8 @@ class User(db.Model):  # type: ignore[name-defined]
     # Part of the login session's id: replacing it (password reset) ends every session of the account.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
+    # The authenticator app (TOTP), pending or confirmed; loaded with the user on every signed-in request.
+    second_factor: Mapped[SecondFactor | None] = relationship(lazy="select", passive_deletes=True)
 
     @property
     def role_names(self) -> set[str]:

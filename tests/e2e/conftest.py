@@ -55,6 +55,8 @@ STAFF = {
     "supervisor": ("sam.supervisor@imigrasi.example", "Sam Supervisor"),
     "sponsor": ("hr@contoh-teknologi.example", "PT Contoh Teknologi HR"),
 }
+# The officers among them, each enrolled at start with an authenticator-app secret of its own.
+STAFF_WITH_APP = ("verifier", "supervisor")
 
 _EVIDENCE = pytest.StashKey["Evidence"]()
 
@@ -157,6 +159,8 @@ class LiveServer:
     # The accounts the server starts with: role -> (e-mail, full name), all with ``staff_password``.
     staff: dict[str, tuple[str, str]]
     staff_password: str
+    # role -> the TOTP secret of the officer's app (officers sign in with a code computed from it).
+    staff_totp: dict[str, str] = field(default_factory=dict)
     # Tracebacks of requests that raised, and ERROR records of the server's loggers (scheduler jobs included).
     problems: list[str] = field(default_factory=list)
 
@@ -201,22 +205,30 @@ def _enable_loggers() -> None:
             logger.disabled = False
 
 
-def _initialise(app: Flask) -> None:
-    """As ``kitas init`` does: migrations, roles, every diagram deployed; then the staff and sponsor accounts."""
+def _initialise(app: Flask) -> dict[str, str]:
+    """As ``kitas init`` does: migrations, roles, every diagram deployed; then the staff and sponsor
+    accounts, the officers with an authenticator app as ``kitas demo`` sets up. Returns role -> secret."""
+    import pyotp
     from flask_migrate import upgrade
 
     from kitas.extensions import db
     from kitas.services.accounts import create_account
     from kitas.services.accounts.roles import ensure_roles
+    from kitas.services.accounts.second_factor import enrol_with_secret
     from kitas.services.deployments import deploy_all
 
+    secrets_by_role = {}
     with app.app_context():
         upgrade()
         ensure_roles()
         deploy_all(Path(app.config["KITAS_BPMN_DIR"]), Path(app.config["KITAS_FORMS_DIR"]), actor="e2e")
         for role, (address, name) in STAFF.items():
-            create_account(address, name, STAFF_PASSWORD, [role], verified=True, phone="+62 812 0000 0000")
+            user = create_account(address, name, STAFF_PASSWORD, [role], verified=True, phone="+62 812 0000 0000")
+            if role in STAFF_WITH_APP:
+                secrets_by_role[role] = pyotp.random_base32()
+                enrol_with_secret(user, secrets_by_role[role])
         db.session.remove()
+    return secrets_by_role
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +260,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> I
     )
     server = LiveServer(url="", app=app, staff=dict(STAFF), staff_password=STAFF_PASSWORD)
     try:
-        _initialise(app)
+        server.staff_totp = _initialise(app)
         _enable_loggers()
         problem_log = _ProblemLog(server.problems)
         for name in ("kitas", "engine", "apscheduler"):

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import select
 
 from engine import ManualClock
+from kitas.adapters.mail import OutgoingMail
 from kitas.extensions import db
 from kitas.models import AuditEvent, LoginAttempt, Notification, User
-from kitas.services import accounts, audit
+from kitas.services import accounts, audit, notifications
 from kitas.services.accounts import passwords
 from kitas.services.accounts import tokens as account_tokens
 from kitas.services.accounts.fields import email_problem, normalize_email, normalize_phone, phone_problem
@@ -47,19 +49,31 @@ def actions() -> list[str]:
     return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
-def outbox(subject: str | None = None) -> list[Notification]:
-    """Outbox e-mail rows, optionally only those with ``subject``."""
+class _SentMails(list[OutgoingMail]):
+    """A mailer that keeps what it is given (the outbox job writes account e-mails as it sends them)."""
+
+    def send(self, mail: OutgoingMail) -> None:
+        self.append(mail)
+
+
+def outbox(subject: str | None = None) -> list[OutgoingMail]:
+    """Deliver the due outbox, then every e-mail the test sent so far, optionally only those with ``subject``."""
     db.session.rollback()
-    query = select(Notification).where(Notification.channel == "email").order_by(Notification.id)
-    if subject is not None:
-        query = query.where(Notification.subject == subject)
-    return list(db.session.scalars(query))
+    sent = g.setdefault("sent_mails", _SentMails())
+    notifications.deliver_due(mailer=sent)
+    return [mail for mail in sent if subject is None or mail.subject == subject]
 
 
-def token_from(row: Notification, prefix: str) -> str:
-    """The token of the link in an outbox row."""
-    assert row.link is not None and row.link.startswith(prefix)
-    return row.link[len(prefix) :]
+def token_from(mail: OutgoingMail, prefix: str) -> str:
+    """The token of the (one) link starting with ``prefix`` in a sent e-mail."""
+    [token] = re.findall(rf"http://kitas\.test{re.escape(prefix)}(\S+)", mail.text)
+    return str(token)
+
+
+def queued_rows() -> list[Notification]:
+    """The outbox rows, sent or not."""
+    db.session.rollback()
+    return list(db.session.scalars(select(Notification).order_by(Notification.id)))
 
 
 # --- registration ---------------------------------------------------------------------------------
@@ -79,10 +93,11 @@ def test_register_stores_a_normalized_account_with_consent_time(ctx: Flask, cloc
     assert stored.email_verified_at is None and not accounts.is_verified(stored)
     assert stored.password_hash is not None and stored.password_hash.startswith("$argon2id$")
     assert GOOD_PASSWORD not in stored.password_hash
-    [mail] = outbox(accounts.VERIFY_SUBJECT)
-    assert mail.recipient == "maria.silva@example.org"
-    assert "http://kitas.test/auth/verify/" in mail.body
     assert actions() == ["register"]
+    [mail] = outbox(accounts.VERIFY_SUBJECT)
+    assert mail.to == "maria.silva@example.org"
+    assert "http://kitas.test/auth/verify/" in mail.text
+    assert actions() == ["register", "email_verification_sent"]
 
 
 def test_a_sponsor_can_register_but_no_officer_role(ctx: Flask) -> None:
@@ -151,12 +166,30 @@ def test_register_reports_every_problem_at_once(ctx: Flask) -> None:
     assert set(refused.value.errors) == expected
 
 
-def test_duplicate_email_points_to_sign_in_and_reset(ctx: Flask) -> None:
+def test_registering_an_existing_address_creates_nothing_and_mails_its_owner(ctx: Flask) -> None:
+    first = accounts.register(**registration())
+    assert first is not None
+    again = accounts.register(**registration(email="MARIA.SILVA@example.org ", full_name="Someone Else"))
+    assert again is None  # no error to show: the page answers as for a new address
+    db.session.rollback()
+    [stored] = db.session.scalars(select(User)).all()
+    assert stored.full_name == "Maria Silva" and stored.id == first.id
+    [owner_mail] = outbox(accounts.REGISTERED_AGAIN_SUBJECT)
+    assert owner_mail.to == "maria.silva@example.org"
+    assert "http://kitas.test/auth/login" in owner_mail.text and "http://kitas.test/auth/forgot" in owner_mail.text
+    assert "registration_with_existing_address" in actions()
+
+
+def test_registering_an_existing_address_does_the_same_slow_work(ctx: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both answers cost one password hash and queue one e-mail row (no timing: the work itself)."""
+    hashed: list[str] = []
+    real_hash = passwords.hash_password
+    monkeypatch.setattr(passwords, "hash_password", lambda p: hashed.append(p) or real_hash(p))
     accounts.register(**registration())
-    with pytest.raises(InvalidInput) as refused:
-        accounts.register(**registration(email="MARIA.SILVA@example.org ", full_name="Someone Else"))
-    [message] = refused.value.errors["email"]
-    assert "already exists" in message and "Sign in" in message and "reset your password" in message
+    rows_after_new = len(queued_rows())
+    accounts.register(**registration(full_name="Someone Else"))
+    assert len(hashed) == 2
+    assert rows_after_new == 1 and len(queued_rows()) == 2
 
 
 def test_create_account_for_demo_and_staff(ctx: Flask) -> None:
@@ -167,6 +200,7 @@ def test_create_account_for_demo_and_staff(ctx: Flask) -> None:
     assert accounts.is_verified(officer) and officer.consent_at is not None
     assert officer.email == "vera@imigrasi.example"
     assert outbox() == []  # verified accounts get no confirmation e-mail
+    assert queued_rows() == []
     unverified = accounts.create_account("new@example.org", "New Person", GOOD_PASSWORD, ["applicant"], consent=False)
     assert unverified.consent_at is None
     assert len(outbox(accounts.VERIFY_SUBJECT)) == 1
@@ -340,19 +374,31 @@ def test_an_old_hash_is_upgraded_at_sign_in(ctx: Flask) -> None:
     assert passwords.verify_password(upgraded.password_hash, GOOD_PASSWORD)
 
 
-def test_account_limit_refuses_even_the_right_password_until_the_window_passes(ctx: Flask, clock: ManualClock) -> None:
+def test_account_and_address_limit_refuses_that_address_but_not_the_owner_elsewhere(
+    ctx: Flask, clock: ManualClock
+) -> None:
     make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
     first = clock.now()
-    for minute in range(5):  # KITAS_LOGIN_MAX_FAILURES_PER_ACCOUNT
+    for minute in range(5):  # KITAS_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS
         clock.set(first + timedelta(minutes=minute))
         with pytest.raises(accounts.LoginRefused):
-            accounts.authenticate("ana@example.org", f"guess number {minute}", f"198.51.100.{minute}")
-    with pytest.raises(accounts.LoginThrottled) as throttled:
-        accounts.authenticate("ana@example.org", GOOD_PASSWORD, "192.0.2.99")
+            accounts.authenticate("ana@example.org", f"guess number {minute}", "198.51.100.1")
+    with pytest.raises(accounts.LoginThrottled) as throttled:  # even the right password, from that address
+        accounts.authenticate("ana@example.org", GOOD_PASSWORD, "198.51.100.1")
     assert throttled.value.retry_at == first + timedelta(minutes=15)
     assert actions()[-1] == "login_throttled"
-    clock.set(first + timedelta(minutes=15, seconds=1))
+    # The owner, from anywhere else, is not locked out by someone guessing.
     assert accounts.authenticate("ana@example.org", GOOD_PASSWORD, "192.0.2.99").email == "ana@example.org"
+    clock.set(first + timedelta(minutes=15, seconds=1))
+    assert accounts.authenticate("ana@example.org", GOOD_PASSWORD, "198.51.100.1").email == "ana@example.org"
+
+
+def test_failures_spread_over_addresses_do_not_lock_the_account(ctx: Flask) -> None:
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    for number in range(12):  # over the per-(account, address) limit in total, under it per address
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate("ana@example.org", "a wrong guess", f"198.51.100.{number}")
+    assert accounts.authenticate("ana@example.org", GOOD_PASSWORD, "198.51.100.1").email == "ana@example.org"
 
 
 def test_a_success_wipes_the_accounts_earlier_failures(ctx: Flask, clock: ManualClock) -> None:
@@ -386,7 +432,7 @@ def test_unknown_accounts_are_limited_too(ctx: Flask) -> None:
         with pytest.raises(accounts.LoginRefused):
             accounts.authenticate("ghost@example.org", "a wrong guess", "192.0.2.1")
     with pytest.raises(accounts.LoginThrottled):
-        accounts.authenticate("ghost@example.org", "a wrong guess", "192.0.2.2")
+        accounts.authenticate("ghost@example.org", "a wrong guess", "192.0.2.1")
 
 
 def test_logout_ends_every_session(ctx: Flask) -> None:
@@ -454,6 +500,8 @@ def test_new_links_are_capped_per_hour(ctx: Flask, clock: ManualClock) -> None:
     assert len(outbox(accounts.VERIFY_SUBJECT)) == accounts.MAIL_LIMIT
     accounts.resend_verification("nobody@example.org", ADDRESS)  # says nothing, sends nothing
     assert len(outbox()) == accounts.MAIL_LIMIT
+    # ...but queued its row like any other address, so the request did the same work.
+    assert [row.recipient for row in queued_rows()][-1] == "nobody@example.org"
     clock.advance(hours=1, seconds=1)
     accounts.resend_verification("maria.silva@example.org", ADDRESS)
     assert len(outbox(accounts.VERIFY_SUBJECT)) == accounts.MAIL_LIMIT + 1
@@ -491,7 +539,7 @@ def test_reset_link_works_once_and_ends_sessions(ctx: Flask, clock: ManualClock)
     assert accounts.authenticate("ana@example.org", "brand new garden path", ADDRESS).id == user.id
     with pytest.raises(accounts.LoginRefused):
         accounts.authenticate("ana@example.org", GOOD_PASSWORD, ADDRESS)
-    assert [n.subject for n in outbox()][-1] == accounts.CHANGED_SUBJECT
+    assert [mail.subject for mail in outbox()][-1] == accounts.CHANGED_SUBJECT
     assert "password_reset_requested" in actions() and "password_reset_done" in actions()
 
 
@@ -510,7 +558,7 @@ def test_an_older_reset_link_dies_when_a_newer_one_is_used(ctx: Flask, clock: Ma
     accounts.request_password_reset("ana@example.org", ADDRESS)
     clock.advance(minutes=2)
     accounts.request_password_reset("ana@example.org", ADDRESS)
-    older, newer = (token_from(row, "/auth/reset/") for row in outbox(accounts.RESET_SUBJECT))
+    older, newer = (token_from(mail, "/auth/reset/") for mail in outbox(accounts.RESET_SUBJECT))
     accounts.reset_password(newer, "brand new garden path", "brand new garden path", ADDRESS)
     with pytest.raises(accounts.TokenInvalid):
         accounts.reset_password(older, "another garden path", "another garden path", ADDRESS)
@@ -531,13 +579,27 @@ def test_reset_applies_the_password_policy(ctx: Flask) -> None:
     assert accounts.check_reset_token(token)  # still usable after refusals
 
 
-def test_reset_for_unknown_address_sends_nothing_but_is_audited(ctx: Flask) -> None:
+@pytest.mark.parametrize("request_link", [accounts.request_password_reset, accounts.resend_verification])
+def test_a_request_does_the_same_work_whether_or_not_the_account_exists(ctx: Flask, request_link: Any) -> None:
+    """Reset and resend: the same one outbox row, no account looked up, nothing rendered in the request."""
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    request_link("ana@example.org", ADDRESS)
+    request_link("nobody@example.org", ADDRESS)
+    known, unknown = queued_rows()
+    for row in (known, unknown):
+        assert row.user_id is None and row.sent_at is None and row.link is None
+        assert row.template is not None and row.body == f'{{"address": "{ADDRESS}"}}'
+    assert (known.template, known.subject, known.channel) == (unknown.template, unknown.subject, unknown.channel)
+    assert actions() == []  # the request wrote nothing to the audit trail either
+    outbox()
+    db.session.rollback()
+    assert [row.sent_at is not None for row in queued_rows()] == [True, True]
+
+
+def test_reset_for_unknown_address_sends_nothing(ctx: Flask) -> None:
     accounts.request_password_reset("nobody@example.org", ADDRESS)
     assert outbox() == []
-    db.session.rollback()
-    [event] = db.session.scalars(select(AuditEvent)).all()
-    assert event.action == "password_reset_requested"
-    assert event.detail["known"] is False and event.detail["address"] == ADDRESS
+    assert actions() == []
 
 
 def test_reset_mails_are_capped_per_hour(ctx: Flask) -> None:
@@ -552,7 +614,7 @@ def test_every_account_event_keeps_the_audit_chain_intact(ctx: Flask) -> None:
     accounts.confirm_email(token_from(outbox(accounts.VERIFY_SUBJECT)[0], "/auth/verify/"))
     user = accounts.authenticate("maria.silva@example.org", GOOD_PASSWORD, ADDRESS)
     accounts.logout(user, ADDRESS)
-    assert actions() == ["register", "email_verified", "login_succeeded", "logout"]
+    assert actions() == ["register", "email_verification_sent", "email_verified", "login_succeeded", "logout"]
     assert audit.verify_chain().ok
     db.session.rollback()
     events = db.session.scalars(select(AuditEvent)).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,55 @@ def test_demo_passwords_are_kept_between_starts_unless_reset(
     assert not verify_password(user.password_hash, first["verifier@example.com"])
     kept.write_text("not json", encoding="utf-8")  # a damaged file: new passwords, nothing breaks
     assert {a.email for a in ensure_demo_accounts()} == set(first)
+
+
+def test_demo_officers_get_an_app_whose_code_a_command_prints(
+    ctx: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from kitas.models import User
+    from kitas.services import accounts
+    from kitas.services.accounts.demo import PASSWORDS_FILE
+
+    monkeypatch.setattr(ctx, "instance_path", str(tmp_path))
+    runner = ctx.test_cli_runner()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    kept = json.loads((tmp_path / PASSWORDS_FILE).read_text(encoding="utf-8"))
+    officers = ("verifier@example.com", "supervisor@example.com", "analyst@example.com", "admin@example.com")
+    for email in officers:
+        secret = kept[email]["totp_secret"]
+        assert secret and f"{email:<26} key: {secret}" in result.output
+    assert kept["applicant@example.com"]["totp_secret"] is None
+    assert "kitas demo-code verifier@example.com" in result.output
+    again = runner.invoke(args=["demo"])
+    assert json.loads((tmp_path / PASSWORDS_FILE).read_text(encoding="utf-8")) == kept  # the same apps
+    assert again.exit_code == 0
+
+    printed = runner.invoke(args=["demo-code", "Verifier@Example.com"])
+    assert printed.exit_code == 0, printed.output
+    code = printed.stdout.strip()
+    assert re.fullmatch(r"\d{6}", code) and "valid for another" in printed.stderr
+    db.session.expire_all()
+    verifier = db.session.scalars(select(User).where(User.email == "verifier@example.com")).one()
+    assert accounts.is_enrolled(verifier)
+    assert accounts.verify_sign_in_code(verifier, code, "127.0.0.1") == "totp"  # the code the app would show
+    applicant = runner.invoke(args=["demo-code", "applicant@example.com"])
+    assert applicant.exit_code == 1 and "not a demo account with an app" in applicant.stderr
+    assert "verifier@example.com" in applicant.stderr
+
+
+def test_an_older_demo_file_with_passwords_only_is_read(
+    ctx: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from kitas.services.accounts.demo import PASSWORDS_FILE, ensure_demo_accounts
+
+    monkeypatch.setattr(ctx, "instance_path", str(tmp_path))
+    first = {a.email: a.password for a in ensure_demo_accounts()}
+    (tmp_path / PASSWORDS_FILE).write_text(json.dumps(first), encoding="utf-8")  # as the previous version kept it
+    again = ensure_demo_accounts()
+    assert {a.email: a.password for a in again} == first
+    assert all(a.totp_secret for a in again if a.role in ("verifier", "supervisor", "analyst", "admin"))

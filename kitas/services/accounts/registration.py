@@ -1,9 +1,11 @@
-"""Accounts: register, confirm the e-mail address, sign in and out, reset a forgotten password.
+"""Accounts: register, confirm the e-mail address, reset a forgotten password.
 
-Sign-in limits are counted from ``login_attempt`` rows, so they hold across every
-web process sharing the database. Links in e-mails are itsdangerous tokens signed
-with the secret key, each kind with its own salt; their age is measured on the
-application's clock, so tests move time instead of sleeping.
+Registration never tells whether an address already has an account: the answer is the
+same, and the owner of an existing account is e-mailed instead. A reset or a new
+confirmation link is queued for the typed address either way (``mail.py``): the outbox
+job, not the request, finds out whether there is an account to write to. Links in
+e-mails are itsdangerous tokens signed with the secret key, each kind with its own salt;
+their age is measured on the application's clock, so tests move time instead of sleeping.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import render_template
@@ -24,41 +26,12 @@ from ...models.user import ROLES
 from ...transactions import is_postgres, write_transaction
 from .. import audit, notifications
 from ..errors import InvalidInput, ServiceError
-from . import login_limits, passwords
+from . import login_limits, mail, passwords
 from . import tokens as account_tokens
 from .fields import normalize_email, normalize_phone, profile_problems
 
 SELF_SERVICE_KINDS = ("applicant", "sponsor")  # officer roles are given, never chosen
-# E-mails are also written outside any request (CLI, scheduler), where url_for cannot build URLs.
-VERIFY_PATH = "/auth/verify/{token}"
-RESET_PATH = "/auth/reset/{token}"
-VERIFY_SUBJECT = "Confirm your e-mail address for KITAS Online"
-RESET_SUBJECT = "Reset your KITAS Online password"
 CHANGED_SUBJECT = "Your KITAS Online password was changed"
-# At most this many verification (or reset) e-mails per account per hour, so the forms cannot flood a mailbox.
-MAIL_LIMIT = 3
-MAIL_LIMIT_WINDOW = timedelta(hours=1)
-
-GENERIC_LOGIN_ERROR = "The e-mail address or password is not correct. Check both and try again."
-
-
-class LoginRefused(ServiceError):
-    """Unknown e-mail or wrong password (one message for both, so accounts cannot be discovered)."""
-
-    def __init__(self) -> None:
-        super().__init__(GENERIC_LOGIN_ERROR)
-
-
-class LoginThrottled(ServiceError):
-    """Too many failed sign-ins for this account or from this address; ``retry_at`` says when to retry."""
-
-    def __init__(self, retry_at: datetime):
-        self.retry_at = retry_at
-        super().__init__("too many failed sign-ins; try again later or reset your password")
-
-
-class AccountDisabled(ServiceError):
-    """The password was right but the account is closed (said only after a correct password)."""
 
 
 class TokenInvalid(ServiceError):
@@ -68,10 +41,6 @@ class TokenInvalid(ServiceError):
         self.expired = expired
         self.email = email  # known when an authentic link merely expired: the page offers a new one
         super().__init__(message)
-
-
-def _anonymous(address: str) -> str:
-    return f"anonymous ({address})"
 
 
 def _user_by_email(email: str) -> User | None:
@@ -94,7 +63,7 @@ class _Profile:
     nationality: str | None
 
 
-def _insert_user(profile: _Profile, password: str, roles: Sequence[str], *, verified: bool, consent: bool) -> User:
+def _insert_user(profile: _Profile, password_hash: str, roles: Sequence[str], *, verified: bool, consent: bool) -> User:
     """Add the user row and its roles inside the caller's transaction."""
     now = app_clock().now()
     found = {role.name: role for role in db.session.scalars(select(Role).where(Role.name.in_(roles)))}
@@ -107,7 +76,7 @@ def _insert_user(profile: _Profile, password: str, roles: Sequence[str], *, veri
         full_name=profile.full_name,
         phone=profile.phone,
         nationality=profile.nationality,
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash,
         email_verified_at=now if verified else None,
         consent_at=now if consent else None,
         created_at=now,
@@ -126,8 +95,11 @@ def _duplicate(email: str) -> InvalidInput:
     )
 
 
-def _checked_profile(fields: dict[str, Any], password: str, errors: dict[str, list[str]]) -> _Profile:
-    """Validate the profile and the password; add every problem to ``errors``."""
+def _checked_profile(
+    fields: dict[str, Any], password: str, errors: dict[str, list[str]], *, duplicate_is_error: bool = True
+) -> _Profile:
+    """Validate the profile and the password; add every problem to ``errors`` (an address that has an
+    account is one only when ``duplicate_is_error``: self-service registration must not tell)."""
     profile = _Profile(
         email=normalize_email(fields.get("email") or ""),
         full_name=" ".join(str(fields.get("full_name") or "").split()),
@@ -141,7 +113,7 @@ def _checked_profile(fields: dict[str, Any], password: str, errors: dict[str, li
     found = passwords.problems(password, email=profile.email, full_name=profile.full_name)
     if found:
         errors.setdefault("password", []).extend(found)
-    if profile.email and "email" not in errors and _user_by_email(profile.email) is not None:
+    if duplicate_is_error and profile.email and "email" not in errors and _user_by_email(profile.email) is not None:
         errors["email"] = _duplicate(profile.email).errors["email"]
     return profile
 
@@ -172,10 +144,10 @@ def create_account(
         raise InvalidInput(errors)
     try:
         with write_transaction():
-            user = _insert_user(profile, password, roles, verified=verified, consent=consent)
+            user = _insert_user(profile, passwords.hash_password(password), roles, verified=verified, consent=consent)
             audit.record("account_created", {"email": user.email, "roles": sorted(roles), "verified": verified})
             if not verified:
-                _queue_verification(user)
+                mail.queue(mail.VERIFY, user.email, "")
     except IntegrityError:
         raise _duplicate(profile.email) from None
     return user
@@ -192,11 +164,16 @@ def register(
     kind: str,
     consent: bool,
     address: str,
-) -> User:
-    """Create a self-service account (applicant or sponsor) and e-mail its verification link."""
+) -> User | None:
+    """Create a self-service account (applicant or sponsor) and queue its confirmation e-mail.
+
+    When the address already has an account nothing is created and its owner is e-mailed instead
+    ("someone tried to register with your address"); the caller answers the same either way.
+    Returns the new user, or None for an address that had an account.
+    """
     errors: dict[str, list[str]] = {}
     fields = {"email": email, "full_name": full_name, "phone": phone, "nationality": nationality}
-    profile = _checked_profile(fields, password, errors)
+    profile = _checked_profile(fields, password, errors, duplicate_is_error=False)
     if not profile.nationality:
         errors["nationality"] = ["Choose your nationality (the country of your passport)."]
     if password and password != password_confirm:
@@ -210,17 +187,24 @@ def register(
         ]
     if errors:
         raise InvalidInput(errors)
+    # Hashed whether or not the address is taken, so both answers cost the slow hash.
+    password_hash = passwords.hash_password(password)
     try:
         with write_transaction():
-            user = _insert_user(profile, password, [kind], verified=False, consent=True)
+            if _user_by_email(profile.email) is not None:
+                mail.queue(mail.REGISTERED_AGAIN, profile.email, address)
+                return None
+            user = _insert_user(profile, password_hash, [kind], verified=False, consent=True)
             audit.record(
                 "register",
                 {"email": user.email, "kind": kind, "address": address, "consent_at": _iso(user.consent_at)},
                 user=user,
             )
-            _queue_verification(user)
+            mail.queue(mail.VERIFY, user.email, address)
     except IntegrityError:  # someone registered the same address a moment earlier
-        raise _duplicate(profile.email) from None
+        with write_transaction():
+            mail.queue(mail.REGISTERED_AGAIN, profile.email, address)
+        return None
     return user
 
 
@@ -229,19 +213,6 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 # --- e-mail verification ------------------------------------------------------------------------
-
-
-def _queue_verification(user: User) -> None:
-    """Put a verification e-mail for ``user`` in the outbox (the caller's transaction)."""
-    link = VERIFY_PATH.format(token=account_tokens.verification_token(user))
-    hours = int(account_tokens.VERIFY_MAX_AGE.total_seconds() // 3600)
-    body = render_template("email/verify_email.txt", user=user, link=notifications.absolute_link(link), hours=hours)
-    notifications.notify(user, VERIFY_SUBJECT, body, link=link, channels=("email",))
-
-
-def _mail_allowed(user: User, subject: str) -> bool:
-    since = app_clock().now() - MAIL_LIMIT_WINDOW
-    return notifications.sent_recently(user, subject, since) < MAIL_LIMIT
 
 
 def confirm_email(token: str) -> User:
@@ -268,93 +239,24 @@ def confirm_email(token: str) -> User:
 
 
 def resend_verification(email: str, address: str) -> None:
-    """Send a new verification link when the account exists, is unconfirmed and under the hourly cap."""
-    email = normalize_email(email)
+    """Queue a new confirmation link for ``email``; the outbox job sends it only to an unconfirmed account.
+
+    The same work whether or not the address has an account: one capped outbox row, no lookup.
+    """
     with write_transaction():
-        user = _user_by_email(email)
-        if user is None or not user.is_active or is_verified(user):
-            return  # the page says the same thing either way
-        sent = _mail_allowed(user, VERIFY_SUBJECT)
-        if sent:
-            _queue_verification(user)
-        audit.record("email_verification_sent", {"email": email, "address": address, "sent": sent}, user=user)
-
-
-# --- signing in and out -------------------------------------------------------------------------
-
-
-def authenticate(email: str, password: str, address: str) -> User:
-    """Check an e-mail and password, within the per-account and per-address limits; returns the user."""
-    account = normalize_email(email)[:254]
-    address = (address or "unknown")[:64]
-    with write_transaction():
-        # Check the limits and count this attempt as a failure in one locked step, before the slow
-        # hash: parallel guesses queue here and each sees the ones before it.
-        login_limits.lock_keys(account, address)
-        retry_at = login_limits.throttled_until(account, address)
-        if retry_at is None:
-            attempt_id = login_limits.record_attempt(account, address, succeeded=False)
-        else:
-            user = _user_by_email(account)
-            throttled: dict[str, Any] = {"email": account, "address": address, "retry_at": retry_at.isoformat()}
-            throttled["user_id"] = user.id if user else None
-            audit.record("login_throttled", throttled, actor=_anonymous(address))
-    if retry_at is not None:
-        raise LoginThrottled(retry_at)
-    user = _user_by_email(account)
-    # The slow hash is checked outside any transaction: no lock is held while argon2 works.
-    matched = passwords.verify_password(user.password_hash if user else None, password)
-    new_hash = None
-    if user is not None and matched and user.password_hash and passwords.needs_rehash(user.password_hash):
-        new_hash = passwords.hash_password(password)
-    succeeded = matched and user is not None and user.is_active
-    detail: dict[str, Any] = {"email": account, "address": address}
-    with write_transaction():
-        user = _user_by_email(account)
-        if succeeded and user is not None:
-            login_limits.mark_succeeded(attempt_id)
-            if new_hash is not None:
-                user.password_hash = new_hash
-            audit.record("login_succeeded", detail | {"rehashed": new_hash is not None}, user=user)
-        else:
-            reason = "unknown_account" if user is None else ("account_disabled" if matched else "wrong_password")
-            detail |= {"reason": reason, "user_id": user.id if user else None}
-            audit.record("login_failed", detail, actor=_anonymous(address))
-    if not succeeded or user is None:
-        if matched and user is not None:
-            raise AccountDisabled("this account is closed; contact the immigration office if you think this is wrong")
-        raise LoginRefused()
-    return user
-
-
-def logout(user: User, address: str) -> None:
-    """End every session of ``user``: a copied session cookie stops working too."""
-    with write_transaction():
-        row = db.session.get(User, user.id)
-        if row is None:
-            return
-        row.session_token = secrets.token_hex(16)
-        audit.record("logout", {"email": row.email, "address": address}, user=row)
+        mail.queue(mail.VERIFY, normalize_email(email)[:254], address)
 
 
 # --- passwords --------------------------------------------------------------------------------
 
 
 def request_password_reset(email: str, address: str) -> None:
-    """E-mail a one-hour reset link when the account exists (the caller always says the same thing)."""
-    email = normalize_email(email)[:254]
+    """Queue a one-hour reset link for ``email``; the outbox job writes it only when the account exists.
+
+    The same work whether or not the address has an account: one capped outbox row, no lookup.
+    """
     with write_transaction():
-        user = _user_by_email(email)
-        sent = user is not None and user.is_active and _mail_allowed(user, RESET_SUBJECT)
-        if user is not None and sent:
-            link = RESET_PATH.format(token=account_tokens.reset_token(user))
-            minutes = int(account_tokens.RESET_MAX_AGE.total_seconds() // 60)
-            body = render_template(
-                "email/reset_password.txt", user=user, link=notifications.absolute_link(link), minutes=minutes
-            )
-            notifications.notify(user, RESET_SUBJECT, body, link=link, channels=("email",))
-        detail = {"email": email, "address": address, "sent": sent, "known": user is not None}
-        audit.record("password_reset_requested", detail, user=user, actor=_anonymous(address))
+        mail.queue(mail.RESET, normalize_email(email)[:254], address)
 
 
 def check_reset_token(token: str) -> User:

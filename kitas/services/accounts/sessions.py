@@ -14,8 +14,8 @@ def user_for_session(session_id: str) -> User | None:
     user_id, _, token = session_id.partition(":")
     if not user_id.isdigit() or not token:
         return None
-    # One query for the user and their roles: this runs on every signed-in request.
-    query = select(User).options(joinedload(User.roles)).where(User.id == int(user_id))
+    # One query for the user, their roles and second factor: this runs on every signed-in request.
+    query = select(User).options(joinedload(User.roles), joinedload(User.second_factor)).where(User.id == int(user_id))
     user = db.session.scalars(query).unique().first()
     if user is None or not user.is_active or user.session_token != token:
         return None

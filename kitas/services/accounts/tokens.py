@@ -1,9 +1,11 @@
-"""The signed links of account e-mails: confirm an address (48 hours) and reset a password (1 hour).
+"""The signed links of account e-mails: confirm an address (48 hours), reset a password (1 hour) and
+sign in once without a password (30 minutes, sent when an account's ceiling of failed sign-ins is reached).
 
 Each kind of link has its own salt, so one can never be used as the other. Ages
 are measured on the application's clock, so tests move time instead of sleeping.
 A reset link carries a digest of the password hash it was issued for: once the
-password changes (including through this very link) the link stops working.
+password changes (including through this very link) the link stops working. A sign-in link
+carries the id of the account's latest successful sign-in: the next one, its own included, spends it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ VERIFY_SALT = "kitas.email-verification"
 RESET_SALT = "kitas.password-reset"
 VERIFY_MAX_AGE = timedelta(hours=48)
 RESET_MAX_AGE = timedelta(hours=1)
+SIGN_IN_SALT = "kitas.sign-in-link"
+SIGN_IN_MAX_AGE = timedelta(minutes=30)
 
 
 class LinkProblem(Exception):
@@ -94,3 +98,17 @@ def read_reset_token(token: str) -> tuple[int, str]:
     if not isinstance(user_id, int) or not isinstance(fingerprint, str):
         raise LinkProblem(expired=False)
     return user_id, fingerprint
+
+
+def sign_in_token(user: User, last_success_id: int) -> str:
+    """A link token that signs ``user`` in once, until any other successful sign-in."""
+    return _serializer(SIGN_IN_SALT).dumps({"u": user.id, "s": last_success_id})
+
+
+def read_sign_in_token(token: str) -> tuple[int, int]:
+    """(user id, the latest successful sign-in id when it was issued) of a sign-in token; raises LinkProblem."""
+    data = _read(SIGN_IN_SALT, token, SIGN_IN_MAX_AGE)
+    user_id, last_success = data.get("u"), data.get("s")
+    if not isinstance(user_id, int) or not isinstance(last_success, int):
+        raise LinkProblem(expired=False)
+    return user_id, last_success

@@ -19,6 +19,7 @@ from .chain import (
     record,
     shard_chain,
 )
+from .quota import record_once_per_window
 from .seals import seal_chains, seal_digest, seal_due
 from .verify import ChainReport, current_head, verify_chain
 
@@ -34,6 +35,7 @@ __all__ = [
     "lock_chain",
     "process_chain",
     "record",
+    "record_once_per_window",
     "seal_chains",
     "seal_digest",
     "seal_due",

@@ -8,12 +8,16 @@ from .outbox import (
     CHANNELS,
     OUTBOX,
     OUTBOX_CHANNELS,
+    RenderedMail,
+    Renderer,
     absolute_link,
     deliver_due,
     mark_all_read,
     notify,
+    queue_for_address,
+    queued_recently,
     recent_for,
-    sent_recently,
+    register_renderer,
 )
 
 __all__ = [
@@ -21,10 +25,14 @@ __all__ = [
     "CHANNELS",
     "OUTBOX",
     "OUTBOX_CHANNELS",
+    "RenderedMail",
+    "Renderer",
     "absolute_link",
     "deliver_due",
     "mark_all_read",
     "notify",
+    "queue_for_address",
+    "queued_recently",
     "recent_for",
-    "sent_recently",
+    "register_renderer",
 ]

@@ -6,12 +6,20 @@ works through the due e-mail and SMS rows with the one lease mechanism
 outside any transaction, then recorded as sent, retried later with a growing delay,
 or given up. Delivery is at least once: a scheduler that dies after sending but
 before recording sends that message again after the lease.
+
+``queue_for_address`` writes an e-mail row before anyone knows whom it reaches: a
+request for a reset link queues the same row whether or not the address has an
+account, and the renderer registered under the row's ``template`` decides when the
+row is sent what (if anything) the message says. So the request does the same work
+either way, and only the scheduler learns whether the account exists.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -45,7 +53,71 @@ _MESSAGE_COLUMNS = (
     Notification.subject,
     Notification.body,
     Notification.link,
+    Notification.template,
+    Notification.created_at,
 )
+
+
+@dataclass(frozen=True)
+class RenderedMail:
+    """What a template renderer made of a queued row: the subject, the text and an optional site link."""
+
+    subject: str
+    text: str
+    link: str | None = None
+
+
+# (recipient address, the row's parameters, when the row was queued) -> the mail, or None: nothing to send.
+Renderer = Callable[[str, dict[str, Any], datetime], RenderedMail | None]
+_RENDERERS: dict[str, Renderer] = {}
+
+
+def register_renderer(name: str, renderer: Renderer) -> None:
+    """Make ``renderer`` write the rows queued under ``name`` (capabilities register theirs at import)."""
+    if len(name) > 40:
+        raise ValueError(f"a template name has at most 40 characters: {name!r}")
+    _RENDERERS[name] = renderer
+
+
+def queue_for_address(template: str, recipient: str, params: dict[str, Any], *, cap: int, since: datetime) -> bool:
+    """Queue one e-mail to ``recipient`` written later by ``template``'s renderer, inside the caller's
+    transaction, unless ``cap`` rows of that template were queued to that address since ``since``.
+
+    The work is the same whatever the address: one count and (under the cap) one insert, no account
+    looked up and nothing rendered. Returns True when a row was queued.
+    """
+    if template not in _RENDERERS:
+        raise ValueError(f"no renderer is registered for {template!r}")
+    if queued_recently(recipient, template, since) >= cap:
+        return False
+    now = app_clock().now()
+    row = {
+        "user_id": None,
+        "channel": "email",
+        "recipient": recipient[:254],
+        "subject": template,
+        "body": json.dumps(params, sort_keys=True),
+        "template": template,
+        "created_at": now,
+        "attempts": 0,
+        "next_attempt_at": now,
+    }
+    db.session.execute(insert(Notification.__table__), [row])
+    return True
+
+
+def queued_recently(recipient: str, template: str, since: datetime) -> int:
+    """How many rows of ``template`` were queued to ``recipient`` since ``since``."""
+    return int(
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.recipient == recipient[:254],
+                Notification.template == template,
+                Notification.created_at >= since,
+            )
+        )
+        or 0
+    )
 
 
 def notify(
@@ -114,9 +186,27 @@ def _sms_text(row: Any) -> str:
     return f"{text} {link}" if link else text
 
 
+def _render(row: Row[Any]) -> OutgoingMail | None:
+    """The mail of a templated row, written now by its renderer; None when there is nothing to send."""
+    renderer = _RENDERERS.get(row.template)
+    if renderer is None:
+        raise leases.AttemptFailed(f"no renderer is registered for {row.template!r}")
+    mail = renderer(row.recipient, json.loads(row.body or "{}"), row.created_at)
+    if mail is None:
+        return None
+    link = absolute_link(mail.link)
+    text = f"{mail.text.rstrip()}\n\n{link}\n" if link and link not in mail.text else mail.text
+    return OutgoingMail(to=row.recipient, subject=mail.subject, text=text)
+
+
 def _send(row: Row[Any], mailer: Mailer, sms: SmsSender) -> None:
     """Send one claimed row (a snapshot of its columns: no transaction is open meanwhile)."""
-    if row.channel == "email":
+    if row.template:
+        mail = _render(row)
+        db.session.rollback()  # what the renderer read is not held open while the mail goes out
+        if mail is not None:
+            mailer.send(mail)
+    elif row.channel == "email":
         mailer.send(OutgoingMail(to=row.recipient, subject=row.subject, text=_email_text(row)))
     else:
         sms.send(row.recipient, _sms_text(row))
@@ -124,8 +214,8 @@ def _send(row: Row[Any], mailer: Mailer, sms: SmsSender) -> None:
 
 def deliver_due(mailer: Mailer | None = None, sms: SmsSender | None = None, owner: str | None = None) -> int:
     """Send every due e-mail and SMS of the outbox; returns how many were attempted (sent or failed)."""
-    mailer = mailer or mailer_from_config(current_app.config)
-    sms = sms or sms_sender_from_config(current_app.config)
+    mailer = mailer if mailer is not None else mailer_from_config(current_app.config)
+    sms = sms if sms is not None else sms_sender_from_config(current_app.config)
     attempts = leases.work_through(
         OUTBOX,
         owner or leases.scheduler_id(),
@@ -158,18 +248,3 @@ def mark_all_read(user: User) -> int:
             .values(read_at=now)
         )
         return int(getattr(result, "rowcount", 0) or 0)
-
-
-def sent_recently(user: User, subject: str, since: datetime) -> int:
-    """How many e-mails with ``subject`` were queued for ``user`` since ``since`` (to cap resends)."""
-    return int(
-        db.session.scalar(
-            select(func.count(Notification.id)).where(
-                Notification.user_id == user.id,
-                Notification.channel == "email",
-                Notification.subject == subject,
-                Notification.created_at >= since,
-            )
-        )
-        or 0
-    )

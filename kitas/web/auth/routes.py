@@ -1,4 +1,8 @@
-"""Routes of the auth blueprint: register, confirm the address, sign in and out, reset a password."""
+"""Routes of the auth blueprint: register, confirm the address, sign in and out, reset a password.
+
+The second factor's pages (code step, enrolment, security settings, sign-in links) are in
+``second_factor.py`` on the same blueprint.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, flash, has_request_context, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from kitas.extensions import app_clock
 from kitas.services import accounts, notifications
@@ -15,7 +19,7 @@ from kitas.services.accounts.fields import country_choices
 from kitas.services.accounts.passwords import MAX_LENGTH, MIN_LENGTH, RECOMMENDED_LENGTH
 from kitas.services.errors import InvalidInput
 
-from ..access import signed_in_user
+from ..access import begin_pending, complete_sign_in, pending_next, pending_user, signed_in_user
 from ..filters import local_time
 from ..text import sentence
 from . import forms
@@ -32,12 +36,16 @@ def _account_state() -> dict[str, Any]:
     return {"email_unverified": unverified}
 
 
-def _start_session(user: Any) -> None:
-    """A brand-new session for ``user``: nothing of the anonymous one survives (no fixation)."""
-    session.clear()
-    login_user(user)
-    # Permanent sessions expire after KITAS_SESSION_IDLE_MINUTES without a request.
-    session.permanent = True
+def signed_in_after_first_factor(user: Any, target: str) -> ResponseReturnValue:
+    """After a right password (or a sign-in link): the code step or enrolment when a second factor is
+    due, else a brand-new signed-in session."""
+    if accounts.second_factor_due(user):
+        begin_pending(user, target)
+        return redirect(url_for("auth.code" if accounts.is_enrolled(user) else "auth.enrol"))
+    complete_sign_in(user, second_factor_given=False)
+    if not accounts.is_verified(user):
+        flash("Please confirm your e-mail address: open the link we sent you, or ask for a new one.", "warning")
+    return redirect(target)
 
 
 def _password_rules() -> dict[str, int]:
@@ -59,7 +67,7 @@ def register() -> ResponseReturnValue:
     if request.method == "POST":
         values = forms.register_values()
         try:
-            user = accounts.register(
+            accounts.register(
                 email=values["email"],
                 full_name=values["full_name"],
                 password=forms.secret("password"),
@@ -73,13 +81,8 @@ def register() -> ResponseReturnValue:
         except InvalidInput as exc:
             errors, status = exc.errors, 422
         else:
-            _start_session(user)
-            flash(
-                f"Welcome, your account is ready. We sent a link to {user.email}: open it within 48 hours "
-                "to confirm your address (check the spam folder if it does not arrive in a few minutes).",
-                "success",
-            )
-            return redirect(url_for("public.home"))
+            # The same page whether the address was new or already had an account (its owner got an e-mail).
+            return render_template("auth/check_email.html", kind="register", email=values["email"].strip().lower())
     page = render_template(
         "auth/register.html", values=values, errors=errors, countries=country_choices(), **_password_rules()
     )
@@ -115,12 +118,16 @@ def resend_verification() -> ResponseReturnValue:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
-    """Sign in with e-mail and password."""
+    """Sign in with e-mail and password (then the code step, when a second factor is due)."""
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_after_login_target())
     email = forms.text("email")
     next_target = forms.safe_next(request.values.get("next")) or ""
     if request.method == "GET":
+        waiting = pending_user()
+        if waiting is not None:  # the password was right; the code step is next
+            begin_pending(waiting, next_target or pending_next())
+            return redirect(url_for("auth.code" if accounts.is_enrolled(waiting) else "auth.enrol"))
         return render_template("auth/login.html", email="", next=next_target, error=None)
     try:
         user = accounts.authenticate(email, forms.secret("password"), forms.client_address())
@@ -131,13 +138,16 @@ def login() -> ResponseReturnValue:
             f"{'s' if minutes != 1 else ''}), or reset your password if you forgot it."
         )
         return render_template("auth/login.html", email=email, next=next_target, error=error), 429
+    except accounts.SignInLinkRequired:
+        error = (
+            "To protect this account after very many failed sign-ins, signing in with the password is paused. "
+            "If the account exists, we e-mailed its owner a one-time sign-in link: open it within 30 minutes."
+        )
+        return render_template("auth/login.html", email=email, next=next_target, error=error), 429
     except (accounts.LoginRefused, accounts.AccountDisabled) as exc:
         error = sentence(str(exc))
         return render_template("auth/login.html", email=email, next=next_target, error=error), 401
-    _start_session(user)
-    if not accounts.is_verified(user):
-        flash("Please confirm your e-mail address: open the link we sent you, or ask for a new one.", "warning")
-    return redirect(_after_login_target())
+    return signed_in_after_first_factor(user, _after_login_target())
 
 
 @bp.post("/logout")
