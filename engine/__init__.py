@@ -9,7 +9,7 @@ Whatever it needs from SpiffWorkflow beyond the public API lives in
 
 from .clock import Clock, ManualClock, SystemClock
 from .errors import DiagramError, EngineError, NotWaiting, ScriptError, StateError, TaskNotReady
-from .runtime import CaseRuntime, Completion, PendingTimer, ReadyTask
+from .runtime import CaseRuntime, Completion, FailedStep, PendingTimer, ReadyTask
 from .serialization import STATE_FORMAT
 from .spec import ProcessModel, UserTaskInfo, canonical_json, content_hash, parse_process, read_process_id
 
@@ -19,6 +19,7 @@ __all__ = [
     "Clock",
     "Completion",
     "DiagramError",
+    "FailedStep",
     "EngineError",
     "ManualClock",
     "NotWaiting",
