@@ -18,7 +18,8 @@ from ..audit.refusals import record_refusal
 from ..deployments import definition_form, latest_definition, process_model
 from ..errors import CaseCannotGoOn, InvalidInput, NotFound, ServiceError
 from .access import can_see_case
-from .unit_of_work import CaseStep, case_step, guard_engine, new_case_step
+from .engine_errors import guard_engine
+from .unit_of_work import CaseStep, case_step, new_case_step
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 

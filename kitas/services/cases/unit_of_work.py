@@ -40,11 +40,9 @@ from engine import (
     CaseRuntime,
     EngineError,
     FailedStep,
-    NotWaiting,
     ProcessModel,
     ScriptError,
     StateError,
-    TaskNotReady,
 )
 from workflows import catalog
 
@@ -56,10 +54,11 @@ from .. import audit
 from ..accounts.fields import normalize_email
 from ..audit.refusals import audited_refusals
 from ..deployments import process_model
-from ..errors import CaseCannotGoOn, CaseStateUnreadable, Conflict, Forbidden, NotFound, ServiceError
+from ..errors import CaseCannotGoOn, CaseStateUnreadable, Conflict, Forbidden, NotFound
 from ..incidents import records as incidents
 from . import notices
 from .access import can_see_case, is_named_sponsor
+from .engine_errors import cannot_go_on, service_error
 from .projections import sync_projections
 from .summary import described
 
@@ -379,38 +378,6 @@ def closed_task_conflict(application_id: int, task_id: str) -> Conflict:
         if row.detail.get("task_id") == task_id:
             return Conflict(f"this task was already completed by {row.actor} at {local_time(row.occurred_at)}")
     return Conflict("this task is no longer open (it was cancelled or never existed in this case)")
-
-
-def guard_engine(action: Callable[[], T], reference: str) -> T:
-    """Run an engine call for a case, turning engine errors into service errors that name the case."""
-    try:
-        return action()
-    except ScriptError as exc:
-        raise cannot_go_on(exc, reference, None) from exc
-    except EngineError as exc:
-        raise service_error(exc, reference) from exc
-
-
-def service_error(exc: EngineError, reference: str) -> ServiceError:
-    """The service error an engine error of a case becomes."""
-    if isinstance(exc, TaskNotReady | NotWaiting):
-        return Conflict(f"case {reference}: {exc}")
-    if isinstance(exc, ScriptError):
-        return cannot_go_on(exc, reference, None)
-    if isinstance(exc, StateError):
-        return CaseStateUnreadable(str(exc))
-    return ServiceError(f"case {reference}: {exc}")
-
-
-def cannot_go_on(exc: ScriptError, reference: str, application_id: int | None) -> CaseCannotGoOn:
-    """The rollback of a step whose script failed with nothing to keep, naming the failure for its incident."""
-    return CaseCannotGoOn(
-        f"case {reference} cannot go on: {exc}; an analyst must fix the diagram",
-        application_id=application_id,
-        element_id=exc.element_id,
-        kind=incidents.kind_of(exc),
-        error=str(exc),
-    )
 
 
 def _failure_detail(failed: FailedStep) -> dict[str, Any]:
