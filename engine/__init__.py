@@ -10,7 +10,7 @@ Whatever it needs from SpiffWorkflow beyond the public API lives in
 
 from .clock import Clock, ManualClock, SystemClock
 from .errors import DiagramError, EngineError, NotWaiting, ScriptError, StateError, TaskNotReady
-from .runtime import CaseRuntime, Completion, PendingTimer, ReadyTask
+from .runtime import CaseRuntime, Completion, FailedStep, PendingTimer, ReadyTask
 from .script_pool import ScriptLimits, WorkerUnavailable
 from .script_pool import configure as configure_scripts
 from .serialization import STATE_FORMAT
@@ -22,6 +22,7 @@ __all__ = [
     "Clock",
     "Completion",
     "DiagramError",
+    "FailedStep",
     "EngineError",
     "ManualClock",
     "NotWaiting",

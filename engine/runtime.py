@@ -5,13 +5,21 @@ passes a Clock, and timers fire only when the caller says so (the scheduler
 decides that from the database). SpiffWorkflow's own wall-clock check is
 disarmed by parking each timer's value at a far-future sentinel once the
 engine has recorded the due time it computed from its clock.
+
+An engine task that fails while the case runs on (a script, a gateway condition)
+is left in SpiffWorkflow's ERROR state, and the case keeps what ran before it:
+``run_engine`` runs every other branch as far as it goes, then raises the first
+ScriptError with the stopped tasks in ``stopped``. Such a runtime can be saved as
+it is; ``retry_failed_steps`` runs the stopped tasks again (after a fix, on the
+version ``move_to`` gives).
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -31,7 +39,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import Clock, SystemClock
-from .errors import EngineError, NotWaiting, ScriptError, TaskNotReady
+from .errors import EngineError, NotWaiting, ScriptError, StateError, TaskNotReady
 from .sandbox import make_script_engine
 from .serialization import STATE_FORMAT, dump_state, load_state
 from .spec import STATUS_PROPERTY, ProcessModel, UserTaskInfo
@@ -64,6 +72,16 @@ class PendingTimer:
 
 
 @dataclass(frozen=True)
+class FailedStep:
+    """An engine task of the case that failed and waits in ERROR, with the error when this run stopped it."""
+
+    task_id: str
+    element_id: str
+    name: str
+    error: ScriptError | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
 class Completion:
     """What completing a task changed."""
 
@@ -79,13 +97,18 @@ class CaseRuntime:
         self.model = model
         self.workflow = workflow
         self.clock = clock
+        # The engine tasks the last run_engine() left in ERROR (empty when it ran through).
+        self.stopped: list[FailedStep] = []
         workflow.script_engine = make_script_engine(clock)
 
     # -- life cycle ---------------------------------------------------------
 
     @classmethod
-    def start(cls, model: ProcessModel, data: dict[str, Any] | None = None, clock: Clock | None = None) -> CaseRuntime:
-        """Start a new case of ``model`` with initial ``data`` and run it to its first wait."""
+    def start(
+        cls, model: ProcessModel, data: dict[str, Any] | None = None, clock: Clock | None = None, *, run: bool = True
+    ) -> CaseRuntime:
+        """Start a new case of ``model`` with initial ``data`` and run it to its first wait (``run=False``:
+        not yet; the caller runs ``run_engine()`` itself, to keep a failure of the first steps)."""
         clock = clock or SystemClock()
         workflow = BpmnWorkflow(model.spec, dict(model.subprocess_specs))
         runtime = cls(model, workflow, clock)
@@ -93,7 +116,8 @@ class CaseRuntime:
             workflow.task_tree.data.update(copy.deepcopy(data))
             for task in workflow.get_tasks(state=TaskState.READY):
                 task.data.update(copy.deepcopy(data))
-        runtime.run_engine()
+        if run:
+            runtime.run_engine()
         return runtime
 
     @classmethod
@@ -112,9 +136,56 @@ class CaseRuntime:
             raise EngineError(f"the case data cannot be stored: {exc}") from exc
 
     def run_engine(self) -> None:
-        """Run every engine task that is ready, then record due times of new timers."""
-        self._guard(self.workflow.do_engine_steps)
-        self._arm_timers()
+        """Run every engine task that is ready, then record due times of new timers.
+
+        A failing engine task is left in ERROR and the other branches run on as far as they go; then the
+        first ScriptError is raised and ``stopped`` lists every task this run left in ERROR. What ran
+        before stays done, so the runtime can be saved as it is (see ``retry_failed_steps``).
+        """
+        self.stopped = []
+        first: ScriptError | None = None
+        while True:
+            started: list[Task] = []  # the last one is the task that was running when an error came
+            try:
+                self._guard(partial(self.workflow.do_engine_steps, will_complete_task=started.append))
+                break
+            except ScriptError as exc:
+                first = first or exc
+                failing = started[-1] if started else None
+                if failing is None or not failing.has_state(TaskState.ERROR):
+                    break  # not a task that failed (a timer expression...): running again fails the same way
+                self.stopped.append(self._failed(failing, exc))  # ERROR is not READY: the next pass skips it
+        self._arm_timers(keep_going=first is not None)
+        if first is not None:
+            raise first  # with ``stopped`` empty, nothing was left in ERROR: this runtime must not be saved
+
+    def retry_failed_steps(self) -> list[str]:
+        """Run every engine task waiting in ERROR again, from the data it started with; returns their element ids.
+
+        Raises ScriptError (with ``stopped``) like ``run_engine`` if one fails again; EngineError if none waits.
+        """
+        failed = [task for task in self.workflow.get_tasks(state=TaskState.ERROR) if not self._is_user_task(task)]
+        if not failed:
+            raise EngineError("no step of this case waits after a failure")
+        for task in failed:
+            task.reset_branch(None)  # the data it was given (its parent's), not what a failed attempt left
+        self.run_engine()
+        return [task.task_spec.bpmn_id or task.task_spec.name for task in failed]
+
+    def move_to(self, model: ProcessModel, reference: str) -> CaseRuntime:
+        """This case's state on another version of its process (same process id and element ids).
+
+        StateError names what the other version lacks; this runtime is left as it is.
+        """
+        if model.process_id != self.model.process_id:
+            raise StateError(f"case {reference} runs {self.model.process_id}, not {model.process_id}")
+        missing = self._missing_elements(model)
+        if missing:
+            raise StateError(
+                f"case {reference} cannot move to that version of {model.process_id}: it has no " + ", ".join(missing)
+            )
+        state, state_format = self.dump()
+        return CaseRuntime.restore(model, state, state_format, reference, self.clock)
 
     # -- reading --------------------------------------------------------------
 
@@ -175,6 +246,14 @@ class CaseRuntime:
                     names.append(definition.name)
         return sorted(set(names))
 
+    def failed_steps(self) -> list[FailedStep]:
+        """Every engine task of the case that failed and waits in ERROR for a retry."""
+        return [
+            self._failed(task)
+            for task in self.workflow.get_tasks(state=TaskState.ERROR)
+            if not self._is_user_task(task)
+        ]
+
     def status(self) -> str | None:
         """The applicant-facing status key the diagram gives the case's current position."""
         if self.completed:
@@ -195,18 +274,22 @@ class CaseRuntime:
 
     # -- changing -------------------------------------------------------------
 
-    def complete_user_task(self, task_id: str, data: dict[str, Any]) -> Completion:
-        """Merge ``data`` into a READY user task, complete it and run the engine on."""
+    def complete_user_task(self, task_id: str, data: dict[str, Any], *, run_on: bool = True) -> Completion:
+        """Merge ``data`` into a READY user task, complete it and run the engine on (``run_on=False``: the
+        caller runs ``run_engine()`` itself, so a failure after the task is told from one of the task)."""
+        self.stopped = []
         task = self._ready_user_task(task_id)
         before = copy.deepcopy(task.data)
         task.set_data(**copy.deepcopy(data))
         self._guard(task.run)
         changed = tuple(sorted(k for k in task.data if before.get(k, _MISSING) != task.data[k]))
-        self.run_engine()
+        if run_on:
+            self.run_engine()
         return Completion(task_id=task_id, element_id=task.task_spec.bpmn_id, changed=changed)
 
     def fire_timer(self, task_id: str) -> bool:
         """Fire a waiting timer; False (and no change) if the case no longer waits on it."""
+        self.stopped = []
         task = self._find(task_id)
         if task is None or not task.has_state(TaskState.WAITING) or task not in self._waiting_timer_tasks():
             return False
@@ -216,6 +299,7 @@ class CaseRuntime:
 
     def deliver_message(self, name: str, payload: dict[str, Any]) -> None:
         """Deliver a BPMN message; NotWaiting if no task of the case catches it."""
+        self.stopped = []
         for task in waiting_event_tasks(self.workflow):
             for definition in _definitions(task.task_spec.event_definition):
                 if isinstance(definition, MessageEventDefinition) and definition.name == name:
@@ -256,13 +340,46 @@ class CaseRuntime:
             if t.has_state(TaskState.WAITING) and _timer_definition(t.task_spec.event_definition) is not None
         ]
 
-    def _arm_timers(self) -> None:
-        """Record the clock-based due time of each new timer and park SpiffWorkflow's own check."""
+    def _arm_timers(self, keep_going: bool = False) -> None:
+        """Record the clock-based due time of each new timer and park SpiffWorkflow's own check.
+
+        ``keep_going``: the run already failed; a timer that cannot be armed now is armed by the next run.
+        """
         for task in self._waiting_timer_tasks():
             if timer_due(task) is not None:
                 continue
             definition = _timer_definition(task.task_spec.event_definition)
-            park_timer(task, self._due_time(task, definition))
+            try:
+                park_timer(task, self._due_time(task, definition))
+            except ScriptError:
+                if not keep_going:
+                    raise
+
+    def _failed(self, task: Task, error: ScriptError | None = None) -> FailedStep:
+        spec = task.task_spec
+        element_id = spec.bpmn_id or spec.name
+        name = getattr(spec, "bpmn_name", None) or self.model.element_names.get(element_id, element_id)
+        return FailedStep(task_id=str(task.id), element_id=element_id, name=name, error=error)
+
+    @staticmethod
+    def _is_user_task(task: Task) -> bool:
+        return isinstance(task.task_spec, UserTaskMixin)
+
+    def _missing_elements(self, model: ProcessModel) -> list[str]:
+        """Elements this case has tasks of (or subprocesses it runs) that ``model`` does not define."""
+        missing: set[str] = set()
+        for workflow in (self.workflow, *self.workflow.subprocesses.values()):
+            if workflow is self.workflow:
+                target = model.spec
+            else:
+                target = model.subprocess_specs.get(workflow.spec.name)
+                if target is None:
+                    missing.add(f"subprocess {workflow.spec.name}")
+                    continue
+            for task in workflow.tasks.values():
+                if task.task_spec.name not in target.task_specs:
+                    missing.add(task.task_spec.bpmn_id or task.task_spec.name)
+        return sorted(missing)
 
     def _due_time(self, task: Task, definition: Any) -> datetime:
         expression = self._guard(lambda: self.workflow.script_engine.evaluate(task, definition.expression))

@@ -124,6 +124,7 @@ def users(ctx: Flask) -> dict[str, Any]:
         "verifier2": make_user("verifier", email="victor@imigrasi.example", name="Victor Verifier"),
         "supervisor": make_user("supervisor", email="sam@imigrasi.example", name="Sam Supervisor"),
         "analyst": make_user("analyst", email="alex@imigrasi.example", name="Alex Analyst"),
+        "admin": make_user("admin", email="ada@imigrasi.example", name="Ada Admin"),
     }
     # They all confirmed their addresses (tests of unconfirmed accounts make their own users).
     for person in people.values():

@@ -4,6 +4,7 @@ from .audit import AuditChain, AuditEvent, AuditSeal, SealedHead
 from .case import Application, HumanTask, Timer
 from .definition import ProcessDefinition
 from .document import Document
+from .incident import INCIDENT_KINDS, Incident
 from .notification import Notification
 from .payment import Payment, PaymentEvent
 from .sandbox import SandboxBill, SandboxWebhook
@@ -18,6 +19,8 @@ __all__ = [
     "AuditSeal",
     "Document",
     "HumanTask",
+    "INCIDENT_KINDS",
+    "Incident",
     "LoginAttempt",
     "Notification",
     "Payment",

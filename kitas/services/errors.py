@@ -42,3 +42,19 @@ class DeploymentRefused(ServiceError):
 
 class CaseStateUnreadable(ServiceError):
     """A stored case state is corrupt or of an unknown format; it is reported, never reset."""
+
+
+class CaseCannotGoOn(ServiceError):
+    """An engine step of a case failed and nothing of it could be kept: the step was rolled back.
+
+    It names the failure so that an incident can be opened for it once the rollback is done.
+    """
+
+    def __init__(
+        self, message: str, *, application_id: int | None, element_id: str | None, kind: str, error: str
+    ) -> None:
+        super().__init__(message)
+        self.application_id = application_id
+        self.element_id = element_id
+        self.kind = kind
+        self.error = error

@@ -7,9 +7,10 @@ attempt; on PostgreSQL ``FOR UPDATE SKIP LOCKED`` keeps two schedulers off the s
 rows, on SQLite the write lock (``BEGIN IMMEDIATE``) does. Each claimed row is then
 worked on *outside* any transaction, from a snapshot of the columns the work asked
 for, and the outcome is recorded: done, retried after the kind's ``RetryPolicy``, or
-given up (``gave_up_at``) for an administrator. A worker that dies mid-attempt only
-delays its rows until the lease ends, and still uses the attempt up, so a row that
-kills its worker gives up too. ``KINDS`` names every leased table with its policy.
+given up (``gave_up_at``) for an administrator, with an incident opened in the same
+transaction. A worker that dies mid-attempt only delays its rows until the lease
+ends, and still uses the attempt up, so a row that kills its worker gives up too.
+``KINDS`` names every leased table with its policy.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from ..extensions import app_clock, db
 from ..models import Notification, SandboxWebhook, Timer
 from ..transactions import is_postgres, write_transaction
 from .errors import ServiceError
+from .incidents import records as incidents
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +80,7 @@ class LeasedKind:
         return table
 
 
-# The one registry: what the scheduler retries, how, and where the given-up rows are (incidents).
+# The one registry: what the scheduler retries, how; a given-up row becomes an incident (incidents.records).
 KINDS: dict[str, LeasedKind] = {
     kind.name: kind
     for kind in (
@@ -175,6 +177,7 @@ def _give_up(kind: LeasedKind, ids: list[int], now: datetime, error: str) -> Non
         .values(gave_up_at=now, next_attempt_at=None, last_error=error[:_ERROR_CHARS])
     )
     log.error("%s %s given up: %s", kind.name, ", ".join(map(str, ids)), error)
+    incidents.open_for_given_up(kind.name, ids, error, now)  # in the same transaction: never one without the other
 
 
 def record_success(queue: Queue, row_id: int) -> None:
@@ -288,11 +291,16 @@ def given_up(limit: int = 100) -> list[GivenUp]:
 
 def retry_given_up(kind_name: str, row_id: int) -> bool:
     """Give a given-up row a fresh set of attempts, due now; False when it had not given up."""
-    table = KINDS[kind_name].table
     with write_transaction():
-        result = db.session.execute(
-            update(table)
-            .where(table.c.id == row_id, table.c.gave_up_at.is_not(None))
-            .values(gave_up_at=None, attempts=0, next_attempt_at=app_clock().now(), lease_owner=None)
-        )
-        return bool(getattr(result, "rowcount", 0))
+        return requeue(kind_name, row_id)
+
+
+def requeue(kind_name: str, row_id: int) -> bool:
+    """``retry_given_up`` inside the caller's transaction (the incident retried with it)."""
+    table = KINDS[kind_name].table
+    result = db.session.execute(
+        update(table)
+        .where(table.c.id == row_id, table.c.gave_up_at.is_not(None))
+        .values(gave_up_at=None, attempts=0, next_attempt_at=app_clock().now(), lease_owner=None)
+    )
+    return bool(getattr(result, "rowcount", 0))

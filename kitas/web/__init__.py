@@ -8,6 +8,7 @@ from flask import Flask
 def register_web(app: Flask) -> None:
     """Register every blueprint, the error pages, template filters and security headers."""
     from . import access  # noqa: F401  (installs the session's user loader)
+    from .admin import bp as admin_bp
     from .applicant import bp as applicant_bp
     from .auth import bp as auth_bp
     from .documents import bp as documents_bp
@@ -28,6 +29,7 @@ def register_web(app: Flask) -> None:
         applicant_bp,
         sponsor_bp,
         officer_bp,
+        admin_bp,
         documents_bp,
         payment_bp,
         webhooks_bp,

@@ -7,7 +7,7 @@ or link) and notification.template (an account e-mail written by the outbox job,
 a request does the same work whether or not the address has an account).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-01
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import kitas.models.types
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -23,7 +23,7 @@ def test_0007_downgrades_with_data_and_upgrades_again(ctx: Flask, users: dict[st
     accounts.request_password_reset(users["applicant"].email, "198.51.100.1")  # a templated outbox row
     db.session.remove()
     try:
-        downgrade(revision="0005")
+        downgrade(revision="0006")
         tables = set(inspect(db.engine).get_table_names())
         assert not {"second_factor", "recovery_code", "audit_quota"} & tables
         columns = {c["name"] for c in inspect(db.engine).get_columns("login_attempt")}

@@ -12,6 +12,9 @@ PROTECTED_PAGES = [
     ("/applications/E23-2026-AAAAAAAA", "applicant"),
     ("/sponsor/", "sponsor"),
     ("/officer/", "verifier"),
+    ("/admin/incidents", "admin"),
+    ("/admin/incidents/1", "admin"),
+    ("/admin/cases/E23-2026-AAAAAAAA", "admin"),
 ]
 
 
@@ -36,7 +39,10 @@ def _post_rules(app: Flask) -> list[str]:
         if "POST" not in (rule.methods or set()) or rule.rule.startswith("/webhooks/"):
             continue
         values = {name: "x" for name in rule.arguments}
-        urls.append(rule.rule if not values else rule.build(values)[1])  # type: ignore[index]
+        try:
+            urls.append(rule.rule if not values else rule.build(values)[1])  # type: ignore[index]
+        except ValueError:  # a number in the path (an incident's id)
+            urls.append(rule.build(dict.fromkeys(values, 1))[1])  # type: ignore[index]
     return urls
 
 

@@ -16,9 +16,10 @@ from ...models import Application, HumanTask, User
 from ..accounts.fields import normalize_email
 from ..audit.refusals import record_refusal
 from ..deployments import definition_form, latest_definition, process_model
-from ..errors import InvalidInput, NotFound, ServiceError
+from ..errors import CaseCannotGoOn, InvalidInput, NotFound, ServiceError
 from .access import can_see_case
-from .unit_of_work import CaseStep, case_step, guard_engine, new_case_step
+from .engine_errors import guard_engine
+from .unit_of_work import CaseStep, case_step, new_case_step
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -72,8 +73,9 @@ def start_process(
             raise ServiceError(f"the process {process_id} is not deployed; run 'kitas init'")
         clock_now = step.now
         runtime = guard_engine(
-            lambda: CaseRuntime.start(process_model(definition), dict(data or {}), app_clock()), "new case"
+            lambda: CaseRuntime.start(process_model(definition), dict(data or {}), app_clock(), run=False), "new case"
         )
+        step.run_first(runtime)  # a script of the first steps that fails waits for an incident's retry
         application = Application(
             reference=new_reference(index_code, clock_now.year),
             kitas_type=kitas_type,
@@ -112,12 +114,16 @@ def complete_task(
 def complete_in_step(step: CaseStep, task: HumanTask, user: User, data: dict[str, Any]) -> None:
     """Inside a case's step: validate the task's form data, complete the task in the engine, audit it."""
     clean = validated(step.application, task, data)
-    completion = step.run(lambda runtime: runtime.complete_user_task(task.task_id, clean))
-    step.audit(
-        "task_completed",
-        {"task": completion.element_id, "task_id": task.task_id, "changed": list(completion.changed)},
-        user=user,
-    )
+    # The task itself first: if it fails, the step is rolled back and the form is shown again.
+    try:
+        completion = step.run(lambda runtime: runtime.complete_user_task(task.task_id, clean, run_on=False))
+    except CaseCannotGoOn as failure:
+        failure.element_id = failure.element_id or task.element_id
+        raise
+    changed = list(completion.changed) if completion is not None else sorted(clean)
+    step.audit("task_completed", {"task": task.element_id, "task_id": task.task_id, "changed": changed}, user=user)
+    # Then the engine tasks after it: one that fails is kept waiting as an incident, the submission stays.
+    step.run(lambda runtime: runtime.run_engine())
 
 
 def deliver_message(application_id: int, name: str, payload: dict[str, Any], actor: str) -> Application:

@@ -22,7 +22,7 @@ from ...models import Application, Document, HumanTask, User
 from .. import documents
 from ..audit.refusals import audited_refusals
 from ..deployments import definition_form
-from ..errors import Conflict, InvalidInput
+from ..errors import CaseCannotGoOn, Conflict, InvalidInput
 from .lifecycle import complete_in_step, find_case
 from .summary import CaseSection, document_ids, summary_sections
 from .unit_of_work import CaseStep, case_step, check_lane, closed_task_conflict, read_runtime
@@ -47,6 +47,27 @@ class TaskFormConflict(Conflict):
     def __init__(self, message: str, page: TaskPage):
         super().__init__(message)
         self.page = page
+
+
+class _NotAccepted(CaseCannotGoOn):
+    """The task's own script failed: the step is rolled back, and what was typed travels out with it."""
+
+    def __init__(self, failure: CaseCannotGoOn, values: dict[str, Any]):
+        super().__init__(
+            str(failure),
+            application_id=failure.application_id,
+            element_id=failure.element_id,
+            kind=failure.kind,
+            error=failure.error,
+        )
+        self.values = values
+
+
+# Shown above the form when the step's own script failed (the incident tells the administrators).
+NOT_ACCEPTED = (
+    "We could not accept this step because of a problem on our side. What you typed is kept below; "
+    "our administrators have been told. Please try again later."
+)
 
 
 class TaskFormRejected(InvalidInput):
@@ -130,10 +151,29 @@ def _post(
     try:
         with case_step(application.id, user=user, task_id=task_id) as step:
             posted = _in_step(step, task_id, user, form, raw, prepared, complete, expected_version)
+    except _NotAccepted as failure:  # rolled back (its incident is opened): keep what was typed as a draft
+        prepared.discard()
+        values = _without_files(form, failure.values)
+        _draft_after_rollback(application.id, task_id, user, values)
+        return _Posted(values, {"": [NOT_ACCEPTED]})
     except BaseException:
         prepared.discard()
         raise
     return posted
+
+
+def _without_files(form: forms.FormSpec | None, values: dict[str, Any]) -> dict[str, Any]:
+    """The typed values without file fields: documents attached in a rolled-back step were not kept."""
+    file_fields = {f.name for f in form.fields if f.widget == "file"} if form else set()
+    return {name: value for name, value in values.items() if name not in file_fields}
+
+
+def _draft_after_rollback(application_id: int, task_id: str, user: User, values: dict[str, Any]) -> None:
+    """Keep what was typed as the task's draft, in a step of its own after the failed one."""
+    with case_step(application_id, user=user, task_id=task_id) as step:
+        task = step.tasks().get(task_id)
+        if task is not None and task.claimed_by_id in (None, user.id):
+            _keep_draft(task, values, step)
 
 
 def _in_step(
@@ -184,6 +224,8 @@ def _in_step(
     except InvalidInput as exc:  # what the engine is given is checked once more, field by field
         _keep_draft(task, data, step)
         return _Posted(data, exc.errors)
+    except CaseCannotGoOn as failure:
+        raise _NotAccepted(failure, data) from failure
     return _Posted(data, {})
 
 

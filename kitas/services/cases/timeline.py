@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -12,11 +12,29 @@ from workflows import catalog
 from ...extensions import db
 from ...models import Application, AuditEvent, User
 from ..deployments import process_model
+from ..incidents import OpenIncident, open_for_case
+from .access import OFFICER_ROLES
 from .listings import case_deadline, open_tasks
 
 # Audit actions an applicant does not need to see on their timeline.
-_OFFICER_ONLY = {"task_claimed", "task_released", "document_uploaded", "document_viewed", "access_refused"}
+_OFFICER_ONLY = {
+    "task_claimed",
+    "task_released",
+    "document_uploaded",
+    "document_viewed",
+    "access_refused",
+    "incident_opened",
+    "incident_retried",
+    "incident_resolved",
+}
 _HIDDEN = {"access_refused", "document_viewed"}
+
+
+_INCIDENT_WORDS = {
+    "incident_opened": "Stopped by a problem (an incident for administrators)",
+    "incident_retried": "Incident retried",
+    "incident_resolved": "Incident resolved",
+}
 
 
 @dataclass(frozen=True)
@@ -42,13 +60,15 @@ class CaseStatus:
     detail: str | None  # where and when, for a status that sends the applicant somewhere
     journey: list[tuple[str, str]]  # (label, "done" | "current" | "todo")
     entries: list[TimelineEntry]
+    # Open incidents: the applicant is only told that we are looking into a problem; officers see which.
+    incidents: list[OpenIncident]
 
 
 def case_status(application: Application, viewer: User) -> CaseStatus:
     """The status page's content for one viewer (officers also see claims and names)."""
     cat = catalog()
     text = cat.status_text(application.status)
-    officer = viewer.has_role("verifier") or viewer.has_role("supervisor")
+    officer = any(viewer.has_role(role) for role in (*OFFICER_ROLES, "admin"))
     return CaseStatus(
         application=application,
         label=text.label,
@@ -58,7 +78,18 @@ def case_status(application: Application, viewer: User) -> CaseStatus:
         detail=application.status_detail if application.status in cat.status_details else None,
         journey=_journey(application),
         entries=_history(application, viewer, officer) + _now(application),
+        incidents=_incidents(application),
     )
+
+
+def _incidents(application: Application) -> list[OpenIncident]:
+    names = process_model(application.definition).element_names
+    return [
+        replace(incident, element_name=names.get(incident.element_id, incident.element_id))
+        if incident.element_id
+        else incident
+        for incident in open_for_case(application.id)
+    ]
 
 
 def _history(application: Application, viewer: User, officer: bool) -> list[TimelineEntry]:
@@ -95,6 +126,9 @@ def _describe(row: AuditEvent, names: dict[str, str]) -> str | None:
         return f"Task claimed: {names.get(detail.get('task', ''), '')}"
     if row.action == "task_released":
         return f"Task released: {names.get(detail.get('task', ''), '')}"
+    if row.action in _INCIDENT_WORDS:
+        element = detail.get("element") or ""
+        return f"{_INCIDENT_WORDS[row.action]}: {names.get(element, element) or 'the case'}"
     return None
 
 

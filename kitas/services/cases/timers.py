@@ -57,7 +57,8 @@ def fire_timer(timer_id: int, owner: str) -> str:
         if timer.status != "pending" or timer.lease_owner != owner:
             return "skipped"
         waiting = {t.task_id for t in step.runtime.pending_timers()}
-        if timer.task_id not in waiting or not step.run(lambda runtime: runtime.fire_timer(timer.task_id)):
+        # None: it fired, and a task after it failed and waits as an incident (the timer did its part).
+        if timer.task_id not in waiting or step.run(lambda runtime: runtime.fire_timer(timer.task_id)) is False:
             timer.status = "cancelled"
             timer.note = "the case no longer waited on this timer when it fell due"
             return "stale"

@@ -13,6 +13,12 @@ version counter (and its reference and definition) show that nobody else changed
 
 A NotFound or Forbidden that leaves a step is written to the audit trail as a refused
 access after the step's transaction rolled back, when the step names its user.
+
+An engine task that fails while the case runs on (a script after a form, a timer or a
+message) does not roll the step back: the case is saved as far as it got, the failed task
+waits in ERROR, and an incident is opened in the same transaction. A failure that leaves
+nothing to keep (the step's own task failed) rolls the step back (CaseCannotGoOn), and its
+incident is opened after the rollback.
 """
 
 from __future__ import annotations
@@ -30,20 +36,29 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine import CaseRuntime, EngineError, NotWaiting, ProcessModel, ScriptError, StateError, TaskNotReady
+from engine import (
+    CaseRuntime,
+    EngineError,
+    FailedStep,
+    ProcessModel,
+    ScriptError,
+    StateError,
+)
 from workflows import catalog
 
 from ...extensions import app_clock, db
 from ...localtime import local_time
-from ...models import Application, AuditEvent, HumanTask, User
+from ...models import Application, AuditEvent, HumanTask, ProcessDefinition, User
 from ...transactions import is_postgres, write_transaction
 from .. import audit
 from ..accounts.fields import normalize_email
 from ..audit.refusals import audited_refusals
 from ..deployments import process_model
-from ..errors import CaseStateUnreadable, Conflict, Forbidden, NotFound, ServiceError
+from ..errors import CaseCannotGoOn, CaseStateUnreadable, Conflict, Forbidden, NotFound
+from ..incidents import records as incidents
 from . import notices
 from .access import can_see_case, is_named_sponsor
+from .engine_errors import cannot_go_on, service_error
 from .projections import sync_projections
 from .summary import described
 
@@ -64,6 +79,8 @@ class CaseStep:
         self._created = False
         self._audits: list[tuple[str, dict[str, Any], User | None, str | None]] = []
         self._identity: tuple[int, str, str, int] | None = None  # what the runtime cache checks, once saved
+        self.stopped: list[FailedStep] = []  # engine tasks this step left waiting in ERROR (each an incident)
+        self._moved_to: ProcessDefinition | None = None
 
     # -- what the step works on ---------------------------------------------------
 
@@ -131,13 +148,47 @@ class CaseStep:
 
     # -- changing ------------------------------------------------------------------
 
-    def run(self, action: Callable[[CaseRuntime], T]) -> T:
-        """Run an engine action on the runtime; engine errors become service errors naming the case."""
+    def run(self, action: Callable[[CaseRuntime], T]) -> T | None:
+        """Run an engine action on the runtime; engine errors become service errors naming the case.
+
+        When engine tasks fail as the case runs on after the action's own change, the case is kept as far
+        as it got and None is returned: each failed task waits in ERROR and becomes an incident when the
+        step is saved (``stopped``). Any other script failure rolls the step back (CaseCannotGoOn).
+        """
         runtime = self.runtime
         if self._before is None:
             self._before = _projected(runtime)
         self._changed = True
-        return guard_engine(lambda: action(runtime), self.application.reference)
+        return self._engine_call(runtime, action, self.application.reference, self.application.id)
+
+    def run_first(self, runtime: CaseRuntime) -> None:
+        """Run a new case's runtime to its first wait, before ``create``; a failure is kept as in ``run``."""
+        self._engine_call(runtime, lambda r: r.run_engine(), "new case", None)
+
+    def _engine_call(
+        self, runtime: CaseRuntime, action: Callable[[CaseRuntime], T], reference: str, application_id: int | None
+    ) -> T | None:
+        try:
+            return action(runtime)
+        except ScriptError as exc:
+            if not runtime.stopped:
+                raise cannot_go_on(exc, reference, application_id) from exc
+            self.stopped.extend(runtime.stopped)
+            return None
+        except EngineError as exc:
+            raise service_error(exc, reference) from exc
+
+    def move_to(self, definition: ProcessDefinition) -> None:
+        """Move the case to another deployed version of its process; Conflict names what that version lacks."""
+        runtime = self.runtime
+        if self._before is None:
+            self._before = _projected(runtime)
+        try:
+            self._runtime = runtime.move_to(process_model(definition), self.application.reference)
+        except StateError as exc:
+            raise Conflict(str(exc)) from exc
+        self._moved_to = definition
+        self._changed = True
 
     def audit(self, action: str, detail: dict[str, Any], *, user: User | None = None, actor: str | None = None) -> None:
         """Queue an audit row about this case (its reference is added to the detail); written by save()."""
@@ -160,6 +211,10 @@ class CaseStep:
         """
         application = self.application
         previous_status = application.status
+        for failed in self.stopped:
+            self._audits.append(
+                ("incident_opened", {"case": application.reference, **_failure_detail(failed)}, None, "engine")
+            )
         head = {"audit_seq": application.audit_seq, "audit_hash": application.audit_hash}
         if self._audits:
             head["audit_seq"], head["audit_hash"] = audit.append_to_case(application, self._audits)
@@ -168,6 +223,14 @@ class CaseStep:
             _store_audit_head(application, head)  # an audit row alone is no change of the case: the version stays
         else:
             _store_case(application, {**self._new_values(application), **head})
+        for failed in self.stopped:
+            incidents.open_incident(
+                application_id=application.id,
+                element_id=failed.element_id,
+                kind=incidents.kind_of(failed.error) if failed.error else "script_error",
+                error=str(failed.error or "failed"),
+                now=self.now,
+            )
         definition = application.definition
         self._identity = (application.id, application.reference, definition.content_hash, application.version)
         if not self._changed:
@@ -192,6 +255,9 @@ class CaseStep:
             "status_detail": _status_detail(status, application, runtime.data),
             "updated_at": self.now,
         }
+        if self._moved_to is not None:
+            values["definition_id"] = self._moved_to.id
+            set_committed_value(application, "definition", self._moved_to)
         sponsor_email = runtime.data.get("sponsor_email")
         if isinstance(sponsor_email, str) and sponsor_email.strip():
             values["sponsor_email"] = normalize_email(sponsor_email)
@@ -233,6 +299,9 @@ def _step(application_id: int | None) -> Iterator[CaseStep]:
             step.save()
     except StaleDataError as exc:
         raise Conflict("someone else changed the case at the same moment; nothing was saved, please retry") from exc
+    except CaseCannotGoOn as failure:
+        incidents.record_after_rollback(failure)  # the step's own transaction is over: this one is the incident's
+        raise
     if step._identity is not None and step._runtime is not None:
         _keep_cached(step._identity, step._runtime, step._after)
 
@@ -311,18 +380,8 @@ def closed_task_conflict(application_id: int, task_id: str) -> Conflict:
     return Conflict("this task is no longer open (it was cancelled or never existed in this case)")
 
 
-def guard_engine(action: Callable[[], T], reference: str) -> T:
-    """Run an engine call for a case, turning engine errors into service errors that name the case."""
-    try:
-        return action()
-    except (TaskNotReady, NotWaiting) as exc:
-        raise Conflict(f"case {reference}: {exc}") from exc
-    except ScriptError as exc:
-        raise ServiceError(f"case {reference} cannot go on: {exc}; an analyst must fix the diagram") from exc
-    except StateError as exc:
-        raise CaseStateUnreadable(str(exc)) from exc
-    except EngineError as exc:
-        raise ServiceError(f"case {reference}: {exc}") from exc
+def _failure_detail(failed: FailedStep) -> dict[str, Any]:
+    return {"element": failed.element_id, "task_id": failed.task_id, "error": str(failed.error or "failed")[:500]}
 
 
 def _restore(application: Application) -> CaseRuntime:

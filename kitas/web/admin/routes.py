@@ -1,0 +1,86 @@
+"""The administrators' pages: the incidents list, one incident with retry and resolve, the case behind it."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from kitas.services.errors import Conflict, InvalidInput
+from kitas.services.incidents import actions, listing
+
+from ..access import require_roles, signed_in_user
+from ..text import sentence
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+require_roles(bp, "admin")
+
+
+@bp.get("/")
+def home() -> ResponseReturnValue:
+    """The administration start page is the open incidents."""
+    return redirect(url_for("admin.incidents"))
+
+
+@bp.get("/incidents")
+def incidents() -> ResponseReturnValue:
+    """Incidents, the most recent failure first; ``?status=open|resolved|all`` and ``?kind=`` filter them."""
+    filters = listing.IncidentFilter.parse(request.args.get("status"), request.args.get("kind"))
+    page = listing.incident_page(signed_in_user(), filters, request.args.get("page", 1, type=int))
+    return render_template("admin/incidents.html", page=page, filters=filters, statuses=listing.STATUSES)
+
+
+@bp.get("/incidents/<int:incident_id>")
+def incident(incident_id: int) -> ResponseReturnValue:
+    """One incident: the whole error, its case, what was done, and the retry and resolve forms."""
+    row = listing.incident_detail(signed_in_user(), incident_id)
+    return render_template("admin/incident.html", row=row, note="", errors={})
+
+
+@bp.post("/incidents/<int:incident_id>/retry")
+def retry(incident_id: int) -> ResponseReturnValue:
+    """Run the failed part again (on a newer compatible version of the process, if one is deployed)."""
+    try:
+        outcome = actions.retry(incident_id, signed_in_user())
+    except Conflict as exc:
+        flash(sentence(str(exc)), "warning")
+        return _back(incident_id)
+    if outcome.requeued:
+        flash("Queued again with a fresh set of attempts; a new incident opens if it gives up again.", "success")
+    elif outcome.went_on:
+        moved = f" It now runs version {outcome.moved_to} of its process." if outcome.moved_to else ""
+        flash("Retried: the case went on." + moved, "success")
+    else:
+        flash(f"The retry failed again, so the incident stays open: {outcome.error}", "danger")
+    if outcome.not_moved:
+        flash(sentence(f"A newer version could not be used: {outcome.not_moved}"), "info")
+    return _back(incident_id)
+
+
+@bp.post("/incidents/<int:incident_id>/resolve")
+def resolve(incident_id: int) -> ResponseReturnValue:
+    """Close the incident with a note (required); an empty or too long note shows the page again, note kept."""
+    note = request.form.get("note", "")
+    user = signed_in_user()
+    try:
+        actions.resolve(incident_id, user, note)
+    except InvalidInput as exc:
+        row = listing.incident_detail(user, incident_id)
+        return render_template("admin/incident.html", row=row, note=note, errors=exc.errors), 422
+    except Conflict as exc:
+        flash(sentence(str(exc)), "warning")
+        return _back(incident_id)
+    flash("The incident is resolved; your note is kept with it.", "success")
+    return _back(incident_id)
+
+
+@bp.get("/cases/<reference>")
+def case(reference: str) -> ResponseReturnValue:
+    """The case behind incidents: where it stands, its open tasks, version, history and incidents."""
+    return render_template("admin/case.html", view=listing.case_for_admin(signed_in_user(), reference))
+
+
+def _back(incident_id: int) -> ResponseReturnValue:
+    """Back to the list when the button was pressed there (a fixed word, never a URL), else the incident."""
+    if request.form.get("back") == "list":
+        return redirect(url_for("admin.incidents"))
+    return redirect(url_for("admin.incident", incident_id=incident_id))
