@@ -219,7 +219,10 @@ def test_a_forms_own_failing_script_rolls_back_keeps_what_was_typed_and_opens_an
 def test_a_time_limit_is_its_own_kind() -> None:
     from engine import ScriptError
 
-    assert records.kind_of(ScriptError("the script ran past its CPU time limit of 1 s", "x")) == "time_limit"
+    for limit in ("cpu", "memory", "time"):
+        assert records.kind_of(ScriptError("the script was stopped", "x", limit=limit)) == "time_limit"
+    # The words alone do not make a limit: only the sandbox, which stopped the code, says so.
+    assert records.kind_of(ScriptError("ValueError: over the time limit of 1 s", "x")) == "script_error"
     assert records.kind_of(ScriptError("Line 1: NameError: name 'a' is not defined", "x")) == "script_error"
     assert records.kind_of(ValueError("other")) == "engine_error"
 

@@ -1,9 +1,10 @@
-"""A step whose script, condition or decision table fails or hits its limit leaves the case as it was.
+"""A step whose script, condition or decision table fails or hits its limit changes nothing it computed.
 
 The worker diagram is deployed again with one piece of code made hostile; a case on that version is
-driven through the service layer up to the step that runs it. The step fails with a ServiceError whose
-cause is the ScriptError naming the element; the case row (version, state, status), its open tasks and
-its audit trail are exactly what they were before; the next steps of other cases still run.
+driven through the service layer up to the step that runs it. The person's submission is kept (the
+form's task completes), the hostile element waits in ERROR with one incident naming it and its limit,
+nothing the hostile code produced reaches the stored case, the stored state restores, and the next
+steps of other cases still run.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from engine import ScriptError
 from kitas.extensions import db
-from kitas.models import Application, AuditEvent, HumanTask, ProcessDefinition
+from kitas.models import Application, HumanTask, Incident, ProcessDefinition
 from kitas.services import cases
 from kitas.services.deployments import collect_files, deploy, deploy_path
-from kitas.services.errors import DeploymentRefused, ServiceError
+from kitas.services.errors import DeploymentRefused
 from tests.conftest import ROOT
 from tests.services.helpers import complete
 
@@ -28,26 +28,16 @@ CONFIRM = 'sponsor_decision == "confirm"'
 ENDLESS = "sum(1 for i in range(100000) for j in range(100000)) > 0"
 
 
-def _snapshot(application_id: int) -> dict[str, Any]:
-    """Everything a failed step must not have changed, read fresh from the database."""
+def _stored(application_id: int) -> Application:
     db.session.rollback()
     db.session.expire_all()
     application = db.session.get(Application, application_id)
     assert application is not None
-    tasks = db.session.execute(
-        select(HumanTask.task_id, HumanTask.element_id, HumanTask.claimed_by_id).where(
-            HumanTask.application_id == application_id
-        )
-    ).all()
-    audits = db.session.scalar(select(func.count()).where(AuditEvent.application_id == application_id))
-    return {
-        "version": application.version,
-        "status": application.status,
-        "status_detail": application.status_detail,
-        "state": application.workflow_state,
-        "audit": (application.audit_seq, application.audit_hash, audits),
-        "tasks": sorted(tasks),
-    }
+    return application
+
+
+def _open_tasks(application_id: int) -> list[str]:
+    return sorted(db.session.scalars(select(HumanTask.element_id).where(HumanTask.application_id == application_id)))
 
 
 def _hostile_version(old: str, new: str, *, in_file: str | None = None) -> None:
@@ -69,64 +59,60 @@ def _up_to_sponsor(users: dict[str, Any]) -> Application:
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "in_file", "element", "limit", "message"),
+    ("old", "new", "element", "limit", "message"),
     [
-        (CONFIRM, f"{CONFIRM} and {ENDLESS}", None, "gw_sponsor", "cpu", "s of CPU time"),
-        (CONFIRM, f'{CONFIRM} and len("a".ljust(10**9)) > 0', None, "gw_sponsor", "memory", "MB of memory"),
-        (CONFIRM, f"{CONFIRM} and (lambda f: f(f))(lambda f: f(f))", None, "gw_sponsor", None, "RecursionError"),
+        (CONFIRM, f"{CONFIRM} and {ENDLESS}", "gw_sponsor", "cpu", "s of CPU time"),
+        (CONFIRM, f'{CONFIRM} and len("a".ljust(10**9)) > 0', "gw_sponsor", "memory", "MB of memory"),
+        (CONFIRM, f"{CONFIRM} and (lambda f: f(f))(lambda f: f(f))", "gw_sponsor", None, "RecursionError"),
     ],
     ids=["cpu", "memory", "recursion"],
 )
-def test_a_condition_that_hits_its_limit_leaves_the_case_unchanged(
-    worker: int,
-    users: dict[str, Any],
-    old: str,
-    new: str,
-    in_file: str | None,
-    element: str,
-    limit: str | None,
-    message: str,
+def test_a_condition_that_hits_its_limit_keeps_the_submission_and_waits_as_an_incident(
+    worker: int, users: dict[str, Any], old: str, new: str, element: str, limit: str | None, message: str
 ) -> None:
-    _hostile_version(old, new.replace('"', "&quot;") if in_file is None else new, in_file=in_file)
+    _hostile_version(old, new.replace('"', "&quot;"))
     application = _up_to_sponsor(users)
-    before = _snapshot(application.id)
-    with pytest.raises(ServiceError) as failed:
-        complete(application.id, "sponsor_confirmation", users["sponsor"])
-    cause = failed.value.__cause__
-    assert isinstance(cause, ScriptError)
-    assert (cause.element_id, cause.limit) == (element, limit)
-    assert message in cause.detail and element in str(failed.value)
-    assert _snapshot(application.id) == before
-    # The case can be read, and another case on the first version goes on: the workers serve again.
-    assert cases.read_runtime(db.session.get(Application, application.id)).ready_user_tasks()
+    before = _stored(application.id)
+    version, status, data_before = before.version, before.status, dict(cases.read_runtime(before).data)
+    complete(application.id, "sponsor_confirmation", users["sponsor"], sponsor_decision="confirm")
+    after = _stored(application.id)
+    assert after.version == version + 1 and after.status == status  # saved, not half-written
+    assert _open_tasks(application.id) == []  # the case waits on the stopped condition, nothing else
+    runtime = cases.read_runtime(after)  # the stored state restores
+    [failed] = runtime.failed_steps()
+    assert failed.element_id == element
+    assert runtime.data["sponsor_decision"] == "confirm"  # what the sponsor answered is kept
+    assert {k: v for k, v in runtime.data.items() if k != "sponsor_decision"} == {
+        k: v for k, v in data_before.items() if k != "sponsor_decision"
+    }
+    [incident] = db.session.scalars(select(Incident).where(Incident.application_id == application.id)).all()
+    assert (incident.element_id, incident.kind) == (element, "time_limit" if limit else "script_error")
+    assert message in incident.error
 
 
-def test_a_decision_table_result_that_cannot_be_stored_fails_the_step_and_keeps_the_case(
-    worker: int, users: dict[str, Any]
-) -> None:
+def test_a_decision_table_result_that_cannot_be_stored_stores_nothing_of_it(worker: int, users: dict[str, Any]) -> None:
     _hostile_version("<text>1700000</text>", "<text>(n for n in range(3))</text>", in_file="fees.dmn")
     application = _up_to_sponsor(users)
     complete(application.id, "sponsor_confirmation", users["sponsor"])
-    before = _snapshot(application.id)
-    with pytest.raises(ServiceError) as failed:
-        complete(application.id, "document_checklist", users["applicant"])
-    cause = failed.value.__cause__
-    assert isinstance(cause, ScriptError) and cause.element_id == "compute_fee"
-    assert "the result holds a generator, which cannot be stored" in cause.detail
-    assert _snapshot(application.id) == before
+    complete(application.id, "document_checklist", users["applicant"])
+    runtime = cases.read_runtime(_stored(application.id))
+    [failed] = runtime.failed_steps()
+    assert failed.element_id == "compute_fee"
+    assert "fee" not in runtime.data  # the generator never reached the task data
+    [incident] = db.session.scalars(select(Incident).where(Incident.application_id == application.id)).all()
+    assert incident.element_id == "compute_fee"
+    assert "the result holds a generator, which cannot be stored" in incident.error
 
 
 def test_after_a_stopped_step_the_next_steps_of_other_cases_run(worker: int, users: dict[str, Any]) -> None:
     good = _up_to_sponsor(users)  # on version 1
     _hostile_version(CONFIRM, f"{CONFIRM} and {ENDLESS}")
     bad = _up_to_sponsor(users)  # on version 2
-    with pytest.raises(ServiceError):
-        complete(bad.id, "sponsor_confirmation", users["sponsor"])
-    after = complete(good.id, "sponsor_confirmation", users["sponsor"])
-    assert after.status == _snapshot(good.id)["status"]
-    assert {t.element_id for t in db.session.scalars(select(HumanTask).where(HumanTask.application_id == good.id))} == {
-        "document_checklist"
-    }
+    complete(bad.id, "sponsor_confirmation", users["sponsor"])
+    assert [f.element_id for f in cases.read_runtime(_stored(bad.id)).failed_steps()] == ["gw_sponsor"]
+    complete(good.id, "sponsor_confirmation", users["sponsor"])
+    assert _open_tasks(good.id) == ["document_checklist"]
+    assert cases.read_runtime(_stored(good.id)).failed_steps() == []
 
 
 @pytest.mark.parametrize(

@@ -31,19 +31,13 @@ KIND_OF_LEASE = {
     "notification": "notification_undeliverable",
     "webhook": "callback_undeliverable",
 }
-# Words of the sandbox's limit errors (a CPU-time or memory limit is a ScriptError too).
-_LIMIT_WORDS = ("time limit", "cpu time", "memory limit", "timed out", "took longer than")
 
 
 def kind_of(error: BaseException) -> str:
     """The incident kind of an engine failure: ``time_limit``, ``script_error`` or ``engine_error``."""
     if not isinstance(error, ScriptError):
         return "engine_error"
-    name = type(error).__name__
-    text = str(error).lower()
-    if getattr(error, "limit", None) or "Limit" in name or "Timeout" in name or any(w in text for w in _LIMIT_WORDS):
-        return "time_limit"
-    return "script_error"
+    return "time_limit" if error.limit else "script_error"  # limit: "cpu", "memory" or "time" (the sandbox's)
 
 
 def case_key(application_id: int | None, element_id: str | None, kind: str) -> str:
