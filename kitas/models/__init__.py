@@ -7,6 +7,7 @@ from .document import Document
 from .notification import Notification
 from .payment import Payment, PaymentEvent
 from .sandbox import SandboxBill, SandboxWebhook
+from .scheduler import SchedulerHeartbeat
 from .security import LoginAttempt
 from .user import Role, User, user_roles
 
@@ -25,6 +26,7 @@ __all__ = [
     "Role",
     "SandboxBill",
     "SandboxWebhook",
+    "SchedulerHeartbeat",
     "SealedHead",
     "Timer",
     "User",
