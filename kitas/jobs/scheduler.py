@@ -233,9 +233,7 @@ def heartbeat_pass(app: Flask, owner: str, embedded: bool) -> None:
             db.session.remove()
 
 
-def configure(
-    scheduler: BaseScheduler, app: Flask, owner: str | None = None, embedded: bool = False
-) -> BaseScheduler:
+def configure(scheduler: BaseScheduler, app: Flask, owner: str | None = None, embedded: bool = False) -> BaseScheduler:
     """Add the jobs: leased queues woken at their next due row (first pass at once, catching up on rows
     due while down), the other outbox jobs every interval, the watch and the heartbeat."""
     from kitas.services import wakeups
@@ -255,7 +253,9 @@ def configure(
     for due_job in due_jobs:
         due_job.add()
     _every(scheduler, app.config["KITAS_SCHEDULER_POLL"], WATCH_JOB_ID, watch_pass, (app, due_jobs))
-    _every(scheduler, app.config["KITAS_SCHEDULER_HEARTBEAT"], HEARTBEAT_JOB_ID, heartbeat_pass, (app, holder, embedded))
+    _every(
+        scheduler, app.config["KITAS_SCHEDULER_HEARTBEAT"], HEARTBEAT_JOB_ID, heartbeat_pass, (app, holder, embedded)
+    )
 
     by_kind = {job.queue.kind.name: job for job in due_jobs}
 
@@ -316,6 +316,7 @@ def run_blocking(app: Flask) -> None:
     """Run the scheduler in the foreground until interrupted (``kitas scheduler``; SIGTERM stops it cleanly)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)  # one line per pass is noise
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # so is every task state change
     scheduler = BlockingScheduler(timezone=UTC)
     configure(scheduler, app)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

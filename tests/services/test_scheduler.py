@@ -324,9 +324,11 @@ def test_health_says_a_scheduler_is_alive_then_stale(ctx: Flask, clock: Any) -> 
     clock.advance(seconds=interval * heartbeats.ALIVE_BEATS + 1)
     stale = client.get("/health")
     assert stale.status_code == 200  # the web service itself is fine; a monitor reads "state"
-    assert stale.get_json()["scheduler"] == {"state": "stale", "alive": 0, "last_beat": (last + timedelta(
-        seconds=interval * heartbeats.ALIVE_BEATS + 1
-    )).isoformat()}
+    assert stale.get_json()["scheduler"] == {
+        "state": "stale",
+        "alive": 0,
+        "last_beat": (last + timedelta(seconds=interval * heartbeats.ALIVE_BEATS + 1)).isoformat(),
+    }
 
 
 def test_a_running_scheduler_beats_and_its_row_goes_when_it_stops(ctx: Flask) -> None:

@@ -117,7 +117,8 @@ def _sms_text(row: Any) -> str:
 def _send(row: Row[Any], mailer: Mailer, sms: SmsSender) -> None:
     """Send one claimed row (a snapshot of its columns: no transaction is open meanwhile)."""
     if row.channel == "email":
-        mailer.send(OutgoingMail(to=row.recipient, subject=row.subject, text=_email_text(row)))
+        mail = OutgoingMail(row.recipient, row.subject, _email_text(row), message_key=f"kitas-notification-{row.id}")
+        mailer.send(mail)
     else:
         sms.send(row.recipient, _sms_text(row))
 
