@@ -124,14 +124,12 @@ class Client:
                 response = self.session.request(method, self.base + path, timeout=60, **kwargs)
             except requests.RequestException:
                 self.record.add((began, time.monotonic(), method, _kind(path), 0))
-                response = None
             else:
                 ended = time.monotonic()
-                for hop in response.history:
-                    self.record.add((began, ended, method, _kind(hop.url.replace(self.base, "")), hop.status_code))
-                self.record.add(
-                    (began, ended, "GET" if response.history else method, _kind(path), response.status_code)
-                )
+                hops = [*response.history, response]
+                for index, hop in enumerate(hops):
+                    hop_method = method if index == 0 else "GET"
+                    self.record.add((began, ended, hop_method, _kind(hop.url.replace(self.base, "")), hop.status_code))
                 if response.status_code != 503:
                     return response
             if time.monotonic() > deadline:
@@ -413,17 +411,25 @@ def drained(app: Any) -> bool:
     with app.app_context():
         try:
             now = datetime.now(UTC)
-            left = db.session.scalar(
-                select(func.count()).where(
-                    Notification.channel.in_(("email", "sms")),
-                    Notification.sent_at.is_(None),
-                    Notification.gave_up_at.is_(None),
+            left: int = (
+                db.session.scalar(
+                    select(func.count()).where(
+                        Notification.channel.in_(("email", "sms")),
+                        Notification.sent_at.is_(None),
+                        Notification.gave_up_at.is_(None),
+                    )
                 )
+                or 0
             )
-            left += db.session.scalar(
-                select(func.count()).where(SandboxWebhook.delivered_at.is_(None), SandboxWebhook.gave_up_at.is_(None))
+            left += (
+                db.session.scalar(
+                    select(func.count()).where(
+                        SandboxWebhook.delivered_at.is_(None), SandboxWebhook.gave_up_at.is_(None)
+                    )
+                )
+                or 0
             )
-            left += db.session.scalar(select(func.count()).where(Timer.status == "pending", Timer.due_at <= now))
+            left += db.session.scalar(select(func.count()).where(Timer.status == "pending", Timer.due_at <= now)) or 0
             return left == 0
         except Exception:
             return False

@@ -71,9 +71,11 @@ def start_cases(app: Any, count: int, spread: float) -> dict[str, Any]:
         applicant_id = applicant.id
 
         def start(fire_at: datetime) -> None:
+            owner = db.session.get(User, applicant_id)
+            assert owner is not None
             cases.start_process(
                 "timer_at",
-                db.session.get(User, applicant_id),
+                owner,
                 kitas_type="test",
                 index_code="T",
                 data={"fired_count": 0, "fire_at": fire_at.isoformat()},

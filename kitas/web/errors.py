@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -47,12 +47,17 @@ def register_error_pages(app: Flask) -> None:
         # One line, no traceback: the database's own log says why; this one says what the users saw.
         log.warning("database unavailable for %s %s: %s", request.method, request.path, exc.__class__.__name__)
         title = "The service is briefly unavailable"
-        message = "We cannot reach our database right now. Nothing you sent was lost; try again in a minute."
+        message = (
+            "We cannot reach our database right now, so nothing was shown or saved. "
+            "Try again in a minute; if you were sending a form, send it again."
+        )
         headers = {"Retry-After": str(RETRY_AFTER)}
         if _wants_json():
             return {"error": title, "message": message}, 503, headers
-        # A page that needs nothing from the database: the usual layout asks who is signed in.
-        return render_template("errors/unavailable.html", title=title, message=message), 503, headers
+        # A page that needs nothing from the database: the usual layout and the context processors ask who
+        # is signed in, so the template is rendered on its own.
+        page = current_app.jinja_env.get_template("errors/unavailable.html")
+        return page.render(title=title, message=message, request=request, url_for=url_for), 503, headers
 
     for kind in DATABASE_UNAVAILABLE:
         app.register_error_handler(kind, _database_unavailable)
