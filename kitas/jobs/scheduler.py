@@ -32,6 +32,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from kitas.services.errors import DATABASE_UNAVAILABLE
+
 log = logging.getLogger(__name__)
 
 JOB_ID = "fire_due_timers"
@@ -77,6 +79,9 @@ def outbox_pass(app: Flask, target: str) -> int:
     with app.app_context():
         try:
             handled = int(_named(target)())
+        except DATABASE_UNAVAILABLE as exc:  # a restart, say: one line, the next pass retries
+            log.warning("outbox job %s: database unavailable (%s)", target, exc.__class__.__name__)
+            handled = 0
         except Exception:  # the job must survive one bad pass; the next pass retries
             log.exception("outbox job %s failed", target)
             handled = 0
@@ -158,6 +163,9 @@ class DueJob:
             self._running, self._woken = True, None
         try:
             return self._work()
+        except DATABASE_UNAVAILABLE as exc:  # a restart, say: one line; the watch wakes us when it is back
+            log.warning("%s: database unavailable (%s)", self.job_id, exc.__class__.__name__)
+            return None
         finally:
             due = self._next_due()
             with self._lock:

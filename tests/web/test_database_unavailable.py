@@ -53,3 +53,20 @@ def test_health_says_the_database_is_down(unreachable: Flask) -> None:
     response = unreachable.test_client().get("/health")
     assert response.status_code == 503
     assert response.get_json() == {"database": "error: OperationalError"}
+
+
+def test_a_connection_dropped_by_a_database_restart_does_not_fail_the_end_of_the_request(ctx: Flask) -> None:
+    """The session's closing rollback on a connection the server dropped must not turn the answer into a 500."""
+    from sqlalchemy import text
+
+    from kitas.extensions import db
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("dropping one connection from the server side is PostgreSQL's (pg_terminate_backend)")
+    with ctx.app_context():
+        pid = db.session.scalar(text("SELECT pg_backend_pid()"))  # the request's session holds a transaction
+        with db.engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            other.commit()
+    # Leaving the context closed the session without raising; the next one works on a fresh connection.
+    assert db.session.scalar(text("SELECT 1")) == 1
