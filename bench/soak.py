@@ -23,10 +23,11 @@ restarted (``pg_ctlcluster <version> main restart``, as root; ``--no-postgres-re
 After the run the outbox, the provider's notices and the due timers are drained, and it reports:
 cases started and finished; requests by status; 5xx inside and outside the outage window (the
 restart, plus ``OUTAGE_GRACE`` seconds) and any 500 at all; timers fired, lost, duplicated and
-their lateness; e-mails queued, sent, received by the SMTP sink, lost and duplicated (by
-Message-ID); the audit chain's verdict (``kitas audit verify``). One JSON object goes to stdout,
-progress to stderr. The exit status is 1 when something was lost or duplicated, the chain is
-broken, or a 5xx came outside the outage window. ``--smoke``: 8 people, 12 s, no PostgreSQL restart.
+their lateness; e-mails queued, sent, received by the SMTP sink, still queued, lost, and sent twice
+(same Message-ID: delivery is at least once); the audit chain's verdict (``kitas audit verify``).
+One JSON object goes to stdout, progress to stderr. The exit status is 1 when something was lost,
+a timer fired twice, the chain is broken, a 500 came, or a 5xx came outside the outage window.
+``--smoke``: 8 people, 12 s, no PostgreSQL restart.
 """
 
 from __future__ import annotations
@@ -550,7 +551,10 @@ def data_report(app: Any, received: list[Any], first_due: datetime) -> dict[str,
             "received": sum(ids.values()),
             "still_queued": len(queued),
             "lost": len({key(row.id) for row in emails} - set(ids) - queued),
-            "duplicated": sum(n - 1 for n in ids.values() if n > 1),
+            # Sent again because a scheduler died (or the database went away) between the SMTP send and
+            # recording it: delivery is at least once, and the repeat carries the same Message-ID, so mail
+            # clients show it once. Reported, not counted as a problem: no outbox can avoid it over SMTP.
+            "sent_twice_same_message_id": sum(n - 1 for n in ids.values() if n > 1),
         },
         "audit_chain": (
             f"intact: {chain.rows} rows in {chain.chains} chains, {chain.seals} seals"
@@ -657,7 +661,6 @@ def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             ("timers lost", result["timers"]["lost"]),
             ("timers duplicated", result["timers"]["duplicated"]),
             ("e-mails lost", result["emails"]["lost"]),
-            ("e-mails duplicated", result["emails"]["duplicated"]),
             ("audit chain broken", not result["audit_chain_intact"]),
             ("5xx outside the outage", result["requests"]["server_errors_outside_outage"]),
             ("500 answers", result["requests"]["status_500"]),
