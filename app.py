@@ -14,7 +14,7 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     """Create the KITAS Online application; ``config`` overrides settings (tests pass their own)."""
     from kitas.config import load_config
     from kitas.extensions import csrf, db, login_manager, migrate
-    from kitas.transactions import configure_engine
+    from kitas.transactions import configure_engine, release_sessions_quietly
 
     app = Flask("kitas", instance_relative_config=True)
     app.config.update(load_config(Path(app.instance_path), config))
@@ -43,6 +43,7 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     login_manager.login_message_category = "info"
     with app.app_context():
         configure_engine(db.engine, app.config["KITAS_SQLITE_BUSY_TIMEOUT_MS"])
+    release_sessions_quietly(app)
 
     from kitas.web import register_web
 

@@ -52,8 +52,13 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "KITAS_BPMN_DIR": env.get("KITAS_BPMN_DIR", str(PROJECT_ROOT / "bpmn")),
         "KITAS_FORMS_DIR": env.get("KITAS_FORMS_DIR", str(PROJECT_ROOT / "forms" / "schemas")),
-        # Seconds between two scans for due timers, and how long a claimed timer stays leased.
-        "KITAS_TIMER_INTERVAL": float(env.get("KITAS_TIMER_INTERVAL", "5")),
+        # The scheduler wakes when the next timer or outbox row falls due, at least every MAX_SLEEP
+        # seconds, and reads the next due time every POLL seconds (rows other processes wrote; rows of its
+        # own process wake it at once). Every HEARTBEAT seconds it records that it is alive.
+        "KITAS_SCHEDULER_MAX_SLEEP": float(env.get("KITAS_SCHEDULER_MAX_SLEEP", "60")),
+        "KITAS_SCHEDULER_POLL": float(env.get("KITAS_SCHEDULER_POLL", "1")),
+        "KITAS_SCHEDULER_HEARTBEAT": float(env.get("KITAS_SCHEDULER_HEARTBEAT", "10")),
+        # How long a claimed timer stays leased, and how many timers one claim takes.
         "KITAS_TIMER_LEASE": float(env.get("KITAS_TIMER_LEASE", "60")),
         "KITAS_TIMER_BATCH": int(env.get("KITAS_TIMER_BATCH", "50")),
         # Runtimes of recently changed cases kept in memory for their next step (0: restore every time).
@@ -139,6 +144,10 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
     if url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
         config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # After a database restart every pooled connection is dead: test each one as it is taken from the
+        # pool (one short round trip), so the first request after the restart does not fail on a dead one.
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(instance_path, "secret_key")
     if not config.get("KITAS_PAYMENT_WEBHOOK_SECRET"):

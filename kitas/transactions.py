@@ -18,8 +18,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from .extensions import db
 
@@ -53,6 +55,26 @@ def configure_engine(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _writing.get() else "BEGIN")
+
+
+def release_sessions_quietly(app: Flask) -> None:
+    """End each request's session without failing when the database went away meanwhile.
+
+    Flask-SQLAlchemy closes the session when the application context ends; closing rolls back, and a
+    rollback on a connection the database dropped (a restart) raises, after the page was answered, so
+    the client got a bare 500 instead of the page. Registered after Flask-SQLAlchemy's own teardown,
+    this one runs first: the failed rollback invalidates the connection, so closing again succeeds.
+    """
+
+    @app.teardown_appcontext
+    def _release(_exc: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except (OperationalError, InterfaceError):
+            try:
+                db.session.remove()
+            except Exception:  # nothing more can be done for this connection; forget the session
+                db.session.registry.clear()
 
 
 def is_postgres() -> bool:

@@ -39,3 +39,43 @@ assert report["audit_chain"].startswith("intact"), report["audit_chain"]
 assert all(page["requests"] > 0 and page["renders_expected_content"] for page in report["pages"].values())
 print("   ok:", ", ".join(f"{n} {p['requests_per_second']} req/s" for n, p in report["pages"].items()))
 PY
+
+# The multi-process benchmarks need PostgreSQL; without it (and without KITAS_REQUIRE_POSTGRES=1) they are skipped.
+if ! "$VENV/bin/python" -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
+  if [ "${KITAS_REQUIRE_POSTGRES:-0}" = "1" ]; then
+    echo "PostgreSQL at $PG_URL not reachable" >&2
+    exit 1
+  fi
+  echo "== bench/timers.py, bench/soak.py: PostgreSQL at $PG_URL not reachable: skipped"
+  exit 0
+fi
+
+echo "== bench/timers.py (smoke)"
+"$VENV/bin/python" bench/timers.py --smoke --pg-url "$PG_URL" >"$out/timers.json" 2>"$out/timers.log" || {
+  cat "$out/timers.log" >&2
+  exit 1
+}
+"$VENV/bin/python" - "$out/timers.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+assert report["fired"] == report["timers"] > 0, report
+assert report["lost"] == 0 and report["duplicated"] == 0, report
+assert len(report["fired_per_scheduler"]) >= 1, report
+print(f"   ok: {report['fired']} timers, p95 lateness {report['lateness_s']['p95']} s, none lost or duplicated")
+PY
+
+echo "== bench/soak.py (smoke: a scheduler killed, no PostgreSQL restart)"
+"$VENV/bin/python" bench/soak.py --smoke --pg-url "$PG_URL" >"$out/soak.json" 2>"$out/soak.log" || {
+  cat "$out/soak.log" "$out/soak.json" >&2
+  exit 1
+}
+"$VENV/bin/python" - "$out/soak.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+assert report["ok"], report["problems"]
+assert report["cases"]["started"] > 0 and report["requests"]["total"] > 0, report
+assert report["timers"]["fired"] == report["timers"]["scheduled"] > 0, report["timers"]
+assert report["emails"]["received"] > 0 and report["audit_chain_intact"], report
+assert "scheduler_killed_at_s" in report["faults"], report["faults"]
+print(f"   ok: {report['cases']['started']} cases, {report['requests']['total']} requests, chain {report['audit_chain']}")
+PY

@@ -12,7 +12,13 @@ def test_health_reports_deployments_and_timers(worker: int, users: dict[str, Any
 
     client = current_app.test_client()
     body = client.get("/health").get_json()
-    assert body == {"database": "ok", "processes": {"kitas_worker": 1}, "timers_pending": 0, "timers_overdue": 0}
+    assert body == {
+        "database": "ok",
+        "processes": {"kitas_worker": 1},
+        "timers_pending": 0,
+        "timers_overdue": 0,
+        "scheduler": {"state": "none", "alive": 0, "last_beat": None},
+    }
     start_until_payment(users)
     clock.advance(days=8)
     body = client.get("/health").get_json()

@@ -24,6 +24,9 @@ class OutgoingMail:
     to: str
     subject: str
     text: str
+    # Stable across retries (the outbox row's id): a message sent twice after a crash carries the same
+    # Message-ID, so mail clients show it once. None: a fresh one.
+    message_key: str | None = None
 
 
 class Mailer(Protocol):
@@ -42,7 +45,7 @@ def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
     message["Subject"] = mail.subject
     message["Date"] = formatdate(localtime=False)
     domain = parseaddr(sender)[1].rpartition("@")[2] or "kitas.invalid"
-    message["Message-ID"] = make_msgid(domain=domain)
+    message["Message-ID"] = f"<{mail.message_key}@{domain}>" if mail.message_key else make_msgid(domain=domain)
     # Tells auto-responders and mailing lists not to answer a machine.
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.text)

@@ -8,6 +8,7 @@ from .incident import INCIDENT_KINDS, Incident
 from .notification import Notification
 from .payment import Payment, PaymentEvent
 from .sandbox import SandboxBill, SandboxWebhook
+from .scheduler import SchedulerHeartbeat
 from .security import AuditQuota, LoginAttempt, RecoveryCode, SecondFactor
 from .user import Role, User, user_roles
 
@@ -30,6 +31,7 @@ __all__ = [
     "Role",
     "SandboxBill",
     "SandboxWebhook",
+    "SchedulerHeartbeat",
     "SealedHead",
     "SecondFactor",
     "Timer",

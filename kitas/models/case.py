@@ -85,6 +85,8 @@ class Timer(LeasedWork, db.Model):  # type: ignore[name-defined]
         UniqueConstraint("application_id", "task_id", name="uq_timer_task"),
         Index("ix_timer_due", "status", "due_at"),
         Index("ix_timer_case", "application_id", "status", "due_at"),
+        # The scheduler's next wake-up: the earliest lease or retry of a pending timer.
+        Index("ix_timer_retry", "status", "next_attempt_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
+# The database itself failed (unreachable, restarting, or locked for longer than the busy timeout): no
+# use case is at fault and trying again shortly will work, so pages answer 503, never a traceback.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+
 
 class ServiceError(Exception):
     """Base class: a use case was refused; the message says what went wrong and what to do."""

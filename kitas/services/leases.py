@@ -263,6 +263,34 @@ def _attempt(queue: Queue, owner: str, row: Row[Any], work: Callable[[Row[Any]],
     return Attempt(row.id, outcome)
 
 
+def next_due_times(queues: Sequence[Queue]) -> list[datetime | None]:
+    """When each queue's next row falls due (None: nothing open), in one statement; the scheduler sleeps
+    until then.
+
+    A row never taken falls due at its ``due_at``; a leased or retried one at its ``next_attempt_at``
+    (set at a claim or a failure, both after the row fell due). Each half reads one index in order.
+    """
+    columns: list[Any] = []
+    for queue in queues:
+        table = queue.kind.table
+        still_open = (queue.ready, table.c.gave_up_at.is_(None))
+        fresh = select(queue.due_at).where(*still_open, table.c.next_attempt_at.is_(None), queue.due_at.is_not(None))
+        waiting = select(table.c.next_attempt_at).where(*still_open, table.c.next_attempt_at.is_not(None))
+        columns.append(fresh.order_by(queue.due_at).limit(1).scalar_subquery())
+        columns.append(waiting.order_by(table.c.next_attempt_at).limit(1).scalar_subquery())
+    if not columns:
+        return []
+    try:
+        row = db.session.execute(select(*columns)).one()
+    finally:
+        db.session.rollback()  # a read: nothing is held open while the scheduler sleeps
+    found: list[datetime | None] = []
+    for fresh_due, waiting_due in zip(row[::2], row[1::2], strict=True):
+        times = [when for when in (fresh_due, waiting_due) if when is not None]
+        found.append(min(times) if times else None)
+    return found
+
+
 @dataclass(frozen=True)
 class GivenUp:
     """A row whose retries ran out, as the incidents page lists it."""

@@ -249,7 +249,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> I
             "WTF_CSRF_ENABLED": True,
             "KITAS_EMBEDDED_SCHEDULER": False,  # started below, once the server answers
             "KITAS_OUTBOX_INTERVAL": 0.5,
-            "KITAS_TIMER_INTERVAL": 1.0,
             "KITAS_SMTP_HOST": "127.0.0.1",
             "KITAS_SMTP_PORT": mailbox.port,
             "KITAS_UPLOAD_DIR": str(tmp / "uploads"),

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine import ManualClock
 from kitas.adapters.mail import LogMailer, OutgoingMail, SmtpMailer, mailer_from_config
@@ -116,6 +116,23 @@ def test_email_travels_through_a_real_smtp_server(person: User, smtp_server: lis
     email_row = next(row for row in rows() if row.channel == "email")
     assert (email_row.sent_at, email_row.attempts, email_row.last_error) == (clock.now(), 1, None)
     assert notifications.deliver_due() == 0  # sent once only
+    # The Message-ID names the outbox row, so a send repeated after a crash is the same message.
+    assert message["Message-ID"] == f"<kitas-notification-{email_row.id}@kitas.invalid>"
+
+
+def test_a_send_repeated_after_a_lost_lease_keeps_its_message_id(
+    person: User, smtp_server: list[Any], clock: ManualClock
+) -> None:
+    queue(person, channels=("email",))
+    [row] = rows()
+    assert leases.claim(notifications.OUTBOX, "crashed-scheduler")  # it sent nothing, then died
+    clock.advance(minutes=6)  # its lease ran out
+    assert notifications.deliver_due() == 1
+    db.session.execute(update(Notification).values(sent_at=None, next_attempt_at=clock.now()))
+    db.session.commit()  # as if the first scheduler had sent it after all, without recording it
+    assert notifications.deliver_due() == 1
+    first, second = smtp_server
+    assert first["Message-ID"] == second["Message-ID"] == f"<kitas-notification-{row.id}@kitas.invalid>"
 
 
 def test_the_scheduler_job_delivers_the_outbox(ctx: Flask, person: User, smtp_server: list[Any]) -> None:

@@ -51,7 +51,7 @@ def test_timer_due_while_the_scheduler_was_down_fires_at_restart(
 ) -> None:
     from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 
-    from kitas.jobs.scheduler import start_background
+    from kitas.jobs.scheduler import JOB_ID, start_background
 
     application = start_until_payment(users)
     application_id = application.id
@@ -61,6 +61,8 @@ def test_timer_due_while_the_scheduler_was_down_fires_at_restart(
     outcome: dict[str, Any] = {}
 
     def listener(event: Any) -> None:
+        if event.job_id != JOB_ID:
+            return
         outcome["error"] = getattr(event, "exception", None)
         outcome["report"] = getattr(event, "retval", None)
         done.set()

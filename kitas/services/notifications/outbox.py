@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -205,9 +205,10 @@ def _send(row: Row[Any], mailer: Mailer, sms: SmsSender) -> None:
         mail = _render(row)
         db.session.rollback()  # what the renderer read is not held open while the mail goes out
         if mail is not None:
-            mailer.send(mail)
+            mailer.send(replace(mail, message_key=f"kitas-notification-{row.id}"))
     elif row.channel == "email":
-        mailer.send(OutgoingMail(to=row.recipient, subject=row.subject, text=_email_text(row)))
+        mail = OutgoingMail(row.recipient, row.subject, _email_text(row), message_key=f"kitas-notification-{row.id}")
+        mailer.send(mail)
     else:
         sms.send(row.recipient, _sms_text(row))
 
