@@ -112,16 +112,61 @@ def test_someone_elses_case_is_not_found_and_audited(worker: int, users: dict[st
     assert open_task(application.id, "applicant_data").task_id == task.task_id
 
 
-def test_sponsor_not_named_cannot_see_case(worker: int, users: dict[str, Any]) -> None:
+@pytest.mark.parametrize("confirmed", [True, False], ids=["confirmed-other-employer", "unconfirmed-other-employer"])
+def test_sponsor_not_named_cannot_see_case(worker: int, users: dict[str, Any], confirmed: bool) -> None:
+    """Another employer's sponsor, even with a confirmed address, neither sees nor acts on the case.
+
+    The confirmed one is the case that breaks only the address rule: an unconfirmed address is already
+    refused by the confirmation check.
+    """
+    from kitas.services.cases import listings, taskforms
     from tests.factories import make_user
 
     application = cases.start_case("worker", users["applicant"])
     complete(application.id, "applicant_data", users["applicant"])
     complete(application.id, "employment_data", users["applicant"])
-    stranger = make_user("sponsor", email="hr@other.co.id")
+    stranger = make_user("sponsor", email="hr@other.co.id", confirmed=confirmed)
     task = open_task(application.id, "sponsor_confirmation")
     with pytest.raises(NotFound):
+        cases.find_case(application.reference, stranger)
+    with pytest.raises(NotFound):
+        taskforms.open_task_page(application.reference, task.task_id, stranger)
+    with pytest.raises(NotFound):
         cases.complete_task(application.id, task.task_id, stranger, form_data("sponsor_confirmation"))
+    assert listings.sponsor_requests(stranger).total == 0
+    assert [row.actor for row in _audit("access_refused")] == [stranger.label] * 3
+    assert open_task(application.id, "sponsor_confirmation").task_id == task.task_id  # still the sponsor's to do
+    # The named sponsor, with the same role and a confirmed address, may.
+    assert cases.find_case(application.reference, users["sponsor"]).id == application.id
+    assert listings.sponsor_requests(users["sponsor"]).total == 1
+
+
+def test_the_sponsor_address_is_compared_without_case(worker: int, users: dict[str, Any]) -> None:
+    from kitas.services.cases.access import can_see_case, is_named_sponsor
+
+    application = cases.start_case("worker", users["applicant"], sponsor_email="hr@employer.co.id")
+    users["sponsor"].email = "HR@Employer.co.id"  # as typed at registration
+    assert is_named_sponsor(application, users["sponsor"]) and can_see_case(application, users["sponsor"])
+    application.sponsor_email = None  # a case naming no sponsor has none, whoever asks
+    assert not is_named_sponsor(application, users["sponsor"]) and not can_see_case(application, users["sponsor"])
+    db.session.rollback()
+
+
+def test_an_officer_who_is_also_a_sponsor_cannot_guarantee_for_another_employer(
+    worker: int, users: dict[str, Any]
+) -> None:
+    """Seeing a case as an officer does not make someone the sponsor it names (the lane check's own rule)."""
+    from tests.factories import make_user
+
+    application = cases.start_case("worker", users["applicant"])
+    complete(application.id, "applicant_data", users["applicant"])
+    complete(application.id, "employment_data", users["applicant"])
+    both = make_user("sponsor", "verifier", email="hr@other.co.id", confirmed=True)
+    assert cases.find_case(application.reference, both).id == application.id  # an officer may see it
+    task = open_task(application.id, "sponsor_confirmation")
+    with pytest.raises(Forbidden, match="for the sponsor named in"):
+        cases.complete_task(application.id, task.task_id, both, form_data("sponsor_confirmation"))
+    assert open_task(application.id, "sponsor_confirmation").task_id == task.task_id
 
 
 def test_completed_task_names_who_completed_it(worker: int, users: dict[str, Any]) -> None:

@@ -192,6 +192,11 @@ def test_only_the_applicant_may_upload(upload_dir: Path, case: Application, user
     for who in ("sponsor", "verifier", "supervisor"):
         with pytest.raises(Forbidden, match="only the applicant"):
             documents.store_uploads(case.id, users[who], None, files)
+    from tests.factories import make_user
+
+    # Another employer's confirmed sponsor may not even know the case exists: NotFound, not Forbidden.
+    with pytest.raises(NotFound):
+        documents.store_uploads(case.id, make_user("sponsor", email="hr@other.co.id", confirmed=True), None, files)
     with pytest.raises(NotFound):
         documents.store_uploads(case.id + 1000, users["applicant"], None, files)
     assert _document_count() == 0 and _files(upload_dir) == []
@@ -260,7 +265,9 @@ def test_others_get_not_found_and_the_refusal_is_audited(
     stored = documents.store_uploads(case.id, users["applicant"], None, {"photo": ("p.jpg", uploads.jpeg_bytes())})
     public_id = stored.stored["photo"].public_id
     stranger_sponsor = make_user("sponsor", email="hr@other.co.id")
-    for who in (users["other_applicant"], stranger_sponsor, users["analyst"]):
+    # Another employer's sponsor whose address IS confirmed: only the address rule refuses them.
+    confirmed_stranger = make_user("sponsor", email="hr@third.co.id", confirmed=True)
+    for who in (users["other_applicant"], stranger_sponsor, confirmed_stranger, users["analyst"]):
         with pytest.raises(NotFound):
             documents.open_document(public_id, who)
     with pytest.raises(NotFound):
@@ -269,6 +276,7 @@ def test_others_get_not_found_and_the_refusal_is_audited(
     assert [row.actor for row in refused] == [
         users["other_applicant"].label,
         stranger_sponsor.label,
+        confirmed_stranger.label,
         users["analyst"].label,
         users["verifier"].label,
     ]

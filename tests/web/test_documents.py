@@ -17,6 +17,7 @@ from kitas.models import AuditEvent, Document
 from kitas.services import cases, documents
 from kitas.web.documents.routes import download_name
 from tests import uploads
+from tests.factories import make_user
 
 Login = Callable[[Any], FlaskClient]
 
@@ -135,15 +136,18 @@ def test_download_name_keeps_the_name_and_a_plain_extension(name: str, content_t
     assert download_name(name, content_type) == expected
 
 
-def test_another_applicant_gets_404_and_an_audit_row(
-    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login
+@pytest.mark.parametrize("who", ["other_applicant", "other_sponsor"])
+def test_another_applicant_or_sponsor_gets_404_and_an_audit_row(
+    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login, who: str
 ) -> None:
     document = _upload(users, "passport.pdf", uploads.pdf_bytes())
-    response = login_as(users["other_applicant"]).get(f"/documents/{document.public_id}")
+    # Another employer's sponsor with a confirmed address: only the address rule keeps them out.
+    person = users[who] if who in users else make_user("sponsor", email="hr@other.co.id", confirmed=True)
+    response = login_as(person).get(f"/documents/{document.public_id}")
     assert response.status_code == 404
     assert b"%PDF" not in response.data
     refused = _audit("access_refused")
-    assert len(refused) == 1 and refused[0].actor == users["other_applicant"].label
+    assert len(refused) == 1 and refused[0].actor == person.label
     assert refused[0].detail["object"] == "document" and refused[0].detail["id"] == document.public_id
     assert _audit("document_viewed") == []
 
