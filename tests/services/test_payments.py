@@ -70,6 +70,26 @@ def waiting(worker: int, users: dict[str, Any]) -> tuple[Application, payments.P
     return application, payments.billing_for(application.reference, users["applicant"])
 
 
+@pytest.fixture()
+def paid_before(worker: int, users: dict[str, Any]) -> set[str]:
+    """Another case of the applicant, paid and credited already: the events table is not empty.
+
+    Returns the event ids recorded. A refused notice must add none, and must not be mistaken for
+    one of these (a replay check that matched any event would refuse every notice as a duplicate).
+    """
+    other = start_until_payment(users)
+    view = payments.billing_for(other.reference, users["applicant"])
+    assert view.billing_code is not None and view.amount is not None
+    sandbox_bank.pay(view.billing_code, view.amount)
+    assert payments.handle_webhook("sandbox", *_queued_webhook()) == payments.ACCEPTED
+    return _event_ids()
+
+
+def _event_ids() -> set[str]:
+    db.session.expire_all()
+    return set(db.session.scalars(select(PaymentEvent.event_id)))
+
+
 def test_billing_code_issued_once_with_the_fee_and_the_deadline(
     waiting: tuple[Application, payments.PaymentView], users: dict[str, Any], clock: ManualClock
 ) -> None:
@@ -180,6 +200,7 @@ def _unknown_code(code: str, amount: int, now: datetime) -> tuple[bytes, dict[st
     ids=["forged", "stale", "unsigned", "wrong-amount", "unknown-code"],
 )
 def test_refused_webhooks_change_nothing_and_are_logged(
+    paid_before: set[str],
     waiting: tuple[Application, payments.PaymentView],
     clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
@@ -193,7 +214,7 @@ def test_refused_webhooks_change_nothing_and_are_logged(
     body, headers = make(view.billing_code, view.amount, clock.now())
     with caplog.at_level(logging.WARNING, logger="kitas.services.payments"):
         assert payments.handle_webhook("sandbox", body, headers) == outcome
-    _assert_unchanged(application.id, version)
+    _assert_unchanged(application.id, version, paid_before)
     if outcome in payments.UNAUTHENTICATED:
         # Whoever sent it is not proven: the application log has it, the audit chain does not grow.
         assert _audits("payment_webhook_refused") == []
@@ -204,17 +225,17 @@ def test_refused_webhooks_change_nothing_and_are_logged(
     assert refusal.actor == "payment:sandbox"
 
 
-def _assert_unchanged(application_id: int, version: int) -> None:
+def _assert_unchanged(application_id: int, version: int, events_before: set[str]) -> None:
     case = _case(application_id)
     assert case.status == "awaiting_payment" and case.version == version
     payment = payments.payment_of(application_id)
     assert payment is not None and payment.status == "pending" and payment.paid_at is None
-    assert db.session.scalar(select(func.count(PaymentEvent.id))) == 0
-    assert _audits("message_delivered") == []
+    assert events_before and _event_ids() == events_before  # the earlier payment's event, and nothing new
+    assert _audits("message_delivered", application_id) == []
 
 
 def test_payment_after_the_code_expired_is_refused(
-    waiting: tuple[Application, payments.PaymentView], clock: ManualClock
+    paid_before: set[str], waiting: tuple[Application, payments.PaymentView], clock: ManualClock
 ) -> None:
     application, view = waiting
     assert view.billing_code is not None and view.amount is not None and view.expires_at is not None
@@ -222,7 +243,7 @@ def test_payment_after_the_code_expired_is_refused(
     clock.set(view.expires_at + timedelta(minutes=1))  # the scheduler has not fired the deadline yet
     body = _notice(view.billing_code, view.amount, clock.now())
     assert payments.handle_webhook("sandbox", body, _headers(body, clock.now())) == payments.EXPIRED
-    _assert_unchanged(application.id, version)
+    _assert_unchanged(application.id, version, paid_before)
     [refusal] = _audits("payment_webhook_refused", application.id)
     assert "the code expired at" in refusal.detail["reason"]
 
