@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from flask import Flask
 from sqlalchemy import select, text, update
 
@@ -199,7 +198,7 @@ def test_the_application_row_head_is_the_chain_end(worker: int, users: dict[str,
         ("actor", "Mallory"),
         ("action", "nothing_happened"),
         ("actor_id", None),
-        ("occurred_at", datetime(2020, 1, 1, tzinfo=timezone.utc)),
+        ("occurred_at", datetime(2020, 1, 1, tzinfo=UTC)),
     ],
 )
 def test_every_column_a_row_states_is_in_its_hash(

@@ -12,7 +12,7 @@ from kitas.models import AuditEvent, Notification
 from kitas.services import cases
 from tests.factories import make_user
 from tests.services.helpers import complete
-from tests.web.pages import case_of, open_task_row, post_form, task_url
+from tests.web.pages import case_of, post_form, task_url
 
 pytestmark = pytest.mark.usefixtures("worker")
 
