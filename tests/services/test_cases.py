@@ -232,3 +232,63 @@ def test_unknown_or_unavailable_type_is_not_found(worker: int, users: dict[str, 
         cases.start_case("astronaut", users["applicant"])
     with pytest.raises(NotFound, match="cannot be applied for online yet"):
         cases.start_case("student", users["applicant"])
+
+
+def _section_titles(reference: str, element_id: str, application_id: int, user: Any) -> list[str]:
+    from kitas.services.cases import taskforms
+
+    page = taskforms.open_task_page(reference, open_task(application_id, element_id).task_id, user)
+    return [section.title for section in page.sections]
+
+
+def test_each_task_page_shows_only_the_answers_its_role_may_read(worker: int, users: dict[str, Any]) -> None:
+    """The sponsor reads the applicant's answers only; the applicant none (their own); officers every lane."""
+    # Data an officer's lane would hold (the supervisor's reasons), present in the case from the start.
+    application = cases.start_case(
+        "worker", users["applicant"], data={"approval_decision": "reject", "approval_reason": "Officers only."}
+    )
+    complete(application.id, "applicant_data", users["applicant"])
+    complete(application.id, "employment_data", users["applicant"])
+    sponsor_sees = _section_titles(application.reference, "sponsor_confirmation", application.id, users["sponsor"])
+    assert sponsor_sees == ["Applicant details", "Employment details"]
+    complete(application.id, "sponsor_confirmation", users["sponsor"])
+    assert _section_titles(application.reference, "document_checklist", application.id, users["applicant"]) == []
+    application = start_until_verification(users)
+    officer_sees = _section_titles(application.reference, "verify_documents", application.id, users["verifier"])
+    assert officer_sees[:3] == ["Applicant details", "Employment details", "Confirm sponsorship"]
+
+
+def test_a_task_of_another_case_is_not_opened_on_this_one(worker: int, users: dict[str, Any]) -> None:
+    from kitas.services.cases import taskforms
+
+    mine = cases.start_case("worker", users["applicant"])
+    theirs = cases.start_case("worker", users["other_applicant"])
+    their_task = open_task(theirs.id, "applicant_data").task_id
+    with pytest.raises(Conflict, match="no longer open"):
+        taskforms.open_task_page(mine.reference, their_task, users["applicant"])
+
+
+def test_the_sponsor_list_puts_open_requests_first_and_pages(worker: int, users: dict[str, Any], clock: Any) -> None:
+    from kitas.services.cases import listings
+    from tests.factories import make_user
+
+    def awaiting_sponsor() -> Application:
+        clock.advance(minutes=1)
+        application = cases.start_case("worker", users["applicant"])
+        complete(application.id, "applicant_data", users["applicant"])
+        complete(application.id, "employment_data", users["applicant"])
+        return application
+
+    older, newer, decided = awaiting_sponsor(), awaiting_sponsor(), awaiting_sponsor()
+    clock.advance(minutes=1)
+    complete(decided.id, "sponsor_confirmation", users["sponsor"])  # the most recently changed, but decided
+    sponsor = users["sponsor"]
+    first = listings.sponsor_requests(sponsor, 1, 2)
+    assert [row.application.id for row in first.items] == [newer.id, older.id]
+    assert (first.number, first.per_page, first.total) == (1, 2, 3)
+    assert {row.type_name for row in first.items} == {"Work KITAS (E23)"}
+    assert [row.application.id for row in listings.sponsor_requests(sponsor, 2, 2).items] == [decided.id]
+    default = listings.sponsor_requests(sponsor)
+    assert (default.number, default.per_page, len(default.items)) == (1, 20, 3)
+    nobody = listings.sponsor_requests(make_user("sponsor", email="hr@third.co.id"))  # unconfirmed
+    assert (nobody.items, nobody.number, nobody.per_page, nobody.total) == ([], 1, 20, 0)

@@ -97,6 +97,7 @@ _CONTENT = {".pdf": uploads.pdf_bytes, ".png": uploads.png_bytes, ".jpg": upload
         ("a;b=c%20.jpg", 'inline; filename="a;b=c%20.jpg"'),
         ("C:\\Users\\ana\\..\\scan.PDF", "inline; filename=scan.PDF"),
     ],
+    ids=["traversal-quote-crlf", "accents-and-cjk", "cjk-only", "semicolon-percent", "windows-path"],
 )
 def test_content_disposition(
     worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login, name: str, expected: str
@@ -131,6 +132,7 @@ def test_a_range_request_gets_the_whole_file_as_one_audited_view(
         ("scan.p d f", "image/png", "scan.png"),
         ("日本.png", "image/png", "日本.png"),
     ],
+    ids=["windows-path", "backslashes-only", "no-extension", "spaced-extension", "cjk"],
 )
 def test_download_name_keeps_the_name_and_a_plain_extension(name: str, content_type: str, expected: str) -> None:
     assert download_name(name, content_type) == expected
