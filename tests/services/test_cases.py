@@ -110,6 +110,15 @@ def test_someone_elses_case_is_not_found_and_audited(worker: int, users: dict[st
     refused = _audit("access_refused")
     assert len(refused) == 1 and refused[0].actor == users["other_applicant"].label
     assert open_task(application.id, "applicant_data").task_id == task.task_id
+    with pytest.raises(NotFound) as not_found:
+        cases.find_case(application.reference, users["other_applicant"])
+    assert str(not_found.value) == "there is no such application, or it is not yours"
+    with pytest.raises(NotFound):
+        cases.find_case("E23-2026-NOSUCH00", users["other_applicant"])
+    assert [row.detail for row in _audit("access_refused")[1:]] == [
+        {"object": "application", "id": application.id, "reason": f"case {application.reference}"},
+        {"object": "application", "id": None, "reason": "case E23-2026-NOSUCH00"},
+    ]
 
 
 @pytest.mark.parametrize("confirmed", [True, False], ids=["confirmed-other-employer", "unconfirmed-other-employer"])

@@ -218,6 +218,15 @@ def test_only_the_applicant_may_upload(upload_dir: Path, case: Application, user
     assert _document_count() == 0 and _files(upload_dir) == []
 
 
+def test_a_closed_case_takes_no_more_documents(upload_dir: Path, case: Application, users: dict[str, Any]) -> None:
+    case.closed_at = case.created_at
+    db.session.commit()
+    with pytest.raises(Conflict) as closed:
+        documents.store_uploads(case.id, users["applicant"], None, {"photo": ("p.jpg", uploads.jpeg_bytes())})
+    assert str(closed.value) == f"case {case.reference} is closed; documents can no longer be added"
+    assert _document_count() == 0 and _files(upload_dir) == []
+
+
 def test_files_are_removed_when_the_transaction_fails(
     upload_dir: Path, case: Application, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:

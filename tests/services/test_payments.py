@@ -135,10 +135,15 @@ def test_pay_page_of_someone_elses_case_is_not_found_and_logged(
 ) -> None:
     application, _ = waiting
     reference = application.reference if who == "other_applicant" else "E23-2026-NOSUCH00"
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="^there is no such application$"):
         payments.billing_for(reference, users["other_applicant"])
     [refusal] = _audits("access_refused")
-    assert refusal.actor == users["other_applicant"].label and refusal.detail["id"] == reference
+    reason = "not the applicant of this case" if who == "other_applicant" else "no such application"
+    assert refusal.actor == users["other_applicant"].label
+    assert refusal.detail == {"object": "payment", "id": reference, "reason": reason}
+    with pytest.raises(NotFound):
+        payments.billing_for("E23-" + "X" * 100, users["other_applicant"])
+    assert _audits("access_refused")[-1].detail["id"] == "E23-" + "X" * 60  # what is audited of it stays short
 
 
 def test_full_loop_over_real_http(ctx: Flask, worker: int, users: dict[str, Any]) -> None:
