@@ -301,3 +301,26 @@ def test_the_sponsor_list_puts_open_requests_first_and_pages(worker: int, users:
     assert (default.number, default.per_page, len(default.items)) == (1, 20, 3)
     nobody = listings.sponsor_requests(make_user("sponsor", email="hr@third.co.id"))  # unconfirmed
     assert (nobody.items, nobody.number, nobody.per_page, nobody.total) == ([], 1, 20, 0)
+
+
+@pytest.mark.parametrize("other_role", ["verifier", "sponsor"])
+def test_someone_who_sees_the_case_still_cannot_do_the_applicants_part(
+    worker: int, users: dict[str, Any], other_role: str
+) -> None:
+    """An officer (or the named sponsor) who also holds the applicant role is not this case's applicant."""
+    from tests.factories import make_user
+
+    email = "hr@employer.co.id" if other_role == "sponsor" else "both@imigrasi.example"
+    if other_role == "sponsor":
+        users["sponsor"].email = "old-hr@employer.co.id"  # the named address now belongs to the new account
+        db.session.commit()
+    both = make_user("applicant", other_role, email=email, confirmed=True)
+    application = cases.start_case("worker", users["applicant"], sponsor_email="hr@employer.co.id")
+    assert cases.find_case(application.reference, both).id == application.id
+    task = open_task(application.id, "applicant_data")
+    with pytest.raises(Forbidden) as refused:
+        cases.complete_task(application.id, task.task_id, both, form_data("applicant_data"))
+    assert str(refused.value) == f"the task 'Fill in applicant data' is for the applicant of {application.reference}"
+    assert open_task(application.id, "applicant_data").task_id == task.task_id
+    with pytest.raises(NotFound, match="^there is no such application$"):
+        cases.complete_task(application.id, task.task_id, users["other_applicant"], form_data("applicant_data"))
