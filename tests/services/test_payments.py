@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine import ManualClock
 from kitas.adapters import sandbox_provider
@@ -163,7 +164,21 @@ def test_full_loop_over_real_http(ctx: Flask, worker: int, users: dict[str, Any]
     assert db.session.scalars(select(PaymentEvent)).one().event_id == json.loads(webhook.body)["event_id"]
     [delivered] = _audits("message_delivered", application.id)
     assert delivered.actor == "payment:sandbox" and delivered.detail["message"] == "payment_received"
-    assert cases.read_runtime(case).data["payment"]["amount"] == view.amount
+    assert delivered.detail["fields"] == ["amount", "billing_code", "paid_at"]
+    notice = json.loads(webhook.body)
+    assert cases.read_runtime(case).data["payment"] == {
+        "billing_code": view.billing_code,
+        "amount": view.amount,
+        "paid_at": payment.paid_at.isoformat(),  # type: ignore[union-attr]
+    }
+    [confirmed] = _audits("payment_confirmed", application.id)
+    assert confirmed.actor == "payment:sandbox" and confirmed.actor_id is None
+    assert {key: confirmed.detail[key] for key in ("billing_code", "amount", "event_id", "provider_ref")} == {
+        "billing_code": view.billing_code,
+        "amount": view.amount,
+        "event_id": notice["event_id"],
+        "provider_ref": payment.provider_ref,
+    }
     paid = payments.billing_for(application.reference, users["applicant"])
     assert paid.status == "paid" and not paid.awaiting_payment
 
@@ -220,14 +235,23 @@ def test_refused_webhooks_change_nothing_and_are_logged(
     with caplog.at_level(logging.WARNING, logger="kitas.services.payments"):
         assert payments.handle_webhook("sandbox", body, headers) == outcome
     _assert_unchanged(application.id, version, paid_before)
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("payment webhook refused: {")]
     if outcome in payments.UNAUTHENTICATED:
         # Whoever sent it is not proven: the application log has it, the audit chain does not grow.
         assert _audits("payment_webhook_refused") == []
-        assert any(reason in record.getMessage() for record in caplog.records)
+        assert len(logged) == 1 and reason in logged[0] and hashlib.sha256(body).hexdigest() in logged[0]
         return
     [refusal] = _audits("payment_webhook_refused")
     assert refusal.detail["outcome"] == outcome and reason in refusal.detail["reason"]
     assert refusal.actor == "payment:sandbox"
+    sent = json.loads(body)
+    assert {key: value for key, value in refusal.detail.items() if key not in ("outcome", "reason")} == {
+        "provider": "sandbox",
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "event_id": sent["event_id"],
+        "billing_code": sent["billing_code"],
+        "amount": sent["amount"],
+    }
 
 
 def _assert_unchanged(application_id: int, version: int, events_before: set[str]) -> None:
@@ -338,8 +362,10 @@ def test_webhook_for_another_provider_is_refused(
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="kitas.services.payments"):
         assert payments.handle_webhook("stripe", b"{}", {}) == payments.UNKNOWN_PROVIDER
+        assert payments.handle_webhook("p" * 40, b"{}", {}) == payments.UNKNOWN_PROVIDER
     assert _audits("payment_webhook_refused") == []
     assert any("'provider': 'stripe'" in record.getMessage() for record in caplog.records)
+    assert any(f"'provider': '{'p' * 32}'" in record.getMessage() for record in caplog.records)  # cut to 32
 
 
 def test_a_service_on_another_port_without_a_public_url_is_credited(
@@ -362,3 +388,19 @@ def test_a_service_on_another_port_without_a_public_url_is_credited(
         ctx.config.pop("KITAS_SERVED_URL", None)
     assert _case(application.id).status == "in_verification"
     assert db.session.scalars(select(SandboxWebhook)).one().delivered_at is not None
+
+
+def test_a_notice_for_a_code_of_another_provider_is_unknown(
+    waiting: tuple[Application, payments.PaymentView], clock: ManualClock
+) -> None:
+    """A provider's signed notice can only settle codes that provider issued."""
+    application, view = waiting
+    assert view.billing_code is not None and view.amount is not None
+    db.session.execute(
+        update(Payment).where(Payment.billing_code == view.billing_code).values(provider="bank-of-somewhere")
+    )
+    db.session.commit()
+    body = _notice(view.billing_code, view.amount, clock.now())
+    assert payments.handle_webhook("sandbox", body, _headers(body, clock.now())) == payments.UNKNOWN_BILLING
+    assert _case(application.id).status == "awaiting_payment"
+    assert payments.payment_of(application.id).status == "pending"  # type: ignore[union-attr]
