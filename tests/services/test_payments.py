@@ -244,6 +244,8 @@ def test_refused_webhooks_change_nothing_and_are_logged(
     [refusal] = _audits("payment_webhook_refused")
     assert refusal.detail["outcome"] == outcome and reason in refusal.detail["reason"]
     assert refusal.actor == "payment:sandbox"
+    # A refusal about this case goes to the case's own chain; one about no known code to a shard.
+    assert refusal.application_id == (application.id if outcome == payments.WRONG_AMOUNT else None)
     sent = json.loads(body)
     assert {key: value for key, value in refusal.detail.items() if key not in ("outcome", "reason")} == {
         "provider": "sandbox",
@@ -270,7 +272,7 @@ def test_payment_after_the_code_expired_is_refused(
     assert view.billing_code is not None and view.amount is not None and view.expires_at is not None
     version = _case(application.id).version
     clock.set(view.expires_at + timedelta(minutes=1))  # the scheduler has not fired the deadline yet
-    body = _notice(view.billing_code, view.amount, clock.now())
+    body = _notice(view.billing_code, view.amount, view.expires_at)  # paid at the very second it expired
     assert payments.handle_webhook("sandbox", body, _headers(body, clock.now())) == payments.EXPIRED
     _assert_unchanged(application.id, version, paid_before)
     [refusal] = _audits("payment_webhook_refused", application.id)
@@ -324,6 +326,9 @@ def test_replayed_webhook_is_refused_and_delivers_once(waiting: tuple[Applicatio
     twin = _notice(view.billing_code, view.amount, app_clock().now(), event_id="evt_other")
     assert payments.handle_webhook("sandbox", twin, _headers(twin, app_clock().now())) == "already_paid"
     assert _case(application.id).version == version
+    twice = _audits("payment_webhook_refused", application.id)[-1]
+    ref = payments.payment_of(application.id).provider_ref  # type: ignore[union-attr]
+    assert twice.detail["reason"] == f"the billing code {view.billing_code} was already paid (ref {ref})"
 
 
 def test_two_concurrent_deliveries_move_the_case_once(
