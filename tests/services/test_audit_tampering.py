@@ -238,3 +238,32 @@ def test_the_first_broken_seal_is_named_not_a_later_one(worker: int, users: dict
         with write_transaction():
             db.session.execute(update(AuditSeal).where(AuditSeal.seq == seq).values(heads={"case:1": [1, "0" * 64]}))
     _broken("seals", 2, "seal 2 was changed after it was written")
+
+
+def test_a_seal_pointing_elsewhere_is_found(worker: int, users: dict[str, Any], clock: ManualClock) -> None:
+    _case(users)
+    for _ in range(2):
+        audit.seal_chains()
+        clock.advance(minutes=5)
+    _sql("UPDATE audit_seal SET prev_hash = :h WHERE seq = 2", h="f" * 64)
+    _broken("seals", 2, "seal 2 does not point to the hash of seal 1")
+
+
+def test_a_one_row_chain_must_end_at_its_head(worker: int, users: dict[str, Any]) -> None:
+    chain = f"user:{users['verifier'].id}"
+    with write_transaction():
+        audit.record("looked_around", {"page": 1}, user=users["verifier"])
+    assert audit.verify_chain().ok
+    _sql("UPDATE audit_chain SET last_hash = :h WHERE chain = :c", h="e" * 64, c=chain)
+    _broken(chain, 1, "row 1 is not the row the chain's head points to")
+
+
+def test_the_hash_recipes_stay_what_stored_trails_were_written_with() -> None:
+    """Every stored row and seal was hashed with these recipes: changing one makes old trails unverifiable."""
+    at = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+    assert audit.seal_digest("0" * 64, 3, at, {"case:1": [2, "a" * 64]}) == (
+        "8d04dd655c4f5a38f28f526c645eeac7078b980984653429820cb645a2e8d6c7"
+    )
+    assert audit.event_digest(
+        "0" * 64, "case:1", 2, at, 7, "Ana <ana@example.org>", "task_completed", {"task": "x"}
+    ) == ("ff1466f4706b5588f0ccfe2691112efd14ebd2a561def44869f2a454dad87165")
