@@ -14,14 +14,23 @@ OFFICER_TOTP_SECRET = "KITASTESTSECRETKITASTESTSECRET23"
 
 
 def make_user(
-    *roles: str, email: str, name: str = "Test Person", password: str | None = None, app: bool | None = None
+    *roles: str,
+    email: str,
+    name: str = "Test Person",
+    password: str | None = None,
+    app: bool | None = None,
+    confirmed: bool = False,
 ) -> User:
     """Create and commit a user with the given roles (and a password to sign in with, when given).
 
     Officers (the roles that need a second factor) get a confirmed authenticator app with
     ``OFFICER_TOTP_SECRET``, as if they had enrolled; ``app`` overrides that either way.
+    ``confirmed``: the address was proven by the verification link, as for ``users`` of conftest.
     """
-    user = User(email=email, full_name=name, created_at=app_clock().now(), is_active=True)
+    now = app_clock().now()
+    user = User(email=email, full_name=name, created_at=now, is_active=True)
+    if confirmed:
+        user.email_verified_at = now
     if password is not None:
         # Hashed directly, without the policy, so tests can also hold accounts with weak old passwords.
         user.password_hash = hash_password(password)

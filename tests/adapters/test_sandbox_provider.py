@@ -54,6 +54,18 @@ def test_a_signed_notice_is_read_with_its_time_in_utc() -> None:
     )
 
 
+def test_the_limits_are_inclusive_and_unknown_header_parts_are_ignored() -> None:
+    """At exactly the tolerance and exactly the size limit a notice is still read; extra parts change nothing."""
+    gateway = SandboxGateway(SECRET, _no_bills)
+    body = _body()
+    old = NOW - sandbox_provider.SIGNATURE_TOLERANCE
+    assert gateway.parse_webhook(body, _signed(body, at=old), NOW).event_id == "evt_1"
+    padded = body + b" " * (sandbox_provider.MAX_BODY_BYTES - len(body))  # JSON allows trailing blanks
+    assert gateway.parse_webhook(padded, _signed(padded), NOW).event_id == "evt_1"
+    header = _signed(body)["X-Sandbox-Signature"] + ",v0=123,n=7"  # parts of a newer scheme
+    assert gateway.parse_webhook(body, {"X-Sandbox-Signature": header}, NOW).event_id == "evt_1"
+
+
 @pytest.mark.parametrize(
     "body, headers, reason",
     [

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import select, text, update
 
@@ -186,3 +188,82 @@ def test_the_application_row_head_is_the_chain_end(worker: int, users: dict[str,
     assert application is not None
     last = _rows(chain)[-1]
     assert (application.audit_seq, application.audit_hash) == (last.seq, last.hash) == (3, last.hash)
+
+
+@pytest.mark.parametrize("kind", ["case", "user"])
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("detail", {"task": "forged"}),
+        ("actor", "Mallory"),
+        ("action", "nothing_happened"),
+        ("actor_id", None),
+        ("occurred_at", datetime(2020, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_every_column_a_row_states_is_in_its_hash(
+    worker: int, users: dict[str, Any], kind: str, column: str, value: Any
+) -> None:
+    """A row changed before any seal, in the middle of its chain: only the row's own hash can show it."""
+    if kind == "case":
+        _, chain = _case(users)
+    else:
+        chain = f"user:{users['verifier'].id}"
+        with write_transaction():
+            for page in (1, 2, 3):
+                audit.record("looked_around", {"page": page}, user=users["verifier"])
+    assert audit.verify_chain().ok
+    with write_transaction():
+        db.session.execute(
+            update(AuditEvent).where(AuditEvent.chain == chain, AuditEvent.seq == 2).values({column: value})
+        )
+    _broken(chain, 2, "row 2 was changed after it was written")
+
+
+def test_the_first_broken_row_is_named_not_a_later_one(worker: int, users: dict[str, Any]) -> None:
+    _, chain = _case(users)
+    for seq in (3, 1):  # the later row changed first: the order of tampering does not matter
+        _sql("UPDATE audit_event SET actor = 'Mallory' WHERE chain = :c AND seq = :s", c=chain, s=seq)
+    _broken(chain, 1, "row 1 was changed after it was written")
+    _sql("DELETE FROM audit_event WHERE chain = :c AND seq = 2", c=chain)  # a second kind of break, later on
+    _broken(chain, 1, "row 1 was changed after it was written")
+
+
+def test_the_first_broken_seal_is_named_not_a_later_one(worker: int, users: dict[str, Any], clock: ManualClock) -> None:
+    _case(users)
+    for _ in range(3):
+        audit.seal_chains()
+        clock.advance(minutes=5)
+    for seq in (3, 2):
+        with write_transaction():
+            db.session.execute(update(AuditSeal).where(AuditSeal.seq == seq).values(heads={"case:1": [1, "0" * 64]}))
+    _broken("seals", 2, "seal 2 was changed after it was written")
+
+
+def test_a_seal_pointing_elsewhere_is_found(worker: int, users: dict[str, Any], clock: ManualClock) -> None:
+    _case(users)
+    for _ in range(2):
+        audit.seal_chains()
+        clock.advance(minutes=5)
+    _sql("UPDATE audit_seal SET prev_hash = :h WHERE seq = 2", h="f" * 64)
+    _broken("seals", 2, "seal 2 does not point to the hash of seal 1")
+
+
+def test_a_one_row_chain_must_end_at_its_head(worker: int, users: dict[str, Any]) -> None:
+    chain = f"user:{users['verifier'].id}"
+    with write_transaction():
+        audit.record("looked_around", {"page": 1}, user=users["verifier"])
+    assert audit.verify_chain().ok
+    _sql("UPDATE audit_chain SET last_hash = :h WHERE chain = :c", h="e" * 64, c=chain)
+    _broken(chain, 1, "row 1 is not the row the chain's head points to")
+
+
+def test_the_hash_recipes_stay_what_stored_trails_were_written_with() -> None:
+    """Every stored row and seal was hashed with these recipes: changing one makes old trails unverifiable."""
+    at = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+    assert audit.seal_digest("0" * 64, 3, at, {"case:1": [2, "a" * 64]}) == (
+        "8d04dd655c4f5a38f28f526c645eeac7078b980984653429820cb645a2e8d6c7"
+    )
+    assert audit.event_digest(
+        "0" * 64, "case:1", 2, at, 7, "Ana <ana@example.org>", "task_completed", {"task": "x"}
+    ) == ("ff1466f4706b5588f0ccfe2691112efd14ebd2a561def44869f2a454dad87165")

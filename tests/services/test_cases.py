@@ -110,18 +110,72 @@ def test_someone_elses_case_is_not_found_and_audited(worker: int, users: dict[st
     refused = _audit("access_refused")
     assert len(refused) == 1 and refused[0].actor == users["other_applicant"].label
     assert open_task(application.id, "applicant_data").task_id == task.task_id
+    with pytest.raises(NotFound) as not_found:
+        cases.find_case(application.reference, users["other_applicant"])
+    assert str(not_found.value) == "there is no such application, or it is not yours"
+    with pytest.raises(NotFound):
+        cases.find_case("E23-2026-NOSUCH00", users["other_applicant"])
+    assert [row.detail for row in _audit("access_refused")[1:]] == [
+        {"object": "application", "id": application.id, "reason": f"case {application.reference}"},
+        {"object": "application", "id": None, "reason": "case E23-2026-NOSUCH00"},
+    ]
 
 
-def test_sponsor_not_named_cannot_see_case(worker: int, users: dict[str, Any]) -> None:
+@pytest.mark.parametrize("confirmed", [True, False], ids=["confirmed-other-employer", "unconfirmed-other-employer"])
+def test_sponsor_not_named_cannot_see_case(worker: int, users: dict[str, Any], confirmed: bool) -> None:
+    """Another employer's sponsor, even with a confirmed address, neither sees nor acts on the case.
+
+    The confirmed one is the case that breaks only the address rule: an unconfirmed address is already
+    refused by the confirmation check.
+    """
+    from kitas.services.cases import listings, taskforms
     from tests.factories import make_user
 
     application = cases.start_case("worker", users["applicant"])
     complete(application.id, "applicant_data", users["applicant"])
     complete(application.id, "employment_data", users["applicant"])
-    stranger = make_user("sponsor", email="hr@other.co.id")
+    stranger = make_user("sponsor", email="hr@other.co.id", confirmed=confirmed)
     task = open_task(application.id, "sponsor_confirmation")
     with pytest.raises(NotFound):
+        cases.find_case(application.reference, stranger)
+    with pytest.raises(NotFound):
+        taskforms.open_task_page(application.reference, task.task_id, stranger)
+    with pytest.raises(NotFound):
         cases.complete_task(application.id, task.task_id, stranger, form_data("sponsor_confirmation"))
+    assert listings.sponsor_requests(stranger).total == 0
+    assert [row.actor for row in _audit("access_refused")] == [stranger.label] * 3
+    assert open_task(application.id, "sponsor_confirmation").task_id == task.task_id  # still the sponsor's to do
+    # The named sponsor, with the same role and a confirmed address, may.
+    assert cases.find_case(application.reference, users["sponsor"]).id == application.id
+    assert listings.sponsor_requests(users["sponsor"]).total == 1
+
+
+def test_the_sponsor_address_is_compared_without_case(worker: int, users: dict[str, Any]) -> None:
+    from kitas.services.cases.access import can_see_case, is_named_sponsor
+
+    application = cases.start_case("worker", users["applicant"], sponsor_email="hr@employer.co.id")
+    users["sponsor"].email = "HR@Employer.co.id"  # as typed at registration
+    assert is_named_sponsor(application, users["sponsor"]) and can_see_case(application, users["sponsor"])
+    application.sponsor_email = None  # a case naming no sponsor has none, whoever asks
+    assert not is_named_sponsor(application, users["sponsor"]) and not can_see_case(application, users["sponsor"])
+    db.session.rollback()
+
+
+def test_an_officer_who_is_also_a_sponsor_cannot_guarantee_for_another_employer(
+    worker: int, users: dict[str, Any]
+) -> None:
+    """Seeing a case as an officer does not make someone the sponsor it names (the lane check's own rule)."""
+    from tests.factories import make_user
+
+    application = cases.start_case("worker", users["applicant"])
+    complete(application.id, "applicant_data", users["applicant"])
+    complete(application.id, "employment_data", users["applicant"])
+    both = make_user("sponsor", "verifier", email="hr@other.co.id", confirmed=True)
+    assert cases.find_case(application.reference, both).id == application.id  # an officer may see it
+    task = open_task(application.id, "sponsor_confirmation")
+    with pytest.raises(Forbidden, match="for the sponsor named in"):
+        cases.complete_task(application.id, task.task_id, both, form_data("sponsor_confirmation"))
+    assert open_task(application.id, "sponsor_confirmation").task_id == task.task_id
 
 
 def test_completed_task_names_who_completed_it(worker: int, users: dict[str, Any]) -> None:
@@ -187,3 +241,86 @@ def test_unknown_or_unavailable_type_is_not_found(worker: int, users: dict[str, 
         cases.start_case("astronaut", users["applicant"])
     with pytest.raises(NotFound, match="cannot be applied for online yet"):
         cases.start_case("student", users["applicant"])
+
+
+def _section_titles(reference: str, element_id: str, application_id: int, user: Any) -> list[str]:
+    from kitas.services.cases import taskforms
+
+    page = taskforms.open_task_page(reference, open_task(application_id, element_id).task_id, user)
+    return [section.title for section in page.sections]
+
+
+def test_each_task_page_shows_only_the_answers_its_role_may_read(worker: int, users: dict[str, Any]) -> None:
+    """The sponsor reads the applicant's answers only; the applicant none (their own); officers every lane."""
+    # Data an officer's lane would hold (the supervisor's reasons), present in the case from the start.
+    application = cases.start_case(
+        "worker", users["applicant"], data={"approval_decision": "reject", "approval_reason": "Officers only."}
+    )
+    complete(application.id, "applicant_data", users["applicant"])
+    complete(application.id, "employment_data", users["applicant"])
+    sponsor_sees = _section_titles(application.reference, "sponsor_confirmation", application.id, users["sponsor"])
+    assert sponsor_sees == ["Applicant details", "Employment details"]
+    complete(application.id, "sponsor_confirmation", users["sponsor"])
+    assert _section_titles(application.reference, "document_checklist", application.id, users["applicant"]) == []
+    application = start_until_verification(users)
+    officer_sees = _section_titles(application.reference, "verify_documents", application.id, users["verifier"])
+    assert officer_sees[:3] == ["Applicant details", "Employment details", "Confirm sponsorship"]
+
+
+def test_a_task_of_another_case_is_not_opened_on_this_one(worker: int, users: dict[str, Any]) -> None:
+    from kitas.services.cases import taskforms
+
+    mine = cases.start_case("worker", users["applicant"])
+    theirs = cases.start_case("worker", users["other_applicant"])
+    their_task = open_task(theirs.id, "applicant_data").task_id
+    with pytest.raises(Conflict, match="no longer open"):
+        taskforms.open_task_page(mine.reference, their_task, users["applicant"])
+
+
+def test_the_sponsor_list_puts_open_requests_first_and_pages(worker: int, users: dict[str, Any], clock: Any) -> None:
+    from kitas.services.cases import listings
+    from tests.factories import make_user
+
+    def awaiting_sponsor() -> Application:
+        clock.advance(minutes=1)
+        application = cases.start_case("worker", users["applicant"])
+        complete(application.id, "applicant_data", users["applicant"])
+        complete(application.id, "employment_data", users["applicant"])
+        return application
+
+    older, newer, decided = awaiting_sponsor(), awaiting_sponsor(), awaiting_sponsor()
+    clock.advance(minutes=1)
+    complete(decided.id, "sponsor_confirmation", users["sponsor"])  # the most recently changed, but decided
+    sponsor = users["sponsor"]
+    first = listings.sponsor_requests(sponsor, 1, 2)
+    assert [row.application.id for row in first.items] == [newer.id, older.id]
+    assert (first.number, first.per_page, first.total) == (1, 2, 3)
+    assert {row.type_name for row in first.items} == {"Work KITAS (E23)"}
+    assert [row.application.id for row in listings.sponsor_requests(sponsor, 2, 2).items] == [decided.id]
+    default = listings.sponsor_requests(sponsor)
+    assert (default.number, default.per_page, len(default.items)) == (1, 20, 3)
+    nobody = listings.sponsor_requests(make_user("sponsor", email="hr@third.co.id"))  # unconfirmed
+    assert (nobody.items, nobody.number, nobody.per_page, nobody.total) == ([], 1, 20, 0)
+
+
+@pytest.mark.parametrize("other_role", ["verifier", "sponsor"])
+def test_someone_who_sees_the_case_still_cannot_do_the_applicants_part(
+    worker: int, users: dict[str, Any], other_role: str
+) -> None:
+    """An officer (or the named sponsor) who also holds the applicant role is not this case's applicant."""
+    from tests.factories import make_user
+
+    email = "hr@employer.co.id" if other_role == "sponsor" else "both@imigrasi.example"
+    if other_role == "sponsor":
+        users["sponsor"].email = "old-hr@employer.co.id"  # the named address now belongs to the new account
+        db.session.commit()
+    both = make_user("applicant", other_role, email=email, confirmed=True)
+    application = cases.start_case("worker", users["applicant"], sponsor_email="hr@employer.co.id")
+    assert cases.find_case(application.reference, both).id == application.id
+    task = open_task(application.id, "applicant_data")
+    with pytest.raises(Forbidden) as refused:
+        cases.complete_task(application.id, task.task_id, both, form_data("applicant_data"))
+    assert str(refused.value) == f"the task 'Fill in applicant data' is for the applicant of {application.reference}"
+    assert open_task(application.id, "applicant_data").task_id == task.task_id
+    with pytest.raises(NotFound, match="^there is no such application$"):
+        cases.complete_task(application.id, task.task_id, users["other_applicant"], form_data("applicant_data"))

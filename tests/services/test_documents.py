@@ -7,6 +7,7 @@ server (tests/conftest.py).
 from __future__ import annotations
 
 import hashlib
+import re
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -133,7 +134,10 @@ BAD: list[tuple[str, Callable[[], bytes], str]] = [
 ]
 
 
-@pytest.mark.parametrize(("name", "build", "message"), BAD, ids=[b[0] or "no-name" for b in BAD])
+# Plain ids (no backslash or quote), so a node id can be passed back to pytest (mutmut does).
+@pytest.mark.parametrize(
+    ("name", "build", "message"), BAD, ids=[re.sub(r"[^\w.]+", "-", b[0]).strip("-") or "no-name" for b in BAD]
+)
 def test_bad_file_is_refused_with_a_clear_message_and_nothing_stored(
     upload_dir: Path, case: Application, users: dict[str, Any], name: str, build: Callable[[], bytes], message: str
 ) -> None:
@@ -200,16 +204,42 @@ def test_check_upload_details() -> None:
 
 def test_only_the_applicant_may_upload(upload_dir: Path, case: Application, users: dict[str, Any]) -> None:
     files = {"passport_scan": ("passport.pdf", uploads.pdf_bytes())}
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="^there is no such application$"):
         documents.store_uploads(case.id, users["other_applicant"], None, files)
     refused = _audit("access_refused")
     assert len(refused) == 1 and refused[0].actor == users["other_applicant"].label
-    assert refused[0].detail["id"] == case.id
+    assert refused[0].detail == {"object": "application", "id": case.id, "reason": "not the applicant's case (upload)"}
     for who in ("sponsor", "verifier", "supervisor"):
         with pytest.raises(Forbidden, match="only the applicant"):
             documents.store_uploads(case.id, users[who], None, files)
+    forbidden = _audit("access_refused")[1:]
+    assert [(row.actor_id, row.detail) for row in forbidden] == [
+        (
+            users[who].id,
+            {
+                "object": "application",
+                "id": case.id,
+                "reason": f"only the applicant of {case.reference} may upload its documents",
+            },
+        )
+        for who in ("sponsor", "verifier", "supervisor")
+    ]
+    from tests.factories import make_user
+
+    # Another employer's confirmed sponsor may not even know the case exists: NotFound, not Forbidden.
+    with pytest.raises(NotFound):
+        documents.store_uploads(case.id, make_user("sponsor", email="hr@other.co.id", confirmed=True), None, files)
     with pytest.raises(NotFound):
         documents.store_uploads(case.id + 1000, users["applicant"], None, files)
+    assert _document_count() == 0 and _files(upload_dir) == []
+
+
+def test_a_closed_case_takes_no_more_documents(upload_dir: Path, case: Application, users: dict[str, Any]) -> None:
+    case.closed_at = case.created_at
+    db.session.commit()
+    with pytest.raises(Conflict) as closed:
+        documents.store_uploads(case.id, users["applicant"], None, {"photo": ("p.jpg", uploads.jpeg_bytes())})
+    assert str(closed.value) == f"case {case.reference} is closed; documents can no longer be added"
     assert _document_count() == 0 and _files(upload_dir) == []
 
 
@@ -252,6 +282,7 @@ def test_documents_by_public_ids(upload_dir: Path, case: Application, users: dic
     ids = [first.stored["photo"].public_id, second.stored["photo"].public_id, other.stored["photo"].public_id]
 
     assert set(documents.documents_by_public_ids(ids + ["nope", ""])) == set(ids)
+    assert set(documents.documents_by_public_ids([*ids, 7, None, ["x"]])) == set(ids)  # a form may hold anything
     assert set(documents.documents_by_public_ids(ids, application_id=case.id)) == set(ids[:2])
     assert documents.documents_by_public_ids([]) == {}
 
@@ -269,6 +300,7 @@ def test_owner_sponsor_and_officers_open_a_document(
     viewed = _audit("document_viewed")
     assert [row.actor for row in viewed] == [users[w].label for w in ("applicant", "sponsor", "verifier", "supervisor")]
     assert viewed[0].detail == {"case": case.reference, "document": public_id, "field": "passport_scan"}
+    assert {row.application_id for row in viewed} == {case.id}  # in the case's own chain, beside its steps
 
 
 def test_others_get_not_found_and_the_refusal_is_audited(
@@ -279,15 +311,25 @@ def test_others_get_not_found_and_the_refusal_is_audited(
     stored = documents.store_uploads(case.id, users["applicant"], None, {"photo": ("p.jpg", uploads.jpeg_bytes())})
     public_id = stored.stored["photo"].public_id
     stranger_sponsor = make_user("sponsor", email="hr@other.co.id")
-    for who in (users["other_applicant"], stranger_sponsor, users["analyst"]):
+    # Another employer's sponsor whose address IS confirmed: only the address rule refuses them.
+    confirmed_stranger = make_user("sponsor", email="hr@third.co.id", confirmed=True)
+    for who in (users["other_applicant"], stranger_sponsor, confirmed_stranger, users["analyst"]):
         with pytest.raises(NotFound):
             documents.open_document(public_id, who)
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="^there is no such document$"):
         documents.open_document("does-not-exist", users["verifier"])
+    with pytest.raises(NotFound):
+        documents.open_document("x" * 150, users["verifier"])  # what is audited of a long id stays short
     refused = _audit("access_refused")
+    assert refused.pop().detail == {
+        "object": "document",
+        "id": "x" * 100,
+        "reason": "no such document, or not allowed to see its case",
+    }
     assert [row.actor for row in refused] == [
         users["other_applicant"].label,
         stranger_sponsor.label,
+        confirmed_stranger.label,
         users["analyst"].label,
         users["verifier"].label,
     ]
@@ -313,8 +355,12 @@ def test_a_changed_or_missing_file_is_not_served(
     with pytest.raises(ServiceError, match="no longer matches its fingerprint"):
         documents.open_document(document.public_id, users["applicant"])
     stored_files.remove(document.storage_key)
-    with pytest.raises(ServiceError, match="missing from the store"):
+    with pytest.raises(ServiceError) as missing:
         documents.open_document(document.public_id, users["applicant"])
+    assert str(missing.value) == (
+        "the file of this document is missing from the store; ask the applicant to upload it again "
+        "and tell the service desk"
+    )
     assert _audit("document_viewed") == []
     stored_files.write(document.storage_key, original)
     _, content = documents.open_document(document.public_id, users["applicant"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from engine import ManualClock
 from kitas.adapters import sandbox_provider
@@ -70,6 +71,26 @@ def waiting(worker: int, users: dict[str, Any]) -> tuple[Application, payments.P
     return application, payments.billing_for(application.reference, users["applicant"])
 
 
+@pytest.fixture()
+def paid_before(worker: int, users: dict[str, Any]) -> set[str]:
+    """Another case of the applicant, paid and credited already: the events table is not empty.
+
+    Returns the event ids recorded. A refused notice must add none, and must not be mistaken for
+    one of these (a replay check that matched any event would refuse every notice as a duplicate).
+    """
+    other = start_until_payment(users)
+    view = payments.billing_for(other.reference, users["applicant"])
+    assert view.billing_code is not None and view.amount is not None
+    sandbox_bank.pay(view.billing_code, view.amount)
+    assert payments.handle_webhook("sandbox", *_queued_webhook()) == payments.ACCEPTED
+    return _event_ids()
+
+
+def _event_ids() -> set[str]:
+    db.session.expire_all()
+    return set(db.session.scalars(select(PaymentEvent.event_id)))
+
+
 def test_billing_code_issued_once_with_the_fee_and_the_deadline(
     waiting: tuple[Application, payments.PaymentView], users: dict[str, Any], clock: ManualClock
 ) -> None:
@@ -115,10 +136,15 @@ def test_pay_page_of_someone_elses_case_is_not_found_and_logged(
 ) -> None:
     application, _ = waiting
     reference = application.reference if who == "other_applicant" else "E23-2026-NOSUCH00"
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFound, match="^there is no such application$"):
         payments.billing_for(reference, users["other_applicant"])
     [refusal] = _audits("access_refused")
-    assert refusal.actor == users["other_applicant"].label and refusal.detail["id"] == reference
+    reason = "not the applicant of this case" if who == "other_applicant" else "no such application"
+    assert refusal.actor == users["other_applicant"].label
+    assert refusal.detail == {"object": "payment", "id": reference, "reason": reason}
+    with pytest.raises(NotFound):
+        payments.billing_for("E23-" + "X" * 100, users["other_applicant"])
+    assert _audits("access_refused")[-1].detail["id"] == "E23-" + "X" * 60  # what is audited of it stays short
 
 
 def test_full_loop_over_real_http(ctx: Flask, worker: int, users: dict[str, Any]) -> None:
@@ -138,7 +164,21 @@ def test_full_loop_over_real_http(ctx: Flask, worker: int, users: dict[str, Any]
     assert db.session.scalars(select(PaymentEvent)).one().event_id == json.loads(webhook.body)["event_id"]
     [delivered] = _audits("message_delivered", application.id)
     assert delivered.actor == "payment:sandbox" and delivered.detail["message"] == "payment_received"
-    assert cases.read_runtime(case).data["payment"]["amount"] == view.amount
+    assert delivered.detail["fields"] == ["amount", "billing_code", "paid_at"]
+    notice = json.loads(webhook.body)
+    assert cases.read_runtime(case).data["payment"] == {
+        "billing_code": view.billing_code,
+        "amount": view.amount,
+        "paid_at": payment.paid_at.isoformat(),  # type: ignore[union-attr]
+    }
+    [confirmed] = _audits("payment_confirmed", application.id)
+    assert confirmed.actor == "payment:sandbox" and confirmed.actor_id is None
+    assert {key: confirmed.detail[key] for key in ("billing_code", "amount", "event_id", "provider_ref")} == {
+        "billing_code": view.billing_code,
+        "amount": view.amount,
+        "event_id": notice["event_id"],
+        "provider_ref": payment.provider_ref,
+    }
     paid = payments.billing_for(application.reference, users["applicant"])
     assert paid.status == "paid" and not paid.awaiting_payment
 
@@ -180,6 +220,7 @@ def _unknown_code(code: str, amount: int, now: datetime) -> tuple[bytes, dict[st
     ids=["forged", "stale", "unsigned", "wrong-amount", "unknown-code"],
 )
 def test_refused_webhooks_change_nothing_and_are_logged(
+    paid_before: set[str],
     waiting: tuple[Application, payments.PaymentView],
     clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
@@ -193,36 +234,47 @@ def test_refused_webhooks_change_nothing_and_are_logged(
     body, headers = make(view.billing_code, view.amount, clock.now())
     with caplog.at_level(logging.WARNING, logger="kitas.services.payments"):
         assert payments.handle_webhook("sandbox", body, headers) == outcome
-    _assert_unchanged(application.id, version)
+    _assert_unchanged(application.id, version, paid_before)
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("payment webhook refused: {")]
     if outcome in payments.UNAUTHENTICATED:
         # Whoever sent it is not proven: the application log has it, the audit chain does not grow.
         assert _audits("payment_webhook_refused") == []
-        assert any(reason in record.getMessage() for record in caplog.records)
+        assert len(logged) == 1 and reason in logged[0] and hashlib.sha256(body).hexdigest() in logged[0]
         return
     [refusal] = _audits("payment_webhook_refused")
     assert refusal.detail["outcome"] == outcome and reason in refusal.detail["reason"]
     assert refusal.actor == "payment:sandbox"
+    # A refusal about this case goes to the case's own chain; one about no known code to a shard.
+    assert refusal.application_id == (application.id if outcome == payments.WRONG_AMOUNT else None)
+    sent = json.loads(body)
+    assert {key: value for key, value in refusal.detail.items() if key not in ("outcome", "reason")} == {
+        "provider": "sandbox",
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "event_id": sent["event_id"],
+        "billing_code": sent["billing_code"],
+        "amount": sent["amount"],
+    }
 
 
-def _assert_unchanged(application_id: int, version: int) -> None:
+def _assert_unchanged(application_id: int, version: int, events_before: set[str]) -> None:
     case = _case(application_id)
     assert case.status == "awaiting_payment" and case.version == version
     payment = payments.payment_of(application_id)
     assert payment is not None and payment.status == "pending" and payment.paid_at is None
-    assert db.session.scalar(select(func.count(PaymentEvent.id))) == 0
-    assert _audits("message_delivered") == []
+    assert events_before and _event_ids() == events_before  # the earlier payment's event, and nothing new
+    assert _audits("message_delivered", application_id) == []
 
 
 def test_payment_after_the_code_expired_is_refused(
-    waiting: tuple[Application, payments.PaymentView], clock: ManualClock
+    paid_before: set[str], waiting: tuple[Application, payments.PaymentView], clock: ManualClock
 ) -> None:
     application, view = waiting
     assert view.billing_code is not None and view.amount is not None and view.expires_at is not None
     version = _case(application.id).version
     clock.set(view.expires_at + timedelta(minutes=1))  # the scheduler has not fired the deadline yet
-    body = _notice(view.billing_code, view.amount, clock.now())
+    body = _notice(view.billing_code, view.amount, view.expires_at)  # paid at the very second it expired
     assert payments.handle_webhook("sandbox", body, _headers(body, clock.now())) == payments.EXPIRED
-    _assert_unchanged(application.id, version)
+    _assert_unchanged(application.id, version, paid_before)
     [refusal] = _audits("payment_webhook_refused", application.id)
     assert "the code expired at" in refusal.detail["reason"]
 
@@ -274,6 +326,9 @@ def test_replayed_webhook_is_refused_and_delivers_once(waiting: tuple[Applicatio
     twin = _notice(view.billing_code, view.amount, app_clock().now(), event_id="evt_other")
     assert payments.handle_webhook("sandbox", twin, _headers(twin, app_clock().now())) == "already_paid"
     assert _case(application.id).version == version
+    twice = _audits("payment_webhook_refused", application.id)[-1]
+    ref = payments.payment_of(application.id).provider_ref  # type: ignore[union-attr]
+    assert twice.detail["reason"] == f"the billing code {view.billing_code} was already paid (ref {ref})"
 
 
 def test_two_concurrent_deliveries_move_the_case_once(
@@ -312,8 +367,10 @@ def test_webhook_for_another_provider_is_refused(
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="kitas.services.payments"):
         assert payments.handle_webhook("stripe", b"{}", {}) == payments.UNKNOWN_PROVIDER
+        assert payments.handle_webhook("p" * 40, b"{}", {}) == payments.UNKNOWN_PROVIDER
     assert _audits("payment_webhook_refused") == []
     assert any("'provider': 'stripe'" in record.getMessage() for record in caplog.records)
+    assert any(f"'provider': '{'p' * 32}'" in record.getMessage() for record in caplog.records)  # cut to 32
 
 
 def test_a_service_on_another_port_without_a_public_url_is_credited(
@@ -336,3 +393,19 @@ def test_a_service_on_another_port_without_a_public_url_is_credited(
         ctx.config.pop("KITAS_SERVED_URL", None)
     assert _case(application.id).status == "in_verification"
     assert db.session.scalars(select(SandboxWebhook)).one().delivered_at is not None
+
+
+def test_a_notice_for_a_code_of_another_provider_is_unknown(
+    waiting: tuple[Application, payments.PaymentView], clock: ManualClock
+) -> None:
+    """A provider's signed notice can only settle codes that provider issued."""
+    application, view = waiting
+    assert view.billing_code is not None and view.amount is not None
+    db.session.execute(
+        update(Payment).where(Payment.billing_code == view.billing_code).values(provider="bank-of-somewhere")
+    )
+    db.session.commit()
+    body = _notice(view.billing_code, view.amount, clock.now())
+    assert payments.handle_webhook("sandbox", body, _headers(body, clock.now())) == payments.UNKNOWN_BILLING
+    assert _case(application.id).status == "awaiting_payment"
+    assert payments.payment_of(application.id).status == "pending"  # type: ignore[union-attr]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -257,6 +258,39 @@ def test_login_starts_a_new_permanent_session(client: FlaskClient, ana: User) ->
     set_cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in set_cookie and "SameSite=Lax" in set_cookie and "Expires=" in set_cookie
     assert "Secure" not in set_cookie  # the test app's public URL is http
+
+
+def _cookie_signed_ago(app: Flask, value: str, seconds: int) -> str:
+    """The session cookie ``value`` signed again as if ``seconds`` ago (its signature carries the time)."""
+    from itsdangerous import TimestampSigner
+
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    data = serializer.loads(value)
+
+    class _Then(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - seconds
+
+    serializer.signer = _Then
+    return str(serializer.dumps(data))
+
+
+@pytest.mark.parametrize(("idle_minutes", "signed_in"), [(29, True), (31, False)])
+def test_a_session_ends_after_30_idle_minutes(
+    app: Flask, client: FlaskClient, ana: User, idle_minutes: int, signed_in: bool
+) -> None:
+    assert login(client, "ana@example.org").status_code == 302
+    expires = client.get_cookie("session").expires  # type: ignore[union-attr]
+    assert expires is not None and 29 * 60 < expires.timestamp() - time.time() <= 30 * 60
+    value = session_cookie(client)
+    assert value is not None
+    client.set_cookie("session", _cookie_signed_ago(app, value, idle_minutes * 60))
+    g.pop("_login_user", None)  # requests share the test's context, where Flask-Login caches the user
+    response = client.get("/applications/")
+    if signed_in:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302 and response.headers["Location"].startswith("/auth/login")
 
 
 def test_wrong_password_and_unknown_email_get_the_same_answer(client: FlaskClient, ana: User) -> None:

@@ -20,6 +20,7 @@ from kitas.models import AuditEvent, Document
 from kitas.services import cases, documents
 from kitas.web.documents.routes import download_name
 from tests import uploads
+from tests.factories import make_user
 from tests.stores import StoredFiles
 
 Login = Callable[[Any], FlaskClient]
@@ -102,6 +103,7 @@ _CONTENT = {".pdf": uploads.pdf_bytes, ".png": uploads.png_bytes, ".jpg": upload
         ("a;b=c%20.jpg", 'inline; filename="a;b=c%20.jpg"'),
         ("C:\\Users\\ana\\..\\scan.PDF", "inline; filename=scan.PDF"),
     ],
+    ids=["traversal-quote-crlf", "accents-and-cjk", "cjk-only", "semicolon-percent", "windows-path"],
 )
 def test_content_disposition(
     worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login, name: str, expected: str
@@ -136,20 +138,24 @@ def test_a_range_request_gets_the_whole_file_as_one_audited_view(
         ("scan.p d f", "image/png", "scan.png"),
         ("日本.png", "image/png", "日本.png"),
     ],
+    ids=["windows-path", "backslashes-only", "no-extension", "spaced-extension", "cjk"],
 )
 def test_download_name_keeps_the_name_and_a_plain_extension(name: str, content_type: str, expected: str) -> None:
     assert download_name(name, content_type) == expected
 
 
-def test_another_applicant_gets_404_and_an_audit_row(
-    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login
+@pytest.mark.parametrize("who", ["other_applicant", "other_sponsor"])
+def test_another_applicant_or_sponsor_gets_404_and_an_audit_row(
+    worker: int, users: dict[str, Any], upload_dir: Path, login_as: Login, who: str
 ) -> None:
     document = _upload(users, "passport.pdf", uploads.pdf_bytes())
-    response = login_as(users["other_applicant"]).get(f"/documents/{document.public_id}")
+    # Another employer's sponsor with a confirmed address: only the address rule keeps them out.
+    person = users[who] if who in users else make_user("sponsor", email="hr@other.co.id", confirmed=True)
+    response = login_as(person).get(f"/documents/{document.public_id}")
     assert response.status_code == 404
     assert b"%PDF" not in response.data
     refused = _audit("access_refused")
-    assert len(refused) == 1 and refused[0].actor == users["other_applicant"].label
+    assert len(refused) == 1 and refused[0].actor == person.label
     assert refused[0].detail["object"] == "document" and refused[0].detail["id"] == document.public_id
     assert _audit("document_viewed") == []
 

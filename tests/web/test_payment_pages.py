@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -149,19 +150,53 @@ def test_the_whole_loop_through_the_pages_and_a_real_webhook(
 # -- the webhook endpoint ----------------------------------------------------------------
 
 
+def _post_notice(client: FlaskClient, body: bytes, signature: str) -> Any:
+    headers = {"X-Sandbox-Signature": signature}
+    return client.post("/webhooks/payments/sandbox", data=body, headers=headers, content_type="application/json")
+
+
+@pytest.mark.parametrize(
+    ("forgery", "reason"),
+    [
+        ("wrong-signature", "signature does not match"),  # fresh timestamp: only the signature refuses it
+        ("stale", "timestamp is 301 s away"),  # valid signature: only its age refuses it
+    ],
+    ids=["wrong-signature", "stale"],
+)
+def test_a_forged_or_stale_webhook_is_refused_for_its_own_reason(
+    waiting: Application,
+    users: dict[str, Any],
+    client: FlaskClient,
+    caplog: pytest.LogCaptureFixture,
+    forgery: str,
+    reason: str,
+) -> None:
+    code = _code(waiting, users)
+    sandbox_bank.pay(code, 1_700_000)
+    body, _ = _queued()
+    now = int(app_clock().now().timestamp())
+    if forgery == "wrong-signature":
+        signature = sandbox_provider.sign(body, "not-the-secret", now)
+    else:
+        signature = sandbox_provider.sign(body, SECRET, now - 301)
+    with caplog.at_level(logging.WARNING, logger="kitas.services.payments"):
+        refused = _post_notice(client, body, signature)
+    assert refused.status_code == 400 and refused.get_json() == {"outcome": "rejected"}
+    assert [r.getMessage() for r in caplog.records if reason in r.getMessage()], caplog.text
+    assert payments.payment_of(waiting.id).status == "pending"  # type: ignore[union-attr]
+    assert _bill(code).status == "paid"  # the bank's side is unaffected; only the notice was refused
+    db.session.expire_all()
+    assert db.session.get(Application, waiting.id).status == "awaiting_payment"  # type: ignore[union-attr]
+    # The same notice, signed now with the right secret, is then accepted: the refusal was only the forgery's.
+    assert _post_notice(client, body, sandbox_provider.sign(body, SECRET, now)).get_json() == {"outcome": "accepted"}
+
+
 def test_webhook_endpoint_answers_in_json(
     waiting: Application, users: dict[str, Any], client: FlaskClient, csrf_on: None
 ) -> None:
     code = _code(waiting, users)
     sandbox_bank.pay(code, 1_700_000)
     body, headers = _queued()
-    forged = client.post(
-        "/webhooks/payments/sandbox",
-        data=body,
-        headers={"X-Sandbox-Signature": "t=1,v1=00"},
-        content_type="application/json",
-    )
-    assert forged.status_code == 400 and forged.get_json() == {"outcome": "rejected"}
     ok = client.post("/webhooks/payments/sandbox", data=body, headers=headers, content_type="application/json")
     assert ok.status_code == 200 and ok.get_json() == {"outcome": "accepted"}  # no CSRF token needed
     again = client.post("/webhooks/payments/sandbox", data=body, headers=headers, content_type="application/json")

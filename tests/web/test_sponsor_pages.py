@@ -12,7 +12,7 @@ from kitas.models import AuditEvent, Notification
 from kitas.services import cases
 from tests.factories import make_user
 from tests.services.helpers import complete
-from tests.web.pages import case_of, open_task_row, post_form, task_url
+from tests.web.pages import case_of, post_form, task_url
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -49,13 +49,20 @@ def test_decline_needs_a_reason_which_the_applicant_then_sees(users: dict[str, A
     assert "Not our employee." in page and "Declined by the sponsor" in page
 
 
-def test_another_sponsor_gets_404(users: dict[str, Any], login_as: Any) -> None:
+@pytest.mark.parametrize("confirmed", [True, False], ids=["confirmed", "unconfirmed"])
+def test_another_sponsor_gets_404(users: dict[str, Any], login_as: Any, confirmed: bool) -> None:
+    """Another employer's sponsor, with a confirmed address too: only the address rule refuses that one."""
     application = _awaiting_sponsor(users)
-    stranger = make_user("sponsor", email="hr@other.co.id", name="Other HR")
+    stranger = make_user("sponsor", email="hr@other.co.id", name="Other HR", confirmed=confirmed)
     client = login_as(stranger)
     assert application.reference not in client.get("/sponsor/").get_data(as_text=True)
-    task = open_task_row(application.id, "sponsor_confirmation")
-    assert client.get(f"/sponsor/applications/{application.reference}/tasks/{task.task_id}").status_code == 404
+    url = task_url(application, "sponsor_confirmation", "/sponsor")
+    page = client.get(url)
+    assert page.status_code == 404 and "Ana Lima" not in page.get_data(as_text=True)
+    assert post_form(client, url, {"sponsor_decision": "confirm"}).status_code == 404
+    assert case_of(users["applicant"]).status == "awaiting_sponsor"
+    refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access_refused")).all()
+    assert [row.actor_id for row in refused] == [stranger.id, stranger.id]
 
 
 def test_an_unconfirmed_address_is_nobodys_sponsor(users: dict[str, Any], login_as: Any) -> None:
