@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import pyotp
 from sqlalchemy import Table, func, insert, select, text
 
 from kitas.extensions import app_clock, db
@@ -82,6 +83,7 @@ class Person:
     label: str  # how audit rows name the person
     session_id: str  # what Flask-Login keeps in the session
     password: str
+    totp_secret: str | None = None  # the authenticator app of an officer (the roles that need one)
 
 
 @dataclass
@@ -98,7 +100,11 @@ class Template:
 def make_person(role: str, email: str, name: str, password: str) -> Person:
     """A verified account with one role, made by the accounts service (so it signs in like anyone)."""
     user = accounts.create_account(email, name, password, [role], verified=True)
-    person = Person(user.id, user.email, user.label, user.get_id(), password)
+    secret = None
+    if role in accounts.MFA_ROLES:
+        secret = pyotp.random_base32()
+        accounts.enrol_with_secret(user, secret)
+    person = Person(user.id, user.email, user.label, user.get_id(), password, secret)
     db.session.remove()
     return person
 

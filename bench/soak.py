@@ -55,6 +55,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(ROOT))
 
+import pyotp  # noqa: E402
 import requests  # noqa: E402
 
 from bench.processes import (  # noqa: E402
@@ -163,8 +164,13 @@ def sign_in(client: Client, person: Person) -> None:
 
 
 def second_factor(client: Client, person: Person, answer: requests.Response) -> requests.Response:
-    """The sign-in's second step; none yet (officers' TOTP codes go here once MFA is required)."""
-    return answer
+    """The sign-in's code step, for the officers (their app is the test factory's, OFFICER_TOTP_SECRET)."""
+    if not answer.url.split("?")[0].endswith("/auth/code"):
+        return answer
+    from tests.factories import OFFICER_TOTP_SECRET
+
+    code = pyotp.TOTP(OFFICER_TOTP_SECRET).now()
+    return client.call("POST", "/auth/code", data={"code": code, "csrf_token": client.csrf(answer.text)})
 
 
 def post_form(client: Client, path: str, html: str, data: dict[str, Any]) -> requests.Response:

@@ -154,7 +154,7 @@ def pdf_content_bomb(pages: int = 3, megabytes_per_page: int = 20) -> bytes:
 # --- PDFs with active content (each kind the upload checks refuse), and harmless look-alikes -----------
 
 
-def _pdf_with(change: Callable[[PdfWriter], None]) -> bytes:
+def _pdf_with(change: Callable[[PdfWriter], object]) -> bytes:
     """A one-page PDF written by pypdf after ``change`` edited it."""
     writer = PdfWriter()
     writer.add_blank_page(width=595, height=842)
