@@ -13,12 +13,12 @@ echo "== mypy"
 "$VENV/bin/mypy" engine forms workflows kitas bench
 
 echo "== tests on SQLite"
-"$VENV/bin/pytest" -q "$@"
+env -u KITAS_TEST_POSTGRES_URL "$VENV/bin/pytest" -q "$@"
 
 PG_URL="${KITAS_TEST_POSTGRES_URL:-postgresql://postgres@127.0.0.1:5432/test}"
 if "$VENV/bin/python" -c "import psycopg,sys; psycopg.connect(sys.argv[1], connect_timeout=5).close()" "$PG_URL" 2>/dev/null; then
   echo "== tests on PostgreSQL"
-  KITAS_TEST_DATABASE_URL="$PG_URL" "$VENV/bin/pytest" -q "$@"
+  KITAS_TEST_POSTGRES_URL="$PG_URL" "$VENV/bin/pytest" -q "$@"
 elif [ "${KITAS_REQUIRE_POSTGRES:-0}" = "1" ]; then
   echo "PostgreSQL at $PG_URL cannot be reached, and KITAS_REQUIRE_POSTGRES=1" >&2
   exit 1

@@ -1,7 +1,7 @@
 """Test fixtures: one application per session, a clean database per test, a controlled clock.
 
 The suite runs on SQLite by default (a file, so threads share it) and on
-PostgreSQL when KITAS_TEST_DATABASE_URL is set.
+PostgreSQL when KITAS_TEST_POSTGRES_URL is set.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ DATA = Path(__file__).resolve().parent / "data"
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The database the suite runs on."""
-    url = os.environ.get("KITAS_TEST_DATABASE_URL")
+    url = os.environ.get("KITAS_TEST_POSTGRES_URL")
     if url:
         return url
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"

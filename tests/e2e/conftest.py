@@ -9,7 +9,7 @@ suite's ManualClock: the scheduler, the webhook's signed timestamp and the
 browser all live in real time, and the journey never needs a deadline to pass.
 
 Database: on SQLite the live server has its own file in a temporary folder. On
-PostgreSQL (KITAS_TEST_DATABASE_URL set) it gets a schema of its own in that
+PostgreSQL (KITAS_TEST_POSTGRES_URL set) it gets a schema of its own in that
 database (``e2e_<random>``, reached through ``search_path``), built by the real
 migrations and dropped afterwards. So it never touches the tables of the
 session app, which drops and rebuilds ``public`` when it starts and wipes it
@@ -180,7 +180,7 @@ class _ProblemLog(logging.Handler):
 
 def _database(tmp: Path) -> tuple[str, Callable[[], None]]:
     """The live server's database URL, and what removes that database afterwards."""
-    base = os.environ.get("KITAS_TEST_DATABASE_URL")
+    base = os.environ.get("KITAS_TEST_POSTGRES_URL")
     if not base:
         return f"sqlite:///{tmp / 'e2e.db'}", lambda: None
     import psycopg
