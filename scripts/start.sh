@@ -11,6 +11,7 @@ if ! python3 -c "import socket,sys; s=socket.socket(); s.setsockopt(socket.SOL_S
   echo "or start this one elsewhere, for example: KITAS_PORT=5001 bash scripts/start.sh" >&2
   exit 1
 fi
+KITAS_INSTALL_EXTRAS=""  # serving needs no test tools
 . scripts/venv.sh
 "$VENV/bin/kitas" init
 # One account per role; the officers also get an authenticator-app key, and `kitas demo-code EMAIL` prints their code.

@@ -4,6 +4,7 @@
 # set KITAS_REQUIRE_POSTGRES=1 to fail when it cannot be reached (CI does), otherwise it is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+KITAS_INSTALL_EXTRAS=test
 . scripts/venv.sh
 
 echo "== ruff"
