@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import shutil
 import sys
 from pathlib import Path
 
@@ -56,7 +57,7 @@ def register_commands(app: Flask) -> None:
         officers = [account for account in accounts if account.totp_secret]
         if officers:
             click.echo("Officers also enter a 6-digit code after the password. Without a phone, print it with")
-            click.echo(f"  kitas demo-code {officers[0].email}")
+            click.echo(f"  {_this_command()} demo-code {officers[0].email}")
             click.echo("or add the account to an authenticator app with its key:")
             for account in officers:
                 click.echo(f"  {account.email:<26} key: {account.totp_secret}")
@@ -212,3 +213,15 @@ def command_group() -> FlaskGroup:
 def main() -> None:
     """Entry point of the ``kitas`` console script."""
     command_group().main(prog_name="kitas")
+
+
+def _this_command() -> str:
+    """How to call this ``kitas`` again from here: as typed when it is on PATH, else its path (.venv/bin/kitas)."""
+    program = Path(sys.argv[0])
+    found = shutil.which("kitas")
+    if program.name != "kitas" or (found is not None and Path(found).resolve() == program.resolve()):
+        return "kitas"
+    try:
+        return str(program.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(program)

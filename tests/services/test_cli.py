@@ -151,3 +151,20 @@ def test_an_older_demo_file_with_passwords_only_is_read(
     again = ensure_demo_accounts()
     assert {a.email: a.password for a in again} == first
     assert all(a.totp_secret for a in again if a.role in ("verifier", "supervisor", "analyst", "admin"))
+
+
+def test_the_demo_names_the_command_as_it_can_be_typed_from_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kitas.cli import _this_command
+
+    program = tmp_path / ".venv" / "bin" / "kitas"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", [str(program), "demo"])
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert _this_command() == ".venv/bin/kitas"  # not on PATH: the path from here
+    monkeypatch.setenv("PATH", str(program.parent))
+    assert _this_command() == "kitas"  # on PATH: as typed
