@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -134,3 +135,18 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }
+
+
+def timer_firings() -> Counter[int]:
+    """How many times the audit trail says a timer fired, per case (inside an application context)."""
+    from sqlalchemy import func, select
+
+    from kitas.extensions import db
+    from kitas.models import AuditEvent
+
+    query = (
+        select(AuditEvent.application_id, func.count())
+        .where(AuditEvent.action == "timer_fired", AuditEvent.application_id.is_not(None))
+        .group_by(AuditEvent.application_id)
+    )
+    return Counter({int(case_id): count for case_id, count in db.session.execute(query).all() if case_id is not None})

@@ -68,9 +68,11 @@ from bench.processes import (  # noqa: E402
     start_gunicorn,
     start_scheduler,
     stop,
+    timer_firings,
     wait_for,
 )
 from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes  # noqa: E402
+from tests.web.pages import flatten_form  # noqa: E402
 from tests.worker_data import APPLICANT_DATA, EMPLOYMENT_DATA  # noqa: E402
 
 PASSWORD = "soak-" + secrets.token_hex(8)
@@ -175,19 +177,8 @@ def second_factor(client: Client, person: Person, answer: requests.Response) -> 
 
 def post_form(client: Client, path: str, html: str, data: dict[str, Any]) -> requests.Response:
     """Post a task form as the browser does: text as text, booleans as true/false, rows flattened, files."""
-    fields: dict[str, str] = {"action": "submit", "csrf_token": client.csrf(html)}
-    files: dict[str, tuple[str, bytes]] = {}
-    for key, value in data.items():
-        if isinstance(value, tuple):
-            files[key] = value
-        elif isinstance(value, bool):
-            fields[key] = "true" if value else "false"
-        elif isinstance(value, list):
-            for index, row in enumerate(value):
-                for name, cell in row.items():
-                    fields[f"{key}-{index}-{name}"] = str(cell)
-        else:
-            fields[key] = str(value)
+    fields, files = flatten_form(data)
+    fields = {"action": "submit", "csrf_token": client.csrf(html), **fields}
     return client.call("POST", path, data=fields, files=files or {"_": ("", b"")})
 
 
@@ -485,7 +476,7 @@ def data_report(app: Any, received: list[Any], first_due: datetime) -> dict[str,
     from sqlalchemy import func, select
 
     from kitas.extensions import db
-    from kitas.models import Application, AuditEvent, Notification, Timer
+    from kitas.models import Application, Notification, Timer
     from kitas.services.audit import verify_chain
 
     with app.app_context():
@@ -503,15 +494,7 @@ def data_report(app: Any, received: list[Any], first_due: datetime) -> dict[str,
             .join(Application, Application.id == Timer.application_id)
             .where(Application.kitas_type == "test")
         ).all()
-        firings = Counter(
-            dict(
-                db.session.execute(
-                    select(AuditEvent.application_id, func.count())
-                    .where(AuditEvent.action == "timer_fired")
-                    .group_by(AuditEvent.application_id)
-                ).all()
-            )
-        )
+        firings = timer_firings()
         worker_fired = db.session.scalar(
             select(func.count())
             .select_from(Timer)

@@ -60,20 +60,30 @@ def task_url(application: Application, element_id: str, prefix: str = "/applicat
     )
 
 
-def post_form(client: FlaskClient, url: str, data: dict[str, Any], action: str = "submit") -> TestResponse:
-    """Post a task form as the browser would (text fields as text, files as uploads)."""
-    form: dict[str, Any] = {"action": action}
+def flatten_form(data: dict[str, Any]) -> tuple[dict[str, str], dict[str, tuple[str, bytes]]]:
+    """A task form's data as a browser posts it: text fields (booleans as true/false, table rows as
+    ``key-index-column``) and files (``(name, bytes)``)."""
+    fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
     for key, value in data.items():
         if isinstance(value, tuple):
-            form[key] = (io.BytesIO(value[1]), value[0])
+            files[key] = value
         elif isinstance(value, bool):
-            form[key] = "true" if value else "false"
+            fields[key] = "true" if value else "false"
         elif isinstance(value, list):
             for index, row in enumerate(value):
                 for name, cell in row.items():
-                    form[f"{key}-{index}-{name}"] = str(cell)
+                    fields[f"{key}-{index}-{name}"] = str(cell)
         else:
-            form[key] = str(value)
+            fields[key] = str(value)
+    return fields, files
+
+
+def post_form(client: FlaskClient, url: str, data: dict[str, Any], action: str = "submit") -> TestResponse:
+    """Post a task form as the browser would (text fields as text, files as uploads)."""
+    fields, files = flatten_form(data)
+    form: dict[str, Any] = {"action": action, **fields}
+    form.update({key: (io.BytesIO(content), name) for key, (name, content) in files.items()})
     return client.post(url, data=form, content_type="multipart/form-data")
 
 
