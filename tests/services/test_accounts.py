@@ -16,7 +16,7 @@ from kitas.adapters.mail import OutgoingMail
 from kitas.extensions import db
 from kitas.models import AuditEvent, LoginAttempt, Notification, User
 from kitas.services import accounts, audit, notifications
-from kitas.services.accounts import passwords
+from kitas.services.accounts import login_limits, passwords
 from kitas.services.accounts import tokens as account_tokens
 from kitas.services.accounts.fields import email_problem, normalize_email, normalize_phone, phone_problem
 from kitas.services.errors import InvalidInput
@@ -435,6 +435,23 @@ def test_unknown_accounts_are_limited_too(ctx: Flask) -> None:
         accounts.authenticate("ghost@example.org", "a wrong guess", "192.0.2.1")
 
 
+def test_a_repeating_event_is_audited_once_per_window_with_the_repeats_counted(ctx: Flask, clock: ManualClock) -> None:
+    from kitas.transactions import write_transaction
+
+    def once() -> bool:
+        with write_transaction():
+            return audit.record_once_per_window("login_throttled:test", timedelta(minutes=15), "login_throttled", {})
+
+    assert [once(), once(), once()] == [True, False, False]
+    clock.advance(minutes=15, seconds=1)
+    assert [once(), once()] == [True, False]
+    clock.advance(minutes=15, seconds=1)
+    assert once() is True
+    db.session.rollback()
+    counts = [e.detail["repeats_not_audited"] for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+    assert counts == [0, 2, 1]  # the count restarts with each row
+
+
 def test_logout_ends_every_session(ctx: Flask) -> None:
     user = make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
     before = user.session_token
@@ -443,6 +460,83 @@ def test_logout_ends_every_session(ctx: Flask) -> None:
     fresh = db.session.get(User, user.id)
     assert fresh is not None and fresh.session_token != before
     assert actions() == ["logout"]
+
+
+def test_logout_is_audited_as_the_user_with_the_address(ctx: Flask) -> None:
+    user = make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    accounts.logout(user, ADDRESS)
+    db.session.rollback()
+    [row] = db.session.scalars(select(AuditEvent)).all()
+    assert row.action == "logout" and row.actor_id == user.id
+    assert row.detail == {"email": "ana@example.org", "address": ADDRESS}
+
+
+# --- sign-in links ------------------------------------------------------------------------------------
+
+
+def _sign_in_token(user: User) -> str:
+    """A sign-in link token for ``user`` as the mail would carry it now."""
+    db.session.rollback()
+    return account_tokens.sign_in_token(user, login_limits.last_success_id(user.email))
+
+
+def test_a_sign_in_link_signs_in_once_and_is_recorded_and_audited(ctx: Flask) -> None:
+    user = make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    accounts.authenticate("ana@example.org", GOOD_PASSWORD, ADDRESS)  # an earlier success the link must follow
+    token = _sign_in_token(user)
+    other = make_user("applicant", email="other@example.org", password=GOOD_PASSWORD)
+    accounts.authenticate(other.email, GOOD_PASSWORD, ADDRESS)  # another account's sign-in spends nothing
+    assert accounts.check_sign_in_link(token).id == user.id
+    assert accounts.sign_in_with_link(token, "192.0.2.44").id == user.id
+    db.session.rollback()
+    last = db.session.scalars(select(LoginAttempt).order_by(LoginAttempt.id.desc())).first()
+    assert last is not None
+    assert (last.account, last.address, last.succeeded, last.factor) == ("ana@example.org", "192.0.2.44", True, "link")
+    row = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+    assert row is not None and row.action == "login_succeeded" and row.actor_id == user.id
+    assert row.detail == {"email": "ana@example.org", "address": "192.0.2.44", "with": "link"}
+    for use in (accounts.check_sign_in_link, lambda t: accounts.sign_in_with_link(t, ADDRESS)):
+        with pytest.raises(accounts.SignInLinkInvalid) as spent:
+            use(token)
+        assert str(spent.value) == "this sign-in link was already used, or you signed in since it was sent"
+        assert spent.value.expired is False
+
+
+def test_a_password_sign_in_spends_an_earlier_sign_in_link(ctx: Flask) -> None:
+    user = make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    token = _sign_in_token(user)
+    accounts.authenticate("ana@example.org", GOOD_PASSWORD, ADDRESS)
+    with pytest.raises(accounts.SignInLinkInvalid):
+        accounts.check_sign_in_link(token)
+    with pytest.raises(accounts.SignInLinkInvalid):
+        accounts.sign_in_with_link(token, ADDRESS)
+
+
+def test_sign_in_link_problems_say_what_is_wrong(ctx: Flask, clock: ManualClock) -> None:
+    user = make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    closed = make_user("applicant", email="closed@example.org", password=GOOD_PASSWORD)
+    closed.is_active = False
+    db.session.commit()
+    closed_token = _sign_in_token(closed)
+    old_token = _sign_in_token(user)
+    clock.advance(minutes=31)
+    cases = [
+        ("forged", "this sign-in link is damaged or not one of ours", False),
+        (old_token, "this sign-in link is more than 30 minutes old", True),
+    ]
+    for use in (accounts.check_sign_in_link, lambda t: accounts.sign_in_with_link(t, ADDRESS)):
+        for token, message, expired in cases:
+            with pytest.raises(accounts.SignInLinkInvalid) as problem:
+                use(token)
+            assert (str(problem.value), problem.value.expired) == (message, expired)
+    clock.advance(minutes=-31)
+    for use in (accounts.check_sign_in_link, lambda t: accounts.sign_in_with_link(t, ADDRESS)):
+        with pytest.raises(accounts.SignInLinkInvalid) as refused:  # a closed account: the link lets no one in
+            use(closed_token)
+        assert str(refused.value) == "this sign-in link is for an account that is closed"
+        assert refused.value.expired is False
+    db.session.rollback()
+    assert db.session.scalars(select(LoginAttempt).where(LoginAttempt.succeeded)).all() == []
 
 
 # --- e-mail confirmation ------------------------------------------------------------------------------

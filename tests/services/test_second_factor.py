@@ -206,3 +206,44 @@ def test_a_code_with_no_app_set_up_is_a_clear_error(ana: User) -> None:
 def test_the_factory_officer_has_the_known_secret(vera: User) -> None:
     factor = db.session.scalars(select(SecondFactor).where(SecondFactor.user_id == vera.id)).one()
     assert factor.secret == OFFICER_TOTP_SECRET and factor.confirmed_at is not None
+
+
+def _wrong_code() -> str:
+    return "000000" if current_code() != "000000" else "111111"
+
+
+def _refused_codes(user: User, count: int, prefix: str) -> None:
+    for number in range(count):
+        with pytest.raises(accounts.CodeRefused):
+            accounts.verify_sign_in_code(fresh(user), _wrong_code(), f"{prefix}.{number}")
+
+
+def test_wrong_codes_of_one_account_do_not_count_against_another(vera: User) -> None:
+    otto = make_user("verifier", email="otto@imigrasi.example", name="Otto Officer")
+    _refused_codes(vera, 4, "198.51.100")
+    _refused_codes(otto, 4, "192.0.2")
+    assert accounts.verify_sign_in_code(fresh(vera), current_code(), "203.0.113.50") == "totp"
+
+
+def test_a_right_code_ends_the_accounts_run_of_wrong_codes(vera: User, clock: ManualClock) -> None:
+    _refused_codes(vera, 4, "198.51.100")
+    assert accounts.verify_sign_in_code(fresh(vera), current_code(), "203.0.113.50") == "totp"
+    clock.advance(seconds=30)
+    _refused_codes(vera, 4, "192.0.2")
+    assert accounts.verify_sign_in_code(fresh(vera), current_code(), "203.0.113.51") == "totp"
+    clock.advance(seconds=30)
+    # Wrong passwords are not wrong codes: 3 of them and 2 wrong codes stay under the code limit.
+    for number in range(3):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate(vera.email, "a wrong guess", f"198.18.0.{number}")
+    _refused_codes(vera, 2, "198.18.1")
+    assert accounts.verify_sign_in_code(fresh(vera), current_code(), "203.0.113.52") == "totp"
+
+
+def test_another_accounts_right_code_does_not_end_this_accounts_run(vera: User) -> None:
+    otto = make_user("verifier", email="otto@imigrasi.example", name="Otto Officer")
+    _refused_codes(vera, 4, "198.51.100")
+    assert accounts.verify_sign_in_code(otto, current_code(), "192.0.2.1") == "totp"
+    _refused_codes(vera, 1, "198.51.101")
+    with pytest.raises(accounts.CodeThrottled):
+        accounts.verify_sign_in_code(fresh(vera), current_code(), "203.0.113.50")
