@@ -416,6 +416,60 @@ def test_a_success_wipes_the_accounts_earlier_failures(ctx: Flask, clock: Manual
     accounts.authenticate("ana@example.org", GOOD_PASSWORD, ADDRESS)
 
 
+def test_another_accounts_success_from_the_address_does_not_end_this_accounts_failures(
+    ctx: Flask, clock: ManualClock
+) -> None:
+    """A guesser who also holds an account cannot sign in to it between guesses to get a fresh budget."""
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    make_user("applicant", email="mallory@example.org", password=GOOD_PASSWORD)
+    for _ in range(4):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate("ana@example.org", "a wrong guess", "198.51.100.7")
+    clock.advance(seconds=1)
+    accounts.authenticate("mallory@example.org", GOOD_PASSWORD, "198.51.100.7")
+    clock.advance(seconds=1)
+    with pytest.raises(accounts.LoginRefused):  # the fifth failure of ana from that address
+        accounts.authenticate("ana@example.org", "a wrong guess", "198.51.100.7")
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.authenticate("ana@example.org", GOOD_PASSWORD, "198.51.100.7")
+
+
+def test_the_owners_success_elsewhere_does_not_end_the_failures_at_an_address(ctx: Flask, clock: ManualClock) -> None:
+    """The owner signing in at home does not give the guesser's address a fresh budget."""
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    for _ in range(4):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate("ana@example.org", "a wrong guess", "198.51.100.7")
+    clock.advance(seconds=1)
+    accounts.authenticate("ana@example.org", GOOD_PASSWORD, "192.0.2.10")
+    clock.advance(seconds=1)
+    with pytest.raises(accounts.LoginRefused):
+        accounts.authenticate("ana@example.org", "a wrong guess", "198.51.100.7")
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.authenticate("ana@example.org", GOOD_PASSWORD, "198.51.100.7")
+    assert accounts.authenticate("ana@example.org", GOOD_PASSWORD, "192.0.2.10").email == "ana@example.org"
+
+
+def test_only_the_owners_own_success_ends_the_run_toward_the_ceiling(
+    ctx: Flask, app: Flask, clock: ManualClock
+) -> None:
+    """Another account's success, from any address, does not reset the distributed count of this one."""
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    make_user("applicant", email="mallory@example.org", password=GOOD_PASSWORD)
+    app.config["KITAS_LOGIN_ACCOUNT_CEILING"] = 6
+    try:
+        for number in range(6):  # one guess from each address: under every per-address limit
+            with pytest.raises(accounts.LoginRefused):
+                accounts.authenticate("ana@example.org", "a wrong guess", f"198.51.100.{number}")
+        clock.advance(seconds=1)
+        accounts.authenticate("mallory@example.org", GOOD_PASSWORD, "192.0.2.10")
+        clock.advance(seconds=1)
+        with pytest.raises(accounts.SignInLinkRequired):
+            accounts.authenticate("ana@example.org", GOOD_PASSWORD, "192.0.2.11")
+    finally:
+        app.config["KITAS_LOGIN_ACCOUNT_CEILING"] = 100
+
+
 def test_address_limit_spans_accounts(ctx: Flask, clock: ManualClock) -> None:
     make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
     for number in range(20):  # KITAS_LOGIN_MAX_FAILURES_PER_ADDRESS, spread over many accounts
