@@ -470,6 +470,56 @@ def test_only_the_owners_own_success_ends_the_run_toward_the_ceiling(
         app.config["KITAS_LOGIN_ACCOUNT_CEILING"] = 100
 
 
+def test_a_limit_of_one_refuses_after_one_failure_and_zero_turns_the_limit_off(ctx: Flask, app: Flask) -> None:
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    setting = "KITAS_LOGIN_MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS"
+    try:
+        app.config[setting] = 1
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate("ana@example.org", "a wrong guess", "198.51.100.7")
+        with pytest.raises(accounts.LoginThrottled):
+            accounts.authenticate("ana@example.org", GOOD_PASSWORD, "198.51.100.7")
+        app.config[setting] = 0  # off: only the per-address limit (20) and the ceiling remain
+        for _ in range(6):
+            with pytest.raises(accounts.LoginRefused):
+                accounts.authenticate("ana@example.org", "a wrong guess", "198.51.100.8")
+        assert accounts.authenticate("ana@example.org", GOOD_PASSWORD, "198.51.100.8").email == "ana@example.org"
+    finally:
+        app.config[setting] = 5
+
+
+def test_wrong_codes_do_not_count_toward_the_password_ceiling(ctx: Flask, app: Flask) -> None:
+    from tests.factories import current_code
+
+    vera = make_user("verifier", email="vera@example.org", password=GOOD_PASSWORD)  # an app of the factory
+    right = current_code()
+    wrong = ("1" if right[0] != "1" else "2") + right[1:]
+    app.config["KITAS_LOGIN_ACCOUNT_CEILING"] = 3
+    try:
+        for number in range(3):
+            with pytest.raises(accounts.CodeRefused):
+                accounts.verify_sign_in_code(vera, wrong, f"198.51.100.{number}")
+        assert accounts.authenticate("vera@example.org", GOOD_PASSWORD, "192.0.2.11").email == "vera@example.org"
+    finally:
+        app.config["KITAS_LOGIN_ACCOUNT_CEILING"] = 100
+
+
+def test_the_ceiling_counts_failures_over_hours(ctx: Flask, app: Flask, clock: ManualClock) -> None:
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    app.config["KITAS_LOGIN_ACCOUNT_CEILING"] = 3
+    try:
+        for number in range(3):
+            with pytest.raises(accounts.LoginRefused):
+                accounts.authenticate("ana@example.org", "a wrong guess", f"198.51.100.{number}")
+        clock.advance(hours=2)  # long past the 15-minute window, well within KITAS_LOGIN_CEILING_HOURS (24)
+        with pytest.raises(accounts.SignInLinkRequired):
+            accounts.authenticate("ana@example.org", GOOD_PASSWORD, "192.0.2.11")
+        clock.advance(hours=22, seconds=1)
+        assert accounts.authenticate("ana@example.org", GOOD_PASSWORD, "192.0.2.11").email == "ana@example.org"
+    finally:
+        app.config["KITAS_LOGIN_ACCOUNT_CEILING"] = 100
+
+
 def test_address_limit_spans_accounts(ctx: Flask, clock: ManualClock) -> None:
     make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
     for number in range(20):  # KITAS_LOGIN_MAX_FAILURES_PER_ADDRESS, spread over many accounts
