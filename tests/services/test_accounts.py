@@ -520,6 +520,26 @@ def test_the_ceiling_counts_failures_over_hours(ctx: Flask, app: Flask, clock: M
         app.config["KITAS_LOGIN_ACCOUNT_CEILING"] = 100
 
 
+def test_successful_sign_ins_do_not_count_toward_the_address_limit(ctx: Flask) -> None:
+    """An office behind one address signs in many people; only failures count against it."""
+    for number in range(21):  # past KITAS_LOGIN_MAX_FAILURES_PER_ADDRESS (20), every one a success
+        make_user("applicant", email=f"staff{number}@example.org", password=GOOD_PASSWORD)
+        accounts.authenticate(f"staff{number}@example.org", GOOD_PASSWORD, ADDRESS)
+    with pytest.raises(accounts.LoginRefused):  # a wrong password is refused, not throttled
+        accounts.authenticate("staff0@example.org", "a wrong guess", ADDRESS)
+
+
+def test_a_failure_exactly_a_window_old_still_counts(ctx: Flask, clock: ManualClock) -> None:
+    make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
+    first = clock.now()
+    for _ in range(5):
+        with pytest.raises(accounts.LoginRefused):
+            accounts.authenticate("ana@example.org", "a wrong guess", "198.51.100.7")
+    clock.set(first + timedelta(minutes=15))  # KITAS_LOGIN_WINDOW_MINUTES: the failures are still in it
+    with pytest.raises(accounts.LoginThrottled):
+        accounts.authenticate("ana@example.org", GOOD_PASSWORD, "198.51.100.7")
+
+
 def test_address_limit_spans_accounts(ctx: Flask, clock: ManualClock) -> None:
     make_user("applicant", email="ana@example.org", password=GOOD_PASSWORD)
     for number in range(20):  # KITAS_LOGIN_MAX_FAILURES_PER_ADDRESS, spread over many accounts
