@@ -71,8 +71,7 @@ from bench.processes import (  # noqa: E402
     timer_firings,
     wait_for,
 )
-from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes  # noqa: E402
-from tests.web.pages import flatten_form  # noqa: E402
+from tests.web.pages import flatten_form, good_documents  # noqa: E402
 from tests.worker_data import APPLICANT_DATA, EMPLOYMENT_DATA  # noqa: E402
 
 PASSWORD = "soak-" + secrets.token_hex(8)
@@ -201,14 +200,7 @@ def applicant_form(html: str, person: Person) -> dict[str, Any] | None:
     if 'name="employer_name"' in html:
         return {**EMPLOYMENT_DATA, "sponsor_email": person.sponsor}
     if 'name="passport_scan"' in html:
-        return {
-            "passport_scan": ("passport.pdf", pdf_bytes()),
-            "photo": ("photo.jpg", jpeg_bytes()),
-            "rptka_approval": ("rptka.pdf", pdf_bytes()),
-            "employment_contract": ("contract.pdf", pdf_bytes(2)),
-            "sponsor_letter": ("letter.png", png_bytes()),
-            "company_nib": ("nib.pdf", pdf_bytes()),
-        }
+        return good_documents()
     if 'name="office"' in html:
         return {"office": "JKT_SELATAN", "appointment_date": _working_day(7)}
     if 'name="correction_note"' in html:
