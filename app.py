@@ -45,7 +45,10 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
         configure_engine(db.engine, app.config["KITAS_SQLITE_BUSY_TIMEOUT_MS"])
     release_sessions_quietly(app)
 
+    from kitas.i18n import init_i18n
     from kitas.web import register_web
+
+    init_i18n(app)
 
     register_web(app)
 

@@ -1,4 +1,4 @@
-"""Money as people in Indonesia read it: whole rupiah, dots between thousands (``Rp1.500.000``)."""
+"""Money as written in Indonesia, in both languages (as on the bank's slip): ``Rp 1.500.000``."""
 
 from __future__ import annotations
 
@@ -7,4 +7,4 @@ def rupiah(amount: int | None) -> str:
     """Format a whole-rupiah amount; ``""`` for no amount."""
     if amount is None:
         return ""
-    return "Rp" + f"{int(amount):,}".replace(",", ".")
+    return "Rp " + f"{int(amount):,}".replace(",", ".")

@@ -23,3 +23,5 @@ if ! fresh "$stamp" && ! { [ -z "$extras" ] && fresh "$VENV/.kitas-installed-tes
   touch "$stamp"
 fi
 bash scripts/vendor.sh
+# The Indonesian catalog, compiled from the committed .po (the .mo files are never committed).
+bash scripts/translations.sh compile

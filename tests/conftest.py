@@ -37,6 +37,15 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+class EnglishBrowserClient(FlaskClient):
+    """A test client whose browser asks for English, as most tests read the English texts; tests of
+    the Indonesian pages send their own ``Accept-Language`` or choose the language on the page."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base.setdefault("HTTP_ACCEPT_LANGUAGE", "en")
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, clock: ManualClock, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """The application, with the schema built by the real migrations."""
@@ -61,6 +70,7 @@ def app(database_url: str, clock: ManualClock, tmp_path_factory: pytest.TempPath
         },
         clock=clock,
     )
+    application.test_client_class = EnglishBrowserClient
     with application.app_context():
         from kitas.extensions import db
 

@@ -20,15 +20,17 @@ def make_user(
     password: str | None = None,
     app: bool | None = None,
     confirmed: bool = False,
+    language: str | None = "en",
 ) -> User:
     """Create and commit a user with the given roles (and a password to sign in with, when given).
 
     Officers (the roles that need a second factor) get a confirmed authenticator app with
     ``OFFICER_TOTP_SECRET``, as if they had enrolled; ``app`` overrides that either way.
     ``confirmed``: the address was proven by the verification link, as for ``users`` of conftest.
+    ``language``: English by default, as the test client's browser asks (None: no setting).
     """
     now = app_clock().now()
-    user = User(email=email, full_name=name, created_at=now, is_active=True)
+    user = User(email=email, full_name=name, created_at=now, is_active=True, language=language)
     if confirmed:
         user.email_verified_at = now
     if password is not None:

@@ -47,6 +47,10 @@ class User(db.Model):  # type: ignore[name-defined]
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     is_active: Mapped[bool] = mapped_column(default=True)
+    # The language pages, e-mails and SMS are written in ("id", "en"; None: the browser's, else "id")
+    # and the zone times are shown in (None: WIB).
+    language: Mapped[str | None] = mapped_column(String(5))
+    time_zone: Mapped[str | None] = mapped_column(String(40))
     # Part of the login session's id: replacing it (password reset) ends every session of the account.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 # The database itself failed (unreachable, restarting, or locked for longer than the busy timeout): no
@@ -10,7 +12,16 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, Interface
 
 
 class ServiceError(Exception):
-    """Base class: a use case was refused; the message says what went wrong and what to do."""
+    """Base class: a use case was refused; the message says what went wrong and what to do.
+
+    The message is a ``forms.texts.Message`` (a message id and its parameters), never a sentence put
+    together here: the web layer translates it into the reader's language (``kitas.i18n.translate``).
+    """
+
+    @property
+    def message(self) -> Any:
+        """The Message the error was raised with (its English text is ``str(error)``)."""
+        return self.args[0] if self.args else ""
 
 
 class NotFound(ServiceError):

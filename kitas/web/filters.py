@@ -7,8 +7,7 @@ from datetime import datetime, timedelta
 from flask import Flask
 
 from ..extensions import app_clock
-from ..localtime import local_time
-from ..money import rupiah
+from ..i18n import country_choices_in_language, country_name, local_date, local_time, rupiah
 from ..services import catalog as kitas_catalog
 from ..services.accounts.fields import country_choices
 
@@ -53,7 +52,9 @@ def register_filters(app: Flask) -> None:
     """Make the filters available to every template."""
     app.jinja_env.add_extension("jinja2.ext.do")
     # The form macro's `country` widget lists every ISO 3166 country by name.
-    app.add_template_global(country_choices, "countries")
+    app.add_template_global(country_choices_in_language, "countries")
+    app.add_template_filter(country_name, "country_name")
+    app.add_template_filter(local_date, "local_date")
     app.add_template_global(country_codes, "country_codes")
     app.add_template_filter(local_time, "local_time")
     app.add_template_filter(rupiah, "rupiah")

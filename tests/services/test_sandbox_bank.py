@@ -101,7 +101,7 @@ def test_the_bank_pays_once_for_the_exact_amount_and_queues_a_webhook(ctx: Flask
     code = _bill()
     with pytest.raises(PaymentRefused) as refused:
         pay(code, 1_000_000)
-    assert refused.value.code == "wrong_amount" and "Rp1.700.000, not Rp1.000.000" in str(refused.value)
+    assert refused.value.code == "wrong_amount" and "Rp 1.700.000, not Rp 1.000.000" in str(refused.value)
     assert db.session.scalars(select(SandboxWebhook)).all() == []
     receipt = pay(code, 1_700_000)
     assert receipt.status == "paid" and receipt.paid_at == clock.now() and receipt.provider_ref

@@ -67,7 +67,7 @@ def test_pay_page_shows_code_amount_expiry_and_the_bank(
     html = _html(response)
     code = re.search(r'class="billing-code[^"]*" data-testid="billing-code">(\d{15})<', html)
     assert code is not None
-    assert "Rp1.700.000" in html
+    assert "Rp 1.700.000" in html
     assert "12 Jan 2026, 09:00 WIB" in html  # seven days after 5 Jan 2026 02:00 UTC, shown in WIB
     assert f'href="/sandbox-bank/?code={code.group(1)}"' in html and "Pay in the sandbox bank" in html
     assert "Waiting for your payment" in html and 'hx-trigger="every 5s"' in html
@@ -103,7 +103,7 @@ def test_pay_page_shows_the_receipt_once_paid(waiting: Application, users: dict[
     assert payments.handle_webhook("sandbox", body, headers) == "accepted"
     html = _html(login_as(users["applicant"]).get(f"/payments/{waiting.reference}"))
     assert 'data-testid="receipt"' in html and "Paid, thank you" in html
-    assert receipt.provider_ref is not None and receipt.provider_ref in html and "Rp1.700.000" in html
+    assert receipt.provider_ref is not None and receipt.provider_ref in html and "Rp 1.700.000" in html
     assert "hx-trigger" not in html
 
 
@@ -135,7 +135,7 @@ def test_the_whole_loop_through_the_pages_and_a_real_webhook(
         assert "Sandbox bank — no real money" in _html(client.get(bank_link.group(1)))
         code = bank_link.group(1).rsplit("=", 1)[1]
         confirm = _html(client.get(f"/sandbox-bank/confirm?code={code}"))
-        assert "KITAS Online" in confirm and "Rp1.700.000" in confirm
+        assert "KITAS Online" in confirm and "Rp 1.700.000" in confirm
         paid = client.post("/sandbox-bank/pay", data={"code": code, "amount": "1700000"})
         assert paid.status_code == 303
         receipt = _html(client.get(paid.headers["Location"]))

@@ -14,6 +14,7 @@ from .mail import (
     VERIFY_PATH,
     VERIFY_SUBJECT,
 )
+from .preferences import TIME_ZONES, set_language
 from .registration import (
     CHANGED_SUBJECT,
     SELF_SERVICE_KINDS,
@@ -79,6 +80,7 @@ __all__ = [
     "SIGN_IN_PATH",
     "SIGN_IN_SUBJECT",
     "SignInLinkInvalid",
+    "TIME_ZONES",
     "SignInLinkRequired",
     "TokenInvalid",
     "VERIFY_PATH",
@@ -102,6 +104,7 @@ __all__ = [
     "resend_verification",
     "reset_password",
     "second_factor_due",
+    "set_language",
     "set_password",
     "sign_in_with_link",
     "start_enrolment",

@@ -79,10 +79,6 @@ _SIGNATURES: list[tuple[bytes, FileKind | str]] = [
 class UploadRejected(ServiceError):
     """A file was refused; the message names the problem in plain words and says what to do."""
 
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
-
 
 @dataclass(frozen=True)
 class CheckedUpload:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from urllib.parse import urlsplit
+
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from kitas.i18n import LANGUAGE_COOKIE, LANGUAGES
+from kitas.services import accounts
 from kitas.services import catalog as kitas_catalog
 from kitas.services.health import ping_database, service_health
+
+from ..auth.forms import safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -37,6 +43,30 @@ def types() -> ResponseReturnValue:
 def type_detail(code: str) -> ResponseReturnValue:
     """What one KITAS type needs: documents, sponsor, deadlines."""
     return render_template("public/type_detail.html", kitas_type=kitas_catalog.kitas_type(code))
+
+
+@bp.post("/language")
+def choose_language() -> ResponseReturnValue:
+    """The language switch on every page: remembered in a cookie, and in the account when signed in."""
+    language = request.form.get("language", "")
+    back = _page_it_came_from() or url_for("public.home")
+    response = redirect(back)
+    if language not in LANGUAGES:
+        return response
+    if current_user.is_authenticated:
+        accounts.set_language(current_user.id, language)
+    response.set_cookie(
+        LANGUAGE_COOKIE, language, max_age=365 * 24 * 3600, samesite="Lax", secure=request.is_secure, httponly=True
+    )
+    return response
+
+
+def _page_it_came_from() -> str | None:
+    """The page the switch was pressed on, with its query (``/inbox?page=2``), when it is this site's."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host:
+        return None
+    return safe_next(referrer.path + (f"?{referrer.query}" if referrer.query else ""))
 
 
 @bp.get("/health")
