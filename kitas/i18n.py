@@ -184,10 +184,12 @@ def local_date(value: date | str | None) -> str:
         return ""
     if isinstance(value, str):
         try:
-            value = date.fromisoformat(value[:10])
+            day = date.fromisoformat(value[:10])
         except ValueError:
             return value
-    return format_date(value, "d MMMM y", locale=current_language())
+    else:
+        day = value
+    return format_date(day, "d MMMM y", locale=current_language())
 
 
 @lru_cache(maxsize=8)
