@@ -6,6 +6,10 @@ from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
+from forms.texts import Message
+
+from .sentences import joined
+
 # The database itself failed (unreachable, restarting, or locked for longer than the busy timeout): no
 # use case is at fault and trying again shortly will work, so pages answer 503, never a traceback.
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
@@ -46,7 +50,7 @@ class InvalidInput(ServiceError):
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
         count = sum(len(v) for v in errors.values())
-        super().__init__(f"the form has {count} error(s); nothing was saved")
+        super().__init__(Message("the form has %(count)s error(s); nothing was saved", count=count))
 
 
 class DeploymentRefused(ServiceError):
@@ -54,7 +58,11 @@ class DeploymentRefused(ServiceError):
 
     def __init__(self, problems: list[tuple[str, str]]):
         self.problems = problems
-        super().__init__("; ".join(f"{element}: {message}" for element, message in problems))
+        super().__init__(
+            joined(
+                [Message("%(element)s: %(problem)s", element=element, problem=problem) for element, problem in problems]
+            )
+        )
 
 
 class CaseStateUnreadable(ServiceError):

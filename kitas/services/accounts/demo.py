@@ -19,6 +19,8 @@ import pyotp
 from flask import current_app
 from sqlalchemy import select
 
+from forms.texts import Message
+
 from ...extensions import app_clock, db
 from ...models import User
 from ..errors import ServiceError
@@ -107,12 +109,22 @@ def demo_code(email: str) -> DemoCode:
     email = email.strip().lower()
     secret = _kept().get(email, {}).get("totp_secret")
     if not secret:
-        known = ", ".join(e for e, data in _kept().items() if data.get("totp_secret")) or "none (run 'kitas demo')"
-        raise ServiceError(f"{email} is not a demo account with an app; demo officers: {known}")
+        known = ", ".join(e for e, data in _kept().items() if data.get("totp_secret"))
+        if not known:
+            raise ServiceError(
+                Message(
+                    "%(email)s is not a demo account with an app; demo officers: none (run 'kitas demo')", email=email
+                )
+            )
+        raise ServiceError(
+            Message("%(email)s is not a demo account with an app; demo officers: %(known)s", email=email, known=known)
+        )
     user = db.session.scalars(select(User).where(User.email == email)).first()
     factor = user.second_factor if user is not None else None
     if factor is None or factor.secret != secret:
-        raise ServiceError(f"the app of {email} was changed since 'kitas demo'; run 'kitas demo --reset'")
+        raise ServiceError(
+            Message("the app of %(email)s was changed since 'kitas demo'; run 'kitas demo --reset'", email=email)
+        )
     now = int(app_clock().now().timestamp())
     step = now // second_factor.STEP_SECONDS
     left = second_factor.STEP_SECONDS - now % second_factor.STEP_SECONDS

@@ -15,6 +15,8 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from forms.texts import Message
+
 MIN_LENGTH = 8
 RECOMMENDED_LENGTH = 15
 MAX_LENGTH = 128
@@ -66,28 +68,35 @@ def _is_common(lowered: str) -> bool:
     return lowered in common or (len(stem) >= _MIN_PERSONAL_PART and stem in common)
 
 
-def problems(password: str, *, email: str = "", full_name: str = "") -> list[str]:
+def problems(password: str, *, email: str = "", full_name: str = "") -> list[Message]:
     """Everything wrong with ``password`` as a new password (an empty list when it is acceptable)."""
     password = normalize(password)
     length = len(password)
     if length == 0:
-        return ["Choose a password."]
+        return [Message("Choose a password.")]
     if length < MIN_LENGTH:
         return [
-            f"Use at least {MIN_LENGTH} characters (this one has {length}); "
-            f"{RECOMMENDED_LENGTH} or more is recommended, for example a few unrelated words."
+            Message(
+                "Use at least %(minimum)s characters (this one has %(count)s); "
+                "%(recommended)s or more is recommended, for example a few unrelated words.",
+                minimum=MIN_LENGTH,
+                count=length,
+                recommended=RECOMMENDED_LENGTH,
+            )
         ]
     if length > MAX_LENGTH:
-        return [f"Use at most {MAX_LENGTH} characters (this one has {length})."]
+        return [Message("Use at most %(limit)s characters (this one has %(count)s).", limit=MAX_LENGTH, count=length)]
     lowered = password.lower()
-    found: list[str] = []
+    found: list[Message] = []
     if _is_common(lowered) or len(set(lowered)) == 1:
         found.append(
-            "This password is one of the most commonly used and is guessed first. "
-            "Choose something less predictable, for example a few unrelated words."
+            Message(
+                "This password is one of the most commonly used and is guessed first. "
+                "Choose something less predictable, for example a few unrelated words."
+            )
         )
     if _is_personal(lowered, email, full_name):
-        found.append("Do not use your name or e-mail address in your password.")
+        found.append(Message("Do not use your name or e-mail address in your password."))
     return found
 
 

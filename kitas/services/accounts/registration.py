@@ -20,6 +20,8 @@ from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from forms.texts import Message
+
 from ...extensions import app_clock, db
 from ...models import Role, User
 from ...models.user import ROLES
@@ -32,6 +34,7 @@ from .fields import normalize_email, normalize_phone, profile_problems
 
 SELF_SERVICE_KINDS = ("applicant", "sponsor")  # officer roles are given, never chosen
 CHANGED_SUBJECT = "Your KITAS Online password was changed"
+PASSWORDS_DIFFER = Message("The two passwords are not the same. Type both again.")
 
 
 class TokenInvalid(ServiceError):
@@ -91,12 +94,19 @@ def _insert_user(profile: _Profile, password_hash: str, roles: Sequence[str], *,
 
 def _duplicate(email: str) -> InvalidInput:
     return InvalidInput(
-        {"email": [f"An account with {email} already exists. Sign in, or reset your password if you forgot it."]}
+        {
+            "email": [
+                Message(
+                    "An account with %(email)s already exists. Sign in, or reset your password if you forgot it.",
+                    email=email,
+                )
+            ]
+        }
     )
 
 
 def _checked_profile(
-    fields: dict[str, Any], password: str, errors: dict[str, list[str]], *, duplicate_is_error: bool = True
+    fields: dict[str, Any], password: str, errors: dict[str, list[Message]], *, duplicate_is_error: bool = True
 ) -> _Profile:
     """Validate the profile and the password; add every problem to ``errors`` (an address that has an
     account is one only when ``duplicate_is_error``: self-service registration must not tell)."""
@@ -130,10 +140,16 @@ def create_account(
     consent: bool = True,
 ) -> User:
     """Create an account with any roles (demo data, administrators, tests); the password policy applies."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Message]] = {}
     unknown = [name for name in roles if name not in ROLES]
     if unknown or not roles:
-        errors["roles"] = [f"Choose roles among {', '.join(ROLES)} (got {', '.join(unknown) or 'none'})."]
+        errors["roles"] = [
+            Message(
+                "Choose roles among %(roles)s (got %(unknown)s).", roles=", ".join(ROLES), unknown=", ".join(unknown)
+            )
+            if unknown
+            else Message("Choose roles among %(roles)s (got none).", roles=", ".join(ROLES))
+        ]
     fields: dict[str, Any] = {"email": email, "full_name": full_name}
     if phone is not None:
         fields["phone"] = phone
@@ -171,19 +187,23 @@ def register(
     ("someone tried to register with your address"); the caller answers the same either way.
     Returns the new user, or None for an address that had an account.
     """
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Message]] = {}
     fields = {"email": email, "full_name": full_name, "phone": phone, "nationality": nationality}
     profile = _checked_profile(fields, password, errors, duplicate_is_error=False)
     if not profile.nationality:
-        errors["nationality"] = ["Choose your nationality (the country of your passport)."]
+        errors["nationality"] = [Message("Choose your nationality (the country of your passport).")]
     if password and password != password_confirm:
-        errors.setdefault("password_confirm", []).append("The two passwords are not the same. Type both again.")
+        errors.setdefault("password_confirm", []).append(PASSWORDS_DIFFER)
     if kind not in SELF_SERVICE_KINDS:
-        errors["kind"] = ["Choose whether you apply for a permit yourself or sponsor someone (employer/guarantor)."]
+        errors["kind"] = [
+            Message("Choose whether you apply for a permit yourself or sponsor someone (employer/guarantor).")
+        ]
     if not consent:
         errors["consent"] = [
-            "Tick the box to agree to the processing of your personal data; "
-            "without it we cannot create an account or handle an application."
+            Message(
+                "Tick the box to agree to the processing of your personal data; "
+                "without it we cannot create an account or handle an application."
+            )
         ]
     if errors:
         raise InvalidInput(errors)
@@ -223,15 +243,15 @@ def confirm_email(token: str) -> User:
         if problem.expired:
             old = (problem.payload or {}).get("e")
             raise TokenInvalid(
-                "this confirmation link is more than 48 hours old",
+                Message("this confirmation link is more than 48 hours old"),
                 expired=True,
                 email=old if isinstance(old, str) else None,
             ) from None
-        raise TokenInvalid("this confirmation link is damaged or not one of ours") from None
+        raise TokenInvalid(Message("this confirmation link is damaged or not one of ours")) from None
     with write_transaction():
         user = db.session.get(User, user_id)
         if user is None or user.email != email:
-            raise TokenInvalid("this confirmation link is for an address that is no longer registered")
+            raise TokenInvalid(Message("this confirmation link is for an address that is no longer registered"))
         if user.email_verified_at is None:
             user.email_verified_at = app_clock().now()
             audit.record("email_verified", {"email": user.email}, user=user)
@@ -265,22 +285,22 @@ def check_reset_token(token: str) -> User:
         user_id, fingerprint = account_tokens.read_reset_token(token)
     except account_tokens.LinkProblem as problem:
         if problem.expired:
-            raise TokenInvalid("this reset link is more than an hour old", expired=True) from None
-        raise TokenInvalid("this reset link is damaged or not one of ours") from None
+            raise TokenInvalid(Message("this reset link is more than an hour old"), expired=True) from None
+        raise TokenInvalid(Message("this reset link is damaged or not one of ours")) from None
     user = db.session.get(User, user_id)
     if user is None or not user.is_active or fingerprint != account_tokens.password_fingerprint(user.password_hash):
         # The password changed since the link was sent, which includes this link having been used.
-        raise TokenInvalid("this reset link was already used or replaced by a newer one")
+        raise TokenInvalid(Message("this reset link was already used or replaced by a newer one"))
     return user
 
 
-def _new_password_errors(user: User, password: str, password_confirm: str | None) -> dict[str, list[str]]:
-    errors: dict[str, list[str]] = {}
+def _new_password_errors(user: User, password: str, password_confirm: str | None) -> dict[str, list[Message]]:
+    errors: dict[str, list[Message]] = {}
     found = passwords.problems(password, email=user.email, full_name=user.full_name)
     if found:
         errors["password"] = found
     if password_confirm is not None and password and password != password_confirm:
-        errors["password_confirm"] = ["The two passwords are not the same. Type both again."]
+        errors["password_confirm"] = [PASSWORDS_DIFFER]
     return errors
 
 
@@ -299,7 +319,7 @@ def reset_password(token: str, password: str, password_confirm: str, address: st
             query = query.with_for_update()
         user = db.session.scalars(query).one()
         if account_tokens.password_fingerprint(user.password_hash) != fingerprint:  # another tab was first
-            raise TokenInvalid("this reset link was already used or replaced by a newer one")
+            raise TokenInvalid(Message("this reset link was already used or replaced by a newer one"))
         user.password_hash = new_hash
         user.session_token = secrets.token_hex(16)
         user.email_verified_at = user.email_verified_at or now  # the link proved the mailbox is theirs
@@ -320,7 +340,7 @@ def set_password(user: User, password: str) -> None:
     with write_transaction():
         row = db.session.get(User, user.id)
         if row is None:
-            raise ServiceError("this account no longer exists")
+            raise ServiceError(Message("this account no longer exists"))
         row.password_hash = new_hash
         row.session_token = secrets.token_hex(16)
         audit.record("password_set", {"email": row.email})

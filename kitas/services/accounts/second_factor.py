@@ -21,6 +21,8 @@ import pyotp
 import segno
 from sqlalchemy import delete, select
 
+from forms.texts import Message
+
 from ...extensions import app_clock, db
 from ...models import RecoveryCode, SecondFactor, User
 from ...transactions import is_postgres, write_transaction
@@ -46,7 +48,7 @@ class CodeThrottled(ServiceError):
 
     def __init__(self, retry_at: object):
         self.retry_at = retry_at
-        super().__init__("too many wrong codes; wait before trying again")
+        super().__init__(Message("too many wrong codes; wait before trying again"))
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def start_enrolment(user: User, secret: str | None = None) -> Enrolment:
     with write_transaction():
         factor = _locked_factor(user.id)
         if factor is not None and factor.confirmed_at is not None:
-            raise ServiceError("an authenticator app is already set up for this account")
+            raise ServiceError(Message("an authenticator app is already set up for this account"))
         if factor is None or (secret is not None and factor.secret != secret):
             if factor is not None:
                 db.session.delete(factor)
@@ -154,13 +156,17 @@ def _check_code(user: User, factor: SecondFactor, code: str, *, recovery_allowed
     """Accept ``code`` (a TOTP code, or a recovery code when allowed) or raise CodeRefused; returns which kind."""
     typed = _normalized(code)
     if not typed:
-        raise CodeRefused("Enter the 6-digit code that your authenticator app shows.")
+        raise CodeRefused(Message("Enter the 6-digit code that your authenticator app shows."))
     if typed.isdigit() and len(typed) == 6:
         step = _totp_step(factor, typed)
         if step is None:
-            raise CodeRefused("That code is not correct. Enter the code your app shows now (it changes every 30 s).")
+            raise CodeRefused(
+                Message("That code is not correct. Enter the code your app shows now (it changes every 30 s).")
+            )
         if factor.last_step is not None and step <= factor.last_step:
-            raise CodeRefused("That code was already used. Wait until your app shows a new one, then enter it.")
+            raise CodeRefused(
+                Message("That code was already used. Wait until your app shows a new one, then enter it.")
+            )
         factor.last_step = step
         return "totp"
     if recovery_allowed and len(typed) == _RECOVERY_LENGTH:
@@ -173,11 +179,15 @@ def _check_code(user: User, factor: SecondFactor, code: str, *, recovery_allowed
             row.used_at = app_clock().now()
             return "recovery"
         if row is not None:
-            raise CodeRefused("That recovery code was already used. Each one works once; use another.")
-    raise CodeRefused(
-        "That is not a code of this account. Enter the 6-digit code from your app"
-        + (", or one of your recovery codes." if recovery_allowed else ".")
-    )
+            raise CodeRefused(Message("That recovery code was already used. Each one works once; use another."))
+    if recovery_allowed:
+        raise CodeRefused(
+            Message(
+                "That is not a code of this account. "
+                "Enter the 6-digit code from your app, or one of your recovery codes."
+            )
+        )
+    raise CodeRefused(Message("That is not a code of this account. Enter the 6-digit code from your app."))
 
 
 def _verified(user: User, code: str, address: str, purpose: str, *, pending: bool, recovery_allowed: bool) -> str:
@@ -199,7 +209,9 @@ def _verified(user: User, code: str, address: str, purpose: str, *, pending: boo
             throttled = None
             factor = _locked_factor(user.id)
             if factor is None or (factor.confirmed_at is None) != pending:
-                raise ServiceError("no authenticator app is waiting for this code; start again from the sign-in page")
+                raise ServiceError(
+                    Message("no authenticator app is waiting for this code; start again from the sign-in page")
+                )
             row = db.session.get(User, user.id)
             try:
                 kind = _check_code(user, factor, code, recovery_allowed=recovery_allowed)
@@ -248,7 +260,7 @@ def regenerate_recovery_codes(user: User, code: str, address: str) -> list[str]:
 def disable_second_factor(user: User, code: str, address: str) -> None:
     """Turn the second factor off after a current code (TOTP or recovery); refused for the officer roles."""
     if requires_second_factor(user):
-        raise ServiceError("your role needs the second factor, so it cannot be turned off")
+        raise ServiceError(Message("your role needs the second factor, so it cannot be turned off"))
     _verified(user, code, address, "disable", pending=False, recovery_allowed=True)
     with write_transaction():
         db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))

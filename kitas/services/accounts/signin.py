@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from forms.texts import Message
+
 from ...extensions import db
 from ...models import User
 from ...transactions import write_transaction
@@ -35,7 +37,7 @@ class LoginThrottled(ServiceError):
 
     def __init__(self, retry_at: datetime):
         self.retry_at = retry_at
-        super().__init__("too many failed sign-ins; try again later or reset your password")
+        super().__init__(Message("too many failed sign-ins; try again later or reset your password"))
 
 
 class SignInLinkRequired(ServiceError):
@@ -45,7 +47,7 @@ class SignInLinkRequired(ServiceError):
     """
 
     def __init__(self) -> None:
-        super().__init__("signing in with a password is paused for this account; a sign-in link was e-mailed")
+        super().__init__(Message("signing in with a password is paused for this account; a sign-in link was e-mailed"))
 
 
 class AccountDisabled(ServiceError):
@@ -118,7 +120,9 @@ def authenticate(email: str, password: str, address: str) -> User:
             audit.record("login_failed", detail, actor=_anonymous(address))
     if not succeeded or user is None:
         if matched and user is not None:
-            raise AccountDisabled("this account is closed; contact the immigration office if you think this is wrong")
+            raise AccountDisabled(
+                Message("this account is closed; contact the immigration office if you think this is wrong")
+            )
         raise LoginRefused()
     return user
 
@@ -128,11 +132,11 @@ def _link_user(token: str) -> tuple[User, int]:
         user_id, last_success = account_tokens.read_sign_in_token(token)
     except account_tokens.LinkProblem as problem:
         if problem.expired:
-            raise SignInLinkInvalid("this sign-in link is more than 30 minutes old", expired=True) from None
-        raise SignInLinkInvalid("this sign-in link is damaged or not one of ours") from None
+            raise SignInLinkInvalid(Message("this sign-in link is more than 30 minutes old"), expired=True) from None
+        raise SignInLinkInvalid(Message("this sign-in link is damaged or not one of ours")) from None
     user = db.session.get(User, user_id)
     if user is None or not user.is_active:
-        raise SignInLinkInvalid("this sign-in link is for an account that is closed")
+        raise SignInLinkInvalid(Message("this sign-in link is for an account that is closed"))
     return user, last_success
 
 
@@ -140,7 +144,7 @@ def check_sign_in_link(token: str) -> User:
     """The user a sign-in link is for, if it is authentic, recent and not spent by a later sign-in."""
     user, last_success = _link_user(token)
     if login_limits.last_success_id(user.email) != last_success:
-        raise SignInLinkInvalid("this sign-in link was already used, or you signed in since it was sent")
+        raise SignInLinkInvalid(Message("this sign-in link was already used, or you signed in since it was sent"))
     return user
 
 
@@ -151,7 +155,7 @@ def sign_in_with_link(token: str, address: str) -> User:
     with write_transaction():
         login_limits.lock_keys(user.email, address)
         if login_limits.last_success_id(user.email) != last_success:  # another tab, or a sign-in since
-            raise SignInLinkInvalid("this sign-in link was already used, or you signed in since it was sent")
+            raise SignInLinkInvalid(Message("this sign-in link was already used, or you signed in since it was sent"))
         login_limits.record_attempt(user.email, address, True, factor="link")
         row = db.session.get(User, user.id)
         audit.record("login_succeeded", {"email": user.email, "address": address, "with": "link"}, user=row)

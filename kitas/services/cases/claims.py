@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from forms.texts import Message
+
 from ...extensions import db
-from ...localtime import local_time
 from ...models import HumanTask, User
 from ..errors import Conflict, Forbidden
 from .lifecycle import find_case
-from .unit_of_work import CaseStep, case_step
+from .unit_of_work import ANOTHER_OFFICER, CaseStep, case_step
 
 
 def claim_task(reference: str, task_id: str, user: User) -> HumanTask:
@@ -19,8 +20,10 @@ def claim_task(reference: str, task_id: str, user: User) -> HumanTask:
             return task
         if task.claimed_by_id is not None:
             other = db.session.get(User, task.claimed_by_id)
-            when = local_time(task.claimed_at) if task.claimed_at else "earlier"
-            raise Conflict(f"{other.label if other else 'another officer'} claimed this task at {when}")
+            officer = other.label if other else ANOTHER_OFFICER
+            if task.claimed_at is None:
+                raise Conflict(Message("%(officer)s claimed this task earlier", officer=officer))
+            raise Conflict(Message("%(officer)s claimed this task at %(when)s", officer=officer, when=task.claimed_at))
         task.claimed_by_id = user.id
         task.claimed_at = step.now
         step.audit("task_claimed", {"task": task.element_id, "task_id": task_id}, user=user)
@@ -35,7 +38,7 @@ def release_task(reference: str, task_id: str, user: User) -> HumanTask:
         if task.claimed_by_id is None:
             return task
         if task.claimed_by_id != user.id:
-            raise Forbidden("only the officer who claimed this task can release it")
+            raise Forbidden(Message("only the officer who claimed this task can release it"))
         task.claimed_by_id = None
         task.claimed_at = None
         step.audit("task_released", {"task": task.element_id, "task_id": task_id}, user=user)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from engine import EngineError, NotWaiting, ScriptError, StateError, TaskNotReady
+from forms.texts import Message
 
 from ..errors import CaseCannotGoOn, CaseStateUnreadable, Conflict, ServiceError
 from ..incidents import records as incidents
@@ -27,18 +28,28 @@ def guard_engine(action: Callable[[], T], reference: str) -> T:
 def service_error(exc: EngineError, reference: str) -> ServiceError:
     """The service error an engine error of a case becomes."""
     if isinstance(exc, TaskNotReady | NotWaiting):
-        return Conflict(f"case {reference}: {exc}")
+        return Conflict(Message("case %(reference)s: %(problem)s", reference=reference, problem=_problem(exc)))
     if isinstance(exc, ScriptError):
         return cannot_go_on(exc, reference, None)
     if isinstance(exc, StateError):
         return CaseStateUnreadable(str(exc))
-    return ServiceError(f"case {reference}: {exc}")
+    return ServiceError(Message("case %(reference)s: %(problem)s", reference=reference, problem=_problem(exc)))
+
+
+def _problem(exc: Exception) -> str:
+    """What the engine said: its Message when it gave one (translated at the edge), else its text."""
+    said = exc.args[0] if len(exc.args) == 1 else None
+    return said if isinstance(said, Message) else str(exc)
 
 
 def cannot_go_on(exc: ScriptError, reference: str, application_id: int | None) -> CaseCannotGoOn:
     """The rollback of a step whose script failed with nothing to keep, naming the failure for its incident."""
     return CaseCannotGoOn(
-        f"case {reference} cannot go on: {exc}; an analyst must fix the diagram",
+        Message(
+            "case %(reference)s cannot go on: %(problem)s; an analyst must fix the diagram",
+            reference=reference,
+            problem=_problem(exc),
+        ),
         application_id=application_id,
         element_id=exc.element_id,
         kind=incidents.kind_of(exc),

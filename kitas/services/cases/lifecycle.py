@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 import forms
 from engine import CaseRuntime
+from forms.texts import Message
 from workflows import catalog
 
 from ...extensions import app_clock, db
@@ -37,9 +38,11 @@ def start_case(
     try:
         entry = catalog().by_code(kitas_type)
     except KeyError as exc:
-        raise NotFound(f"there is no KITAS type {kitas_type!r}") from exc
+        raise NotFound(Message("there is no KITAS type %(code)r", code=kitas_type)) from exc
     if entry.process_id is None:
-        raise NotFound(f"{entry.name_en} ({entry.index_code}) cannot be applied for online yet")
+        raise NotFound(
+            Message("%(name)s (%(code)s) cannot be applied for online yet", name=entry.name_en, code=entry.index_code)
+        )
     initial = {"kitas_type": entry.code, "index_code": entry.index_code, **_profile(applicant), **(data or {})}
     return start_process(
         entry.process_id,
@@ -70,7 +73,7 @@ def start_process(
     with new_case_step() as step:
         definition = latest_definition(process_id)
         if definition is None:
-            raise ServiceError(f"the process {process_id} is not deployed; run 'kitas init'")
+            raise ServiceError(Message("the process %(process)s is not deployed; run 'kitas init'", process=process_id))
         clock_now = step.now
         runtime = guard_engine(
             lambda: CaseRuntime.start(process_model(definition), dict(data or {}), app_clock(), run=False), "new case"
@@ -139,7 +142,7 @@ def find_case(reference: str, user: User) -> Application:
     application = db.session.scalars(select(Application).where(Application.reference == reference)).first()
     if application is None or not can_see_case(application, user):
         record_refusal(user, "application", application.id if application else None, f"case {reference}")
-        raise NotFound("there is no such application, or it is not yours")
+        raise NotFound(Message("there is no such application, or it is not yours"))
     return application
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 import forms
+from forms.texts import Message
 from workflows import catalog
 
 from ...extensions import db
@@ -64,7 +65,7 @@ class _NotAccepted(CaseCannotGoOn):
 
 
 # Shown above the form when the step's own script failed (the incident tells the administrators).
-NOT_ACCEPTED = (
+NOT_ACCEPTED = Message(
     "We could not accept this step because of a problem on our side. What you typed is kept below; "
     "our administrators have been told. Please try again later."
 )
@@ -205,7 +206,7 @@ def _in_step(
     held_by_other = task.claimed_by_id not in (None, user.id)
     if not complete:
         if held_by_other:
-            return _Posted(data, {}, "another officer claimed this task, so your draft was not saved")
+            return _Posted(data, {}, Message("another officer claimed this task, so your draft was not saved"))
         _keep_draft(task, data, step)
         return _Posted(data, errors)
     if errors:

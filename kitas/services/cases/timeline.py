@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from forms.texts import Message
 from workflows import catalog
 
 from ...extensions import db
@@ -30,11 +31,7 @@ _OFFICER_ONLY = {
 _HIDDEN = {"access_refused", "document_viewed"}
 
 
-_INCIDENT_WORDS = {
-    "incident_opened": "Stopped by a problem (an incident for administrators)",
-    "incident_retried": "Incident retried",
-    "incident_resolved": "Incident resolved",
-}
+_INCIDENT_WORDS = {"incident_opened", "incident_retried", "incident_resolved"}
 
 
 @dataclass(frozen=True)
@@ -110,38 +107,45 @@ def _history(application: Application, viewer: User, officer: bool) -> list[Time
 def _describe(row: AuditEvent, names: dict[str, str]) -> str | None:
     detail = row.detail or {}
     if row.action == "case_started":
-        return "Application started"
+        return Message("Application started")
     if row.action == "task_completed":
-        return f"{names.get(detail.get('task', ''), detail.get('task', 'A step'))}: done"
+        return Message("%(task)s: done", task=names.get(detail.get("task", ""), detail.get("task", Message("A step"))))
     if row.action == "message_delivered":
-        return catalog().messages.get(str(detail.get("message", "")), "Message received")
+        return catalog().messages.get(str(detail.get("message", "")), Message("Message received"))
     if row.action == "timer_fired":
-        name = names.get(detail.get("timer", ""), "A deadline")
-        return f"Deadline passed: {name}" if not detail.get("escalates") else f"Escalated to a supervisor: {name}"
+        name = names.get(detail.get("timer", ""), Message("A deadline"))
+        if detail.get("escalates"):
+            return Message("Escalated to a supervisor: %(deadline)s", deadline=name)
+        return Message("Deadline passed: %(deadline)s", deadline=name)
     if row.action == "billing_created":
-        return "Billing code issued"
+        return Message("Billing code issued")
     if row.action == "document_uploaded":
-        return f"Document uploaded ({str(detail.get('field', '')).replace('_', ' ')})"
+        return Message("Document uploaded (%(field)s)", field=str(detail.get("field", "")).replace("_", " "))
     if row.action == "task_claimed":
-        return f"Task claimed: {names.get(detail.get('task', ''), '')}"
+        return Message("Task claimed: %(task)s", task=names.get(detail.get("task", ""), ""))
     if row.action == "task_released":
-        return f"Task released: {names.get(detail.get('task', ''), '')}"
+        return Message("Task released: %(task)s", task=names.get(detail.get("task", ""), ""))
     if row.action in _INCIDENT_WORDS:
         element = detail.get("element") or ""
-        return f"{_INCIDENT_WORDS[row.action]}: {names.get(element, element) or 'the case'}"
+        about = names.get(element, element) or Message("the case")
+        if row.action == "incident_opened":
+            return Message("Stopped by a problem (an incident for administrators): %(element)s", element=about)
+        if row.action == "incident_retried":
+            return Message("Incident retried: %(element)s", element=about)
+        return Message("Incident resolved: %(element)s", element=about)
     return None
 
 
 def _who(row: AuditEvent, application: Application, viewer: User, officer: bool) -> str | None:
     if row.actor_id is not None and row.actor_id == viewer.id:
-        return "you"
+        return Message("you")
     if officer:
         return row.actor
     if row.actor_id == application.applicant_id:
-        return "the applicant"
+        return Message("the applicant")
     if row.actor.startswith(("scheduler", "payment:")) or row.actor_id is None:
         return None
-    return "your sponsor" if _is_sponsor(row, application) else "an immigration officer"
+    return Message("your sponsor") if _is_sponsor(row, application) else Message("an immigration officer")
 
 
 def _is_sponsor(row: AuditEvent, application: Application) -> bool:
@@ -153,11 +157,14 @@ def _now(application: Application) -> list[TimelineEntry]:
         return [TimelineEntry(application.closed_at, catalog().status_text(application.status).label, current=True)]
     tasks = open_tasks(application.id)
     if tasks:
-        return [TimelineEntry(None, f"Now: {t.name}", current=True, due_at=t.due_at) for t in tasks]
+        return [
+            TimelineEntry(None, Message("Now: %(step)s", step=t.name), current=True, due_at=t.due_at) for t in tasks
+        ]
     text = catalog().status_text(application.status)
     deadline = case_deadline(application.id)
     due = deadline.due_at if deadline is not None else None
-    return [TimelineEntry(None, "Now: " + (text.applicant_action or text.label), current=True, due_at=due)]
+    now = Message("Now: %(step)s", step=text.applicant_action or text.label)
+    return [TimelineEntry(None, now, current=True, due_at=due)]
 
 
 def _journey(application: Application) -> list[tuple[str, str]]:

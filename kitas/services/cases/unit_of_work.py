@@ -44,10 +44,10 @@ from engine import (
     ScriptError,
     StateError,
 )
+from forms.texts import Message
 from workflows import catalog
 
 from ...extensions import app_clock, db
-from ...localtime import local_time
 from ...models import Application, AuditEvent, HumanTask, ProcessDefinition, User
 from ...transactions import is_postgres, write_transaction
 from .. import audit
@@ -63,6 +63,8 @@ from .projections import sync_projections
 from .summary import described
 
 T = TypeVar("T")
+# Who holds a task when their account is gone (a parameter of a Conflict, translated with it).
+ANOTHER_OFFICER = Message("another officer")
 
 
 class CaseStep:
@@ -129,7 +131,7 @@ class CaseStep:
     def check_access(self, user: User) -> None:
         """NotFound unless the user may see this case."""
         if not can_see_case(self.application, user):
-            raise NotFound("there is no such application")
+            raise NotFound(Message("there is no such application"))
 
     def check_lane(self, task: HumanTask, user: User) -> None:
         """Forbidden unless the user works the task's lane (and, for the applicant's or sponsor's part, is them)."""
@@ -139,12 +141,14 @@ class CaseStep:
         """Conflict when another officer holds the task."""
         if task.claimed_by_id is not None and task.claimed_by_id != user.id:
             claimer = db.session.get(User, task.claimed_by_id)
-            raise Conflict(f"this task is claimed by {claimer.label if claimer else 'another officer'}")
+            raise Conflict(
+                Message("this task is claimed by %(officer)s", officer=claimer.label if claimer else ANOTHER_OFFICER)
+            )
 
     def check_version(self, expected: int | None) -> None:
         """Conflict when the case changed since the page that posted was opened."""
         if expected is not None and expected != self.application.version:
-            raise Conflict("the case changed since you opened it; reload the page to see the latest state")
+            raise Conflict(Message("the case changed since you opened it; reload the page to see the latest state"))
 
     # -- changing ------------------------------------------------------------------
 
@@ -298,7 +302,9 @@ def _step(application_id: int | None) -> Iterator[CaseStep]:
             yield step
             step.save()
     except StaleDataError as exc:
-        raise Conflict("someone else changed the case at the same moment; nothing was saved, please retry") from exc
+        raise Conflict(
+            Message("someone else changed the case at the same moment; nothing was saved, please retry")
+        ) from exc
     except CaseCannotGoOn as failure:
         incidents.record_after_rollback(failure)  # the step's own transaction is over: this one is the incident's
         raise
@@ -349,7 +355,7 @@ def lock_case(application_id: int) -> Application:
         query = query.options(joinedload(Application.open_tasks))  # one statement for the case and its tasks
     application = db.session.scalars(query).unique().one_or_none()  # every row: they carry the tasks
     if application is None:
-        raise NotFound("there is no such application")
+        raise NotFound(Message("there is no such application"))
     return application
 
 
@@ -358,11 +364,22 @@ def check_lane(application: Application, task: HumanTask, user: User) -> None:
     role = task.role
     reason = None
     if not role or not user.has_role(role):
-        reason = f"the task '{task.name}' is for the {task.lane} lane (role {role or 'none'}), which you do not have"
+        reason = Message(
+            "the task '%(task)s' is for the %(lane)s lane (role %(role)s), which you do not have",
+            task=task.name,
+            lane=task.lane,
+            role=role or "none",
+        )
     elif role == "applicant" and application.applicant_id != user.id:
-        reason = f"the task '{task.name}' is for the applicant of {application.reference}"
+        reason = Message(
+            "the task '%(task)s' is for the applicant of %(reference)s", task=task.name, reference=application.reference
+        )
     elif role == "sponsor" and not is_named_sponsor(application, user):
-        reason = f"the task '{task.name}' is for the sponsor named in {application.reference}, with a confirmed address"
+        reason = Message(
+            "the task '%(task)s' is for the sponsor named in %(reference)s, with a confirmed address",
+            task=task.name,
+            reference=application.reference,
+        )
     if reason is not None:
         raise Forbidden(reason)
 
@@ -376,8 +393,12 @@ def closed_task_conflict(application_id: int, task_id: str) -> Conflict:
     )
     for row in done:
         if row.detail.get("task_id") == task_id:
-            return Conflict(f"this task was already completed by {row.actor} at {local_time(row.occurred_at)}")
-    return Conflict("this task is no longer open (it was cancelled or never existed in this case)")
+            return Conflict(
+                Message(
+                    "this task was already completed by %(actor)s at %(when)s", actor=row.actor, when=row.occurred_at
+                )
+            )
+    return Conflict(Message("this task is no longer open (it was cancelled or never existed in this case)"))
 
 
 def _failure_detail(failed: FailedStep) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from typing import IO
 from flask import current_app
 from sqlalchemy import select
 
+from forms.texts import Message
+
 from ...adapters.storage import StoredFileMissing, new_storage_key
 from ...extensions import app_clock, db
 from ...models import Application, Document, User
@@ -34,7 +36,7 @@ _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,99}$")
 # and into a temporary file beyond, while its size and SHA-256 are checked; only a file that matches is sent.
 _CHUNK = 64 * 1024
 _SPOOL_MEMORY = 1024 * 1024
-STORE_DOWN = (
+STORE_DOWN = Message(
     "The file could not be stored because the document store cannot be reached right now. "
     "Nothing was lost on your side: try again in a few minutes."
 )
@@ -77,7 +79,9 @@ def prepare_uploads(uploads: Mapping[str, tuple[str, bytes]]) -> PreparedUploads
     checked: dict[str, tuple[str, CheckedUpload]] = {}
     for form_field, (filename, data) in uploads.items():
         if not _FIELD.match(form_field):
-            prepared.errors.setdefault(form_field, []).append("This is not a document of this form; reload the page.")
+            prepared.errors.setdefault(form_field, []).append(
+                Message("This is not a document of this form; reload the page.")
+            )
             continue
         try:
             checked[form_field] = (clean_filename(filename), check_upload(filename, data, max_bytes))
@@ -104,7 +108,9 @@ def add_documents(step: CaseStep, user: User, task_id: str | None, prepared: Pre
     """Add the rows of prepared files to a case, inside its step; only its applicant may, while it is open."""
     _check_applicant(step.application, user)
     if task_id is not None and task_id not in step.tasks():
-        raise Conflict("this step is no longer open, so nothing was uploaded; reload the page to see the current step")
+        raise Conflict(
+            Message("this step is no longer open, so nothing was uploaded; reload the page to see the current step")
+        )
     return {
         form_field: _add_document(step, user, task_id, form_field, name, size, checked, key)
         for form_field, (name, size, checked, key) in prepared.accepted.items()
@@ -174,7 +180,7 @@ def _check_may_upload(application_id: int, user: User) -> None:
     application = db.session.get(Application, application_id)
     if application is None or not can_see_case(application, user):
         record_refusal(user, "application", application_id, "not the applicant's case (upload)")
-        raise NotFound("there is no such application")
+        raise NotFound(Message("there is no such application"))
     try:
         _check_applicant(application, user)
     except Forbidden as exc:
@@ -184,9 +190,13 @@ def _check_may_upload(application_id: int, user: User) -> None:
 
 def _check_applicant(application: Application, user: User) -> None:
     if application.applicant_id != user.id:
-        raise Forbidden(f"only the applicant of {application.reference} may upload its documents")
+        raise Forbidden(
+            Message("only the applicant of %(reference)s may upload its documents", reference=application.reference)
+        )
     if application.closed_at is not None:
-        raise Conflict(f"case {application.reference} is closed; documents can no longer be added")
+        raise Conflict(
+            Message("case %(reference)s is closed; documents can no longer be added", reference=application.reference)
+        )
 
 
 def documents_by_public_ids(ids: Iterable[str], *, application_id: int | None = None) -> dict[str, Document]:
@@ -207,7 +217,7 @@ def open_document(public_id: str, user: User) -> tuple[Document, IO[bytes]]:
     application = db.session.get(Application, document.application_id) if document is not None else None
     if document is None or application is None or not can_see_case(application, user):
         record_refusal(user, "document", public_id[:100], "no such document, or not allowed to see its case")
-        raise NotFound("there is no such document")
+        raise NotFound(Message("there is no such document"))
     content = _verified_copy(document)
     try:
         with write_transaction():
@@ -238,13 +248,17 @@ def _verified_copy(document: Document) -> IO[bytes]:
         spool.close()
         log.error("document %s: file %s missing from %s", document.public_id, document.storage_key, store.description)
         raise ServiceError(
-            "the file of this document is missing from the store; ask the applicant to upload it again "
-            "and tell the service desk"
+            Message(
+                "the file of this document is missing from the store; ask the applicant to upload it again "
+                "and tell the service desk"
+            )
         ) from exc
     except OSError as exc:
         spool.close()
         log.error("document %s: %s", document.public_id, exc)
-        raise Unavailable("the document store cannot be reached right now; try again in a few minutes") from exc
+        raise Unavailable(
+            Message("the document store cannot be reached right now; try again in a few minutes")
+        ) from exc
     except BaseException:
         spool.close()
         raise
@@ -257,6 +271,8 @@ def _verified_copy(document: Document) -> IO[bytes]:
             size,
             document.size,
         )
-        raise ServiceError("the stored file no longer matches its fingerprint and is not shown; tell the service desk")
+        raise ServiceError(
+            Message("the stored file no longer matches its fingerprint and is not shown; tell the service desk")
+        )
     spool.seek(0)
     return spool

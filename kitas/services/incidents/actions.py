@@ -19,13 +19,15 @@ from typing import Any
 
 from sqlalchemy import select
 
+from forms.texts import Message
+
 from ...extensions import app_clock, db
-from ...localtime import local_time
 from ...models import Incident, ProcessDefinition, User
 from ...transactions import is_postgres, write_transaction
 from .. import audit, leases
 from ..cases import CaseStep, case_step
 from ..errors import Conflict, InvalidInput, NotFound
+from ..sentences import joined
 from .listing import require_admin
 
 NOTE_CHARS = 2000
@@ -54,8 +56,10 @@ def retry(incident_id: int, admin: User) -> RetryOutcome:
         return _retry_lease(incident, admin)
     if incident.application_id is None:
         raise Conflict(
-            "this incident belongs to no case, so there is nothing to run again; "
-            "resolve it with a note once its cause is dealt with"
+            Message(
+                "this incident belongs to no case, so there is nothing to run again; "
+                "resolve it with a note once its cause is dealt with"
+            )
         )
     return _retry_case(incident, admin)
 
@@ -65,9 +69,12 @@ def resolve(incident_id: int, admin: User, note: str | None) -> None:
     require_admin(admin)
     text = (note or "").strip()
     if not text:
-        raise InvalidInput({"note": ["Write a note: what was done, or why nothing needs to be done."]})
+        raise InvalidInput({"note": [Message("Write a note: what was done, or why nothing needs to be done.")]})
     if len(text) > NOTE_CHARS:
-        raise InvalidInput({"note": [f"Keep the note to {NOTE_CHARS} characters; it has {len(text)}."]})
+        too_long = Message(
+            "Keep the note to %(limit)s characters; it has %(count)s.", limit=NOTE_CHARS, count=len(text)
+        )
+        raise InvalidInput({"note": [too_long]})
     incident = _incident(incident_id)
     with _handling(incident, admin) as (row, record, now):
         _close(row, admin, now, text)
@@ -82,11 +89,22 @@ def _retry_case(incident: Incident, admin: User) -> RetryOutcome:
         moved, not_moved = _move_to_newest(step)
         if step.runtime.failed_steps():
             step.run(lambda runtime: runtime.retry_failed_steps())
+        elif moved is None and not_moved:
+            raise Conflict(
+                Message(
+                    "nothing of case %(reference)s waits to be run again (%(reasons)s); "
+                    "deploy a fix and retry, or resolve the incident with a note",
+                    reference=step.application.reference,
+                    reasons=not_moved,
+                )
+            )
         elif moved is None:
             raise Conflict(
-                f"nothing of case {step.application.reference} waits to be run again"
-                + (f" ({not_moved})" if not_moved else ", and no newer version of its process is deployed")
-                + "; deploy a fix and retry, or resolve the incident with a note"
+                Message(
+                    "nothing of case %(reference)s waits to be run again, and no newer version of its process is "
+                    "deployed; deploy a fix and retry, or resolve the incident with a note",
+                    reference=step.application.reference,
+                )
             )
         still_failing = {failed.element_id for failed in step.runtime.failed_steps()}
         row.retries += 1
@@ -114,15 +132,19 @@ def _move_to_newest(step: CaseStep) -> tuple[int | None, str | None]:
         try:
             step.move_to(definition)
         except Conflict as exc:
-            reasons.append(f"version {definition.version}: {exc}")
+            reasons.append(Message("version %(version)s: %(problem)s", version=definition.version, problem=exc.message))
             continue
         return definition.version, None
-    return None, "; ".join(reasons) or None
+    return None, joined(reasons) or None
 
 
 def _resolve_gone(step: CaseStep, still_failing: set[str], admin: User, moved: int | None) -> None:
     """Resolve the case's open step incidents whose element no longer waits in ERROR."""
-    note = "Retried: the case went on" + (f" on version {moved}" if moved else "") + "."
+    note = (
+        Message("Retried: the case went on on version %(version)s.", version=moved)
+        if moved
+        else Message("Retried: the case went on.")
+    )
     rows = db.session.scalars(
         select(Incident).where(
             Incident.application_id == step.application.id,
@@ -142,9 +164,9 @@ def _retry_lease(incident: Incident, admin: User) -> RetryOutcome:
         requeued = leases.requeue(row.lease_kind, row.lease_row_id)
         row.retries += 1
         note = (
-            "Retried: queued again with a fresh set of attempts; a new incident opens if it gives up again."
+            Message("Retried: queued again with a fresh set of attempts; a new incident opens if it gives up again.")
             if requeued
-            else "Retried: it was no longer waiting (delivered, or queued again already)."
+            else Message("Retried: it was no longer waiting (delivered, or queued again already).")
         )
         _close(row, admin, now, note)
         record("incident_retried", {**_detail(row), "requeued": requeued})
@@ -174,7 +196,7 @@ def _record(action: str, detail: dict[str, Any], admin: User) -> None:
 def _incident(incident_id: int) -> Incident:
     incident = db.session.get(Incident, incident_id)
     if incident is None:
-        raise NotFound(f"there is no incident {incident_id}")
+        raise NotFound(Message("there is no incident %(incident)s", incident=incident_id))
     return incident
 
 
@@ -188,15 +210,22 @@ def _locked(incident_id: int) -> Incident:
 
 def _check_open(row: Incident) -> None:
     if row.status != "open":
-        who = row.resolved_by.label if row.resolved_by is not None else "someone"
-        raise Conflict(f"incident {row.id} was already resolved by {who} at {local_time(row.resolved_at)}")
+        who = row.resolved_by.label if row.resolved_by is not None else Message("someone")
+        raise Conflict(
+            Message(
+                "incident %(incident)s was already resolved by %(who)s at %(when)s",
+                incident=row.id,
+                who=who,
+                when=row.resolved_at,
+            )
+        )
 
 
 def _close(row: Incident, admin: User, now: datetime, note: str) -> None:
     row.status = "resolved"
     row.resolved_at = now
     row.resolved_by_id = admin.id
-    row.note = note
+    row.note = str(note)  # stored as written (a retry's note is its English text)
     row.open_key = None  # the same failure may open a new incident from now on
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import selectinload
 
+from forms.texts import Message
+
 from ...extensions import db
 from ...models import INCIDENT_KINDS, Application, HumanTask, Incident, ProcessDefinition, User
 from ..cases import listings, timeline
@@ -54,7 +56,7 @@ class AdminCase:
 def require_admin(user: User) -> None:
     """Forbidden unless the user is an administrator (the pages check it too, once per blueprint)."""
     if not user.has_role("admin"):
-        raise Forbidden("only administrators may see and handle incidents")
+        raise Forbidden(Message("only administrators may see and handle incidents"))
 
 
 def incident_page(user: User, filters: IncidentFilter, number: int = 1, per_page: int = PER_PAGE) -> Page[IncidentRow]:
@@ -83,7 +85,7 @@ def incident_detail(user: User, incident_id: int) -> IncidentRow:
     require_admin(user)
     incident = db.session.get(Incident, incident_id)
     if incident is None:
-        raise NotFound(f"there is no incident {incident_id}")
+        raise NotFound(Message("there is no incident %(incident)s", incident=incident_id))
     return _row(incident)
 
 
@@ -92,7 +94,7 @@ def case_for_admin(user: User, reference: str) -> AdminCase:
     require_admin(user)
     application = db.session.scalars(select(Application).where(Application.reference == reference)).first()
     if application is None:
-        raise NotFound(f"there is no case {reference}")
+        raise NotFound(Message("there is no case %(reference)s", reference=reference))
     incidents = db.session.scalars(
         select(Incident)
         .where(Incident.application_id == application.id)

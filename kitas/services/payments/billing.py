@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from engine import CaseRuntime
+from forms.texts import Message
 
 from ...adapters.payments import PROVIDERS_KEY, PaymentGateway, gateway_for
 from ...extensions import app_clock, db
@@ -105,7 +106,7 @@ def _own_case(reference: str, user: User) -> Application:
     if application is None or application.applicant_id != user.id:
         reason = "no such application" if application is None else "not the applicant of this case"
         record_refusal(user, "payment", reference[:64], reason)
-        raise NotFound("there is no such application")
+        raise NotFound(Message("there is no such application"))
     return application
 
 
@@ -128,7 +129,13 @@ def _fee(runtime: CaseRuntime, reference: str) -> int:
     amount = runtime.data.get(FEE_VARIABLE)
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ServiceError(
-            f"case {reference} has no fee to pay ({FEE_VARIABLE} is {amount!r}); an analyst must check the fee table"
+            Message(
+                "case %(reference)s has no fee to pay (%(variable)s is %(amount)r); "
+                "an analyst must check the fee table",
+                reference=reference,
+                variable=FEE_VARIABLE,
+                amount=amount,
+            )
         )
     return amount
 

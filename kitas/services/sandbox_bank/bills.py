@@ -8,6 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from forms.texts import Message
+
 from ...extensions import app_clock, db
 from ...models import SandboxBill
 from ...money import rupiah
@@ -19,12 +21,17 @@ CODE_DIGITS = 15
 
 
 class PaymentRefused(Exception):
-    """The sandbox bank refused a payment; ``code`` says why, the message says what to do."""
+    """The sandbox bank refused a payment; ``code`` says why, the message (a Message) says what to do."""
 
-    def __init__(self, code: str, message: str, bill: BankBill | None = None):
+    def __init__(self, code: str, message: Message, bill: BankBill | None = None):
         self.code = code
         self.bill = bill
         super().__init__(message)
+
+    @property
+    def message(self) -> Message:
+        """The Message the refusal was raised with (its English text is ``str(refusal)``)."""
+        return self.args[0]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -67,15 +74,19 @@ def normalize_code(text: str) -> str:
     """The code a person typed, without spaces and dashes; PaymentRefused if it cannot be a billing code."""
     code = "".join(ch for ch in text if ch not in " -.\t")
     if not code:
-        raise PaymentRefused("missing", "Enter the 15-digit billing code shown on your payment page.")
+        raise PaymentRefused("missing", Message("Enter the 15-digit billing code shown on your payment page."))
     if not code.isdigit() or len(code) != CODE_DIGITS:
         raise PaymentRefused(
             "malformed",
-            f"A billing code has exactly {CODE_DIGITS} digits; what you entered has {len(code)} characters.",
+            Message(
+                "A billing code has exactly %(digits)s digits; what you entered has %(count)s characters.",
+                digits=CODE_DIGITS,
+                count=len(code),
+            ),
         )
     if _check_digit(code[:-1]) != code[-1]:
         raise PaymentRefused(
-            "typo", "This is not a valid billing code (its last digit does not match); check for a typo."
+            "typo", Message("This is not a valid billing code (its last digit does not match); check for a typo.")
         )
     return code
 
@@ -128,13 +139,16 @@ def _view(bill: SandboxBill) -> BankBill:
 
 def _payable(bill: SandboxBill | None, code: str, now: datetime) -> SandboxBill:
     if bill is None:
-        raise PaymentRefused("unknown", f"There is no bill with the code {code}. Check it against your payment page.")
+        raise PaymentRefused(
+            "unknown",
+            Message("There is no bill with the code %(code)s. Check it against your payment page.", code=code),
+        )
     if bill.status == "paid":
-        raise PaymentRefused("paid", "This bill is already paid; nothing was charged again.", _view(bill))
+        raise PaymentRefused("paid", Message("This bill is already paid; nothing was charged again."), _view(bill))
     if now >= bill.expires_at:
         raise PaymentRefused(
             "expired",
-            "This billing code has expired and can no longer be paid; ask the merchant for a new one.",
+            Message("This billing code has expired and can no longer be paid; ask the merchant for a new one."),
             _view(bill),
         )
     return bill
@@ -165,7 +179,11 @@ def pay(billing_code: str, amount: int) -> BankBill:
         if amount != bill.amount:
             raise PaymentRefused(
                 "wrong_amount",
-                f"This bill is for {rupiah(bill.amount)}, not {rupiah(amount)}; pay the exact amount.",
+                Message(
+                    "This bill is for %(amount)s, not %(paid)s; pay the exact amount.",
+                    amount=rupiah(bill.amount),
+                    paid=rupiah(amount),
+                ),
                 _view(bill),
             )
         bill.status = "paid"

@@ -6,6 +6,7 @@ import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import Row
@@ -13,11 +14,12 @@ from sqlalchemy import Row
 from ...adapters.sandbox_provider import EVENT_TYPE, sign
 from ...adapters.sandbox_webhooks import post_notice
 from ...extensions import app_clock, db
-from ...localtime import WIB
 from ...models import SandboxWebhook
 from .. import leases
 from ..public_address import absolute
 
+# The bank writes its times in Western Indonesian Time, as Indonesian banks do.
+WIB = ZoneInfo("Asia/Jakarta")
 BATCH = 20
 # Undelivered notices; a claimed one is left alone for a minute (far longer than one POST may take).
 NOTICES = leases.Queue(
