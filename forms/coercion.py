@@ -18,13 +18,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from forms.spec import ARRAY_OF_OBJECTS, FormField, FormSpec
+from forms.texts import Message
 
 Raw = Mapping[str, str | list[str]]
 Errors = dict[str, list[str]]
 
-WHOLE_NUMBER = "Enter a whole number."
-NUMBER = "Enter a number."
-YES_OR_NO = "Choose yes or no."
+WHOLE_NUMBER = Message("Enter a whole number.")
+NUMBER = Message("Enter a number.")
+YES_OR_NO = Message("Choose yes or no.")
 
 _TRUE = frozenset({"on", "true", "1", "yes", "y"})
 _FALSE = frozenset({"off", "false", "0", "no", "n"})

@@ -17,6 +17,7 @@ from forms.spec import (
     json_type,
     ui_of,
 )
+from forms.texts import Message
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 _META = Draft202012Validator(Draft202012Validator.META_SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -34,23 +35,27 @@ def load_form(schema_text: str | bytes, ui_text: str | bytes | None, name: str, 
 
 
 def check_form(schema: Mapping[str, Any], ui_schema: Mapping[str, Any] | None = None) -> list[str]:
-    """List every problem that makes a form unusable; an empty list means it can be deployed."""
+    """List every problem that makes a form unusable (each a Message); an empty list means it can be deployed."""
     if not isinstance(schema, Mapping):
-        return ["the schema must be a JSON object"]
+        return [Message("the schema must be a JSON object")]
     declared = schema.get("$schema")
     if declared is not None and str(declared).rstrip("#") != DRAFT_2020_12:
-        return [f"the schema declares {declared!r}; forms use JSON Schema draft 2020-12"]
-    problems = [
-        f"not valid JSON Schema (draft 2020-12) at {_where(error.absolute_path)}: {error.message}"
+        return [Message("the schema declares %(declared)r; forms use JSON Schema draft 2020-12", declared=declared)]
+    problems: list[str] = [
+        Message(
+            "not valid JSON Schema (draft 2020-12) at %(where)s: %(problem)s",
+            where=_where(error.absolute_path),
+            problem=error.message,
+        )
         for error in sorted(_META.iter_errors(schema), key=lambda e: list(map(str, e.absolute_path)))
     ]
     if problems:
         return problems
     if json_type(schema) != "object" or not isinstance(schema.get("properties"), dict):
-        return ['the form must be an object schema with "properties"']
+        return [Message('the form must be an object schema with "properties"')]
     ui = ui_schema or {}
     if not (schema.get("title") or ui.get("ui:title")):
-        problems.append("the form has no title")
+        problems.append(Message("the form has no title"))
     problems.extend(_check_object(schema, ui, prefix=""))
     return problems
 
@@ -59,22 +64,26 @@ def _parse(text: str | bytes, name: str, what: str) -> dict[str, Any]:
     try:
         parsed = json.loads(text)
     except (ValueError, UnicodeDecodeError) as error:
-        raise FormError(name, [f"the {what} is not valid JSON: {error}"]) from None
+        if what == "schema":
+            raise FormError(name, [Message("the schema is not valid JSON: %(error)s", error=str(error))]) from None
+        raise FormError(name, [Message("the UI schema is not valid JSON: %(error)s", error=str(error))]) from None
     if not isinstance(parsed, dict):
-        raise FormError(name, [f"the {what} must be a JSON object"])
+        if what == "schema":
+            raise FormError(name, [Message("the schema must be a JSON object")])
+        raise FormError(name, [Message("the UI schema must be a JSON object")])
     return parsed
 
 
 def _check_object(schema: Mapping[str, Any], ui: Mapping[str, Any], prefix: str) -> list[str]:
     properties: Mapping[str, Any] = schema.get("properties") or {}
-    problems = [
-        f"{prefix}{name}: listed as required but not a field of the form"
+    problems: list[str] = [
+        Message("%(field)s: listed as required but not a field of the form", field=f"{prefix}{name}")
         for name in _required_names(schema)
         if name not in properties
     ]
     problems.extend(_check_order(list(properties), ui.get("ui:order"), prefix))
     problems.extend(
-        f"{prefix}{key}: the UI schema names a field the form does not have"
+        Message("%(field)s: the UI schema names a field the form does not have", field=f"{prefix}{key}")
         for key in ui
         if not key.startswith("ui:") and key not in properties
     )
@@ -85,27 +94,43 @@ def _check_object(schema: Mapping[str, Any], ui: Mapping[str, Any], prefix: str)
 
 def _check_property(path: str, prop: Any, ui: Mapping[str, Any]) -> list[str]:
     if not isinstance(prop, dict):
-        return [f"{path}: a field must be described by a JSON object"]
-    problems = []
+        return [Message("%(field)s: a field must be described by a JSON object", field=path)]
+    problems: list[str] = []
     if not (prop.get("title") or ui.get("ui:title")):
-        problems.append(f"{path}: the field has no title")
+        problems.append(Message("%(field)s: the field has no title", field=path))
     widget = ui.get("ui:widget")
     if widget is not None and (
         not isinstance(widget, str) or UI_WIDGET_ALIASES.get(widget, widget) not in WIDGETS | {None}
     ):
-        problems.append(f"{path}: unknown ui:widget {widget!r} (known: {', '.join(sorted(WIDGETS))})")
+        problems.append(
+            Message(
+                "%(field)s: unknown ui:widget %(widget)r (known: %(known)s)",
+                field=path,
+                widget=widget,
+                known=", ".join(sorted(WIDGETS)),
+            )
+        )
     kind = json_type(prop)
     items = prop.get("items")
     values = prop.get("enum") or (items.get("enum") if isinstance(items, dict) else None) or ()
     labels = ui.get("ui:enumNames")
     if labels is not None and len(labels) != len(values):
-        problems.append(f"{path}: ui:enumNames has {len(labels)} labels for {len(values)} values")
+        problems.append(
+            Message(
+                "%(field)s: ui:enumNames has %(labels)s labels for %(values)s values",
+                field=path,
+                labels=len(labels),
+                values=len(values),
+            )
+        )
     if kind == "array" and isinstance(items, dict) and (json_type(items) == "object" or "properties" in items):
         problems.extend(_check_object(items, ui_of(ui, "items"), prefix=f"{path}[]."))
     elif kind == "object":
-        problems.append(f"{path}: nested objects are not supported; flatten them or use an array of objects")
+        problems.append(
+            Message("%(field)s: nested objects are not supported; flatten them or use an array of objects", field=path)
+        )
     if ui.get("ui:widget") == ARRAY_OF_OBJECTS and kind != "array":
-        problems.append(f"{path}: {ARRAY_OF_OBJECTS} needs an array of objects")
+        problems.append(Message("%(field)s: %(widget)s needs an array of objects", field=path, widget=ARRAY_OF_OBJECTS))
     return problems
 
 
@@ -113,14 +138,26 @@ def _check_order(names: list[str], order: Any, prefix: str) -> list[str]:
     if order is None:
         return []
     if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
-        return [f"{prefix}ui:order must be a list of field names"]
+        return [Message("%(where)s must be a list of field names", where=f"{prefix}ui:order")]
     where = f"{prefix}ui:order" if prefix else "ui:order"
-    problems = [f"{where} names {n!r}, which is not a field of the form" for n in order if n != "*" and n not in names]
-    problems.extend(f"{where} names {n!r} more than once" for n in sorted(set(order)) if order.count(n) > 1)
+    problems: list[str] = [
+        Message("%(where)s names %(name)r, which is not a field of the form", where=where, name=n)
+        for n in order
+        if n != "*" and n not in names
+    ]
+    problems.extend(
+        Message("%(where)s names %(name)r more than once", where=where, name=n)
+        for n in sorted(set(order))
+        if order.count(n) > 1
+    )
     if "*" not in order:
         missing = [n for n in names if n not in order]
         if missing:
-            problems.append(f"{where} leaves out {', '.join(missing)}; list them or add '*'")
+            problems.append(
+                Message(
+                    "%(where)s leaves out %(missing)s; list them or add '*'", where=where, missing=", ".join(missing)
+                )
+            )
     return problems
 
 
@@ -138,4 +175,4 @@ def _required_names(schema: Mapping[str, Any]) -> list[str]:
 
 
 def _where(path: Any) -> str:
-    return "/" + "/".join(map(str, path)) if path else "the top level"
+    return "/" + "/".join(map(str, path)) if path else Message("the top level")

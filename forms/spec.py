@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from forms.texts import Message
+
 DOCUMENT_FORMAT = "kitas-document"
 ARRAY_OF_OBJECTS = "array-of-objects"
 
@@ -42,7 +44,7 @@ UI_WIDGET_ALIASES: dict[str, str | None] = {
     "FileWidget": "file",
 }
 
-BOOLEAN_OPTIONS_LABELS = ("Yes", "No")
+BOOLEAN_OPTIONS_LABELS = (Message("Yes"), Message("No"))
 
 
 class FormError(Exception):
@@ -51,7 +53,17 @@ class FormError(Exception):
     def __init__(self, form: str, problems: list[str]):
         self.form = form
         self.problems = problems
-        super().__init__(f"form {form!r} cannot be used: " + "; ".join(problems))
+        super().__init__(Message("form %(form)r cannot be used: %(problems)s", form=form, problems=joined(problems)))
+
+
+def joined(items: Sequence[str]) -> str:
+    """``a; b; c`` as a Message (its items, Messages or not, translated with it); one item is itself."""
+    if not items:
+        return ""
+    result = items[-1]
+    for item in reversed(items[:-1]):
+        result = Message("%(first)s; %(rest)s", first=item, rest=result)
+    return result
 
 
 @dataclass(frozen=True)

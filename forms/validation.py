@@ -23,25 +23,26 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from forms.coercion import NUMBER, WHOLE_NUMBER, YES_OR_NO
 from forms.spec import ARRAY_OF_OBJECTS, DOCUMENT_FORMAT, FormField, FormSpec, json_type
+from forms.texts import Message
 
 Errors = dict[str, list[str]]
 
-REQUIRED = "This field is required."
-CHOOSE = "Choose one of the options."
-NOT_IN_FORMAT = "This value is not in the expected format."
-NOT_VALID = "This value is not valid."
+REQUIRED = Message("This field is required.")
+CHOOSE = Message("Choose one of the options.")
+NOT_IN_FORMAT = Message("This value is not in the expected format.")
+NOT_VALID = Message("This value is not valid.")
 FORMAT_MESSAGES = {
-    "date": "Enter a real date as YYYY-MM-DD.",
-    "email": "Enter an email address, such as name@example.com.",
-    DOCUMENT_FORMAT: "Upload this document.",
+    "date": Message("Enter a real date as YYYY-MM-DD."),
+    "email": Message("Enter an email address, such as name@example.com."),
+    DOCUMENT_FORMAT: Message("Upload this document."),
 }
 TYPE_MESSAGES = {
     "integer": WHOLE_NUMBER,
     "number": NUMBER,
     "boolean": YES_OR_NO,
-    "string": "Enter text here.",
-    "array": "Add a list of entries here.",
-    "object": "This value has the wrong shape.",
+    "string": Message("Enter text here."),
+    "array": Message("Add a list of entries here."),
+    "object": Message("This value has the wrong shape."),
 }
 
 FORMAT_CHECKER = FormatChecker()
@@ -134,22 +135,22 @@ def _message(error: ValidationError, field: FormField | None) -> str:
     keyword, value = error.validator, error.validator_value
     if keyword == "pattern":
         return _format_hint(error.schema, field)
-    if keyword in ("minLength", "maxLength"):
-        bound = "at least" if keyword == "minLength" else "no more than"
-        return f"Enter {bound} {_count(value, 'character')}."
-    if keyword in ("minItems", "maxItems"):
-        bound = "at least" if keyword == "minItems" else "no more than"
-        return f"Add {bound} {_count(value, 'entry', 'entries')}."
-    bounds = {
-        "minimum": "at least",
-        "maximum": "at most",
-        "exclusiveMinimum": "greater than",
-        "exclusiveMaximum": "less than",
-    }
-    if keyword in bounds:
-        return f"Enter a value {bounds[keyword]} {value}."
+    if keyword in ("minLength", "maxLength", "minItems", "maxItems"):
+        return _length(keyword, value)
+    if keyword == "minimum":
+        return Message("Enter a value at least %(bound)s.", bound=value)
+    if keyword == "maximum":
+        return Message("Enter a value at most %(bound)s.", bound=value)
+    if keyword == "exclusiveMinimum":
+        return Message("Enter a value greater than %(bound)s.", bound=value)
+    if keyword == "exclusiveMaximum":
+        return Message("Enter a value less than %(bound)s.", bound=value)
     if keyword == "const":
-        return "Tick this box to continue." if value is True else f"This value must be {value}."
+        return (
+            Message("Tick this box to continue.")
+            if value is True
+            else Message("This value must be %(value)s.", value=value)
+        )
     if keyword == "type" and field is not None and field.options:
         return CHOOSE
     if keyword == "type":
@@ -161,21 +162,49 @@ def _message(error: ValidationError, field: FormField | None) -> str:
         "enum": CHOOSE,
         "oneOf": CHOOSE,
         "anyOf": CHOOSE,
-        "not": "This value is not allowed.",
-        "multipleOf": f"Enter a multiple of {value}.",
-        "uniqueItems": "Remove the repeated entries.",
-        "additionalProperties": "Remove the fields this form does not know.",
+        "not": Message("This value is not allowed."),
+        "multipleOf": Message("Enter a multiple of %(value)s.", value=value),
+        "uniqueItems": Message("Remove the repeated entries."),
+        "additionalProperties": Message("Remove the fields this form does not know."),
     }
     return simple.get(keyword, NOT_VALID)
+
+
+def _length(keyword: str, count: int) -> Message:
+    """The sentence for a length or a number of entries out of bounds: a whole one for one, and for several."""
+    one = count == 1
+    if keyword == "minLength":
+        return (
+            Message("Enter at least %(count)s character.", count=count)
+            if one
+            else Message("Enter at least %(count)s characters.", count=count)
+        )
+    if keyword == "maxLength":
+        return (
+            Message("Enter no more than %(count)s character.", count=count)
+            if one
+            else Message("Enter no more than %(count)s characters.", count=count)
+        )
+    if keyword == "minItems":
+        return (
+            Message("Add at least %(count)s entry.", count=count)
+            if one
+            else Message("Add at least %(count)s entries.", count=count)
+        )
+    return (
+        Message("Add no more than %(count)s entry.", count=count)
+        if one
+        else Message("Add no more than %(count)s entries.", count=count)
+    )
 
 
 def _format_hint(schema: Mapping[str, Any], field: FormField | None) -> str:
     hint = (field.help if field else None) or schema.get("description")
     if hint:
-        return f"Use the format: {str(hint).strip().rstrip('.')}."
+        return Message("Use the format: %(hint)s.", hint=str(hint).strip().rstrip("."))
     examples = schema.get("examples")
     if isinstance(examples, list) and examples:
-        return f"Use the format of this example: {examples[0]}."
+        return Message("Use the format of this example: %(example)s.", example=examples[0])
     return NOT_IN_FORMAT
 
 
@@ -245,7 +274,3 @@ def _in_form_order(spec: FormSpec, errors: Errors) -> Errors:
         )
 
     return {key: errors[key] for key in sorted(errors, key=rank)}
-
-
-def _count(number: int, singular: str, plural: str | None = None) -> str:
-    return f"{number} {singular if number == 1 else (plural or singular + 's')}"

@@ -140,7 +140,7 @@ def test_the_adapter_and_payment_checks_see_real_imports_and_commits() -> None:
 
 
 # What a page may use besides services: whole modules (prefixes) and single names of the extensions.
-_WEB_MODULES = ("kitas.services", "kitas.web", "kitas.i18n", "kitas.localtime", "kitas.money")
+_WEB_MODULES = ("kitas.services", "kitas.web", "kitas.i18n", "kitas.money")
 _WEB_NAMES = (
     "kitas.extensions",
     "kitas.extensions.login_manager",

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 
 from engine import ManualClock
 from kitas.extensions import db
-from kitas.localtime import local_time
+from kitas.i18n import in_language, local_time, translate
 from kitas.models import AuditEvent, HumanTask
 from kitas.services.cases.claims import claim_task, release_task
 from kitas.services.errors import Conflict, Forbidden
@@ -47,16 +47,22 @@ def test_the_second_officer_is_told_who_claimed_it_and_when(
 ) -> None:
     reference, task_id = waiting
     claimed = claim_task(reference, task_id, users["verifier"])
-    when = local_time(claimed.claimed_at)
     with pytest.raises(Conflict) as lost:
         claim_task(reference, task_id, users["verifier2"])
-    assert str(lost.value) == f"{users['verifier'].label} claimed this task at {when}"
+    # The time is a parameter: the page shows it in the reader's zone and language.
+    said = lost.value.message
+    assert said.msgid == "%(officer)s claimed this task at %(when)s"
+    assert said.params == {"officer": users["verifier"].label, "when": claimed.claimed_at}
+    with in_language("en", "Asia/Jayapura"):
+        when = local_time(claimed.claimed_at)
+        assert when.endswith("WIT")
+        assert translate(said) == f"{users['verifier'].label} claimed this task at {when}"
     db.session.rollback()  # a claim whose time was never kept
     db.session.execute(update(HumanTask).where(HumanTask.task_id == task_id).values(claimed_at=None))
     db.session.commit()
     with pytest.raises(Conflict) as lost:
         claim_task(reference, task_id, users["verifier2"])
-    assert str(lost.value) == f"{users['verifier'].label} claimed this task at earlier"
+    assert str(lost.value) == f"{users['verifier'].label} claimed this task earlier"
     assert len(_audit("task_claimed")) == 1
 
 

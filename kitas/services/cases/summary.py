@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import forms
+from forms.spec import BOOLEAN_OPTIONS_LABELS
 
 from ...models import Application
 from ..deployments import definition_form, process_model
@@ -92,7 +93,7 @@ def _shown(item: forms.FormField, value: Any) -> Any:
             return ", ".join(labels.get(_text(v), _text(v)) for v in value)
         return labels.get(_text(value), _text(value))
     if isinstance(value, bool):
-        return "Yes" if value else "No"
+        return BOOLEAN_OPTIONS_LABELS[0] if value else BOOLEAN_OPTIONS_LABELS[1]
     if isinstance(value, list) and item.items:
         return [
             "; ".join(f"{sub.title}: {row.get(sub.name)}" for sub in item.items if row.get(sub.name) not in (None, ""))
