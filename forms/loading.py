@@ -77,13 +77,13 @@ def _parse(text: str | bytes, name: str, what: str) -> dict[str, Any]:
 def _check_object(schema: Mapping[str, Any], ui: Mapping[str, Any], prefix: str) -> list[str]:
     properties: Mapping[str, Any] = schema.get("properties") or {}
     problems: list[str] = [
-        Message("%(field)s: listed as required but not a field of the form", field=f"{prefix}{name}")
+        Message("%(field)s: listed as required but not a field of the form", field=prefix + name)
         for name in _required_names(schema)
         if name not in properties
     ]
     problems.extend(_check_order(list(properties), ui.get("ui:order"), prefix))
     problems.extend(
-        Message("%(field)s: the UI schema names a field the form does not have", field=f"{prefix}{key}")
+        Message("%(field)s: the UI schema names a field the form does not have", field=prefix + key)
         for key in ui
         if not key.startswith("ui:") and key not in properties
     )
@@ -138,7 +138,7 @@ def _check_order(names: list[str], order: Any, prefix: str) -> list[str]:
     if order is None:
         return []
     if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
-        return [Message("%(where)s must be a list of field names", where=f"{prefix}ui:order")]
+        return [Message("%(where)s must be a list of field names", where=prefix + "ui:order")]
     where = f"{prefix}ui:order" if prefix else "ui:order"
     problems: list[str] = [
         Message("%(where)s names %(name)r, which is not a field of the form", where=where, name=n)

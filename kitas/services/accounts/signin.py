@@ -22,7 +22,7 @@ from . import login_limits, mail, passwords
 from . import tokens as account_tokens
 from .fields import normalize_email
 
-GENERIC_LOGIN_ERROR = "The e-mail address or password is not correct. Check both and try again."
+GENERIC_LOGIN_ERROR = Message("The e-mail address or password is not correct. Check both and try again.")
 
 
 class LoginRefused(ServiceError):
