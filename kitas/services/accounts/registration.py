@@ -106,7 +106,7 @@ def _duplicate(email: str) -> InvalidInput:
 
 
 def _checked_profile(
-    fields: dict[str, Any], password: str, errors: dict[str, list[Message]], *, duplicate_is_error: bool = True
+    fields: dict[str, Any], password: str, errors: dict[str, list[str]], *, duplicate_is_error: bool = True
 ) -> _Profile:
     """Validate the profile and the password; add every problem to ``errors`` (an address that has an
     account is one only when ``duplicate_is_error``: self-service registration must not tell)."""
@@ -140,7 +140,7 @@ def create_account(
     consent: bool = True,
 ) -> User:
     """Create an account with any roles (demo data, administrators, tests); the password policy applies."""
-    errors: dict[str, list[Message]] = {}
+    errors: dict[str, list[str]] = {}
     unknown = [name for name in roles if name not in ROLES]
     if unknown or not roles:
         errors["roles"] = [
@@ -187,7 +187,7 @@ def register(
     ("someone tried to register with your address"); the caller answers the same either way.
     Returns the new user, or None for an address that had an account.
     """
-    errors: dict[str, list[Message]] = {}
+    errors: dict[str, list[str]] = {}
     fields = {"email": email, "full_name": full_name, "phone": phone, "nationality": nationality}
     profile = _checked_profile(fields, password, errors, duplicate_is_error=False)
     if not profile.nationality:
@@ -294,11 +294,11 @@ def check_reset_token(token: str) -> User:
     return user
 
 
-def _new_password_errors(user: User, password: str, password_confirm: str | None) -> dict[str, list[Message]]:
-    errors: dict[str, list[Message]] = {}
+def _new_password_errors(user: User, password: str, password_confirm: str | None) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
     found = passwords.problems(password, email=user.email, full_name=user.full_name)
     if found:
-        errors["password"] = found
+        errors["password"] = list(found)
     if password_confirm is not None and password and password != password_confirm:
         errors["password_confirm"] = [PASSWORDS_DIFFER]
     return errors

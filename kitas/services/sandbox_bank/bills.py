@@ -23,15 +23,15 @@ CODE_DIGITS = 15
 class PaymentRefused(Exception):
     """The sandbox bank refused a payment; ``code`` says why, the message (a Message) says what to do."""
 
-    def __init__(self, code: str, message: Message, bill: BankBill | None = None):
+    def __init__(self, code: str, message: str, bill: BankBill | None = None):
         self.code = code
         self.bill = bill
         super().__init__(message)
 
     @property
-    def message(self) -> Message:
+    def message(self) -> str:
         """The Message the refusal was raised with (its English text is ``str(refusal)``)."""
-        return self.args[0]  # type: ignore[no-any-return]
+        return str(self.args[0]) if not isinstance(self.args[0], Message) else self.args[0]
 
 
 @dataclass(frozen=True)
