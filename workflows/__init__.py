@@ -1,7 +1,9 @@
 """The KITAS catalog: each permit type's codes, names, process, documents and lane roles.
 
 The catalog is data (``kitas_types.json``): index codes, documents and SLAs
-change with regulations, so adding a type is a data change plus a diagram.
+change with regulations, so adding a type is a data change plus a diagram. Its texts in another
+language are kept beside it by JSON pointer (``kitas_types.id.json``, see :mod:`forms.texts`);
+``catalog("id")`` is the catalog with those texts in place (codes and rules unchanged).
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from forms.texts import LANGUAGES, SOURCE_LANGUAGE, localize, parse_texts
+
 CATALOG_FILE = Path(__file__).with_name("kitas_types.json")
+
+
+def texts_file(language: str) -> Path:
+    """The catalog's translations into ``language``: ``kitas_types.id.json``."""
+    return CATALOG_FILE.with_name(f"{CATALOG_FILE.stem}.{language}.json")
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,11 @@ class RequiredDocument:
     key: str
     name_en: str
     name_id: str
+
+    @property
+    def name(self) -> str:
+        """The document's name in the catalog's language (``name_en`` holds it in a translated catalog)."""
+        return self.name_en
 
 
 @dataclass(frozen=True)
@@ -41,6 +55,12 @@ class KitasType:
     former_index_code: str | None = None
     # The main path of a case's statuses, drawn as steps on the status page.
     journey: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The type's name in the catalog's language (``name_en`` holds it in a translated catalog);
+        ``name_id`` is the official Indonesian name in every language."""
+        return self.name_en
 
 
 @dataclass(frozen=True)
@@ -134,7 +154,17 @@ def _parse(raw: dict[str, Any]) -> Catalog:
     )
 
 
-@lru_cache(maxsize=1)
-def catalog() -> Catalog:
-    """Load the catalog once per process."""
-    return _parse(json.loads(CATALOG_FILE.read_text(encoding="utf-8")))
+def catalog(language: str | None = None) -> Catalog:
+    """The catalog, loaded once per process and language: its texts in ``language`` where its
+    translations file has them, else (no language, English, a text not translated) in English."""
+    return _catalog(language if language in LANGUAGES and language != SOURCE_LANGUAGE else None)
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def _catalog(language: str | None) -> Catalog:
+    raw = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
+    if language is not None:
+        path = texts_file(language)
+        if path.is_file():
+            raw = localize(raw, parse_texts(path.read_text(encoding="utf-8"), path.name))
+    return _parse(raw)

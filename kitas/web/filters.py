@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from flask import Flask
 
 from ..extensions import app_clock
-from ..i18n import country_choices_in_language, country_name, local_date, local_time, rupiah
+from ..i18n import country_choices_in_language, country_name, current_language, local_date, local_time, rupiah
 from ..services import catalog as kitas_catalog
 from ..services.accounts.fields import country_choices
 
@@ -29,13 +29,13 @@ def file_size(size: int | None) -> str:
 
 
 def status_label(status: str | None) -> str:
-    """The plain words for a case status."""
-    return kitas_catalog.status_text(status).label
+    """The plain words for a case status, in the reader's language."""
+    return kitas_catalog.status_text(status, current_language()).label
 
 
 def status_explanation(status: str | None) -> str:
-    """One sentence on what a case status means for the applicant."""
-    return kitas_catalog.status_text(status).explanation
+    """One sentence on what a case status means for the applicant, in the reader's language."""
+    return kitas_catalog.status_text(status, current_language()).explanation
 
 
 def due_state(due: datetime | None, soon_hours: int = 24) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
+from ..i18n import current_language
 from ..services.cases import taskforms
 from ..services.errors import Conflict
 from .access import signed_in_user
@@ -17,7 +18,7 @@ from .text import sentence
 
 def show_task(reference: str, task_id: str, template: str, **context: object) -> ResponseReturnValue:
     """Render a task's page with its form (draft or case data in the inputs)."""
-    page = taskforms.open_task_page(reference, task_id, signed_in_user())
+    page = taskforms.open_task_page(reference, task_id, signed_in_user(), current_language())
     return render_template(template, page=page, **context)
 
 
@@ -28,7 +29,7 @@ def post_task(reference: str, task_id: str, template: str, done_url: str, **cont
     uploads = {name: (f.filename or "", f.read()) for name, f in request.files.items() if f and f.filename}
     if request.form.get("action") == "save":
         try:
-            page = taskforms.save_draft(reference, task_id, user, raw, uploads)
+            page = taskforms.save_draft(reference, task_id, user, raw, uploads, current_language())
         except taskforms.TaskFormConflict as exc:
             flash(sentence(str(exc)) + " What you typed is kept below.", "warning")
             return render_template(template, page=exc.page, **context), 409
@@ -38,7 +39,7 @@ def post_task(reference: str, task_id: str, template: str, done_url: str, **cont
         return redirect(request.path)
     version = request.form.get("version", type=int)
     try:
-        taskforms.submit(reference, task_id, user, raw, uploads, expected_version=version)
+        taskforms.submit(reference, task_id, user, raw, uploads, expected_version=version, language=current_language())
     except taskforms.TaskFormRejected as exc:
         return render_template(template, page=exc.page, **context), 422
     except taskforms.TaskFormConflict as exc:

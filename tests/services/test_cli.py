@@ -168,3 +168,24 @@ def test_the_demo_names_the_command_as_it_can_be_typed_from_here(
     assert _this_command() == ".venv/bin/kitas"  # not on PATH: the path from here
     monkeypatch.setenv("PATH", str(program.parent))
     assert _this_command() == "kitas"  # on PATH: as typed
+
+
+def test_demo_accounts_read_a_sensible_language(ctx: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kitas.models import User
+    from kitas.services.accounts.demo import ensure_demo_accounts
+    from kitas.services.accounts.preferences import set_language
+
+    monkeypatch.setattr(ctx, "instance_path", str(tmp_path))
+    ensure_demo_accounts()
+
+    def language(email: str) -> str | None:
+        db.session.expire_all()
+        return db.session.scalars(select(User).where(User.email == email)).one().language
+
+    # Immigration staff and the Indonesian employer read Bahasa Indonesia; the foreign applicant English.
+    assert [language(f"{role}@example.com") for role in ("verifier", "supervisor", "sponsor", "admin")] == ["id"] * 4
+    assert language("applicant@example.com") == "en"
+    verifier = db.session.scalars(select(User).where(User.email == "verifier@example.com")).one()
+    set_language(verifier.id, "en")
+    ensure_demo_accounts()  # a language chosen with the switch is kept
+    assert language("verifier@example.com") == "en"

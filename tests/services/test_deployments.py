@@ -11,7 +11,7 @@ from sqlalchemy import select
 from kitas.extensions import db
 from kitas.models import Application, AuditEvent, ProcessDefinition
 from kitas.services import cases
-from kitas.services.deployments import collect_files, definition_form, deploy, deploy_path
+from kitas.services.deployments import collect_files, definition_form, deploy, deploy_path, element_name
 from kitas.services.errors import DeploymentRefused
 from tests.conftest import ROOT
 from tests.services.helpers import complete, open_task
@@ -31,7 +31,8 @@ def test_identical_content_is_not_a_new_version(ctx: Any) -> None:
     assert (first.version, first.created) == (1, True)
     assert (again.version, again.created, again.definition_id) == (1, False, first.definition_id)
     definition = db.session.get(ProcessDefinition, first.definition_id)
-    assert set(definition.files) == {"fees.dmn"} | {p.name for p in FORMS.glob("worker-*.json")}
+    # The forms, their translations and the diagram's translations are part of the version.
+    assert set(definition.files) == {"fees.dmn", "kitas_worker.id.json"} | {p.name for p in FORMS.glob("worker-*.json")}
     assert len(definition.content_hash) == 64 and definition.deployed_by == "cli"
     deployed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "definition_deployed")).all()
     assert len(deployed) == 1
@@ -159,3 +160,69 @@ def test_form_data_of_every_task_is_valid_for_its_form(ctx: Any) -> None:
         form = definition_form(definition, schema.name, schema.name.replace(".schema.json", ".uischema.json"))
         element = schema.name.removeprefix("worker-").removesuffix(".schema.json").replace("-", "_")
         assert forms.validate(form, form_data(element)) == {}, schema.name
+
+
+def test_a_translations_file_that_is_not_valid_is_refused_by_name(ctx: Any) -> None:
+    bpmn, files = _worker_files()
+    files["worker-applicant-data.schema.id.json"] = '{"/title": ""}'
+    with pytest.raises(DeploymentRefused) as refused:
+        deploy(bpmn, files)
+    assert "worker-applicant-data.schema.id.json" in str(refused.value)
+    files["worker-applicant-data.schema.id.json"] = "not json"
+    with pytest.raises(DeploymentRefused, match="worker-applicant-data.schema.id.json: not valid JSON"):
+        deploy(bpmn, files)
+
+
+def test_a_translations_file_naming_a_text_the_form_lacks_is_refused(ctx: Any) -> None:
+    bpmn, files = _worker_files()
+    name = "worker-employment-data.uischema.id.json"
+    files[name] = files[name].replace('"/ui:submitButtonOptions/submitText"', '"/position/ui:help"')
+    with pytest.raises(DeploymentRefused) as refused:
+        deploy(bpmn, files)
+    problem = str(refused.value)
+    assert name in problem and "/position/ui:help" in problem
+
+
+def test_a_diagram_translation_of_an_unknown_element_is_refused(ctx: Any) -> None:
+    bpmn, files = _worker_files()
+    files["kitas_worker.id.json"] = '{"/no_such_task": "Tidak ada"}'
+    with pytest.raises(DeploymentRefused) as refused:
+        deploy(bpmn, files)
+    assert "kitas_worker.id.json" in str(refused.value) and "/no_such_task" in str(refused.value)
+
+
+def test_a_changed_translation_makes_a_new_version(ctx: Any) -> None:
+    deploy_path(WORKER, FORMS)
+    bpmn, files = _worker_files()
+    name = "worker-applicant-data.schema.id.json"
+    files[name] = files[name].replace('"Nama lengkap"', '"Nama lengkap sesuai paspor"')
+    assert deploy(bpmn, files).version == 2
+
+
+def test_definition_form_in_a_language(ctx: Any) -> None:
+    definition = db.session.get(ProcessDefinition, deploy_path(WORKER, FORMS).definition_id)
+    assert definition is not None
+    schema, ui = "worker-employment-data.schema.json", "worker-employment-data.uischema.json"
+    english = definition_form(definition, schema, ui)
+    indonesian = definition_form(definition, schema, ui, language="id")
+    assert english.title == "Employment details" and definition_form(definition, schema, ui, "en") is english
+    assert indonesian.title == "Data pekerjaan"
+    assert indonesian.field("position").title == "Jabatan"  # type: ignore[union-attr]
+    assert indonesian.ui_schema["sponsor_email"]["ui:help"].startswith("Tanyakan kepada pemberi kerja")
+    assert indonesian.ui_schema["contract_months"]["ui:enumNames"][1] == "1 tahun (12 bulan)"
+    assert definition_form(definition, schema, ui, language="id") is indonesian  # cached per language
+    # The same schema: it validates the same data in every language.
+    assert (
+        indonesian.schema["properties"]["contract_months"]["enum"]
+        == english.schema["properties"]["contract_months"]["enum"]
+    )
+    assert indonesian.field("position").title != english.field("position").title  # type: ignore[union-attr]
+
+
+def test_element_names_in_a_language(ctx: Any) -> None:
+    definition = db.session.get(ProcessDefinition, deploy_path(WORKER, FORMS).definition_id)
+    assert definition is not None
+    assert element_name(definition, "verify_documents") == "Verify documents"
+    assert element_name(definition, "verify_documents", "id") == "Verifikasi dokumen"
+    assert element_name(definition, "payment_deadline", "id") == "Kode billing kedaluwarsa (7 hari)"
+    assert element_name(definition, "no_such_element", "id") == "no_such_element"

@@ -27,6 +27,7 @@ from ..errors import ServiceError
 from . import registration as accounts
 from . import second_factor
 from .passwords import verify_password
+from .preferences import set_language
 
 # (role, e-mail, name). The sponsor's address is what a demo applicant enters as employer e-mail.
 DEMO_PEOPLE: tuple[tuple[str, str, str], ...] = (
@@ -37,6 +38,16 @@ DEMO_PEOPLE: tuple[tuple[str, str, str], ...] = (
     ("analyst", "analyst@example.com", "Alex Analyst"),
     ("admin", "admin@example.com", "Adi Admin"),
 )
+# The language each demo account reads: the foreign applicant English, the Indonesian employer and
+# the immigration staff Bahasa Indonesia; the switch on every page changes it.
+DEMO_LANGUAGES: dict[str, str] = {
+    "applicant": "en",
+    "sponsor": "id",
+    "verifier": "id",
+    "supervisor": "id",
+    "analyst": "id",
+    "admin": "id",
+}
 
 
 PASSWORDS_FILE = "demo_accounts.json"  # in the instance folder, readable by its owner only
@@ -85,6 +96,8 @@ def ensure_demo_accounts(reset: bool = False) -> list[DemoAccount]:
             else:
                 accounts.set_password(existing, password)
                 created = False
+        if created or existing.language is None:  # a language chosen with the switch is kept
+            set_language(existing.id, DEMO_LANGUAGES.get(role, "id"))
         made.append(DemoAccount(role, email, password, created, _ensure_app(existing, role, kept.get(email, {}))))
     _keep({a.email: {"password": a.password, "totp_secret": a.totp_secret} for a in made})
     return made

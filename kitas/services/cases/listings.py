@@ -1,6 +1,7 @@
 """The lists people work from: my applications, guarantees to confirm, the officers' inbox.
 
-They read the projections (application, human_task, timer) and never the workflow state.
+They read the projections (application, human_task, timer) and never the workflow state. Names
+(task names, KITAS types, status words) come in the ``language`` asked for, English without one.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from ...extensions import db
 from ...models import Application, HumanTask, Timer, User
 from ..paging import Page, page_bounds
 from .access import OFFICER_ROLES
+from .names import localized, names_by_definition, task_name
 
 # Aliases made once: a new alias per call would make SQLAlchemy compile the statement again every time.
 _APPLICANT = aliased(User, name="applicant_user")
@@ -55,7 +57,9 @@ class InboxRow:
     claimed_by: str | None
 
 
-def my_applications(user: User, number: int = 1, per_page: int = 20) -> Page[ApplicationRow]:
+def my_applications(
+    user: User, number: int = 1, per_page: int = 20, language: str | None = None
+) -> Page[ApplicationRow]:
     """The user's applications, most recently changed first, with what they must do next."""
     number, per_page = page_bounds(number, per_page)
     where = Application.applicant_id == user.id
@@ -68,23 +72,26 @@ def my_applications(user: User, number: int = 1, per_page: int = 20) -> Page[App
         .limit(per_page)
         .offset((number - 1) * per_page)
     ).all()
-    steps = next_steps(apps, "applicant")
-    rows = [ApplicationRow(a, _type_name(a.kitas_type), steps.get(a.id)) for a in apps]
+    steps = next_steps(apps, "applicant", language)
+    rows = [ApplicationRow(a, _type_name(a.kitas_type, language), steps.get(a.id)) for a in apps]
     return Page(rows, number, per_page, total)
 
 
-def next_steps(applications: Sequence[Application], role: str) -> dict[int, NextStep]:
+def next_steps(applications: Sequence[Application], role: str, language: str | None = None) -> dict[int, NextStep]:
     """For each case: the open task of ``role`` (with its due time), else what its status asks of the
-    applicant (paying, say) by the case's nearest deadline."""
+    applicant (paying, say) by the case's nearest deadline; in ``language``."""
     ids = [a.id for a in applications]
     if not ids:
         return {}
     found: dict[int, NextStep] = {}
     # No ORDER BY: sorting the few rows here lets the database use the per-case indexes.
     tasks = db.session.scalars(select(HumanTask).where(HumanTask.application_id.in_(ids), HumanTask.role == role)).all()
+    definitions = {a.id: a.definition_id for a in applications}
+    names = names_by_definition(definitions.values(), language)
     for task in sorted(tasks, key=lambda t: (t.created_at, t.id)):
-        found.setdefault(task.application_id, NextStep(task.name, task.due_at, task.task_id))
-    statuses = catalog()
+        name = task_name(task, names.get(definitions[task.application_id]))
+        found.setdefault(task.application_id, NextStep(name, task.due_at, task.task_id))
+    statuses = catalog(language)
     waiting = [
         a
         for a in applications
@@ -114,7 +121,9 @@ def _deadlines(application_ids: list[int]) -> dict[int, datetime]:
     return nearest
 
 
-def sponsor_requests(user: User, number: int = 1, per_page: int = 20) -> Page[ApplicationRow]:
+def sponsor_requests(
+    user: User, number: int = 1, per_page: int = 20, language: str | None = None
+) -> Page[ApplicationRow]:
     """Applications naming the user's confirmed e-mail as sponsor, those awaiting a decision first."""
     number, per_page = page_bounds(number, per_page)
     if user.email_verified_at is None:
@@ -131,13 +140,16 @@ def sponsor_requests(user: User, number: int = 1, per_page: int = 20) -> Page[Ap
         .limit(per_page)
         .offset((number - 1) * per_page)
     ).all()
-    steps = next_steps(apps, "sponsor")
-    rows = [ApplicationRow(a, _type_name(a.kitas_type), _only_tasks(steps.get(a.id))) for a in apps]
+    steps = next_steps(apps, "sponsor", language)
+    rows = [ApplicationRow(a, _type_name(a.kitas_type, language), _only_tasks(steps.get(a.id))) for a in apps]
     return Page(rows, number, per_page, total)
 
 
-def officer_inbox(user: User, number: int = 1, per_page: int = 25, mine_only: bool = False) -> Page[InboxRow]:
-    """Open tasks of the officer's roles, oldest first; ``mine_only`` keeps the ones they claimed."""
+def officer_inbox(
+    user: User, number: int = 1, per_page: int = 25, mine_only: bool = False, language: str | None = None
+) -> Page[InboxRow]:
+    """Open tasks of the officer's roles, oldest first; ``mine_only`` keeps the ones they claimed.
+    Task and type names in ``language``."""
     number, per_page = page_bounds(number, per_page)
     roles = [r for r in OFFICER_ROLES if user.has_role(r)]
     conditions: list[ColumnElement[bool]] = [HumanTask.role.in_(roles)]
@@ -146,7 +158,14 @@ def officer_inbox(user: User, number: int = 1, per_page: int = 25, mine_only: bo
     total = db.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
     applicant, claimer = _APPLICANT, _CLAIMER
     rows = db.session.execute(
-        select(HumanTask, Application.reference, Application.kitas_type, applicant.full_name, claimer.full_name)
+        select(
+            HumanTask,
+            Application.reference,
+            Application.kitas_type,
+            applicant.full_name,
+            claimer.full_name,
+            Application.definition_id,
+        )
         .join(Application, Application.id == HumanTask.application_id)
         .join(applicant, applicant.id == Application.applicant_id)
         .outerjoin(claimer, claimer.id == HumanTask.claimed_by_id)
@@ -155,7 +174,11 @@ def officer_inbox(user: User, number: int = 1, per_page: int = 25, mine_only: bo
         .limit(per_page)
         .offset((number - 1) * per_page)
     ).all()
-    items = [InboxRow(task, ref, _type_name(kind), name, claimed) for task, ref, kind, name, claimed in rows]
+    names = names_by_definition({row[-1] for row in rows}, language)
+    items = [
+        InboxRow(localized(task, names.get(definition)), ref, _type_name(kind, language), name, claimed)
+        for task, ref, kind, name, claimed, definition in rows
+    ]
     return Page(items, number, per_page, total)
 
 
@@ -181,9 +204,9 @@ def _only_tasks(step: NextStep | None) -> NextStep | None:
     return step if step is not None and step.task_id is not None else None
 
 
-def _type_name(code: str) -> str:
+def _type_name(code: str, language: str | None = None) -> str:
     try:
-        entry = catalog().by_code(code)
+        entry = catalog(language).by_code(code)
     except KeyError:
         return code
-    return f"{entry.name_en} ({entry.index_code})"
+    return f"{entry.name} ({entry.index_code})"

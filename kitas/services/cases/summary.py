@@ -36,12 +36,17 @@ class CaseSection:
 
 
 def summary_sections(
-    application: Application, data: Mapping[str, Any], *, exclude: str | None = None, lanes: set[str] | None = None
+    application: Application,
+    data: Mapping[str, Any],
+    *,
+    exclude: str | None = None,
+    lanes: set[str] | None = None,
+    language: str | None = None,
 ) -> list[CaseSection]:
     """One section per earlier task whose form has answers in ``data``, in diagram order.
 
     ``lanes`` limits the tasks to those lanes (None: every lane); each field is shown once,
-    where it was first asked.
+    where it was first asked. Titles and labels in ``language`` (English without one).
     """
     model = process_model(application.definition)
     seen: set[str] = set()
@@ -49,7 +54,7 @@ def summary_sections(
     for info in model.user_tasks.values():
         if info.element_id == exclude or not info.form_schema or (lanes is not None and info.lane not in lanes):
             continue
-        form = definition_form(application.definition, info.form_schema, info.form_ui_schema)
+        form = definition_form(application.definition, info.form_schema, info.form_ui_schema, language)
         section = CaseSection(form.title)
         for item in form.fields:
             if item.name in seen or item.name not in data or data[item.name] in (None, "", []):

@@ -4,7 +4,8 @@ The form, its order and its rules come from the deployed diagram version of the 
 this module only joins them with the case data, the draft and the stored documents.
 A post (draft or submission) is ONE step of the case's unit of work: the attached files
 go to the store first, then one transaction checks the person, adds the documents,
-keeps the draft or completes the task.
+keeps the draft or completes the task. The form's texts come in the ``language`` asked for
+(English without one); the data it validates is the same in every language.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from ...extensions import db
 from ...models import Application, Document, HumanTask, User
 from .. import documents
 from ..audit.refusals import audited_refusals
-from ..deployments import definition_form
+from ..deployments import definition_form, element_names
 from ..errors import CaseCannotGoOn, Conflict, InvalidInput
 from .lifecycle import complete_in_step, find_case
+from .names import localized
 from .summary import CaseSection, document_ids, summary_sections
 from .unit_of_work import CaseStep, case_step, check_lane, closed_task_conflict, read_runtime
 
@@ -91,25 +93,36 @@ class _Posted:
     conflict: str | None = None
 
 
-def open_task_page(reference: str, task_id: str, user: User) -> TaskPage:
-    """Open a READY task of a case the user may work on, showing the draft if one was saved."""
+def open_task_page(reference: str, task_id: str, user: User, language: str | None = None) -> TaskPage:
+    """Open a READY task of a case the user may work on, showing the draft if one was saved; the
+    form, the task's name and the earlier answers' labels in ``language``."""
     application = find_case(reference, user)
     task = _task_row(application, task_id)
     with audited_refusals(user, "application", application.id, task_id=task_id):
         check_lane(application, task, user)
-    form = _form_of(application, task)
+    form = _form_of(application, task, language)
     data = read_runtime(application).task_data(task_id)
     values = forms.known_data(form, task.draft if task.draft is not None else data) if form else {}
-    sections = summary_sections(application, data, exclude=task.element_id, lanes=_readable_lanes(task))
+    sections = summary_sections(
+        application, data, exclude=task.element_id, lanes=_readable_lanes(task), language=language
+    )
     ids = document_ids(form, values) | {i for section in sections for i in section.document_ids}
     found = documents.documents_by_public_ids(ids, application_id=application.id)
-    return TaskPage(application, task, form, values, found, sections)
+    named = localized(task, element_names(application.definition, language))
+    return TaskPage(application, named, form, values, found, sections)
 
 
-def save_draft(reference: str, task_id: str, user: User, raw: forms.coercion.Raw, uploads: Uploads) -> TaskPage:
+def save_draft(
+    reference: str,
+    task_id: str,
+    user: User,
+    raw: forms.coercion.Raw,
+    uploads: Uploads,
+    language: str | None = None,
+) -> TaskPage:
     """Keep what was typed (and store the attached documents) without completing the task."""
-    posted = _post(reference, task_id, user, raw, uploads, complete=False)
-    page = _page_with(reference, task_id, user, posted)
+    posted = _post(reference, task_id, user, raw, uploads, complete=False, language=language)
+    page = _page_with(reference, task_id, user, posted, language)
     if posted.conflict:
         raise TaskFormConflict(posted.conflict, page)
     return page
@@ -122,13 +135,17 @@ def submit(
     raw: forms.coercion.Raw,
     uploads: Uploads,
     expected_version: int | None = None,
+    language: str | None = None,
 ) -> None:
-    """Validate the posted form and complete the task; on errors keep a draft and raise TaskFormRejected."""
-    posted = _post(reference, task_id, user, raw, uploads, complete=True, expected_version=expected_version)
+    """Validate the posted form and complete the task; on errors keep a draft and raise TaskFormRejected
+    (its page in ``language``)."""
+    posted = _post(
+        reference, task_id, user, raw, uploads, complete=True, expected_version=expected_version, language=language
+    )
     if posted.conflict:
-        raise TaskFormConflict(posted.conflict, _page_with(reference, task_id, user, posted))
+        raise TaskFormConflict(posted.conflict, _page_with(reference, task_id, user, posted, language))
     if posted.errors:
-        raise TaskFormRejected(posted.errors, _page_with(reference, task_id, user, posted))
+        raise TaskFormRejected(posted.errors, _page_with(reference, task_id, user, posted, language))
 
 
 def _post(
@@ -140,11 +157,12 @@ def _post(
     *,
     complete: bool,
     expected_version: int | None = None,
+    language: str | None = None,
 ) -> _Posted:
     """One step: attach the files, coerce and check the form, then keep a draft or complete the task."""
     application = find_case(reference, user)
     task = _task_row(application, task_id)
-    form = _form_of(application, task)
+    form = _form_of(application, task, language)
     file_fields = {f.name for f in form.fields if f.widget == "file"} if form else set()
     prepared = documents.prepare_uploads(
         {name: upload for name, upload in uploads.items() if name in file_fields and upload[0]}
@@ -248,9 +266,9 @@ def _keep_draft(task: HumanTask, data: dict[str, Any], step: CaseStep) -> None:
     task.draft_saved_at = step.now
 
 
-def _page_with(reference: str, task_id: str, user: User, posted: _Posted) -> TaskPage:
+def _page_with(reference: str, task_id: str, user: User, posted: _Posted, language: str | None = None) -> TaskPage:
     """The task page again, showing what was posted and its errors (nothing typed is lost)."""
-    page = open_task_page(reference, task_id, user)
+    page = open_task_page(reference, task_id, user, language)
     ids = document_ids(page.form, posted.values) - set(page.documents)
     page.documents.update(documents.documents_by_public_ids(ids, application_id=page.application.id))
     return replace(page, values=posted.values, errors=posted.errors)
@@ -276,7 +294,7 @@ def _task_row(application: Application, task_id: str) -> HumanTask:
     return task
 
 
-def _form_of(application: Application, task: HumanTask) -> forms.FormSpec | None:
+def _form_of(application: Application, task: HumanTask, language: str | None = None) -> forms.FormSpec | None:
     if not task.form_schema:
         return None
-    return definition_form(application.definition, task.form_schema, task.form_ui_schema)
+    return definition_form(application.definition, task.form_schema, task.form_ui_schema, language)

@@ -12,7 +12,7 @@ from workflows import catalog
 
 from ...extensions import db
 from ...models import Application, AuditEvent, User
-from ..deployments import process_model
+from ..deployments import element_names
 from ..incidents import OpenIncident, open_for_case
 from .access import OFFICER_ROLES
 from .listings import case_deadline, open_tasks
@@ -61,9 +61,11 @@ class CaseStatus:
     incidents: list[OpenIncident]
 
 
-def case_status(application: Application, viewer: User) -> CaseStatus:
-    """The status page's content for one viewer (officers also see claims and names)."""
-    cat = catalog()
+def case_status(application: Application, viewer: User, language: str | None = None) -> CaseStatus:
+    """The status page's content for one viewer (officers also see claims and names); status words
+    and step names in ``language`` (English without one)."""
+    cat = catalog(language)
+    names = element_names(application.definition, language)
     text = cat.status_text(application.status)
     officer = any(viewer.has_role(role) for role in (*OFFICER_ROLES, "admin"))
     return CaseStatus(
@@ -73,14 +75,13 @@ def case_status(application: Application, viewer: User) -> CaseStatus:
         tone=text.tone,
         reason=application.status_detail if application.status in cat.status_reasons else None,
         detail=application.status_detail if application.status in cat.status_details else None,
-        journey=_journey(application),
-        entries=_history(application, viewer, officer) + _now(application),
-        incidents=_incidents(application),
+        journey=_journey(application, language),
+        entries=_history(application, viewer, officer, names, language) + _now(application, names, language),
+        incidents=_incidents(application, names),
     )
 
 
-def _incidents(application: Application) -> list[OpenIncident]:
-    names = process_model(application.definition).element_names
+def _incidents(application: Application, names: dict[str, str]) -> list[OpenIncident]:
     return [
         replace(incident, element_name=names.get(incident.element_id, incident.element_id))
         if incident.element_id
@@ -89,8 +90,9 @@ def _incidents(application: Application) -> list[OpenIncident]:
     ]
 
 
-def _history(application: Application, viewer: User, officer: bool) -> list[TimelineEntry]:
-    model = process_model(application.definition)
+def _history(
+    application: Application, viewer: User, officer: bool, names: dict[str, str], language: str | None
+) -> list[TimelineEntry]:
     rows = db.session.scalars(
         select(AuditEvent).where(AuditEvent.application_id == application.id).order_by(AuditEvent.seq)
     ).all()
@@ -98,20 +100,20 @@ def _history(application: Application, viewer: User, officer: bool) -> list[Time
     for row in rows:
         if row.action in _HIDDEN or (row.action in _OFFICER_ONLY and not officer):
             continue
-        text = _describe(row, model.element_names)
+        text = _describe(row, names, language)
         if text:
             entries.append(TimelineEntry(row.occurred_at, text, _who(row, application, viewer, officer)))
     return entries
 
 
-def _describe(row: AuditEvent, names: dict[str, str]) -> str | None:
+def _describe(row: AuditEvent, names: dict[str, str], language: str | None = None) -> str | None:
     detail = row.detail or {}
     if row.action == "case_started":
         return Message("Application started")
     if row.action == "task_completed":
         return Message("%(task)s: done", task=names.get(detail.get("task", ""), detail.get("task", Message("A step"))))
     if row.action == "message_delivered":
-        return catalog().messages.get(str(detail.get("message", "")), Message("Message received"))
+        return catalog(language).messages.get(str(detail.get("message", "")), Message("Message received"))
     if row.action == "timer_fired":
         name = names.get(detail.get("timer", ""), Message("A deadline"))
         if detail.get("escalates"):
@@ -152,23 +154,27 @@ def _is_sponsor(row: AuditEvent, application: Application) -> bool:
     return bool(application.sponsor_email) and f"<{application.sponsor_email}>" in row.actor
 
 
-def _now(application: Application) -> list[TimelineEntry]:
+def _now(application: Application, names: dict[str, str], language: str | None) -> list[TimelineEntry]:
+    cat = catalog(language)
     if application.closed_at is not None:
-        return [TimelineEntry(application.closed_at, catalog().status_text(application.status).label, current=True)]
+        return [TimelineEntry(application.closed_at, cat.status_text(application.status).label, current=True)]
     tasks = open_tasks(application.id)
     if tasks:
         return [
-            TimelineEntry(None, Message("Now: %(step)s", step=t.name), current=True, due_at=t.due_at) for t in tasks
+            TimelineEntry(
+                None, Message("Now: %(step)s", step=names.get(t.element_id, t.name)), current=True, due_at=t.due_at
+            )
+            for t in tasks
         ]
-    text = catalog().status_text(application.status)
+    text = cat.status_text(application.status)
     deadline = case_deadline(application.id)
     due = deadline.due_at if deadline is not None else None
     now = Message("Now: %(step)s", step=text.applicant_action or text.label)
     return [TimelineEntry(None, now, current=True, due_at=due)]
 
 
-def _journey(application: Application) -> list[tuple[str, str]]:
-    cat = catalog()
+def _journey(application: Application, language: str | None = None) -> list[tuple[str, str]]:
+    cat = catalog(language)
     try:
         steps = cat.by_code(application.kitas_type).journey
     except KeyError:

@@ -9,8 +9,11 @@ from .versions import (
     deploy,
     deploy_all,
     deploy_path,
+    element_name,
+    element_names,
     latest_definition,
     process_model,
+    texts_file,
 )
 
 __all__ = [
@@ -20,6 +23,9 @@ __all__ = [
     "deploy",
     "deploy_all",
     "deploy_path",
+    "element_name",
+    "element_names",
     "latest_definition",
     "process_model",
+    "texts_file",
 ]

@@ -1,7 +1,13 @@
-"""Deploy versions of diagrams and load the process model of a deployed version."""
+"""Deploy versions of diagrams and load the process model of a deployed version.
+
+A version's files include the translations kept beside the diagram and beside each form
+(``kitas_worker.id.json``, ``worker-x.schema.id.json``: JSON pointer -> text, see
+:mod:`forms.texts`); a form and an element name are read in a language from them.
+"""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Lock
@@ -10,6 +16,7 @@ from sqlalchemy import func, select
 
 import forms
 from engine import DiagramError, ProcessModel, content_hash, parse_process
+from forms.texts import LANGUAGES, SOURCE_LANGUAGE, localize, missing_texts, parse_texts
 from workflows import catalog
 
 from ...extensions import app_clock, db
@@ -21,6 +28,21 @@ from ..errors import DeploymentRefused, ServiceError
 _MODELS: dict[str, ProcessModel] = {}  # keyed by content, so a recreated database cannot alias
 _MODELS_LOCK = Lock()
 _FORMS: dict[str, forms.FormSpec] = {}
+_NAMES: dict[str, dict[str, str]] = {}
+# The languages texts are translated into; the source language is the files themselves.
+TRANSLATED = tuple(language for language in LANGUAGES if language != SOURCE_LANGUAGE)
+
+
+def texts_file(name: str, language: str) -> str:
+    """The translations file beside a file: ``worker-x.schema.json`` -> ``worker-x.schema.id.json``,
+    ``kitas_worker.bpmn`` -> ``kitas_worker.id.json``."""
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    return f"{stem}.{language}.json"
+
+
+def _texts_language(name: str) -> str | None:
+    """The language of a translations file (``x.id.json``), None for any other file."""
+    return next((language for language in TRANSLATED if name.endswith(f".{language}.json")), None)
 
 
 @dataclass(frozen=True)
@@ -34,15 +56,21 @@ class DeployResult:
 
 
 def collect_files(bpmn_path: Path, forms_dir: Path) -> tuple[str, dict[str, str]]:
-    """Read a diagram and the files it needs: every decision table beside it and its forms."""
+    """Read a diagram and the files it needs: every decision table beside it, its forms, and the
+    translations beside the diagram and beside each form."""
     if not bpmn_path.is_file():
         raise DeploymentRefused([(str(bpmn_path.name), "the diagram file does not exist")])
     bpmn = bpmn_path.read_text(encoding="utf-8")
     files = {p.name: p.read_text(encoding="utf-8") for p in sorted(bpmn_path.parent.glob("*.dmn"))}
-    for name in _referenced_forms(bpmn, files):
-        path = forms_dir / name
-        if path.is_file():
-            files[name] = path.read_text(encoding="utf-8")
+    for language in TRANSLATED:
+        texts = bpmn_path.with_name(texts_file(bpmn_path.name, language))
+        if texts.is_file():
+            files[texts.name] = texts.read_text(encoding="utf-8")
+    for name in sorted(_referenced_forms(bpmn, {n: t for n, t in files.items() if n.endswith(".dmn")})):
+        for file_name in (name, *(texts_file(name, language) for language in TRANSLATED)):
+            path = forms_dir / file_name
+            if path.is_file():
+                files[file_name] = path.read_text(encoding="utf-8")
     return bpmn, files
 
 
@@ -60,7 +88,8 @@ def deploy(bpmn: str, files: dict[str, str], deployed_by: User | None = None, ac
     form_files = {name: text for name, text in files.items() if not name.endswith(".dmn")}
     model = _validate(bpmn, decisions, form_files)
     used_decisions = _decision_files_used(model, decisions)
-    stored = {**{n: form_files[n] for n in sorted(model.form_files())}, **used_decisions}
+    used_texts = _check_texts(model, form_files)
+    stored = {**{n: form_files[n] for n in sorted(model.form_files())}, **used_decisions, **used_texts}
     digest = content_hash(bpmn, stored)
     label = deployed_by.label if deployed_by is not None else actor
     with write_transaction():
@@ -134,6 +163,50 @@ def _validate(bpmn: str, decisions: dict[str, str], form_files: dict[str, str]) 
     return model
 
 
+def _check_texts(model: ProcessModel, files: dict[str, str]) -> dict[str, str]:
+    """The translations files the version keeps: those of the forms it uses and the diagram's.
+
+    A file that is not valid, or names a pointer its form (or an element id the diagram) does not
+    have, refuses the deployment, naming the file. A text without translation is allowed (the
+    English one shows); the shipped files are checked complete by the tests."""
+    used_forms = model.form_files()
+    problems: list[tuple[str, str]] = []
+    kept: dict[str, str] = {}
+    for name, text in sorted(files.items()):
+        language = _texts_language(name)
+        if language is None:
+            continue
+        source = name.removesuffix(f".{language}.json") + ".json"
+        if source in files and source not in used_forms:
+            continue  # the translations of a form this diagram does not use
+        try:
+            texts = parse_texts(text, name)
+        except ValueError as exc:
+            problems.append((name, str(exc)))
+            continue
+        if source in files:
+            try:
+                document = json.loads(files[source])
+            except ValueError:
+                continue  # the form itself was refused already
+            stale = missing_texts(document, texts)[1]
+            what = f"{source} has no text at"
+        else:
+            stale = sorted(set(texts) - {f"/{element}" for element in model.element_names})
+            what = "the diagram has no named element"
+        if stale:
+            problems.append((name, f"{what} {', '.join(stale)}"))
+        kept[name] = text
+    diagram_texts = [n for n in kept if n.removesuffix(f".{_texts_language(n)}.json") + ".json" not in files]
+    for language in TRANSLATED:
+        of_language = [n for n in diagram_texts if n.endswith(f".{language}.json")]
+        if len(of_language) > 1:
+            problems.append((of_language[1], f"a second translations file for the diagram (besides {of_language[0]})"))
+    if problems:
+        raise DeploymentRefused(problems)
+    return kept
+
+
 def _decision_files_used(model: ProcessModel, decisions: dict[str, str]) -> dict[str, str]:
     if not model.decisions:
         return {}
@@ -144,9 +217,13 @@ def _decision_files_used(model: ProcessModel, decisions: dict[str, str]) -> dict
     return used
 
 
-def definition_form(definition: ProcessDefinition, schema_file: str, ui_file: str | None) -> forms.FormSpec:
-    """A form of a deployed version, parsed once per process (deployed content never changes)."""
-    key = f"{definition.process_id}:{definition.content_hash}:{schema_file}"
+def definition_form(
+    definition: ProcessDefinition, schema_file: str, ui_file: str | None, language: str | None = None
+) -> forms.FormSpec:
+    """A form of a deployed version in ``language`` (English without one, or without its texts),
+    parsed once per process and language (deployed content never changes)."""
+    language = language if language in TRANSLATED else None
+    key = f"{definition.process_id}:{definition.content_hash}:{schema_file}:{ui_file}:{language}"
     form = _FORMS.get(key)
     if form is None:
         files = definition.files
@@ -155,8 +232,58 @@ def definition_form(definition: ProcessDefinition, schema_file: str, ui_file: st
                 f"version {definition.version} of {definition.process_id} lacks its form {schema_file}; redeploy it"
             )
         form = forms.load_form(files[schema_file], files.get(ui_file or ""), schema_file, check=False)
+        if language is not None:
+            form = forms.FormSpec(
+                name=form.name,
+                schema=localize(form.schema, _texts_of(files, schema_file, language)),
+                ui_schema=localize(form.ui_schema, _texts_of(files, ui_file, language)),
+            )
         _FORMS[key] = form
     return form
+
+
+def _texts_of(files: dict[str, str], name: str | None, language: str) -> dict[str, str]:
+    """The translations kept beside a deployed file (none when it has no such file)."""
+    return _parsed(files, texts_file(name, language)) if name else {}
+
+
+def _parsed(files: dict[str, str], texts_name: str) -> dict[str, str]:
+    text = files.get(texts_name)
+    if not text:
+        return {}
+    try:
+        return parse_texts(text, texts_name)
+    except ValueError:
+        return {}  # checked at deployment; an older version without the check shows English
+
+
+def element_names(definition: ProcessDefinition, language: str | None = None) -> dict[str, str]:
+    """Element id -> the name people read (tasks, events...) of a deployed version, in ``language``
+    where the diagram's translations have it, else the analyst's English name."""
+    model = process_model(definition)
+    language = language if language in TRANSLATED else None
+    if language is None:
+        return model.element_names
+    key = f"{definition.process_id}:{definition.content_hash}:{language}"
+    names = _NAMES.get(key)
+    if names is None:
+        texts = _diagram_texts(definition.files, language)
+        names = {element: texts.get(f"/{element}", name) for element, name in model.element_names.items()}
+        _NAMES[key] = names
+    return names
+
+
+def element_name(definition: ProcessDefinition, element_id: str, language: str | None = None) -> str:
+    """One element's name in ``language`` (its English name without a translation, its id without a name)."""
+    return element_names(definition, language).get(element_id, element_id)
+
+
+def _diagram_texts(files: dict[str, str], language: str) -> dict[str, str]:
+    suffix = f".{language}.json"
+    for name in sorted(files):
+        if name.endswith(suffix) and name.removesuffix(suffix) + ".json" not in files:
+            return _parsed(files, name)
+    return {}
 
 
 def latest_definition(process_id: str) -> ProcessDefinition | None:

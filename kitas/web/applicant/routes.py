@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from kitas.i18n import current_language
 from kitas.services import accounts, cases
 from kitas.services import catalog as kitas_catalog
 from kitas.services.cases import listings, timeline
@@ -27,8 +28,9 @@ ACTION_PAGES = {"payment": "payment.pay"}
 def dashboard() -> ResponseReturnValue:
     """My applications: reference, type, status in plain words, what to do next and by when."""
     user = signed_in_user()
-    page = listings.my_applications(user, request.args.get("page", 1, type=int))
-    startable = kitas_catalog.startable_types()
+    language = current_language()
+    page = listings.my_applications(user, request.args.get("page", 1, type=int), language=language)
+    startable = kitas_catalog.startable_types(language)
     return render_template(
         "applicant/dashboard.html", page=page, startable=startable, verified=accounts.is_verified(user)
     )
@@ -61,8 +63,10 @@ def timeline_fragment(reference: str) -> ResponseReturnValue:
 def _status(template: str, reference: str) -> ResponseReturnValue:
     user = signed_in_user()
     application = cases.find_case(reference, user)
-    steps = listings.next_steps([application], "applicant")
-    return render_template(template, view=timeline.case_status(application, user), next_step=steps.get(application.id))
+    language = current_language()
+    steps = listings.next_steps([application], "applicant", language)
+    view = timeline.case_status(application, user, language)
+    return render_template(template, view=view, next_step=steps.get(application.id))
 
 
 @bp.get("/<reference>/next")

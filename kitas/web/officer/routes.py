@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from kitas.i18n import current_language
 from kitas.services import cases
 from kitas.services.cases import claims, listings, timeline
 from kitas.services.errors import Conflict
@@ -22,7 +23,8 @@ TASK_TEMPLATE = "officer/task.html"
 def inbox() -> ResponseReturnValue:
     """Open tasks of my roles, oldest first, due times coloured; ``?mine=1`` shows my claimed tasks."""
     mine = request.args.get("mine") == "1"
-    page = listings.officer_inbox(signed_in_user(), request.args.get("page", 1, type=int), mine_only=mine)
+    number = request.args.get("page", 1, type=int)
+    page = listings.officer_inbox(signed_in_user(), number, mine_only=mine, language=current_language())
     return render_template("officer/inbox.html", page=page, mine=mine)
 
 
@@ -64,4 +66,4 @@ def release(reference: str, task_id: str) -> ResponseReturnValue:
 def _history(reference: str) -> timeline.CaseStatus:
     user = signed_in_user()
     application = cases.find_case(reference, user)
-    return timeline.case_status(application, user)
+    return timeline.case_status(application, user, current_language())

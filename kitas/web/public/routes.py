@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from kitas.i18n import LANGUAGE_COOKIE, LANGUAGES
+from kitas.i18n import LANGUAGE_COOKIE, LANGUAGES, current_language
 from kitas.services import accounts
 from kitas.services import catalog as kitas_catalog
 from kitas.services.health import ping_database, service_health
@@ -30,19 +30,19 @@ def home() -> ResponseReturnValue:
         ):
             if current_user.has_role(role):
                 return redirect(url_for(endpoint))
-    return render_template("public/home.html", types=kitas_catalog.kitas_types())
+    return render_template("public/home.html", types=kitas_catalog.kitas_types(current_language()))
 
 
 @bp.get("/types")
 def types() -> ResponseReturnValue:
     """Every KITAS type: index code, sponsor, documents, and whether it can be applied for online."""
-    return render_template("public/types.html", types=kitas_catalog.kitas_types())
+    return render_template("public/types.html", types=kitas_catalog.kitas_types(current_language()))
 
 
 @bp.get("/types/<code>")
 def type_detail(code: str) -> ResponseReturnValue:
     """What one KITAS type needs: documents, sponsor, deadlines."""
-    return render_template("public/type_detail.html", kitas_type=kitas_catalog.kitas_type(code))
+    return render_template("public/type_detail.html", kitas_type=kitas_catalog.kitas_type(code, current_language()))
 
 
 @bp.post("/language")

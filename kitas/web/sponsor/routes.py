@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from kitas.i18n import current_language
 from kitas.services.cases import listings
 
 from ..access import require_roles, signed_in_user
@@ -19,7 +20,8 @@ TASK_TEMPLATE = "sponsor/task.html"
 @bp.get("/")
 def requests() -> ResponseReturnValue:
     """Applications naming my registered e-mail as sponsor, those awaiting my decision first."""
-    page = listings.sponsor_requests(signed_in_user(), request.args.get("page", 1, type=int))
+    number = request.args.get("page", 1, type=int)
+    page = listings.sponsor_requests(signed_in_user(), number, language=current_language())
     return render_template("sponsor/requests.html", page=page)
 
 
