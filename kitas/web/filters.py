@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Flask
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 
 from ..extensions import app_clock
-from ..i18n import country_choices_in_language, country_name, local_date, local_time, rupiah
+from ..i18n import country_choices_in_language, country_name, local_date, local_time, rupiah, translate
 from ..services import catalog as kitas_catalog
 from ..services.accounts.fields import country_choices
 
@@ -22,20 +24,20 @@ def file_size(size: int | None) -> str:
     if size is None:
         return ""
     if size < 1024:
-        return f"{size} bytes"
+        return _("%(size)s bytes", size=size)
     if size < 1024 * 1024:
         return f"{round(size / 1024)} kB"
-    return f"{size / (1024 * 1024):.1f} MB"
+    return f"{format_decimal(round(size / (1024 * 1024), 1), format='0.0')} MB"
 
 
 def status_label(status: str | None) -> str:
     """The plain words for a case status."""
-    return kitas_catalog.status_text(status).label
+    return str(translate(kitas_catalog.status_text(status).label))
 
 
 def status_explanation(status: str | None) -> str:
     """One sentence on what a case status means for the applicant."""
-    return kitas_catalog.status_text(status).explanation
+    return str(translate(kitas_catalog.status_text(status).explanation))
 
 
 def due_state(due: datetime | None, soon_hours: int = 24) -> str:
