@@ -16,8 +16,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
 
 from kitas.extensions import app_clock
+from kitas.i18n import country_choices_in_language
 from kitas.services import accounts, notifications
-from kitas.services.accounts.fields import country_choices
 from kitas.services.accounts.passwords import MAX_LENGTH, MIN_LENGTH, RECOMMENDED_LENGTH
 from kitas.services.errors import InvalidInput
 
@@ -86,7 +86,7 @@ def register() -> ResponseReturnValue:
             # The same page whether the address was new or already had an account (its owner got an e-mail).
             return render_template("auth/check_email.html", kind="register", email=values["email"].strip().lower())
     page = render_template(
-        "auth/register.html", values=values, errors=errors, countries=country_choices(), **_password_rules()
+        "auth/register.html", values=values, errors=errors, countries=country_choices_in_language(), **_password_rules()
     )
     return page, status
 
