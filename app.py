@@ -42,7 +42,7 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     from kitas.web.access import SIGN_IN_FIRST
 
     # A lazy text, flashed as a plain string in the language of the request that needed the sign-in.
-    login_manager.login_message = SIGN_IN_FIRST  # type: ignore[assignment]
+    login_manager.login_message = SIGN_IN_FIRST
     login_manager.localize_callback = str
     login_manager.login_message_category = "info"
     with app.app_context():

@@ -49,9 +49,7 @@ def post_task(reference: str, task_id: str, template: str, done_url: str, **cont
             flash(said(gone), "warning")
             return redirect(done_url)
         # Still open (the case changed, or another officer claimed it): the page again, input kept.
-        flash(
-            _("%(problem)s What you typed is kept below; check it and send it again.", problem=said(exc)), "warning"
-        )
+        flash(_("%(problem)s What you typed is kept below; check it and send it again.", problem=said(exc)), "warning")
         return render_template(template, page=exc.page, **context), 409
     except Conflict as exc:
         flash(said(exc), "warning")

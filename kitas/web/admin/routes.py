@@ -50,11 +50,19 @@ def retry(incident_id: int) -> ResponseReturnValue:
         flash(_("Queued again with a fresh set of attempts; a new incident opens if it gives up again."), "success")
     elif outcome.went_on:
         if outcome.moved_to:
-            flash(_("Retried: the case went on. It now runs version %(version)s of its process.", version=outcome.moved_to), "success")
+            flash(
+                _(
+                    "Retried: the case went on. It now runs version %(version)s of its process.",
+                    version=outcome.moved_to,
+                ),
+                "success",
+            )
         else:
             flash(_("Retried: the case went on."), "success")
     else:
-        flash(_("The retry failed again, so the incident stays open: %(error)s", error=translate(outcome.error)), "danger")
+        flash(
+            _("The retry failed again, so the incident stays open: %(error)s", error=translate(outcome.error)), "danger"
+        )
     if outcome.not_moved:
         flash(sentence(_("A newer version could not be used: %(reason)s", reason=translate(outcome.not_moved))), "info")
     return _back(incident_id)

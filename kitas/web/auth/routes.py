@@ -10,9 +10,9 @@ import math
 from typing import Any
 
 from flask import Blueprint, flash, has_request_context, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
 
 from kitas.extensions import app_clock
@@ -193,9 +193,7 @@ def reset(token: str) -> ResponseReturnValue:
             )
             logout_user()
             session.clear()
-            flash(
-                _("Your password is changed and every session has ended. Sign in with the new password."), "success"
-            )
+            flash(_("Your password is changed and every session has ended. Sign in with the new password."), "success")
             return redirect(url_for("auth.login"))
     except accounts.TokenInvalid as exc:
         page = render_template("auth/link_invalid.html", kind="reset", problem=said(exc), expired=exc.expired, email="")
