@@ -39,7 +39,11 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please sign in to see this page."
+    from kitas.web.access import SIGN_IN_FIRST
+
+    # A lazy text, flashed as a plain string in the language of the request that needed the sign-in.
+    login_manager.login_message = SIGN_IN_FIRST
+    login_manager.localize_callback = str
     login_manager.login_message_category = "info"
     with app.app_context():
         configure_engine(db.engine, app.config["KITAS_SQLITE_BUSY_TIMEOUT_MS"])

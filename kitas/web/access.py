@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, abort, current_app, request, session
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 
 from ..extensions import app_clock, login_manager
@@ -28,6 +30,17 @@ SECOND_FACTOR_KEY = "_kitas_second_factor"
 # A sign-in waiting for its code step (or the enrolment of an app): who, since when, where to go next.
 PENDING_KEY = "_kitas_pending"
 PENDING_FOR = timedelta(minutes=10)
+# What the sign-in page says to someone sent there by a page that needs a signed-in person.
+SIGN_IN_FIRST = _l("Please sign in to see this page.")
+# The roles as a refusal names them.
+ROLE_NAMES = {
+    "applicant": _l("applicant"),
+    "sponsor": _l("sponsor"),
+    "verifier": _l("verifier"),
+    "supervisor": _l("supervisor"),
+    "admin": _l("administrator"),
+    "analyst": _l("analyst"),
+}
 
 
 def require_roles(bp: Blueprint, *roles: str) -> None:
@@ -41,7 +54,8 @@ def require_roles(bp: Blueprint, *roles: str) -> None:
             return login_manager.unauthorized()
         if not any(current_user.has_role(role) for role in roles):
             _audit_refusal(signed_in_user(), bp.name, roles)
-            abort(403, description=f"This page is for the roles: {', '.join(roles)}.")
+            names = ", ".join(str(ROLE_NAMES.get(role, role)) for role in roles)
+            abort(403, description=_("This page is for the roles: %(roles)s.", roles=names))
         return None
 
 

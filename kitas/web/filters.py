@@ -5,9 +5,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Flask
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 
 from ..extensions import app_clock
-from ..i18n import country_choices_in_language, country_name, current_language, local_date, local_time, rupiah
+from ..i18n import (
+    country_choices_in_language,
+    country_name,
+    current_language,
+    local_date,
+    local_time,
+    rupiah,
+)
 from ..services import catalog as kitas_catalog
 from ..services.accounts.fields import country_choices
 
@@ -22,10 +31,10 @@ def file_size(size: int | None) -> str:
     if size is None:
         return ""
     if size < 1024:
-        return f"{size} bytes"
+        return _("%(size)s bytes", size=size)
     if size < 1024 * 1024:
         return f"{round(size / 1024)} kB"
-    return f"{size / (1024 * 1024):.1f} MB"
+    return f"{format_decimal(round(size / (1024 * 1024), 1), format='0.0')} MB"
 
 
 def status_label(status: str | None) -> str:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from ..i18n import current_language
 from ..services.cases import taskforms
 from ..services.errors import Conflict
 from .access import signed_in_user
-from .text import sentence
+from .text import said
 
 
 def show_task(reference: str, task_id: str, template: str, **context: object) -> ResponseReturnValue:
@@ -31,11 +32,11 @@ def post_task(reference: str, task_id: str, template: str, done_url: str, **cont
         try:
             page = taskforms.save_draft(reference, task_id, user, raw, uploads, current_language())
         except taskforms.TaskFormConflict as exc:
-            flash(sentence(str(exc)) + " What you typed is kept below.", "warning")
+            flash(_("%(problem)s What you typed is kept below.", problem=said(exc)), "warning")
             return render_template(template, page=exc.page, **context), 409
         if page.errors:
             return render_template(template, page=page, **context), 422
-        flash("Your answers are saved. You can continue later from your dashboard.", "success")
+        flash(_("Your answers are saved. You can continue later from your dashboard."), "success")
         return redirect(request.path)
     version = request.form.get("version", type=int)
     try:
@@ -46,13 +47,14 @@ def post_task(reference: str, task_id: str, template: str, done_url: str, **cont
         try:
             taskforms.open_task_page(reference, task_id, user)
         except Conflict as gone:  # completed or cancelled: the form has nothing left to do
-            flash(sentence(str(gone)), "warning")
+            flash(said(gone), "warning")
             return redirect(done_url)
         # Still open (the case changed, or another officer claimed it): the page again, input kept.
-        flash(sentence(str(exc)) + " What you typed is kept below; check it and send it again.", "warning")
+        flash(_("%(problem)s What you typed is kept below; check it and send it again.", problem=said(exc)), "warning")
         return render_template(template, page=exc.page, **context), 409
     except Conflict as exc:
-        flash(sentence(str(exc)), "warning")
+        flash(said(exc), "warning")
         return redirect(done_url)
-    flash("Done. " + context.get("done_message", "The next step is on its way."), "success")  # type: ignore[operator]
+    done = context.get("done_message") or _("The next step is on its way.")
+    flash(_("Done. %(what)s", what=done), "success")
     return redirect(done_url)

@@ -245,9 +245,13 @@ def test_a_closed_case_stops_polling(users: dict[str, Any], login_as: Any) -> No
 
 
 def test_file_sizes_read_naturally(ctx: Any) -> None:
+    from kitas.i18n import in_language
     from kitas.web.filters import file_size
 
-    assert [file_size(300), file_size(86_000), file_size(2_500_000)] == ["300 bytes", "84 kB", "2.4 MB"]
+    with in_language("en"):
+        assert [file_size(300), file_size(86_000), file_size(2_500_000)] == ["300 bytes", "84 kB", "2.4 MB"]
+    with in_language("id"):
+        assert [file_size(300), file_size(2_500_000)] == ["300 byte", "2,4 MB"]
 
 
 def test_the_booked_appointment_shows_where_and_when(users: dict[str, Any], login_as: Any) -> None:

@@ -25,7 +25,7 @@ def unreachable(tmp_path: Path) -> Flask:
 
 
 def test_a_page_answers_503_with_a_plain_message(unreachable: Flask, caplog: pytest.LogCaptureFixture) -> None:
-    response = unreachable.test_client().get("/ping", headers={"Accept": "text/html"})
+    response = unreachable.test_client().get("/ping", headers={"Accept": "text/html", "Accept-Language": "en"})
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "10"
     html = response.get_data(as_text=True)
@@ -38,9 +38,19 @@ def test_a_signed_in_page_answers_503_too(unreachable: Flask) -> None:
     client = unreachable.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = "1:token"  # loading the user needs the database
-    response = client.get("/applications/")
+    response = client.get("/applications/", headers={"Accept-Language": "en"})
     assert response.status_code == 503
     assert "briefly unavailable" in response.get_data(as_text=True)
+
+
+def test_the_page_is_in_the_browser_language_without_the_database(unreachable: Flask) -> None:
+    client = unreachable.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:token"  # the account's language would need the database
+    html = client.get("/applications/", headers={"Accept-Language": "id"}).get_data(as_text=True)
+    assert '<html lang="id">' in html and "Layanan sedang tidak tersedia sementara" in html
+    client.set_cookie("kitas_lang", "en")
+    assert "briefly unavailable" in client.get("/ping", headers={"Accept": "text/html"}).get_data(as_text=True)
 
 
 def test_api_clients_get_json(unreachable: Flask) -> None:

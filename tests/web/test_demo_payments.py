@@ -21,8 +21,9 @@ Login = Callable[[Any], FlaskClient]
 
 def _app(database_url: str, clock: ManualClock, **config: Any) -> Flask:
     from app import create_app
+    from tests.conftest import EnglishBrowserClient
 
-    return create_app(
+    application = create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test-secret",
@@ -33,6 +34,8 @@ def _app(database_url: str, clock: ManualClock, **config: Any) -> Flask:
         },
         clock=clock,
     )
+    application.test_client_class = EnglishBrowserClient  # the banner is read in English here
+    return application
 
 
 @pytest.fixture()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
+from kitas.i18n import translate
 from kitas.services.errors import Conflict, InvalidInput
 from kitas.services.incidents import actions, listing
 
 from ..access import require_roles, signed_in_user
-from ..text import sentence
+from ..text import said, sentence
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 require_roles(bp, "admin")
@@ -42,17 +44,27 @@ def retry(incident_id: int) -> ResponseReturnValue:
     try:
         outcome = actions.retry(incident_id, signed_in_user())
     except Conflict as exc:
-        flash(sentence(str(exc)), "warning")
+        flash(said(exc), "warning")
         return _back(incident_id)
     if outcome.requeued:
-        flash("Queued again with a fresh set of attempts; a new incident opens if it gives up again.", "success")
+        flash(_("Queued again with a fresh set of attempts; a new incident opens if it gives up again."), "success")
     elif outcome.went_on:
-        moved = f" It now runs version {outcome.moved_to} of its process." if outcome.moved_to else ""
-        flash("Retried: the case went on." + moved, "success")
+        if outcome.moved_to:
+            flash(
+                _(
+                    "Retried: the case went on. It now runs version %(version)s of its process.",
+                    version=outcome.moved_to,
+                ),
+                "success",
+            )
+        else:
+            flash(_("Retried: the case went on."), "success")
     else:
-        flash(f"The retry failed again, so the incident stays open: {outcome.error}", "danger")
+        flash(
+            _("The retry failed again, so the incident stays open: %(error)s", error=translate(outcome.error)), "danger"
+        )
     if outcome.not_moved:
-        flash(sentence(f"A newer version could not be used: {outcome.not_moved}"), "info")
+        flash(sentence(_("A newer version could not be used: %(reason)s", reason=translate(outcome.not_moved))), "info")
     return _back(incident_id)
 
 
@@ -67,9 +79,9 @@ def resolve(incident_id: int) -> ResponseReturnValue:
         row = listing.incident_detail(user, incident_id)
         return render_template("admin/incident.html", row=row, note=note, errors=exc.errors), 422
     except Conflict as exc:
-        flash(sentence(str(exc)), "warning")
+        flash(said(exc), "warning")
         return _back(incident_id)
-    flash("The incident is resolved; your note is kept with it.", "success")
+    flash(_("The incident is resolved; your note is kept with it."), "success")
     return _back(incident_id)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from kitas.i18n import current_language
 from kitas.services import accounts, cases
@@ -41,7 +42,7 @@ def start(kitas_type: str) -> ResponseReturnValue:
     """Start an application of a KITAS type and open its first step."""
     user = signed_in_user()
     if not accounts.is_verified(user):
-        flash("Confirm your e-mail address first: open the link we sent you, or ask for a new one.", "warning")
+        flash(_("Confirm your e-mail address first: open the link we sent you, or ask for a new one."), "warning")
         return redirect(url_for("applicant.dashboard"))
     application = cases.start_case(kitas_type, user)
     return redirect(url_for("applicant.next_step", reference=application.reference))
@@ -88,4 +89,4 @@ def task(reference: str, task_id: str) -> ResponseReturnValue:
     if request.method == "GET":
         return show_task(reference, task_id, TASK_TEMPLATE)
     done = url_for("applicant.next_step", reference=reference)
-    return post_task(reference, task_id, TASK_TEMPLATE, done, done_message="Your answers were submitted.")
+    return post_task(reference, task_id, TASK_TEMPLATE, done, done_message=_("Your answers were submitted."))

@@ -11,17 +11,19 @@ from typing import Any
 
 from flask import Blueprint, flash, has_request_context, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, logout_user
 
 from kitas.extensions import app_clock
+from kitas.i18n import country_choices_in_language
 from kitas.services import accounts, notifications
-from kitas.services.accounts.fields import country_choices
 from kitas.services.accounts.passwords import MAX_LENGTH, MIN_LENGTH, RECOMMENDED_LENGTH
 from kitas.services.errors import InvalidInput
 
 from ..access import begin_pending, complete_sign_in, pending_next, pending_user, signed_in_user
 from ..filters import local_time
-from ..text import sentence
+from ..text import said
 from . import forms
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -44,7 +46,7 @@ def signed_in_after_first_factor(user: Any, target: str) -> ResponseReturnValue:
         return redirect(url_for("auth.code" if accounts.is_enrolled(user) else "auth.enrol"))
     complete_sign_in(user, second_factor_given=False)
     if not accounts.is_verified(user):
-        flash("Please confirm your e-mail address: open the link we sent you, or ask for a new one.", "warning")
+        flash(_("Please confirm your e-mail address: open the link we sent you, or ask for a new one."), "warning")
     return redirect(target)
 
 
@@ -84,7 +86,7 @@ def register() -> ResponseReturnValue:
             # The same page whether the address was new or already had an account (its owner got an e-mail).
             return render_template("auth/check_email.html", kind="register", email=values["email"].strip().lower())
     page = render_template(
-        "auth/register.html", values=values, errors=errors, countries=country_choices(), **_password_rules()
+        "auth/register.html", values=values, errors=errors, countries=country_choices_in_language(), **_password_rules()
     )
     return page, status
 
@@ -96,7 +98,7 @@ def verify(token: str) -> ResponseReturnValue:
         user = accounts.confirm_email(token)
     except accounts.TokenInvalid as exc:
         page = render_template(
-            "auth/link_invalid.html", kind="verify", problem=str(exc), expired=exc.expired, email=exc.email or ""
+            "auth/link_invalid.html", kind="verify", problem=said(exc), expired=exc.expired, email=exc.email or ""
         )
         return page, 400
     return render_template("auth/verified.html", user=user)
@@ -110,7 +112,7 @@ def resend_verification() -> ResponseReturnValue:
         return render_template("auth/resend.html", email=signed_in_email, errors={})
     email = forms.text("email") or signed_in_email
     if not email:
-        errors = {"email": ["Enter the e-mail address you registered with."]}
+        errors = {"email": [_("Enter the e-mail address you registered with.")]}
         return render_template("auth/resend.html", email="", errors=errors), 422
     accounts.resend_verification(email, forms.client_address())
     return render_template("auth/check_email.html", kind="verify", email=email)
@@ -133,19 +135,23 @@ def login() -> ResponseReturnValue:
         user = accounts.authenticate(email, forms.secret("password"), forms.client_address())
     except accounts.LoginThrottled as exc:
         minutes = max(1, math.ceil((exc.retry_at - app_clock().now()).total_seconds() / 60))
-        error = (
-            f"Too many failed sign-ins. Try again after {local_time(exc.retry_at)} (in about {minutes} minute"
-            f"{'s' if minutes != 1 else ''}), or reset your password if you forgot it."
+        error = ngettext(
+            "Too many failed sign-ins. Try again after %(time)s (in about %(num)d minute), "
+            "or reset your password if you forgot it.",
+            "Too many failed sign-ins. Try again after %(time)s (in about %(num)d minutes), "
+            "or reset your password if you forgot it.",
+            minutes,
+            time=local_time(exc.retry_at),
         )
         return render_template("auth/login.html", email=email, next=next_target, error=error), 429
     except accounts.SignInLinkRequired:
-        error = (
+        error = _(
             "To protect this account after very many failed sign-ins, signing in with the password is paused. "
             "If the account exists, we e-mailed its owner a one-time sign-in link: open it within 30 minutes."
         )
         return render_template("auth/login.html", email=email, next=next_target, error=error), 429
     except (accounts.LoginRefused, accounts.AccountDisabled) as exc:
-        error = sentence(str(exc))
+        error = said(exc)
         return render_template("auth/login.html", email=email, next=next_target, error=error), 401
     return signed_in_after_first_factor(user, _after_login_target())
 
@@ -157,7 +163,7 @@ def logout() -> ResponseReturnValue:
         accounts.logout(signed_in_user(), forms.client_address())
     logout_user()
     session.clear()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("public.home"))
 
 
@@ -168,7 +174,7 @@ def forgot() -> ResponseReturnValue:
         return render_template("auth/forgot.html", email="", errors={})
     email = forms.text("email")
     if not email:
-        errors = {"email": ["Enter the e-mail address you registered with."]}
+        errors = {"email": [_("Enter the e-mail address you registered with.")]}
         return render_template("auth/forgot.html", email="", errors=errors), 422
     accounts.request_password_reset(email, forms.client_address())
     return render_template("auth/check_email.html", kind="reset", email=email)
@@ -187,10 +193,10 @@ def reset(token: str) -> ResponseReturnValue:
             )
             logout_user()
             session.clear()
-            flash("Your password is changed and every session has ended. Sign in with the new password.", "success")
+            flash(_("Your password is changed and every session has ended. Sign in with the new password."), "success")
             return redirect(url_for("auth.login"))
     except accounts.TokenInvalid as exc:
-        page = render_template("auth/link_invalid.html", kind="reset", problem=str(exc), expired=exc.expired, email="")
+        page = render_template("auth/link_invalid.html", kind="reset", problem=said(exc), expired=exc.expired, email="")
         return page, 400
     except InvalidInput as exc:
         errors = exc.errors

@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from kitas.extensions import app_clock
@@ -16,21 +18,23 @@ from kitas.services.errors import ServiceError
 
 from ..access import complete_sign_in, mark_second_factor_given, pending_next, pending_user, signed_in_user
 from ..filters import local_time
-from ..text import sentence
+from ..text import message_of, said
 from . import forms
 from .routes import bp, signed_in_after_first_factor
 
 
 def _wait_message(exc: Any) -> str:
     minutes = max(1, math.ceil((exc.retry_at - app_clock().now()).total_seconds() / 60))
-    return (
-        f"Too many wrong codes. Try again after {local_time(exc.retry_at)} (in about {minutes} minute"
-        f"{'s' if minutes != 1 else ''})."
+    return ngettext(
+        "Too many wrong codes. Try again after %(time)s (in about %(num)d minute).",
+        "Too many wrong codes. Try again after %(time)s (in about %(num)d minutes).",
+        minutes,
+        time=local_time(exc.retry_at),
     )
 
 
 def _signed_in_again() -> ResponseReturnValue:
-    flash("Sign in again: the sign-in waited too long for its code, or it ended.", "info")
+    flash(_("Sign in again: the sign-in waited too long for its code, or it ended."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -49,14 +53,19 @@ def code() -> ResponseReturnValue:
     except accounts.CodeThrottled as exc:
         return render_template("auth/code.html", user=user, error=_wait_message(exc)), 429
     except accounts.CodeRefused as exc:
-        return render_template("auth/code.html", user=user, error=str(exc)), 422
+        return render_template("auth/code.html", user=user, error=message_of(exc)), 422
     target = forms.safe_next(pending_next()) or url_for("public.home")
     complete_sign_in(user, second_factor_given=True)
     if kind == "recovery":
         left = accounts.recovery_codes_left(user)
         flash(
-            f"You signed in with a recovery code; {left} of them are left. "
-            "Make new ones on the security page if you lost your app.",
+            ngettext(
+                "You signed in with a recovery code; %(num)d of them is left. "
+                "Make new ones on the security page if you lost your app.",
+                "You signed in with a recovery code; %(num)d of them are left. "
+                "Make new ones on the security page if you lost your app.",
+                left,
+            ),
             "warning",
         )
     return redirect(target)
@@ -87,7 +96,7 @@ def enrol() -> ResponseReturnValue:
     except accounts.CodeThrottled as exc:
         return render_template("auth/enrol.html", error=_wait_message(exc), **page), 429
     except accounts.CodeRefused as exc:
-        return render_template("auth/enrol.html", error=str(exc), **page), 422
+        return render_template("auth/enrol.html", error=message_of(exc), **page), 422
     if signed_in:
         mark_second_factor_given(user)  # this session just proved the code; others need it at their next request
         target = url_for("auth.security")
@@ -125,10 +134,10 @@ def disable_second_factor() -> ResponseReturnValue:
     except accounts.CodeThrottled as exc:
         return _security_page(_wait_message(exc), 429)
     except accounts.CodeRefused as exc:
-        return _security_page(str(exc), 422)
+        return _security_page(message_of(exc), 422)
     except ServiceError as exc:
-        return _security_page(sentence(str(exc)), 409)
-    flash("Signing in no longer asks for a code from your app.", "success")
+        return _security_page(said(exc), 409)
+    flash(_("Signing in no longer asks for a code from your app."), "success")
     return redirect(url_for("auth.security"))
 
 
@@ -141,9 +150,9 @@ def new_recovery_codes() -> ResponseReturnValue:
     except accounts.CodeThrottled as exc:
         return _security_page(_wait_message(exc), 429)
     except accounts.CodeRefused as exc:
-        return _security_page(str(exc), 422)
+        return _security_page(message_of(exc), 422)
     except ServiceError as exc:
-        return _security_page(sentence(str(exc)), 409)
+        return _security_page(said(exc), 409)
     return render_template("auth/recovery_codes.html", codes=codes, target=url_for("auth.security"), first=False)
 
 
@@ -157,7 +166,7 @@ def sign_in_link(token: str) -> ResponseReturnValue:
         user = accounts.sign_in_with_link(token, forms.client_address())
     except accounts.SignInLinkInvalid as exc:
         page = render_template(
-            "auth/link_invalid.html", kind="sign_in", problem=str(exc), expired=exc.expired, email=""
+            "auth/link_invalid.html", kind="sign_in", problem=said(exc), expired=exc.expired, email=""
         )
         return page, 400
     return signed_in_after_first_factor(user, url_for("public.home"))

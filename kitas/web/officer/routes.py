@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from kitas.i18n import current_language
 from kitas.services import cases
@@ -12,6 +13,7 @@ from kitas.services.errors import Conflict
 
 from ..access import require_roles, signed_in_user
 from ..task_views import post_task, show_task
+from ..text import message_of
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
 require_roles(bp, "verifier", "supervisor")
@@ -38,7 +40,7 @@ def task(reference: str, task_id: str) -> ResponseReturnValue:
         task_id,
         TASK_TEMPLATE,
         url_for("officer.inbox"),
-        done_message="Your decision was recorded.",
+        done_message=_("Your decision was recorded."),
         history=_history(reference),
     )
 
@@ -49,9 +51,9 @@ def claim(reference: str, task_id: str) -> ResponseReturnValue:
     try:
         claims.claim_task(reference, task_id, signed_in_user())
     except Conflict as exc:
-        flash(f"You cannot claim this task: {exc}.", "warning")
+        flash(_("You cannot claim this task: %(reason)s.", reason=message_of(exc).rstrip(".")), "warning")
         return redirect(url_for("officer.inbox"))
-    flash("You claimed this task.", "success")
+    flash(_("You claimed this task."), "success")
     return redirect(url_for("officer.task", reference=reference, task_id=task_id))
 
 
@@ -59,7 +61,7 @@ def claim(reference: str, task_id: str) -> ResponseReturnValue:
 def release(reference: str, task_id: str) -> ResponseReturnValue:
     """Give the task back to the shared inbox."""
     claims.release_task(reference, task_id, signed_in_user())
-    flash("The task is back in the shared inbox.", "info")
+    flash(_("The task is back in the shared inbox."), "info")
     return redirect(url_for("officer.inbox"))
 
 

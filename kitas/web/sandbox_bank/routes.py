@@ -11,9 +11,12 @@ from __future__ import annotations
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from kitas.services import sandbox_bank
 from kitas.services.sandbox_bank import PaymentRefused, find_bill, paid_bill, pay
+
+from ..text import message_of
 
 bp = Blueprint("sandbox_bank", __name__, url_prefix="/sandbox-bank")
 
@@ -35,7 +38,7 @@ _REFUSAL_STATUS = {"unknown": 404, "paid": 409, "expired": 409, "wrong_amount": 
 
 def _refused(code: str, refusal: PaymentRefused) -> ResponseReturnValue:
     """The code form again, with the reason and the code as typed."""
-    page = render_template("sandbox_bank/index.html", code=code, error=str(refusal), refusal=refusal)
+    page = render_template("sandbox_bank/index.html", code=code, error=message_of(refusal), refusal=refusal)
     return page, _REFUSAL_STATUS.get(refusal.code, 400)
 
 
@@ -62,7 +65,7 @@ def pay_bill() -> ResponseReturnValue:
     code = request.form.get("code", "")[:40]
     amount_text = request.form.get("amount", "").strip()
     if not amount_text.isdigit():
-        return _refused(code, PaymentRefused("bad_amount", "The amount must be a whole number of rupiah."))
+        return _refused(code, PaymentRefused("bad_amount", _("The amount must be a whole number of rupiah.")))
     try:
         receipt = pay(code, int(amount_text))
     except PaymentRefused as refusal:

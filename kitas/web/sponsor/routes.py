@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from kitas.i18n import current_language
 from kitas.services.cases import listings
@@ -31,5 +32,5 @@ def task(reference: str, task_id: str) -> ResponseReturnValue:
     if request.method == "GET":
         return show_task(reference, task_id, TASK_TEMPLATE)
     return post_task(
-        reference, task_id, TASK_TEMPLATE, url_for("sponsor.requests"), done_message="Your decision was recorded."
+        reference, task_id, TASK_TEMPLATE, url_for("sponsor.requests"), done_message=_("Your decision was recorded.")
     )
