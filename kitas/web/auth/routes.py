@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, logout_user
 
 from kitas.extensions import app_clock
+from kitas.i18n import current_language
 from kitas.services import accounts, notifications
 from kitas.services.accounts.fields import country_choices
 from kitas.services.accounts.passwords import MAX_LENGTH, MIN_LENGTH, RECOMMENDED_LENGTH
@@ -77,6 +78,7 @@ def register() -> ResponseReturnValue:
                 kind=values["kind"],
                 consent=values["consent"],
                 address=forms.client_address(),
+                language=current_language(),
             )
         except InvalidInput as exc:
             errors, status = exc.errors, 422
