@@ -52,9 +52,7 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     init_i18n(app)
     # E-mails, SMS and in-app messages are written in their reader's language by kitas.i18n, which
     # services do not import: the outbox is handed its functions here.
-    notifications.use_localizer(
-        notifications.Localizer(scope=in_language, text=translate, language=current_language)
-    )
+    notifications.use_localizer(notifications.Localizer(scope=in_language, text=translate, language=current_language))
 
     register_web(app)
 

@@ -76,7 +76,9 @@ def _verification(email: str, params: dict[str, Any], queued_at: datetime) -> no
         return None  # no account, or nothing left to confirm
     link = VERIFY_PATH.format(token=account_tokens.verification_token(user))
     hours = int(account_tokens.VERIFY_MAX_AGE.total_seconds() // 3600)
-    mail = _mail(user, VERIFY_SUBJECT, "email/verify_email.txt", link, link=notifications.absolute_link(link), hours=hours)
+    mail = _mail(
+        user, VERIFY_SUBJECT, "email/verify_email.txt", link, link=notifications.absolute_link(link), hours=hours
+    )
     _audited(user, "email_verification_sent", params, queued_at)
     return mail
 
@@ -87,7 +89,9 @@ def _reset(email: str, params: dict[str, Any], queued_at: datetime) -> notificat
         return None
     link = RESET_PATH.format(token=account_tokens.reset_token(user))
     minutes = int(account_tokens.RESET_MAX_AGE.total_seconds() // 60)
-    mail = _mail(user, RESET_SUBJECT, "email/reset_password.txt", link, link=notifications.absolute_link(link), minutes=minutes)
+    mail = _mail(
+        user, RESET_SUBJECT, "email/reset_password.txt", link, link=notifications.absolute_link(link), minutes=minutes
+    )
     _audited(user, "password_reset_requested", params, queued_at)
     return mail
 
@@ -114,7 +118,9 @@ def _sign_in_link(email: str, params: dict[str, Any], queued_at: datetime) -> no
     token = account_tokens.sign_in_token(user, login_limits.last_success_id(user.email))
     link = SIGN_IN_PATH.format(token=token)
     minutes = int(account_tokens.SIGN_IN_MAX_AGE.total_seconds() // 60)
-    mail = _mail(user, SIGN_IN_SUBJECT, "email/sign_in_link.txt", link, link=notifications.absolute_link(link), minutes=minutes)
+    mail = _mail(
+        user, SIGN_IN_SUBJECT, "email/sign_in_link.txt", link, link=notifications.absolute_link(link), minutes=minutes
+    )
     _audited(user, "sign_in_link_sent", params, queued_at)
     return mail
 

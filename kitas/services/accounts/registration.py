@@ -132,8 +132,11 @@ def create_account(
     nationality: str | None = None,
     verified: bool = False,
     consent: bool = True,
+    language: str | None = None,
 ) -> User:
-    """Create an account with any roles (demo data, administrators, tests); the password policy applies."""
+    """Create an account with any roles (demo data, administrators, tests); the password policy applies.
+
+    ``language``: the one its e-mails are written in (None: Indonesian, as for officers)."""
     errors: dict[str, list[str]] = {}
     unknown = [name for name in roles if name not in ROLES]
     if unknown or not roles:
@@ -146,6 +149,8 @@ def create_account(
     profile = _checked_profile(fields, password, errors)
     if errors:
         raise InvalidInput(errors)
+    if language in LANGUAGES:
+        profile = replace(profile, language=language)
     try:
         with write_transaction():
             user = _insert_user(profile, passwords.hash_password(password), roles, verified=verified, consent=consent)

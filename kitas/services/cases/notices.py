@@ -60,9 +60,7 @@ def status_changed(application: Application, new_status: str) -> None:
                 "status": new_status,
                 "applicant": applicant.full_name if applicant else None,
             }
-            notifications.notify_text(
-                sponsor, SPONSOR_ASKED, params, link="/sponsor/", application_id=application.id
-            )
+            notifications.notify_text(sponsor, SPONSOR_ASKED, params, link="/sponsor/", application_id=application.id)
 
 
 def _status_changed_text(params: dict[str, Any], language: str) -> notifications.Notice:

@@ -28,10 +28,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from forms.texts import Message
-
 from flask import current_app
 from sqlalchemy import Row, func, insert, select, update
+
+from forms.texts import Message
 
 from ...adapters.mail import Mailer, OutgoingMail, mailer_from_config
 from ...adapters.sms import SmsSender, sms_sender_from_config
