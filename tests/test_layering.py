@@ -90,6 +90,15 @@ def test_nothing_imports_the_web_layer(path: Path) -> None:
     assert not {n for n in _imports(path) if n.startswith("kitas.web")}, f"{path.name} imports kitas.web"
 
 
+@pytest.mark.parametrize("path", _python_files("kitas/services"), ids=lambda p: str(p.relative_to(ROOT)))
+def test_services_hand_out_messages_and_translate_nothing_themselves(path: Path) -> None:
+    # Services write Message objects (and e-mail template names with parameters); the words in a
+    # language come from kitas.i18n at the edge. The outbox, which writes e-mails when it sends them,
+    # is handed kitas.i18n's functions by the application (notifications.use_localizer in app.py).
+    bad = {n for n in _imports(path) if _top(n) == "flask_babel" or n == "kitas.i18n" or n.startswith("kitas.i18n.")}
+    assert not bad, f"{path.relative_to(ROOT)} imports {bad}: services hand out Messages, the edge translates"
+
+
 @pytest.mark.parametrize(
     "path", _python_files("kitas/adapters", "kitas/models"), ids=lambda p: str(p.relative_to(ROOT))
 )

@@ -30,8 +30,11 @@ class Notification(LeasedWork, db.Model):  # type: ignore[name-defined]
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(String(500))
-    # Set on rows written before it is known whom they reach (account e-mails such as a reset link): the
-    # renderer of that name writes the message when it is sent, and ``body`` holds its parameters as JSON.
+    # The text that writes the message, in its reader's language, when it is sent or shown; ``body``
+    # then holds its parameters as JSON and ``subject`` the English subject (for logs). A renderer of
+    # rows written before it is known whom they reach (account e-mails such as a reset link), a text
+    # of ``notify_text`` (``case.status_changed``), or ``message`` (a Message subject and body). None:
+    # an older row whose ``subject`` and ``body`` are its words.
     template: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -38,6 +38,7 @@ def registration(**overrides: Any) -> dict[str, Any]:
         "kind": "applicant",
         "consent": True,
         "address": ADDRESS,
+        "language": "en",  # as the test client's browser asks (tests/conftest.py)
     }
     fields.update(overrides)
     return fields
@@ -201,7 +202,9 @@ def test_create_account_for_demo_and_staff(ctx: Flask) -> None:
     assert officer.email == "vera@imigrasi.example"
     assert outbox() == []  # verified accounts get no confirmation e-mail
     assert queued_rows() == []
-    unverified = accounts.create_account("new@example.org", "New Person", GOOD_PASSWORD, ["applicant"], consent=False)
+    unverified = accounts.create_account(
+        "new@example.org", "New Person", GOOD_PASSWORD, ["applicant"], consent=False, language="en"
+    )
     assert unverified.consent_at is None
     assert len(outbox(accounts.VERIFY_SUBJECT)) == 1
     assert accounts.authenticate("vera@imigrasi.example", GOOD_PASSWORD, ADDRESS).id == officer.id

@@ -4,8 +4,8 @@ A request for a reset link, a new confirmation link or an account queues one out
 row for the typed address (``notifications.queue_for_address``), whether or not the
 address has an account, so the answer costs the same either way. The renderers below
 run in the scheduler: they look the account up, decide whether there is anything to
-send and write the message with a fresh link, and audit what they sent on the account's
-own chain. At most ``MAIL_LIMIT`` e-mails of one kind go to one address per hour.
+send and write the message with a fresh link in the account's language and zone, and audit what
+they sent on the account's own chain. At most ``MAIL_LIMIT`` e-mails of one kind go to one address per hour.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any
 
 from flask import render_template
 from sqlalchemy import select
+
+from forms.texts import Message
 
 from ...extensions import app_clock, db
 from ...models import User
@@ -27,10 +29,10 @@ from . import tokens as account_tokens
 VERIFY_PATH = "/auth/verify/{token}"
 RESET_PATH = "/auth/reset/{token}"
 SIGN_IN_PATH = "/auth/link/{token}"
-VERIFY_SUBJECT = "Confirm your e-mail address for KITAS Online"
-RESET_SUBJECT = "Reset your KITAS Online password"
-REGISTERED_AGAIN_SUBJECT = "Someone tried to register with your address at KITAS Online"
-SIGN_IN_SUBJECT = "Your one-time sign-in link for KITAS Online"
+VERIFY_SUBJECT = Message("Confirm your e-mail address for KITAS Online")
+RESET_SUBJECT = Message("Reset your KITAS Online password")
+REGISTERED_AGAIN_SUBJECT = Message("Someone tried to register with your address at KITAS Online")
+SIGN_IN_SUBJECT = Message("Your one-time sign-in link for KITAS Online")
 # At most this many e-mails of one kind per address per hour, so the forms cannot flood a mailbox.
 MAIL_LIMIT = 3
 MAIL_LIMIT_WINDOW = timedelta(hours=1)
@@ -52,6 +54,15 @@ def _account(email: str) -> User | None:
     return user if user is not None and user.is_active else None
 
 
+def _mail(
+    user: User, subject: Message, template: str, site_link: str | None = None, **context: Any
+) -> notifications.RenderedMail:
+    """The e-mail written from ``template`` in ``user``'s language and zone (``site_link``: the path it links to)."""
+    with notifications.in_language_of(user):
+        body = render_template(template, user=user, **context)
+        return notifications.RenderedMail(notifications.localized(subject), body, site_link)
+
+
 def _audited(user: User, action: str, params: dict[str, Any], queued_at: datetime) -> None:
     with write_transaction():
         row = db.session.get(User, user.id)
@@ -65,9 +76,11 @@ def _verification(email: str, params: dict[str, Any], queued_at: datetime) -> no
         return None  # no account, or nothing left to confirm
     link = VERIFY_PATH.format(token=account_tokens.verification_token(user))
     hours = int(account_tokens.VERIFY_MAX_AGE.total_seconds() // 3600)
-    body = render_template("email/verify_email.txt", user=user, link=notifications.absolute_link(link), hours=hours)
+    mail = _mail(
+        user, VERIFY_SUBJECT, "email/verify_email.txt", link, link=notifications.absolute_link(link), hours=hours
+    )
     _audited(user, "email_verification_sent", params, queued_at)
-    return notifications.RenderedMail(VERIFY_SUBJECT, body, link)
+    return mail
 
 
 def _reset(email: str, params: dict[str, Any], queued_at: datetime) -> notifications.RenderedMail | None:
@@ -76,25 +89,26 @@ def _reset(email: str, params: dict[str, Any], queued_at: datetime) -> notificat
         return None
     link = RESET_PATH.format(token=account_tokens.reset_token(user))
     minutes = int(account_tokens.RESET_MAX_AGE.total_seconds() // 60)
-    body = render_template(
-        "email/reset_password.txt", user=user, link=notifications.absolute_link(link), minutes=minutes
+    mail = _mail(
+        user, RESET_SUBJECT, "email/reset_password.txt", link, link=notifications.absolute_link(link), minutes=minutes
     )
     _audited(user, "password_reset_requested", params, queued_at)
-    return notifications.RenderedMail(RESET_SUBJECT, body, link)
+    return mail
 
 
 def _registered_again(email: str, params: dict[str, Any], queued_at: datetime) -> notifications.RenderedMail | None:
     user = _account(email)
     if user is None:
         return None
-    body = render_template(
+    mail = _mail(
+        user,
+        REGISTERED_AGAIN_SUBJECT,
         "email/registered_again.txt",
-        user=user,
         login_link=notifications.absolute_link("/auth/login"),
         forgot_link=notifications.absolute_link("/auth/forgot"),
     )
     _audited(user, "registration_with_existing_address", params, queued_at)
-    return notifications.RenderedMail(REGISTERED_AGAIN_SUBJECT, body)
+    return mail
 
 
 def _sign_in_link(email: str, params: dict[str, Any], queued_at: datetime) -> notifications.RenderedMail | None:
@@ -104,9 +118,11 @@ def _sign_in_link(email: str, params: dict[str, Any], queued_at: datetime) -> no
     token = account_tokens.sign_in_token(user, login_limits.last_success_id(user.email))
     link = SIGN_IN_PATH.format(token=token)
     minutes = int(account_tokens.SIGN_IN_MAX_AGE.total_seconds() // 60)
-    body = render_template("email/sign_in_link.txt", user=user, link=notifications.absolute_link(link), minutes=minutes)
+    mail = _mail(
+        user, SIGN_IN_SUBJECT, "email/sign_in_link.txt", link, link=notifications.absolute_link(link), minutes=minutes
+    )
     _audited(user, "sign_in_link_sent", params, queued_at)
-    return notifications.RenderedMail(SIGN_IN_SUBJECT, body, link)
+    return mail
 
 
 notifications.register_renderer(VERIFY, _verification)

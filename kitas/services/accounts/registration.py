@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from flask import render_template
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from forms.texts import Message
+from forms.texts import LANGUAGES, Message
 
 from ...extensions import app_clock, db
 from ...models import Role, User
@@ -33,7 +32,7 @@ from . import tokens as account_tokens
 from .fields import normalize_email, normalize_phone, profile_problems
 
 SELF_SERVICE_KINDS = ("applicant", "sponsor")  # officer roles are given, never chosen
-CHANGED_SUBJECT = "Your KITAS Online password was changed"
+CHANGED_SUBJECT = Message("Your KITAS Online password was changed")
 PASSWORDS_DIFFER = Message("The two passwords are not the same. Type both again.")
 
 
@@ -64,6 +63,8 @@ class _Profile:
     full_name: str
     phone: str | None
     nationality: str | None
+    # The language e-mails and SMS are written in (None: Indonesian, the default).
+    language: str | None = None
 
 
 def _insert_user(profile: _Profile, password_hash: str, roles: Sequence[str], *, verified: bool, consent: bool) -> User:
@@ -79,6 +80,7 @@ def _insert_user(profile: _Profile, password_hash: str, roles: Sequence[str], *,
         full_name=profile.full_name,
         phone=profile.phone,
         nationality=profile.nationality,
+        language=profile.language,
         password_hash=password_hash,
         email_verified_at=now if verified else None,
         consent_at=now if consent else None,
@@ -138,8 +140,11 @@ def create_account(
     nationality: str | None = None,
     verified: bool = False,
     consent: bool = True,
+    language: str | None = None,
 ) -> User:
-    """Create an account with any roles (demo data, administrators, tests); the password policy applies."""
+    """Create an account with any roles (demo data, administrators, tests); the password policy applies.
+
+    ``language``: the one its e-mails are written in (None: Indonesian, as for officers)."""
     errors: dict[str, list[str]] = {}
     unknown = [name for name in roles if name not in ROLES]
     if unknown or not roles:
@@ -158,6 +163,8 @@ def create_account(
     profile = _checked_profile(fields, password, errors)
     if errors:
         raise InvalidInput(errors)
+    if language in LANGUAGES:
+        profile = replace(profile, language=language)
     try:
         with write_transaction():
             user = _insert_user(profile, passwords.hash_password(password), roles, verified=verified, consent=consent)
@@ -180,8 +187,12 @@ def register(
     kind: str,
     consent: bool,
     address: str,
+    language: str | None = None,
 ) -> User | None:
     """Create a self-service account (applicant or sponsor) and queue its confirmation e-mail.
+
+    ``language`` is the one the person registered in (``id``, ``en``): their e-mails and SMS are
+    written in it; without one, Indonesian.
 
     When the address already has an account nothing is created and its owner is e-mailed instead
     ("someone tried to register with your address"); the caller answers the same either way.
@@ -207,6 +218,8 @@ def register(
         ]
     if errors:
         raise InvalidInput(errors)
+    if language in LANGUAGES:
+        profile = replace(profile, language=language)
     # Hashed whether or not the address is taken, so both answers cost the slow hash.
     password_hash = passwords.hash_password(password)
     try:
@@ -326,7 +339,7 @@ def reset_password(token: str, password: str, password_confirm: str, address: st
         # Counts as a sign-in for the limits: failures before the reset no longer hold the account.
         login_limits.record_attempt(user.email, address, True)
         audit.record("password_reset_done", {"email": user.email, "address": address}, user=user)
-        body = render_template("email/password_changed.txt", user=user)
+        body = notifications.MailTemplate("email/password_changed.txt")
         notifications.notify(user, CHANGED_SUBJECT, body, channels=("email", "in_app"))
     return user
 

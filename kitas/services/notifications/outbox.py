@@ -12,6 +12,11 @@ request for a reset link queues the same row whether or not the address has an
 account, and the renderer registered under the row's ``template`` decides when the
 row is sent what (if anything) the message says. So the request does the same work
 either way, and only the scheduler learns whether the account exists.
+
+Every message is written in its reader's language (``texts``): a row keeps a template name and its
+parameters, an e-mail or SMS is written when it is sent (in the recipient's language and zone), an
+in-app message when the notifications page shows it (in the reader's). Rows written before that
+(no template) keep their frozen words and are shown as they are.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Row, func, insert, select, update
 
+from forms.texts import Message
+
 from ...adapters.mail import Mailer, OutgoingMail, mailer_from_config
 from ...adapters.sms import SmsSender, sms_sender_from_config
 from ...extensions import app_clock, db
@@ -33,6 +40,18 @@ from ...models import Notification, User
 from ...transactions import write_transaction
 from .. import leases
 from ..public_address import absolute
+from .texts import (
+    MailTemplate,
+    Notice,
+    Writer,
+    current_language,
+    decode,
+    encode,
+    in_language_of,
+    in_source_language,
+    localized,
+    written,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +67,7 @@ OUTBOX = leases.Queue(
     done_at=Notification.sent_at,
 )
 _MESSAGE_COLUMNS = (
+    Notification.user_id,
     Notification.channel,
     Notification.recipient,
     Notification.subject,
@@ -68,8 +88,13 @@ class RenderedMail:
 
 
 # (recipient address, the row's parameters, when the row was queued) -> the mail, or None: nothing to send.
+# The renderer finds the account, so it writes the mail in the account's language (``in_language_of``).
 Renderer = Callable[[str, dict[str, Any], datetime], RenderedMail | None]
 _RENDERERS: dict[str, Renderer] = {}
+# The texts of notifications to a known person (``notify_text``), by name.
+_WRITERS: dict[str, Writer] = {}
+# The template of a row whose subject and body are kept whole (Messages, a MailTemplate) by ``notify``.
+MESSAGE = "message"
 
 
 def register_renderer(name: str, renderer: Renderer) -> None:
@@ -77,6 +102,13 @@ def register_renderer(name: str, renderer: Renderer) -> None:
     if len(name) > 40:
         raise ValueError(f"a template name has at most 40 characters: {name!r}")
     _RENDERERS[name] = renderer
+
+
+def register_text(name: str, writer: Writer) -> None:
+    """Make ``writer`` say what the rows ``notify_text`` queues under ``name`` say (registered at import)."""
+    if len(name) > 40 or name == MESSAGE:
+        raise ValueError(f"a text's name has at most 40 characters and is not {MESSAGE!r}: {name!r}")
+    _WRITERS[name] = writer
 
 
 def queue_for_address(template: str, recipient: str, params: dict[str, Any], *, cap: int, since: datetime) -> bool:
@@ -123,7 +155,7 @@ def queued_recently(recipient: str, template: str, since: datetime) -> int:
 def notify(
     user: User,
     subject: str,
-    body: str,
+    body: str | MailTemplate,
     *,
     link: str | None = None,
     application_id: int | None = None,
@@ -131,10 +163,46 @@ def notify(
 ) -> int:
     """Add one outbox row per channel inside the caller's transaction (nothing is sent here); returns how many.
 
-    ``link`` is a path of this site (``/applicant/...``) or an absolute URL; e-mails
-    and SMS carry it as an absolute URL under the public address when they are sent. A person without
-    a phone number gets no SMS row.
+    ``subject`` is a Message (``body`` a Message or a MailTemplate), kept as such and written in the
+    reader's language when it is sent or shown; plain strings are words that need no translation.
+    ``link`` is a path of this site (``/applicant/...``) or an absolute URL; e-mails and SMS carry it
+    as an absolute URL under the public address when they are sent. A person without a phone number
+    gets no SMS row.
     """
+    if isinstance(subject, Message) or not isinstance(body, str) or isinstance(body, Message):
+        params = {"subject": encode(subject), "body": encode(body)}
+        return _queue(user, str(subject), json.dumps(params, sort_keys=True), MESSAGE, link, application_id, channels)
+    return _queue(user, subject, body, None, link, application_id, channels)
+
+
+def notify_text(
+    user: User,
+    name: str,
+    params: dict[str, Any],
+    *,
+    link: str | None = None,
+    application_id: int | None = None,
+    channels: Sequence[str] = ("in_app", "email"),
+) -> int:
+    """Like ``notify``, for a text registered under ``name`` (``register_text``): the rows keep ``params``
+    (JSON), and the writer says the words in the reader's language when the message is sent or shown."""
+    writer = _WRITERS.get(name)
+    if writer is None:
+        raise ValueError(f"no text is registered for {name!r}")
+    with in_source_language() as language:  # the English subject, for logs and searches of the table
+        subject = localized(writer(params, language).subject)
+    return _queue(user, subject, json.dumps(encode(params), sort_keys=True), name, link, application_id, channels)
+
+
+def _queue(
+    user: User,
+    subject: str,
+    body: str,
+    template: str | None,
+    link: str | None,
+    application_id: int | None,
+    channels: Sequence[str],
+) -> int:
     unknown = set(channels) - set(CHANNELS)
     if unknown:
         raise ValueError(f"unknown notification channel(s): {', '.join(sorted(unknown))}")
@@ -154,6 +222,7 @@ def notify(
                 "subject": subject[:200],
                 "body": body,
                 "link": link,
+                "template": template,
                 "created_at": now,
                 "attempts": 0,
                 # An in-app message is delivered by being written; the outbox channels wait for the scheduler.
@@ -175,42 +244,60 @@ def absolute_link(link: str | None) -> str | None:
     return absolute(link)
 
 
-def _email_text(row: Any) -> str:
-    link = absolute_link(row.link)
-    return f"{row.body.rstrip()}\n\n{link}\n" if link and link not in row.body else str(row.body)
+def _with_link(text: str, link: str | None) -> str:
+    return f"{text.rstrip()}\n\n{link}\n" if link and link not in text else text
 
 
-def _sms_text(row: Any) -> str:
-    link = absolute_link(row.link)
-    text = f"KITAS Online: {row.subject}"
+def _sms_line(subject: str, link: str | None) -> str:
+    text = f"KITAS Online: {subject}"
     return f"{text} {link}" if link else text
 
 
 def _render(row: Row[Any]) -> OutgoingMail | None:
-    """The mail of a templated row, written now by its renderer; None when there is nothing to send."""
-    renderer = _RENDERERS.get(row.template)
-    if renderer is None:
-        raise leases.AttemptFailed(f"no renderer is registered for {row.template!r}")
+    """The mail of a row queued for an address, written now by its renderer; None when there is nothing to send."""
+    renderer = _RENDERERS[row.template]
     mail = renderer(row.recipient, json.loads(row.body or "{}"), row.created_at)
     if mail is None:
         return None
-    link = absolute_link(mail.link)
-    text = f"{mail.text.rstrip()}\n\n{link}\n" if link and link not in mail.text else mail.text
-    return OutgoingMail(to=row.recipient, subject=mail.subject, text=text)
+    return OutgoingMail(to=row.recipient, subject=mail.subject, text=_with_link(mail.text, absolute_link(mail.link)))
+
+
+def _notice(template: str, body: str | None, language: str) -> Notice:
+    """What a row of a person's notification says (``notify``/``notify_text``), in ``language``."""
+    params = json.loads(body or "{}")
+    if template == MESSAGE:
+        return Notice(decode(params.get("subject", "")), decode(params.get("body", "")))
+    writer = _WRITERS.get(template)
+    if writer is None:
+        raise leases.AttemptFailed(f"no text is registered for {template!r}")
+    return writer(decode(params), language)
+
+
+def _words(row: Any, reader: User | None) -> tuple[str, str]:
+    """(subject, body) of a person's notification row in the current language (frozen rows as they are)."""
+    if not row.template:
+        return str(row.subject), str(row.body)
+    return written(_notice(row.template, row.body, current_language()), reader)
 
 
 def _send(row: Row[Any], mailer: Mailer, sms: SmsSender) -> None:
     """Send one claimed row (a snapshot of its columns: no transaction is open meanwhile)."""
-    if row.template:
+    key = f"kitas-notification-{row.id}"
+    if row.template in _RENDERERS:
         mail = _render(row)
         db.session.rollback()  # what the renderer read is not held open while the mail goes out
         if mail is not None:
-            mailer.send(replace(mail, message_key=f"kitas-notification-{row.id}"))
-    elif row.channel == "email":
-        mail = OutgoingMail(row.recipient, row.subject, _email_text(row), message_key=f"kitas-notification-{row.id}")
-        mailer.send(mail)
+            mailer.send(replace(mail, message_key=key))
+        return
+    reader = db.session.get(User, row.user_id) if row.user_id is not None else None
+    with in_language_of(reader):  # the recipient's language and zone, read now
+        subject, text = _words(row, reader)
+    db.session.rollback()
+    link = absolute_link(row.link)
+    if row.channel == "email":
+        mailer.send(OutgoingMail(row.recipient, subject, _with_link(text, link), message_key=key))
     else:
-        sms.send(row.recipient, _sms_text(row))
+        sms.send(row.recipient, _sms_line(subject, link))
 
 
 def deliver_due(mailer: Mailer | None = None, sms: SmsSender | None = None, owner: str | None = None) -> int:
@@ -227,16 +314,36 @@ def deliver_due(mailer: Mailer | None = None, sms: SmsSender | None = None, owne
     return len(attempts)
 
 
-def recent_for(user: User, limit: int = 50) -> list[Notification]:
-    """The user's in-app messages, read or not, newest first."""
-    return list(
-        db.session.scalars(
-            select(Notification)
-            .where(Notification.user_id == user.id, Notification.channel == "in_app")
-            .order_by(Notification.created_at.desc(), Notification.id.desc())
-            .limit(limit)
-        )
+@dataclass(frozen=True)
+class InAppMessage:
+    """An in-app message as its reader sees it: the words in the current language."""
+
+    id: int
+    subject: str
+    body: str
+    link: str | None
+    created_at: datetime
+    read_at: datetime | None
+
+
+def recent_for(user: User, limit: int = 50) -> list[InAppMessage]:
+    """The user's in-app messages, read or not, newest first, written in the current language (the page's)."""
+    rows = db.session.scalars(
+        select(Notification)
+        .where(Notification.user_id == user.id, Notification.channel == "in_app")
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(limit)
     )
+    return [_shown(row, user) for row in rows]
+
+
+def _shown(row: Notification, reader: User) -> InAppMessage:
+    try:
+        subject, body = _words(row, reader)
+    except Exception:  # a text that can no longer be written: its stored English subject, never a broken page
+        log.warning("in-app notification %s cannot be written", row.id, exc_info=True)
+        subject, body = row.subject, ""
+    return InAppMessage(row.id, subject, body, row.link, row.created_at, row.read_at)
 
 
 def mark_all_read(user: User) -> int:

@@ -16,7 +16,7 @@ from flask_babel import ngettext
 from flask_login import current_user, login_required, logout_user
 
 from kitas.extensions import app_clock
-from kitas.i18n import country_choices_in_language
+from kitas.i18n import country_choices_in_language, current_language
 from kitas.services import accounts, notifications
 from kitas.services.accounts.passwords import MAX_LENGTH, MIN_LENGTH, RECOMMENDED_LENGTH
 from kitas.services.errors import InvalidInput
@@ -79,6 +79,7 @@ def register() -> ResponseReturnValue:
                 kind=values["kind"],
                 consent=values["consent"],
                 address=forms.client_address(),
+                language=current_language(),
             )
         except InvalidInput as exc:
             errors, status = exc.errors, 422
