@@ -14,6 +14,7 @@ from .mail import (
     VERIFY_PATH,
     VERIFY_SUBJECT,
 )
+from . import profile  # registers the renderer of the e-mail change link
 from .preferences import TIME_ZONES, set_language
 from .registration import (
     CHANGED_SUBJECT,
@@ -96,6 +97,7 @@ __all__ = [
     "is_enrolled",
     "is_verified",
     "logout",
+    "profile",
     "recovery_codes_left",
     "regenerate_recovery_codes",
     "register",
