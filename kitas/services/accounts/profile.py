@@ -166,7 +166,9 @@ def confirm_email_change(token: str, address: str) -> User:
                 raise TokenInvalid(Message("This confirmation link was already used or replaced by a newer one."))
             # Told first, while the row still holds the old address: the notice goes there.
             body = render_template("email/profile_email_changed.txt", user=user, new_email=email)
-            notifications.notify(user, Message("Your KITAS Online e-mail address was changed"), body, channels=("email",))
+            notifications.notify(
+                user, Message("Your KITAS Online e-mail address was changed"), body, channels=("email",)
+            )
             user.email = email
             user.email_verified_at = app_clock().now()  # the link proved the new mailbox is theirs
             user.pending_email = user.pending_email_nonce = None
@@ -221,5 +223,7 @@ def change_password(user_id: int, current: str, new: str, confirm: str, address:
         user.session_token = secrets.token_hex(16)
         audit.record("password_changed", {"address": address}, user=user)
         body = render_template("email/profile_password_changed.txt", user=user)
-        notifications.notify(user, Message("Your KITAS Online password was changed"), body, channels=("email", "in_app"))
+        notifications.notify(
+            user, Message("Your KITAS Online password was changed"), body, channels=("email", "in_app")
+        )
     return user
