@@ -317,7 +317,7 @@ def _erase(user: User, values: list[str]) -> tuple[Erasure, list[str]]:
     _redact_texts(touched, pattern)
     deleted = db.session.execute(
         delete(Notification).where(or_(Notification.user_id == user.id, Notification.recipient.in_(values)))
-    ).rowcount
+    ).rowcount  # type: ignore[attr-defined]
     db.session.execute(delete(LoginAttempt).where(LoginAttempt.account.in_(values)))
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(delete(SecondFactor).where(SecondFactor.user_id == user.id))
