@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import JSON, String, Text, select
 
 from kitas.extensions import db
-from kitas.models import Application, AuditEvent, Document, Notification, User
+from kitas.models import Application, AuditEvent, Document, Incident, Notification, User
 from kitas.services import audit, cases, documents
 from kitas.services.accounts import passwords, privacy
 from kitas.services.accounts import profile as profiles
@@ -134,6 +134,17 @@ def test_erasure_is_refused_while_a_case_is_open_then_leaves_nothing_personal(pe
 
     decide(application, people)
     assert privacy.open_cases(applicant.id) == []
+    now = people["admin"].created_at  # an incident of no case that quotes her address
+    db.session.add(
+        Incident(
+            kind="notification_undeliverable",
+            error="550 no mailbox ana@example.org",
+            created_at=now,
+            last_failed_at=now,
+            open_key="test:undeliverable",
+        )
+    )
+    db.session.commit()
     values = [*personal_values(applicant), "ana.new@example.org"]
     assert found_anywhere(values, skip={"audit_event"})  # the scan sees the data before
     erasure = privacy.erase_account(applicant.id, PASSWORD, ADDRESS)

@@ -314,7 +314,7 @@ def _erase(user: User, values: list[str]) -> tuple[Erasure, list[str]]:
             },
         )
     touched = own_ids + [case.id for case in sponsored]
-    _redact_texts(touched, pattern)
+    _redact_texts(touched, values, pattern)
     deleted = db.session.execute(
         delete(Notification).where(or_(Notification.user_id == user.id, Notification.recipient.in_(values)))
     ).rowcount  # type: ignore[attr-defined]
@@ -390,14 +390,19 @@ def _redacted_json(state: str, pattern: re.Pattern[str] | None) -> str:
     return json.dumps(_redacted_value(json.loads(state), pattern), separators=(",", ":"))
 
 
-def _redact_texts(case_ids: list[int], pattern: re.Pattern[str] | None) -> None:
-    """Free texts about the cases that may quote the person: messages to others, incidents, timer notes."""
-    if not case_ids or pattern is None:
+def _redact_texts(case_ids: list[int], values: list[str], pattern: re.Pattern[str] | None) -> None:
+    """Free texts that may quote the person: messages to others about the cases, incidents (a failed
+    delivery names its recipient), timer notes."""
+    if pattern is None:
+        return
+    quoting = [column.ilike(f"%{value}%") for value in values for column in (Incident.error, Incident.note)]
+    for incident in db.session.scalars(select(Incident).where(or_(Incident.application_id.in_(case_ids), *quoting))):
+        incident.error = _redacted(incident.error, pattern) or ""
+        incident.note = _redacted(incident.note, pattern)
+    if not case_ids:
         return
     for note in db.session.scalars(select(Notification).where(Notification.application_id.in_(case_ids))):
         note.subject = _redacted(note.subject, pattern) or ""
         note.body = _redacted(note.body, pattern) or ""
-    for incident in db.session.scalars(select(Incident).where(Incident.application_id.in_(case_ids))):
-        incident.error = _redacted(incident.error, pattern) or ""
     for timer in db.session.scalars(select(Timer).where(Timer.application_id.in_(case_ids))):
         timer.note = _redacted(timer.note, pattern)
