@@ -21,12 +21,13 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('notify_email', sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch_op.add_column(sa.Column('notify_sms', sa.Boolean(), nullable=False, server_default=sa.true()))
-        batch_op.add_column(sa.Column('pending_email', sa.String(length=254), nullable=True))
-        batch_op.add_column(sa.Column('pending_email_nonce', sa.String(length=32), nullable=True))
-        batch_op.add_column(sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True))
+    # Plain ALTER TABLE ADD COLUMN, not batch mode: SQLite would copy the table, and the rows that point
+    # at users refuse that (a constant default makes NOT NULL columns possible without the copy).
+    op.add_column('user', sa.Column('notify_email', sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column('user', sa.Column('notify_sms', sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column('user', sa.Column('pending_email', sa.String(length=254), nullable=True))
+    op.add_column('user', sa.Column('pending_email_nonce', sa.String(length=32), nullable=True))
+    op.add_column('user', sa.Column('erased_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():
