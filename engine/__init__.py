@@ -13,7 +13,7 @@ from .errors import DiagramError, EngineError, NotWaiting, ScriptError, StateErr
 from .runtime import CaseRuntime, Completion, FailedStep, PendingTimer, ReadyTask
 from .script_pool import ScriptLimits, WorkerUnavailable
 from .script_pool import configure as configure_scripts
-from .serialization import STATE_FORMAT
+from .serialization import STATE_FORMAT, state_without_data
 from .spec import ProcessModel, UserTaskInfo, canonical_json, content_hash, parse_process, read_process_id
 
 __all__ = [
@@ -41,4 +41,5 @@ __all__ = [
     "content_hash",
     "parse_process",
     "read_process_id",
+    "state_without_data",
 ]

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -51,6 +51,14 @@ class User(db.Model):  # type: ignore[name-defined]
     # and the zone times are shown in (None: WIB).
     language: Mapped[str | None] = mapped_column(String(5))
     time_zone: Mapped[str | None] = mapped_column(String(40))
+    # Whether case news also goes out by e-mail and by SMS (in-app messages always do).
+    notify_email: Mapped[bool] = mapped_column(default=True, server_default=true())
+    notify_sms: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # A new address waiting for the link sent to it; the nonce makes that link one-time.
+    pending_email: Mapped[str | None] = mapped_column(String(254))
+    pending_email_nonce: Mapped[str | None] = mapped_column(String(32))
+    # Set when the person's data was erased at their request: the emptied row stays for cases and audit rows.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Part of the login session's id: replacing it (password reset) ends every session of the account.
     session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")

@@ -1,8 +1,11 @@
 """Accounts: registration with consent, e-mail confirmation, sign-in with limits and a second factor
 (TOTP and recovery codes; required for the officer roles), password policy and resets, roles and the
-demo accounts. Calls audit/ and notifications/; nothing here touches a case.
+demo accounts; the profile (``profile.py``) and the personal-data rights (``privacy.py``: export, erasure).
+Calls audit/ and notifications/; only ``privacy.py`` touches cases: it reads them for the export and
+keeps closed ones anonymised through the unit of work (``cases.anonymise_closed_case``).
 """
 
+from . import profile  # registers the renderer of the e-mail change link
 from .mail import (
     MAIL_LIMIT,
     MAIL_LIMIT_WINDOW,
@@ -96,6 +99,7 @@ __all__ = [
     "is_enrolled",
     "is_verified",
     "logout",
+    "profile",
     "recovery_codes_left",
     "regenerate_recovery_codes",
     "register",

@@ -1,5 +1,6 @@
-"""The signed links of account e-mails: confirm an address (48 hours), reset a password (1 hour) and
-sign in once without a password (30 minutes, sent when an account's ceiling of failed sign-ins is reached).
+"""The signed links of account e-mails: confirm an address (48 hours), reset a password (1 hour),
+sign in once without a password (30 minutes, sent when an account's ceiling of failed sign-ins is reached)
+and confirm a new address an account is changing to (24 hours; one-time through the account's nonce).
 
 Each kind of link has its own salt, so one can never be used as the other. Ages
 are measured on the application's clock, so tests move time instead of sleeping.
@@ -26,6 +27,8 @@ VERIFY_MAX_AGE = timedelta(hours=48)
 RESET_MAX_AGE = timedelta(hours=1)
 SIGN_IN_SALT = "kitas.sign-in-link"
 SIGN_IN_MAX_AGE = timedelta(minutes=30)
+EMAIL_CHANGE_SALT = "kitas.email-change"
+EMAIL_CHANGE_MAX_AGE = timedelta(hours=24)
 
 
 class LinkProblem(Exception):
@@ -112,3 +115,18 @@ def read_sign_in_token(token: str) -> tuple[int, int]:
     if not isinstance(user_id, int) or not isinstance(last_success, int):
         raise LinkProblem(expired=False)
     return user_id, last_success
+
+
+def email_change_token(user: User) -> str:
+    """A link token confirming the new address ``user`` asked to change to (their pending e-mail and nonce)."""
+    payload = {"u": user.id, "e": user.pending_email, "n": user.pending_email_nonce}
+    return _serializer(EMAIL_CHANGE_SALT).dumps(payload)
+
+
+def read_email_change_token(token: str) -> tuple[int, str, str]:
+    """(user id, new e-mail, nonce) of an e-mail change token; raises LinkProblem."""
+    data = _read(EMAIL_CHANGE_SALT, token, EMAIL_CHANGE_MAX_AGE)
+    user_id, email, nonce = data.get("u"), data.get("e"), data.get("n")
+    if not isinstance(user_id, int) or not isinstance(email, str) or not isinstance(nonce, str):
+        raise LinkProblem(expired=False)
+    return user_id, email, nonce

@@ -5,10 +5,11 @@ documents/, notifications/ and audit/.
 """
 
 from .lifecycle import complete_task, deliver_message, find_case, new_reference, start_case, start_process
-from .unit_of_work import CaseStep, case_step, read_runtime
+from .unit_of_work import CaseStep, anonymise_closed_case, case_step, read_runtime
 
 __all__ = [
     "CaseStep",
+    "anonymise_closed_case",
     "case_step",
     "complete_task",
     "deliver_message",

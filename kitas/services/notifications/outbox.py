@@ -168,6 +168,8 @@ def notify(
     ``link`` is a path of this site (``/applicant/...``) or an absolute URL; e-mails and SMS carry it
     as an absolute URL under the public address when they are sent. A person without a phone number
     gets no SMS row.
+    News of a case (``application_id``) skips the e-mail and SMS channels a person turned off on their
+    profile; account messages (security) always go.
     """
     if isinstance(subject, Message) or not isinstance(body, str) or isinstance(body, Message):
         params = {"subject": encode(subject), "body": encode(body)}
@@ -209,6 +211,8 @@ def _queue(
     now = app_clock().now()
     rows: list[dict[str, Any]] = []
     for channel in dict.fromkeys(channels):  # keep the order, drop repeats
+        if application_id is not None and not _wanted(user, channel):
+            continue
         recipient = user.phone if channel == "sms" else user.email
         if not recipient:
             log.info("user %s has no %s address; that notification is skipped", user.id, channel)
@@ -233,6 +237,15 @@ def _queue(
     if rows:  # one statement for all channels: this runs inside every step that changes a status
         db.session.execute(insert(Notification.__table__), rows)
     return len(rows)
+
+
+def _wanted(user: User, channel: str) -> bool:
+    """Whether the person receives case news on ``channel`` (in-app always)."""
+    if channel == "email":
+        return user.notify_email is not False
+    if channel == "sms":
+        return user.notify_sms is not False
+    return True
 
 
 def absolute_link(link: str | None) -> str | None:
