@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pycountry
 from babel.dates import format_date, format_datetime
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, force_locale, get_locale, get_timezone, gettext
+from flask_babel import Babel, force_locale, get_locale, get_timezone, gettext, refresh
 from flask_login import current_user
 
 from forms.texts import LANGUAGES, Message, translated
@@ -64,6 +64,9 @@ def init_i18n(app: Flask) -> None:
         timezone_selector=_select_time_zone,
         default_translation_directories=str(TRANSLATIONS),
     )
+    # Each request chooses again: a request inside an app context that is already pushed (a test's, or
+    # a CLI command's) would otherwise keep the language and zone cached by the one before it.
+    app.before_request(refresh)
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.add_template_filter(translate, "t")
     app.add_template_global(current_language, "current_language")

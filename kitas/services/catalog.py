@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from forms.texts import Message
 from workflows import KitasType, RequiredDocument, StatusText, catalog
 
 from .errors import NotFound
@@ -30,7 +31,7 @@ def kitas_type(code: str, language: str | None = None) -> KitasType:
     try:
         return catalog(language).by_code(code)
     except KeyError as exc:
-        raise NotFound(f"there is no KITAS type {code!r}") from exc
+        raise NotFound(Message("There is no KITAS type %(code)s.", code=code)) from exc
 
 
 def type_name(code: str, language: str | None = None) -> str:

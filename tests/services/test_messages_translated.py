@@ -116,7 +116,7 @@ _NOT_FOR_PEOPLE = {
 
 # Files other helpers of this round are converting (catalog texts, deployments, e-mails); the lead takes
 # them out of this list when their branches are merged.
-_CONVERTED_ELSEWHERE = ("catalog.py", "deployments/", "notifications/", "accounts/mail.py", "cases/notices.py")
+_CONVERTED_ELSEWHERE: tuple[str, ...] = ()
 
 
 def _is_sentence(node: ast.expr) -> bool:

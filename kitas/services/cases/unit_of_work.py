@@ -365,7 +365,7 @@ def anonymise_closed_case(application_id: int, rewrite: Callable[[Application], 
     runtime dropped. Nothing runs on a closed case any more, so its state is only read from now on."""
     application = lock_case(application_id)
     if application.closed_at is None:
-        raise Conflict(f"case {application.reference} is still open")
+        raise Conflict(Message("Case %(reference)s is still open.", reference=application.reference))
     _store_case(application, rewrite(application))
     with _CACHE_LOCK:
         _CACHE.pop((id(db.engine), application.id), None)

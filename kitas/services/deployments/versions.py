@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 import forms
 from engine import DiagramError, ProcessModel, content_hash, parse_process
-from forms.texts import LANGUAGES, SOURCE_LANGUAGE, localize, missing_texts, parse_texts
+from forms.texts import LANGUAGES, SOURCE_LANGUAGE, Message, localize, missing_texts, parse_texts
 from workflows import catalog
 
 from ...extensions import app_clock, db
@@ -229,7 +229,12 @@ def definition_form(
         files = definition.files
         if schema_file not in files:
             raise ServiceError(
-                f"version {definition.version} of {definition.process_id} lacks its form {schema_file}; redeploy it"
+                Message(
+                    "Version %(version)s of %(process)s lacks its form %(form)s; redeploy it.",
+                    version=definition.version,
+                    process=definition.process_id,
+                    form=schema_file,
+                )
             )
         form = forms.load_form(files[schema_file], files.get(ui_file or ""), schema_file, check=False)
         if language is not None:

@@ -282,7 +282,7 @@ def _notice(template: str, body: str | None, language: str) -> Notice:
         return Notice(decode(params.get("subject", "")), decode(params.get("body", "")))
     writer = _WRITERS.get(template)
     if writer is None:
-        raise leases.AttemptFailed(f"no text is registered for {template!r}")
+        raise leases.AttemptFailed(Message("No text is registered for %(template)s.", template=template))
     return writer(decode(params), language)
 
 
