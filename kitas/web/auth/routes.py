@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from flask import Blueprint, flash, g, has_request_context, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, has_request_context, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -42,9 +42,10 @@ def _unread_notifications() -> int:
     """The signed-in person's unread messages for the bell: one indexed COUNT, only when a page asks."""
     if not (has_request_context() and current_user.is_authenticated):
         return 0
-    if "_kitas_unread" not in g:
-        g._kitas_unread = notifications.unread_count(signed_in_user())
-    return int(g._kitas_unread)
+    cached = request.environ.get("kitas.unread_notifications")  # this request's, however often the page asks
+    if cached is None:
+        cached = request.environ["kitas.unread_notifications"] = notifications.unread_count(signed_in_user())
+    return int(cached)
 
 
 def signed_in_after_first_factor(user: Any, target: str) -> ResponseReturnValue:
