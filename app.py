@@ -49,14 +49,16 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
         configure_engine(db.engine, app.config["KITAS_SQLITE_BUSY_TIMEOUT_MS"])
     release_sessions_quietly(app)
 
-    from kitas.i18n import current_language, in_language, init_i18n, translate
-    from kitas.services import notifications
+    from kitas.i18n import current_language, in_language, init_i18n, local_value, translate
+    from kitas.services import notifications, reminders  # noqa: F401  (reminders registers its words)
     from kitas.web import register_web
 
     init_i18n(app)
     # E-mails, SMS and in-app messages are written in their reader's language by kitas.i18n, which
     # services do not import: the outbox is handed its functions here.
-    notifications.use_localizer(notifications.Localizer(scope=in_language, text=translate, language=current_language))
+    notifications.use_localizer(
+        notifications.Localizer(scope=in_language, text=translate, language=current_language, value=local_value)
+    )
 
     register_web(app)
 

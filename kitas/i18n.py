@@ -140,6 +140,11 @@ def translate(value: Any) -> Any:
 
 
 def _parameter(value: Any) -> Any:
+    return local_value(value)
+
+
+def local_value(value: Any) -> Any:
+    """A datetime in the reader's zone and language, a date in their language; other values unchanged."""
     if isinstance(value, datetime):
         return local_time(value)
     if isinstance(value, date):

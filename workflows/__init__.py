@@ -87,6 +87,40 @@ class StatusText:
 
 
 @dataclass(frozen=True)
+class ReminderRule:
+    """A reminder the scheduler sends before a deadline or after a wait (``reminders`` in the catalog).
+
+    Exactly one source: a boundary ``timer`` of the diagram (sent ``hours_before`` its due time), an
+    open user ``task`` (sent ``hours_after`` it opened), or a ``date_field`` of the case data while the
+    case is in ``status`` (sent ``days_before`` that day at ``hour`` in the reader's zone). ``recipient``
+    is ``applicant`` or ``sponsor``; ``sms`` also sends a text message (to people who keep that channel
+    on). ``subject`` and ``body`` may name ``{reference}``, ``{applicant}``, ``{deadline}`` (the
+    timer's time) and ``{date}`` (the date of the case data).
+    """
+
+    name: str
+    subject: str
+    body: str
+    recipient: str = "applicant"
+    sms: bool = False
+    timer: str | None = None
+    hours_before: float = 0
+    task: str | None = None
+    hours_after: float = 0
+    status: str | None = None
+    date_field: str | None = None
+    days_before: int = 0
+    hour: int = 0
+
+    def __post_init__(self) -> None:
+        sources = [s for s in (self.timer, self.task, self.date_field) if s]
+        if len(sources) != 1 or (self.date_field and not self.status) or self.recipient not in ("applicant", "sponsor"):
+            raise ValueError(
+                f"reminder {self.name!r} needs one of timer, task, status+date_field and a known recipient"
+            )
+
+
+@dataclass(frozen=True)
 class Catalog:
     """Every KITAS type, the map from diagram lanes to roles, and the words for each status."""
 
@@ -101,6 +135,8 @@ class Catalog:
     initial_status: str = "draft"
     # How the BPMN messages a case receives are told in its history (``payment_received``: "Payment received").
     messages: dict[str, str] = field(default_factory=dict)
+    # The reminders the scheduler sends, by name (``billing_code_expiring``).
+    reminders: dict[str, ReminderRule] = field(default_factory=dict)
 
     def status_text(self, status: str) -> StatusText:
         """The plain words for a status; an unknown one is shown humanized rather than failing."""
@@ -151,6 +187,7 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         status_details=details,
         initial_status=str(raw.get("initial_status", "draft")),
         messages=dict(raw.get("messages", {})),
+        reminders={name: ReminderRule(name=name, **rule) for name, rule in raw.get("reminders", {}).items()},
     )
 
 

@@ -45,6 +45,8 @@ HEARTBEAT_JOB_ID = "scheduler_heartbeat"
 OUTBOX_JOBS: tuple[tuple[str, str], ...] = (
     ("deliver_notifications", "kitas.services.notifications:deliver_due"),
     ("seal_audit_chains", "kitas.services.audit:seal_due"),  # seals only when KITAS_AUDIT_SEAL_INTERVAL passed
+    # The catalog's reminders: plans rows for new deadlines, tasks and dates, queues the due ones in the outbox.
+    ("send_reminders", "kitas.services.reminders:send_due_reminders"),
 )
 # Housekeeping on its own interval: (job id, "module:function", the setting giving its seconds).
 HOUSEKEEPING_JOBS: tuple[tuple[str, str, str], ...] = (

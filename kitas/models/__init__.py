@@ -5,7 +5,7 @@ from .case import Application, HumanTask, Timer
 from .definition import ProcessDefinition
 from .document import Document
 from .incident import INCIDENT_KINDS, Incident
-from .notification import Notification
+from .notification import Notification, Reminder
 from .payment import Payment, PaymentEvent
 from .sandbox import SandboxBill, SandboxWebhook
 from .scheduler import SchedulerHeartbeat
@@ -28,6 +28,7 @@ __all__ = [
     "PaymentEvent",
     "ProcessDefinition",
     "RecoveryCode",
+    "Reminder",
     "Role",
     "SandboxBill",
     "SandboxWebhook",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -20,6 +20,8 @@ class Notification(LeasedWork, db.Model):  # type: ignore[name-defined]
         Index("ix_notification_outbox", "sent_at", "next_attempt_at"),
         Index("ix_notification_user", "user_id", "created_at"),
         Index("ix_notification_recipient", "recipient", "created_at"),
+        # The bell's unread count on every page: one index range, never the person's whole history.
+        Index("ix_notification_unread", "user_id", "channel", "read_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
@@ -39,3 +41,28 @@ class Notification(LeasedWork, db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Reminder(db.Model):  # type: ignore[name-defined]
+    """One reminder the catalog's rules call for (``reminders`` in kitas_types.json) about one subject of a
+    case: a timer, an open task or a date in the case data. The row exists once per (case, rule,
+    subject), so the reminder is sent at most once whatever the number of schedulers."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("application_id", "rule", "subject", name="uq_reminder_subject"),
+        Index("ix_reminder_due", "status", "due_at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
+    # The catalog rule's name (``billing_code_expiring``).
+    rule: Mapped[str] = mapped_column(String(40))
+    # What it is about: the timer's or task's engine id, or the date's ISO text.
+    subject: Mapped[str] = mapped_column(String(64))
+    # When it goes out, and the moment it speaks of (the deadline, the task's start, the appointment day).
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    event_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # pending -> sent | dropped (its subject was gone when it fell due) | failed (its words could not be written)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -17,11 +17,14 @@ from .outbox import (
     mark_all_read,
     notify,
     notify_text,
+    open_message,
+    page_for,
     queue_for_address,
     queued_recently,
     recent_for,
     register_renderer,
     register_text,
+    unread_count,
 )
 from .texts import (
     Localizer,
@@ -30,6 +33,7 @@ from .texts import (
     Writer,
     in_language_of,
     localized,
+    shown,
     use_localizer,
 )
 
@@ -53,10 +57,14 @@ __all__ = [
     "mark_all_read",
     "notify",
     "notify_text",
+    "open_message",
+    "page_for",
     "queue_for_address",
     "queued_recently",
     "recent_for",
     "register_renderer",
     "register_text",
+    "shown",
+    "unread_count",
     "use_localizer",
 ]

@@ -39,6 +39,8 @@ from ...extensions import app_clock, db
 from ...models import Notification, User
 from ...transactions import write_transaction
 from .. import leases
+from ..errors import NotFound
+from ..paging import Page, page_bounds
 from ..public_address import absolute
 from .texts import (
     MailTemplate,
@@ -337,6 +339,51 @@ class InAppMessage:
     link: str | None
     created_at: datetime
     read_at: datetime | None
+
+
+def unread_count(user: User) -> int:
+    """How many in-app messages ``user`` has not read: one COUNT over ``ix_notification_unread`` (every page asks)."""
+    return int(
+        db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.channel == "in_app", Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
+def page_for(user: User, number: int = 1, per_page: int = 20) -> Page[InAppMessage]:
+    """One page of the user's in-app messages, read or not, newest first, in the current language."""
+    number, per_page = page_bounds(number, per_page)
+    mine = (Notification.user_id == user.id, Notification.channel == "in_app")
+    total = int(db.session.scalar(select(func.count(Notification.id)).where(*mine)) or 0)
+    rows = db.session.scalars(
+        select(Notification)
+        .where(*mine)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .offset((number - 1) * per_page)
+        .limit(per_page)
+    )
+    return Page([_shown(row, user) for row in rows], number, per_page, total)
+
+
+def open_message(user: User, message_id: int) -> str | None:
+    """Mark one of ``user``'s in-app messages read and return its link (None: it has none).
+
+    A message that is not the user's own in-app message is NotFound, whether it exists or not."""
+    now = app_clock().now()
+    with write_transaction():
+        row = db.session.scalars(
+            select(Notification).where(
+                Notification.id == message_id, Notification.user_id == user.id, Notification.channel == "in_app"
+            )
+        ).first()
+        if row is None:
+            raise NotFound(Message("There is no such notification."))
+        if row.read_at is None:
+            row.read_at = now
+        return row.link
 
 
 def recent_for(user: User, limit: int = 50) -> list[InAppMessage]:

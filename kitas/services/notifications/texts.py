@@ -56,6 +56,8 @@ class Localizer:
     text: Callable[[Any], Any]
     # The current language's code (``id``, ``en``).
     language: Callable[[], str]
+    # A datetime in the reader's zone and language, a date in their language; other values unchanged.
+    value: Callable[[Any], Any] = str
 
 
 _ENGLISH = Localizer(scope=lambda language, zone: nullcontext(), text=lambda value: value, language=lambda: "en")
@@ -93,6 +95,11 @@ def current_language() -> str:
 def localized(value: Any) -> str:
     """``value`` (a Message, or words needing no translation) in the current language."""
     return str(_localizer.text(value))
+
+
+def shown(value: Any) -> str:
+    """A datetime or date as the current reader reads it (their zone and language); others as text."""
+    return str(_localizer.value(value))
 
 
 def written(notice: Notice, reader: User | None) -> tuple[str, str]:

@@ -35,7 +35,17 @@ def _account_state() -> dict[str, Any]:
     if not has_request_context():  # e-mails are rendered outside requests too
         return {"email_unverified": False}
     unverified = bool(current_user.is_authenticated and not accounts.is_verified(signed_in_user()))
-    return {"email_unverified": unverified}
+    return {"email_unverified": unverified, "unread_notifications": _unread_notifications}
+
+
+def _unread_notifications() -> int:
+    """The signed-in person's unread messages for the bell: one indexed COUNT, only when a page asks."""
+    if not (has_request_context() and current_user.is_authenticated):
+        return 0
+    cached = request.environ.get("kitas.unread_notifications")  # this request's, however often the page asks
+    if cached is None:
+        cached = request.environ["kitas.unread_notifications"] = notifications.unread_count(signed_in_user())
+    return int(cached)
 
 
 def signed_in_after_first_factor(user: Any, target: str) -> ResponseReturnValue:
@@ -209,9 +219,23 @@ def reset(token: str) -> ResponseReturnValue:
 @bp.get("/notifications")
 @login_required
 def inbox() -> ResponseReturnValue:
-    """My in-app messages, newest first; opening the page marks them read."""
-    user = signed_in_user()
-    items = notifications.recent_for(user)
-    unread = {item.id for item in items if item.read_at is None}
-    notifications.mark_all_read(user)
-    return render_template("auth/notifications.html", items=items, unread=unread)
+    """My in-app messages, newest first, a page at a time; the unread ones stand out until opened."""
+    page = notifications.page_for(signed_in_user(), request.args.get("page", 1, type=int) or 1)
+    return render_template("auth/notifications.html", page=page)
+
+
+@bp.get("/notifications/<int:message_id>")
+@login_required
+def open_notification(message_id: int) -> ResponseReturnValue:
+    """Open one of my messages: it is marked read and I go to its case (or back to the list)."""
+    link = notifications.open_message(signed_in_user(), message_id)
+    return redirect(link if link and link.startswith("/") and not link.startswith("//") else url_for("auth.inbox"))
+
+
+@bp.post("/notifications/read")
+@login_required
+def mark_notifications_read() -> ResponseReturnValue:
+    """Mark all my messages read."""
+    notifications.mark_all_read(signed_in_user())
+    flash(_("All notifications are marked as read."), "success")
+    return redirect(url_for("auth.inbox"))
