@@ -29,7 +29,7 @@ def main(pairs_file: str) -> None:
         message.string = text
         message.flags.discard("fuzzy")
     with CATALOG.open("wb") as handle:
-        write_po(handle, catalog, width=100, no_location=True, sort_output=True)
+        write_po(handle, catalog, width=76, no_location=True, sort_output=True)
     # The same header lines scripts/translations.sh drops: dates would make every branch conflict.
     text = CATALOG.read_text(encoding="utf-8")
     CATALOG.write_text(re.sub(r'^"(POT-Creation-Date|Generated-By): .*\n', "", text, flags=re.M), encoding="utf-8")
