@@ -44,6 +44,8 @@ from urllib.parse import quote
 import pytest
 from flask import Flask, got_request_exception
 
+from tests.e2e.words import Words
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Generous: the machine has two shared cores, and chromium, the server and the scheduler share them.
 TIMEOUT_MS = 45_000
@@ -163,6 +165,41 @@ class LiveServer:
     staff_totp: dict[str, str] = field(default_factory=dict)
     # Tracebacks of requests that raised, and ERROR records of the server's loggers (scheduler jobs included).
     problems: list[str] = field(default_factory=list)
+    # The text messages the sandbox SMS adapter "sent" (it only logs them; the log is read here).
+    sms: SmsLog = field(default_factory=lambda: SmsLog())
+
+
+class SmsLog(logging.Handler):
+    """The SMS of the live server: the sandbox adapter logs each one on ``kitas.sms``; kept as (to, text)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[tuple[str, str]] = []
+        self._arrived = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep a "sandbox SMS ... to %s: %s" record as (number, text)."""
+        if isinstance(record.args, tuple) and len(record.args) == 2:
+            with self._arrived:
+                self.messages.append((str(record.args[0]), str(record.args[1])))
+                self._arrived.notify_all()
+
+    def wait_for(self, to: str, contains: str, timeout: float = MAIL_TIMEOUT_S) -> str:
+        """The first SMS to the number ``to`` (digits compared) whose text contains ``contains``."""
+        digits = re.sub(r"\D", "", to)
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while True:
+                for number, text in self.messages:
+                    if re.sub(r"\D", "", number) == digits and contains in text:
+                        return text
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [f"{number}: {text}" for number, text in self.messages] or ["nothing"]
+                    raise AssertionError(
+                        f"no SMS to {to} containing {contains!r} within {timeout:.0f}s; sent: {'; '.join(seen)}"
+                    )
+                self._arrived.wait(remaining)
 
 
 class _ProblemLog(logging.Handler):
@@ -264,6 +301,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> I
         problem_log = _ProblemLog(server.problems)
         for name in ("kitas", "engine", "apscheduler"):
             logging.getLogger(name).addHandler(problem_log)
+        sms_logger = logging.getLogger("kitas.sms")
+        sms_logger.addHandler(server.sms)
+        if not sms_logger.isEnabledFor(logging.WARNING):
+            sms_logger.setLevel(logging.WARNING)
 
         def record_exception(sender: Flask, exception: BaseException, **extra: Any) -> None:
             server.problems.append("".join(traceback.format_exception(exception)))
@@ -285,6 +326,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> I
             http.server_close()
             for name in ("kitas", "engine", "apscheduler"):
                 logging.getLogger(name).removeHandler(problem_log)
+            sms_logger.removeHandler(server.sms)
             got_request_exception.disconnect(record_exception, app)
     finally:
         with app.app_context():
@@ -320,11 +362,30 @@ def browser(chromium_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture()
+def language() -> str:
+    """The browser's language; a test runs in both with ``@pytest.mark.parametrize("language", ["en", "id"])``."""
+    return "en"
+
+
+@pytest.fixture()
+def words(language: str) -> Words:
+    """The texts the service shows in the browser's language (``words("Sign in")``)."""
+    return Words(language)
+
+
+# The browser's locale for each language: what its Accept-Language header asks for.
+LOCALES = {"en": "en-US", "id": "id-ID"}
+
+
+@pytest.fixture()
 def browser_context(
-    browser: Any, live_server: LiveServer, tmp_path: Path, request: pytest.FixtureRequest
+    browser: Any, live_server: LiveServer, tmp_path: Path, request: pytest.FixtureRequest, language: str
 ) -> Iterator[Any]:
-    """A fresh browser profile on the live server (relative URLs work); evidence is kept if the test fails."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 1000})
+    """A fresh browser profile on the live server (relative URLs work), in ``language``; evidence is kept
+    if the test fails."""
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 1280, "height": 1000}, locale=LOCALES[language]
+    )
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
     evidence = Evidence(context=context, server=live_server, folder=tmp_path)

@@ -160,7 +160,7 @@ def test_a_new_address_counts_only_once_its_link_is_opened_and_the_old_address_i
     )
     assert fresh(person.id).email == "maria@example.org" and fresh(person.id).pending_email == "maria.new@example.org"
     [mail] = outbox()
-    # Written outside a request, so in the default language (Indonesian): checked by what it carries.
+    # Written when it is sent, in the account's language (English here).
     assert mail.to == "maria.new@example.org" and " 24 " in mail.text
     user = profiles.confirm_email_change(email_token(mail), ADDRESS)
     assert user.email == "maria.new@example.org" and user.pending_email is None
@@ -171,6 +171,22 @@ def test_a_new_address_counts_only_once_its_link_is_opened_and_the_old_address_i
     with pytest.raises(accounts.TokenInvalid) as used:
         profiles.confirm_email_change(email_token(mail), ADDRESS)
     assert "already used" in str(used.value) and not used.value.expired
+
+
+def test_the_account_e_mails_of_the_profile_are_written_in_the_reader_s_language(ctx: Any) -> None:
+    """Written when they are sent, in the account's language: not in English, not in the page's language."""
+    budi = make_user("applicant", email="budi@example.org", name="Budi", password=PASSWORD, language="id")
+    profiles.request_email_change(budi.id, "budi.baru@example.org", PASSWORD, ADDRESS)
+    [confirm] = outbox()
+    assert confirm.subject == "Konfirmasikan alamat e-mail baru Anda untuk KITAS Online", confirm.subject
+    assert confirm.text.startswith("Yth. Budi,"), confirm.text
+    profiles.confirm_email_change(email_token(confirm), ADDRESS)
+    [told] = [mail for mail in outbox() if mail.to == "budi@example.org"]
+    assert told.subject == "Alamat e-mail akun KITAS Online Anda telah diubah", told.subject
+    assert told.text.startswith("Yth. Budi,") and "budi.baru@example.org" in told.text, told.text
+    profiles.change_password(budi.id, PASSWORD, NEW_PASSWORD, NEW_PASSWORD, ADDRESS)
+    [changed] = [mail for mail in outbox() if "sandi" in mail.subject]
+    assert changed.to == "budi.baru@example.org" and changed.text.startswith("Yth. Budi,"), changed.text
 
 
 def test_an_expired_or_replaced_or_cancelled_link_is_refused(person: User, clock: ManualClock) -> None:

@@ -165,7 +165,8 @@ def confirm_email_change(token: str, address: str) -> User:
             if user is None or not user.is_active or user.pending_email != email or user.pending_email_nonce != nonce:
                 raise TokenInvalid(Message("This confirmation link was already used or replaced by a newer one."))
             # Told first, while the row still holds the old address: the notice goes there.
-            body = render_template("email/profile_email_changed.txt", user=user, new_email=email)
+            # Written when it is sent, in the reader's language (not the language of whoever opened the link).
+            body = notifications.MailTemplate("email/profile_email_changed.txt", {"new_email": email})
             notifications.notify(
                 user, Message("Your KITAS Online e-mail address was changed"), body, channels=("email",)
             )
@@ -186,10 +187,12 @@ def _email_change_mail(email: str, params: dict[str, Any], queued_at: datetime) 
         return None  # confirmed, cancelled or replaced meanwhile: nothing to send
     link = EMAIL_CHANGE_PATH.format(token=account_tokens.email_change_token(user))
     hours = int(account_tokens.EMAIL_CHANGE_MAX_AGE.total_seconds() // 3600)
-    body = render_template(
-        "email/profile_email_confirm.txt", user=user, link=notifications.absolute_link(link), hours=hours
-    )
-    return notifications.RenderedMail(Message("Confirm your new e-mail address for KITAS Online"), body, link)
+    with notifications.in_language_of(user):  # the account's language and zone, as every account e-mail
+        body = render_template(
+            "email/profile_email_confirm.txt", user=user, link=notifications.absolute_link(link), hours=hours
+        )
+        subject = notifications.localized(Message("Confirm your new e-mail address for KITAS Online"))
+    return notifications.RenderedMail(subject, body, link)
 
 
 notifications.register_renderer(EMAIL_CHANGE, _email_change_mail)
@@ -222,7 +225,7 @@ def change_password(user_id: int, current: str, new: str, confirm: str, address:
         user.password_hash = new_hash
         user.session_token = secrets.token_hex(16)
         audit.record("password_changed", {"address": address}, user=user)
-        body = render_template("email/profile_password_changed.txt", user=user)
+        body = notifications.MailTemplate("email/profile_password_changed.txt")
         notifications.notify(
             user, Message("Your KITAS Online password was changed"), body, channels=("email", "in_app")
         )
