@@ -22,6 +22,7 @@ from ...extensions import app_clock, db
 from ...models import Application, AuditEvent, Timer, User
 from .. import notifications
 from ..accounts import tokens as account_tokens
+from ..notifications.texts import in_source_language
 
 INVITATION = "case.sponsor_invitation"
 INVITATION_EXPIRED = "case.sponsor_invitation_expired"
@@ -91,7 +92,7 @@ def _bilingual(subject: Message, template: str, **context: Any) -> notifications
     with notifications.in_language_of(None):  # Indonesian, Western Indonesia time
         subjects.append(notifications.localized(subject))
         parts.append(render_template(template, **context))
-    with notifications.in_source_language():
+    with in_source_language():  # English
         subjects.append(notifications.localized(subject))
         parts.append(render_template(template, **context))
     return notifications.RenderedMail(" / ".join(subjects), "\n\n-----\n\n".join(part.strip() for part in parts) + "\n")
