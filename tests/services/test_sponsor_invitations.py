@@ -248,8 +248,13 @@ def test_the_sponsor_still_sees_the_case_and_their_decision(worker: int, users: 
     complete(confirmed.id, "sponsor_confirmation", users["sponsor"])
     decided_at = clock.now()
     clock.advance(hours=2)
-    complete(declined.id, "sponsor_confirmation", users["sponsor"], sponsor_decision="decline",
-             sponsor_decline_reason="Not our employee")
+    complete(
+        declined.id,
+        "sponsor_confirmation",
+        users["sponsor"],
+        sponsor_decision="decline",
+        sponsor_decline_reason="Not our employee",
+    )
     rows = {r.application.reference: r for r in listings.sponsor_requests(users["sponsor"]).items}
     assert set(rows) == {confirmed.reference, declined.reference}
     first, second = rows[confirmed.reference].decision, rows[declined.reference].decision

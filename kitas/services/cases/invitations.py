@@ -28,7 +28,6 @@ from ..accounts.fields import email_problem, normalize_email
 from ..accounts.registration import PASSWORDS_DIFFER, TokenInvalid
 from ..errors import Conflict, Forbidden, InvalidInput
 from . import notices
-from .lifecycle import find_case
 from .access import is_named_sponsor
 from .invitation_mail import (
     INVITED,
@@ -41,6 +40,7 @@ from .invitation_mail import (
     queue_invitation,
     sponsor_deadline,
 )
+from .lifecycle import find_case
 from .unit_of_work import CaseStep, case_step
 
 SPONSOR_TASK = "sponsor_confirmation"
@@ -74,7 +74,7 @@ class InvitationLink:
 
 def invitation_of(application: Application) -> SponsorInvitation | None:
     """The latest invitation to the address the case names, while the sponsor step waits without an account."""
-    email = application.sponsor_email
+    email = application.sponsor_email or ""
     if application.status != WAITING_STATUS or application.closed_at is not None or not needs_invitation(email):
         return None
     rows = db.session.scalars(
@@ -183,9 +183,7 @@ def check_invitation(token: str) -> InvitationLink:
         )
     application = db.session.get(Application, application_id)
     if application is None or application.sponsor_email != email:
-        raise TokenInvalid(
-            Message("this invitation was replaced: the applicant named another address as sponsor")
-        )
+        raise TokenInvalid(Message("this invitation was replaced: the applicant named another address as sponsor"))
     if application.status != WAITING_STATUS or application.closed_at is not None:
         raise TokenInvalid(Message("the application of this invitation no longer waits for a sponsor"))
     applicant = db.session.get(User, application.applicant_id)
@@ -224,7 +222,9 @@ def accept_invitation(
     except InvalidInput as exc:
         if "email" in exc.errors:  # registered a moment ago through the same link
             raise TokenInvalid(
-                Message("this invitation was already used: %(email)s has an account; sign in with it", email=link.email),
+                Message(
+                    "this invitation was already used: %(email)s has an account; sign in with it", email=link.email
+                ),
                 email=link.email,
             ) from None
         raise

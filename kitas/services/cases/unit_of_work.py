@@ -57,9 +57,9 @@ from ..deployments import process_model
 from ..errors import CaseCannotGoOn, CaseStateUnreadable, Conflict, Forbidden, NotFound
 from ..incidents import records as incidents
 from . import invitation_mail, notices
-from .invitation_mail import INVITED
 from .access import can_see_case, is_named_sponsor
 from .engine_errors import cannot_go_on, service_error
+from .invitation_mail import INVITED
 from .projections import sync_projections
 from .summary import described
 

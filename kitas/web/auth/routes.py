@@ -128,7 +128,10 @@ def invitation(token: str) -> ResponseReturnValue:
             except InvalidInput as exc:
                 errors = exc.errors
             else:
-                flash(_("Your sponsor account is ready and its address confirmed. The application waits for your answer."), "success")
+                ready = _(
+                    "Your sponsor account is ready and its address confirmed. The application waits for your answer."
+                )
+                flash(ready, "success")
                 return signed_in_after_first_factor(user, url_for("sponsor.requests"))
         found = invitations.check_invitation(token)
     except accounts.TokenInvalid as exc:
