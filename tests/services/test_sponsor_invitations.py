@@ -260,3 +260,45 @@ def test_the_sponsor_still_sees_the_case_and_their_decision(worker: int, users: 
     first, second = rows[confirmed.reference].decision, rows[declined.reference].decision
     assert first is not None and (first.outcome, first.at) == ("confirmed", decided_at)
     assert second is not None and second.outcome == "declined" and second.at == clock.now()
+
+
+def _without_the_deadline(xml: str) -> str:
+    """The worker diagram as it was before the sponsor's deadline (its elements taken out again)."""
+    for pattern in (
+        r'\s*<bpmn:boundaryEvent id="sponsor_deadline".*?</bpmn:boundaryEvent>',
+        r'\s*<bpmn:endEvent id="end_sponsor_expired".*?</bpmn:endEvent>',
+        r'\s*<bpmn:sequenceFlow id="flow_sponsor_deadline_to_end_sponsor_expired"[^>]*/>',
+        r"\s*<bpmn:flowNodeRef>(sponsor_deadline|end_sponsor_expired)</bpmn:flowNodeRef>",
+        r'\s*<bpmndi:BPMNShape id="(sponsor_deadline|end_sponsor_expired)_di".*?</bpmndi:BPMNShape>',
+        r'\s*<bpmndi:BPMNEdge id="flow_sponsor_deadline_to_end_sponsor_expired_di".*?</bpmndi:BPMNEdge>',
+    ):
+        xml, found = re.subn(pattern, "", xml, flags=re.S)
+        assert found, pattern
+    return xml
+
+
+def test_a_case_running_on_the_version_before_keeps_it(ctx: Any, users: dict[str, Any], tmp_path: Any) -> None:
+    import shutil
+
+    from kitas.models import Timer
+    from kitas.services import cases
+    from kitas.services.deployments import deploy_path
+    from tests.conftest import ROOT
+
+    older = tmp_path / "kitas_worker.bpmn"
+    older.write_text(_without_the_deadline((ROOT / "bpmn" / "kitas_worker.bpmn").read_text()))
+    shutil.copy(ROOT / "bpmn" / "fees.dmn", tmp_path / "fees.dmn")
+    first = deploy_path(older, ROOT / "forms" / "schemas").definition_id
+    running = _waiting_case(users, sponsor_email="hr@employer.co.id")
+    second = deploy_path(ROOT / "bpmn" / "kitas_worker.bpmn", ROOT / "forms" / "schemas").definition_id
+    assert first != second
+    newer = _waiting_case(users, sponsor_email="hr@employer.co.id")
+    assert (running.definition_id, newer.definition_id) == (first, second)
+
+    def deadlines(application: Application) -> list[str]:
+        query = select(Timer.element_id).where(Timer.application_id == application.id, Timer.status == "pending")
+        return list(db.session.scalars(query))
+
+    assert deadlines(running) == [] and deadlines(newer) == ["sponsor_deadline"]
+    complete(running.id, "sponsor_confirmation", users["sponsor"])
+    assert db.session.get(Application, running.id).definition_id == first
