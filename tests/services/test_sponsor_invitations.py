@@ -281,7 +281,6 @@ def test_a_case_running_on_the_version_before_keeps_it(ctx: Any, users: dict[str
     import shutil
 
     from kitas.models import Timer
-    from kitas.services import cases
     from kitas.services.deployments import deploy_path
     from tests.conftest import ROOT
 
