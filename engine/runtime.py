@@ -308,6 +308,16 @@ class CaseRuntime:
                     return
         raise NotWaiting(f"the case is not waiting for the message {name!r}")
 
+    def correct_waiting_data(self, task_id: str, values: dict[str, Any]) -> None:
+        """Correct values of the case data while a READY user task waits (a sponsor's address the applicant
+        typed wrong): the waiting task's form data and the case data (``data``) carry them from now on.
+        TaskNotReady if that task no longer waits."""
+        task = self._ready_user_task(task_id)
+        task.set_data(**copy.deepcopy(values))
+        last = self.workflow.last_task
+        if last is not None and last is not task:
+            last.set_data(**copy.deepcopy(values))
+
     # -- internals ------------------------------------------------------------
 
     def _info(self, task: Task) -> UserTaskInfo:

@@ -41,7 +41,10 @@ def test_full_case_through_services(worker: int, users: dict[str, Any], clock: A
     complete(application.id, "sponsor_confirmation", users["sponsor"])
     application = complete(application.id, "document_checklist", users["applicant"])
     assert application.status == "awaiting_payment"
-    timer = db.session.scalars(select(Timer).where(Timer.application_id == application.id)).one()
+    sponsor_deadline, timer = db.session.scalars(
+        select(Timer).where(Timer.application_id == application.id).order_by(Timer.id)
+    ).all()
+    assert sponsor_deadline.element_id == "sponsor_deadline" and sponsor_deadline.status == "cancelled"
     assert timer.element_id == "payment_deadline" and timer.due_at == clock.now() + timedelta(days=7)
 
     application = cases.deliver_message(application.id, "payment_received", PAYMENT, actor="sandbox-bank")

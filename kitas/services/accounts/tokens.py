@@ -1,6 +1,7 @@
 """The signed links of account e-mails: confirm an address (48 hours), reset a password (1 hour),
 sign in once without a password (30 minutes, sent when an account's ceiling of failed sign-ins is reached)
-and confirm a new address an account is changing to (24 hours; one-time through the account's nonce).
+confirm a new address an account is changing to (24 hours; one-time through the account's nonce), and
+invite a sponsor without an account to register (14 days, bound to the case and the address it names).
 
 Each kind of link has its own salt, so one can never be used as the other. Ages
 are measured on the application's clock, so tests move time instead of sleeping.
@@ -130,3 +131,22 @@ def read_email_change_token(token: str) -> tuple[int, str, str]:
     if not isinstance(user_id, int) or not isinstance(email, str) or not isinstance(nonce, str):
         raise LinkProblem(expired=False)
     return user_id, email, nonce
+
+
+SPONSOR_INVITATION_SALT = "kitas.sponsor-invitation"
+# As long as the sponsor step waits (the diagram's deadline): a newer invitation carries a fresh link.
+SPONSOR_INVITATION_MAX_AGE = timedelta(days=14)
+
+
+def sponsor_invitation_token(application_id: int, email: str) -> str:
+    """A link token inviting ``email`` to register as the sponsor the case ``application_id`` names."""
+    return _serializer(SPONSOR_INVITATION_SALT).dumps({"a": application_id, "e": email})
+
+
+def read_sponsor_invitation_token(token: str) -> tuple[int, str]:
+    """(case id, invited e-mail) of a sponsor invitation token; raises LinkProblem."""
+    data = _read(SPONSOR_INVITATION_SALT, token, SPONSOR_INVITATION_MAX_AGE)
+    application_id, email = data.get("a"), data.get("e")
+    if not isinstance(application_id, int) or not isinstance(email, str):
+        raise LinkProblem(expired=False)
+    return application_id, email

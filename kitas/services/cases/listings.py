@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased, lazyload, selectinload
 from workflows import catalog
 
 from ...extensions import db
-from ...models import Application, HumanTask, Timer, User
+from ...models import Application, AuditEvent, HumanTask, Timer, User
 from ..paging import Page, page_bounds
 from .access import OFFICER_ROLES
 from .names import localized, names_by_definition, task_name
@@ -44,6 +44,16 @@ class ApplicationRow:
     application: Application
     type_name: str
     next_step: NextStep | None
+    # In the sponsor's list: their answer once given, ``confirmed`` or ``declined``, and when.
+    decision: SponsorDecision | None = None
+
+
+@dataclass(frozen=True)
+class SponsorDecision:
+    """What the sponsor answered on a case, and when."""
+
+    outcome: str  # "confirmed" or "declined"
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -141,8 +151,35 @@ def sponsor_requests(
         .offset((number - 1) * per_page)
     ).all()
     steps = next_steps(apps, "sponsor", language)
-    rows = [ApplicationRow(a, _type_name(a.kitas_type, language), _only_tasks(steps.get(a.id))) for a in apps]
+    decisions = _sponsor_decisions(apps)
+    rows = [
+        ApplicationRow(a, _type_name(a.kitas_type, language), _only_tasks(steps.get(a.id)), decisions.get(a.id))
+        for a in apps
+    ]
     return Page(rows, number, per_page, total)
+
+
+SPONSOR_TASK = "sponsor_confirmation"
+
+
+def _sponsor_decisions(apps: Sequence[Application]) -> dict[int, SponsorDecision]:
+    """The sponsor's answer on each case that has one: when the sponsor step was completed (its audit row);
+    declined when the case ended there, confirmed otherwise."""
+    if not apps:
+        return {}
+    by_id = {a.id: a for a in apps}
+    rows = db.session.execute(
+        select(AuditEvent.application_id, AuditEvent.occurred_at, AuditEvent.detail)
+        .where(AuditEvent.application_id.in_(by_id), AuditEvent.action == "task_completed")
+        .order_by(AuditEvent.seq)
+    ).all()
+    found: dict[int, SponsorDecision] = {}
+    for application_id, occurred_at, detail in rows:
+        if (detail or {}).get("task") != SPONSOR_TASK or application_id is None:
+            continue
+        outcome = "declined" if by_id[application_id].status == "sponsor_declined" else "confirmed"
+        found[application_id] = SponsorDecision(outcome, occurred_at)
+    return found
 
 
 def officer_inbox(

@@ -19,6 +19,7 @@ from workflows import StatusText, catalog
 from ...extensions import db
 from ...models import Application, User
 from .. import notifications
+from . import invitation_mail
 from .access import is_named_sponsor
 
 STATUS_CHANGED = "case.status_changed"
@@ -31,10 +32,14 @@ def status_text_in(status: str, language: str) -> StatusText:
     return catalog(language).status_text(status)
 
 
-def status_changed(application: Application, new_status: str) -> None:
-    """Queue the messages a new status calls for."""
+def status_changed(application: Application, new_status: str, previous_status: str | None = None) -> None:
+    """Queue the messages a new status calls for. A case that expires while it waited for the sponsor
+    (the diagram's sponsor deadline) tells the applicant and the sponsor why, in words of their own."""
     text = catalog().status_text(new_status)
     applicant = db.session.get(User, application.applicant_id)
+    if new_status == "expired" and previous_status == invitation_mail.WAITING_STATUS:
+        invitation_mail.deadline_passed(application, applicant)
+        return
     if applicant is not None:
         # The catalog marks the statuses worth a text message: money, deadlines and outcomes.
         channels = ("in_app", "email", "sms") if text.sms else ("in_app", "email")

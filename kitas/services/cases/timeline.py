@@ -15,6 +15,7 @@ from ...models import Application, AuditEvent, User
 from ..deployments import element_names
 from ..incidents import OpenIncident, open_for_case
 from .access import OFFICER_ROLES
+from .invitations import CORRECTED, INVITED, REGISTERED, SponsorInvitation, invitation_of
 from .listings import case_deadline, open_tasks
 
 # Audit actions an applicant does not need to see on their timeline.
@@ -59,6 +60,8 @@ class CaseStatus:
     entries: list[TimelineEntry]
     # Open incidents: the applicant is only told that we are looking into a problem; officers see which.
     incidents: list[OpenIncident]
+    # The invitation to a sponsor without an account the case waits on (shown to the applicant only).
+    invitation: SponsorInvitation | None = None
 
 
 def case_status(application: Application, viewer: User, language: str | None = None) -> CaseStatus:
@@ -78,6 +81,7 @@ def case_status(application: Application, viewer: User, language: str | None = N
         journey=_journey(application, language),
         entries=_history(application, viewer, officer, names, language) + _now(application, names, language),
         incidents=_incidents(application, names),
+        invitation=invitation_of(application) if viewer.id == application.applicant_id else None,
     )
 
 
@@ -119,6 +123,12 @@ def _describe(row: AuditEvent, names: dict[str, str], language: str | None = Non
         if detail.get("escalates"):
             return Message("Escalated to a supervisor: %(deadline)s", deadline=name)
         return Message("Deadline passed: %(deadline)s", deadline=name)
+    if row.action == INVITED:
+        return Message("Invitation to register sent to the sponsor (%(email)s)", email=str(detail.get("email", "")))
+    if row.action == CORRECTED:
+        return Message("Sponsor's e-mail address corrected to %(email)s", email=str(detail.get("to", "")))
+    if row.action == REGISTERED:
+        return Message("The sponsor created their account from the invitation")
     if row.action == "billing_created":
         return Message("Billing code issued")
     if row.action == "document_uploaded":

@@ -56,9 +56,10 @@ from ..audit.refusals import audited_refusals
 from ..deployments import process_model
 from ..errors import CaseCannotGoOn, CaseStateUnreadable, Conflict, Forbidden, NotFound
 from ..incidents import records as incidents
-from . import notices
+from . import invitation_mail, notices
 from .access import can_see_case, is_named_sponsor
 from .engine_errors import cannot_go_on, service_error
+from .invitation_mail import INVITED
 from .projections import sync_projections
 from .summary import described
 
@@ -215,6 +216,12 @@ class CaseStep:
         """
         application = self.application
         previous_status = application.status
+        values = self._new_values(application) if self._changed and not self._created else None
+        invite = None
+        if values is not None and values["status"] != previous_status:
+            invite = _invitation_due(values["status"], values.get("sponsor_email", application.sponsor_email))
+            if invite:
+                self._audits.append((INVITED, {"case": application.reference, "email": invite}, None, "system"))
         for failed in self.stopped:
             self._audits.append(
                 ("incident_opened", {"case": application.reference, **_failure_detail(failed)}, None, "engine")
@@ -226,7 +233,7 @@ class CaseStep:
         if not self._changed or self._created:
             _store_audit_head(application, head)  # an audit row alone is no change of the case: the version stays
         else:
-            _store_case(application, {**self._new_values(application), **head})
+            _store_case(application, {**(values or {}), **head})
         for failed in self.stopped:
             incidents.open_incident(
                 application_id=application.id,
@@ -245,7 +252,9 @@ class CaseStep:
         before_tasks, before_timers = self._before or (set(), set())
         self._after = sync_projections(application, self.runtime, self.now, before_tasks, before_timers)
         if application.status != previous_status:
-            notices.status_changed(application, application.status)
+            notices.status_changed(application, application.status, previous_status)
+        if invite:
+            invitation_mail.queue_invitation(application, invite)
 
     def _new_values(self, application: Application) -> dict[str, Any]:
         """The case row's columns after this step: state, status and what the case data says of it."""
@@ -432,6 +441,14 @@ def _restore(application: Application) -> CaseRuntime:
 def read_runtime(application: Application) -> CaseRuntime:
     """A runtime to READ a case from (pages, listings): restored from the stored state, never the cached one."""
     return _restore(application)
+
+
+def _invitation_due(status: str, sponsor_email: str | None) -> str | None:
+    """The address to invite when a case reaches ``status``: one that asks the sponsor to act and names
+    an address no account has yet."""
+    if not sponsor_email or not catalog().status_text(status).notify_sponsor:
+        return None
+    return sponsor_email if invitation_mail.needs_invitation(sponsor_email) else None
 
 
 def _status_detail(status: str, application: Application, data: dict[str, Any]) -> str | None:

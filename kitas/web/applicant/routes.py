@@ -6,14 +6,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from kitas.i18n import current_language
+from kitas.i18n import current_language, translate
 from kitas.services import accounts, cases
 from kitas.services import catalog as kitas_catalog
-from kitas.services.cases import listings, timeline
+from kitas.services.cases import invitations, listings, timeline
+from kitas.services.errors import Conflict, InvalidInput
 
 from ..access import require_roles, signed_in_user
 from ..sessions import passive
 from ..task_views import post_task, show_task
+from ..text import said
 
 bp = Blueprint("applicant", __name__, url_prefix="/applications")
 
@@ -68,6 +70,34 @@ def _status(template: str, reference: str) -> ResponseReturnValue:
     steps = listings.next_steps([application], "applicant", language)
     view = timeline.case_status(application, user, language)
     return render_template(template, view=view, next_step=steps.get(application.id))
+
+
+@bp.post("/<reference>/sponsor/resend")
+def resend_invitation(reference: str) -> ResponseReturnValue:
+    """Send the invitation to my sponsor (who has no account yet) again."""
+    try:
+        email = invitations.resend_invitation(reference, signed_in_user())
+    except Conflict as exc:
+        flash(said(exc), "warning")
+    else:
+        flash(_("The invitation was sent again to %(email)s.", email=email), "success")
+    return redirect(url_for("applicant.status", reference=reference))
+
+
+@bp.post("/<reference>/sponsor/email")
+def correct_sponsor(reference: str) -> ResponseReturnValue:
+    """Correct my sponsor's e-mail address while the application waits for them."""
+    try:
+        email = invitations.correct_sponsor_email(reference, signed_in_user(), request.form.get("sponsor_email", ""))
+    except InvalidInput as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(str(translate(message)), "danger")
+    except Conflict as exc:
+        flash(said(exc), "warning")
+    else:
+        flash(_("The application now asks %(email)s to confirm the guarantee.", email=email), "success")
+    return redirect(url_for("applicant.status", reference=reference))
 
 
 @bp.get("/<reference>/next")

@@ -19,6 +19,7 @@ from kitas.extensions import app_clock
 from kitas.i18n import country_choices_in_language, current_language
 from kitas.services import accounts, notifications
 from kitas.services.accounts.passwords import MAX_LENGTH, MIN_LENGTH, RECOMMENDED_LENGTH
+from kitas.services.cases import invitations
 from kitas.services.errors import InvalidInput
 
 from ..access import begin_pending, complete_sign_in, pending_next, pending_user, signed_in_user
@@ -113,6 +114,45 @@ def verify(token: str) -> ResponseReturnValue:
         )
         return page, 400
     return render_template("auth/verified.html", user=user)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def invitation(token: str) -> ResponseReturnValue:
+    """The link an invited sponsor got: create a sponsor account for the address it was sent to."""
+    values: dict[str, Any] = {"full_name": "", "phone": "", "consent": False}
+    errors: dict[str, list[str]] = {}
+    try:
+        if request.method == "POST":
+            values = {"full_name": forms.text("full_name"), "phone": forms.text("phone")}
+            values["consent"] = request.form.get("consent") in ("1", "on", "yes", "true")
+            try:
+                user = invitations.accept_invitation(
+                    token,
+                    full_name=values["full_name"],
+                    password=forms.secret("password"),
+                    password_confirm=forms.secret("password_confirm"),
+                    phone=values["phone"],
+                    consent=values["consent"],
+                    language=current_language(),
+                )
+            except InvalidInput as exc:
+                errors = exc.errors
+            else:
+                ready = _(
+                    "Your sponsor account is ready and its address confirmed. The application waits for your answer."
+                )
+                flash(ready, "success")
+                return signed_in_after_first_factor(user, url_for("sponsor.requests"))
+        found = invitations.check_invitation(token)
+    except accounts.TokenInvalid as exc:
+        page = render_template(
+            "auth/link_invalid.html", kind="invitation", problem=said(exc), expired=exc.expired, email=exc.email or ""
+        )
+        return page, 400
+    page = render_template(
+        "auth/invitation.html", token=token, invitation=found, values=values, errors=errors, **_password_rules()
+    )
+    return page, (422 if errors else 200)
 
 
 @bp.route("/verify/resend", methods=["GET", "POST"])
