@@ -1,5 +1,8 @@
 // KITAS Online: small progressive enhancements; every page works without them.
 document.addEventListener("DOMContentLoaded", function () {
+  // A form came back with errors: move the focus to its summary, so it is read first (it is there without JS too).
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) { summary.focus(); }
   // "Add another" for arrays of objects: clone the template row with the next index.
   document.querySelectorAll("[data-array-add]").forEach(function (button) {
     button.addEventListener("click", function () {
