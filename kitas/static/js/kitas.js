@@ -12,6 +12,9 @@ document.addEventListener("DOMContentLoaded", function () {
       var html = template.innerHTML.split("__INDEX__").join(String(next));
       template.insertAdjacentHTML("beforebegin", html);
       container.setAttribute("data-next-index", String(next + 1));
+      // Keyboard and screen-reader users continue in the new row.
+      var added = container.querySelector('[data-row="' + next + '"] input, [data-row="' + next + '"] select');
+      if (added) { added.focus(); }
     });
   });
   // Ask before an irreversible decision.
