@@ -305,7 +305,14 @@ def test_applicant_and_sponsor_pages(
     second_form = page.url
 
     sponsor_address, sponsor_name = live_server.staff["sponsor"]
-    check_everywhere(audit, page, [("employment details", second_form)])
+    check_everywhere(
+        audit,
+        page,
+        [
+            ("employment details", second_form),
+            ("employment details, with errors", failed_submit(second_form, "[name=action][value=submit]")),
+        ],
+    )
     page.goto(second_form)
     page.locator("#f-employer_name").fill(EMPLOYMENT_DATA["employer_name"])
     page.locator("#f-sponsor_email").fill(sponsor_address)
