@@ -367,6 +367,10 @@ def test_applicant_and_sponsor_pages(
             ("dashboard with an application", "/applications/"),
             ("notifications", "/auth/notifications"),
             ("profile", "/auth/profile"),
+            (
+                "profile, password form with errors",
+                failed_submit("/auth/profile", "[data-testid=password-form] [type=submit]"),
+            ),
             ("security", "/auth/security"),
             ("not allowed", "/sponsor/"),
         ],
