@@ -214,7 +214,8 @@ def new_context(browser: Any, live_server: LiveServer) -> Iterator[Callable[[], 
     contexts: list[Any] = []
 
     def make() -> Any:
-        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+        # en-US: the pages start in English, and a date field takes its digits as mm dd yyyy.
+        context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-US")
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
         contexts.append(context)
