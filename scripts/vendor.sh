@@ -9,7 +9,7 @@ if [ -f "$stamp" ] && [ ! package-lock.json -nt "$stamp" ]; then
   exit 0
 fi
 if ! command -v npm >/dev/null; then
-  echo "npm is needed to install the front-end packages (Bootstrap, htmx, bpmn-js); install Node.js" >&2
+  echo "npm is needed to install the front-end packages (Bootstrap, htmx, bpmn-js, axe-core); install Node.js" >&2
   exit 1
 fi
 npm ci --no-audit --no-fund --loglevel=error
@@ -19,4 +19,6 @@ cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist
 cp node_modules/htmx.org/dist/htmx.min.js "$out/"
 cp node_modules/bpmn-js/dist/bpmn-modeler.production.min.js node_modules/bpmn-js/dist/bpmn-navigated-viewer.production.min.js "$out/bpmn-js/"
 cp -r node_modules/bpmn-js/dist/assets "$out/bpmn-js/"
+# axe-core: only the browser tests use it (injected into each page to check accessibility).
+cp node_modules/axe-core/axe.min.js "$out/"
 touch "$stamp"
