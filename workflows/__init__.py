@@ -55,6 +55,8 @@ class KitasType:
     former_index_code: str | None = None
     # The main path of a case's statuses, drawn as steps on the status page.
     journey: tuple[str, ...] = ()
+    # The numbers the forms' rules name as ``catalog:NAME`` (``passport_months_beyond_stay``: 6).
+    rule_values: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -25,6 +25,7 @@ from .. import documents
 from ..audit.refusals import audited_refusals
 from ..deployments import definition_form, element_names
 from ..errors import CaseCannotGoOn, Conflict, InvalidInput
+from .form_rules import rule_context
 from .lifecycle import complete_in_step, find_case
 from .names import localized
 from .summary import CaseSection, document_ids, summary_sections
@@ -165,7 +166,8 @@ def _post(
     form = _form_of(application, task, language)
     file_fields = {f.name for f in form.fields if f.widget == "file"} if form else set()
     prepared = documents.prepare_uploads(
-        {name: upload for name, upload in uploads.items() if name in file_fields and upload[0]}
+        {name: upload for name, upload in uploads.items() if name in file_fields and upload[0]},
+        forms.file_rules(form),
     )
     try:
         with case_step(application.id, user=user, task_id=task_id) as step:
@@ -218,7 +220,8 @@ def _in_step(
             data[name] = document.public_id
     errors.update(prepared.errors)
     if complete and form is not None:
-        for key, messages in forms.validate(form, data).items():
+        context = rule_context(step.application, step.now, step.runtime.task_data(task_id))
+        for key, messages in forms.validate(form, data, context).items():
             errors.setdefault(key, messages)
     # Another officer may hold the task: their draft is theirs, and so is the decision.
     held_by_other = task.claimed_by_id not in (None, user.id)
