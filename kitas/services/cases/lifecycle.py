@@ -115,18 +115,26 @@ def complete_task(
     return step.application
 
 
-def complete_in_step(step: CaseStep, task: HumanTask, user: User, data: dict[str, Any]) -> None:
-    """Inside a case's step: validate the task's form data, complete the task in the engine, audit it."""
-    answers = step.runtime.task_data(task.task_id)
-    clean = validated(step.application, task, data, rule_context(step.application, step.now, answers))
+def complete_in_step(
+    step: CaseStep, task: HumanTask, user: User, data: dict[str, Any], changed: dict[str, Any] | None = None
+) -> None:
+    """Inside a case's step: validate the task's form data, complete the task in the engine, audit it.
+
+    ``changed`` are earlier answers the person changed while checking them (already validated with their
+    own forms): the task's rules see them, and they go into the case with the task's data."""
+    answers = {**step.runtime.task_data(task.task_id), **(changed or {})}
+    clean = {
+        **(changed or {}),
+        **validated(step.application, task, data, rule_context(step.application, step.now, answers)),
+    }
     # The task itself first: if it fails, the step is rolled back and the form is shown again.
     try:
         completion = step.run(lambda runtime: runtime.complete_user_task(task.task_id, clean, run_on=False))
     except CaseCannotGoOn as failure:
         failure.element_id = failure.element_id or task.element_id
         raise
-    changed = list(completion.changed) if completion is not None else sorted(clean)
-    step.audit("task_completed", {"task": task.element_id, "task_id": task.task_id, "changed": changed}, user=user)
+    fields = list(completion.changed) if completion is not None else sorted(clean)
+    step.audit("task_completed", {"task": task.element_id, "task_id": task.task_id, "changed": fields}, user=user)
     # Then the engine tasks after it: one that fails is kept waiting as an incident, the submission stays.
     step.run(lambda runtime: runtime.run_engine())
 
