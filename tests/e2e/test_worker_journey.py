@@ -188,6 +188,7 @@ def fill_employment_data(page: Any, sponsor_email: str) -> None:
     employers.get_by_label("From (year)").first.fill(str(previous["from_year"]))
     employers.get_by_label("To (year)").first.fill(str(previous["to_year"]))
     page.get_by_role("button", name="Save and send to employer").click()
+    page.get_by_role("button", name="Confirm and send").click()
     expect(page.get_by_test_id("case-status")).to_have_text("Waiting for the sponsor")
 
 
@@ -201,6 +202,7 @@ def upload_documents(page: Any, reference: str, folder: Path) -> None:
         path.write_bytes(build())
         page.get_by_label(label).set_input_files(str(path))
     page.get_by_role("button", name="Save documents and continue to payment").click()
+    page.get_by_role("button", name="Confirm and send").click()
 
 
 def pay_in_sandbox_bank(page: Any, reference: str) -> None:
