@@ -131,6 +131,11 @@ def _changed(task: HumanTask) -> dict[str, dict[str, Any]]:
     return {k: dict(v) for k, v in changed.items() if isinstance(v, dict)} if isinstance(changed, dict) else {}
 
 
+def changed_answers(task: HumanTask) -> dict[str, Any]:
+    """The earlier answers changed at this task's check, by field (what the task's rules must see)."""
+    return _flat(_changed(task))
+
+
 def _flat(changed: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {name: value for values in changed.values() for name, value in values.items()}
 

@@ -25,7 +25,7 @@ from .. import documents
 from ..audit.refusals import audited_refusals
 from ..deployments import definition_form, element_names
 from ..errors import CaseCannotGoOn, Conflict, InvalidInput
-from .answers import checks_answers, mark_checked, with_check
+from .answers import changed_answers, checks_answers, mark_checked, with_check
 from .form_rules import rule_context
 from .lifecycle import complete_in_step, find_case
 from .names import localized
@@ -224,7 +224,8 @@ def _in_step(
             data[name] = document.public_id
     errors.update(prepared.errors)
     if complete and form is not None:
-        context = rule_context(step.application, step.now, step.runtime.task_data(task_id))
+        answers = {**step.runtime.task_data(task_id), **changed_answers(task)}
+        context = rule_context(step.application, step.now, answers)
         for key, messages in forms.validate(form, data, context).items():
             errors.setdefault(key, messages)
     # Another officer may hold the task: their draft is theirs, and so is the decision.
