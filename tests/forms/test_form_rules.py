@@ -185,3 +185,15 @@ def test_months_and_ages() -> None:
     assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
     assert add_months(date(2026, 11, 15), 14) == date(2028, 1, 15)
     assert age_on(date(2000, 3, 16), TODAY) == 25 and age_on(date(2000, 3, 15), TODAY) == 26
+
+
+def test_a_rules_own_message_is_a_text_to_translate_beside_the_form() -> None:
+    from forms.texts import localize, text_pointers
+
+    schema = {"properties": {"born": {"x-kitas-rules": [{"rule": "date_in_past", "message": "Born before today."}]}}}
+    pointer = "/properties/born/x-kitas-rules/0/message"
+    assert (pointer, "Born before today.") in list(text_pointers(schema))
+    form = forms.FormSpec("test", localize(schema, {pointer: "Lahir sebelum hari ini."}))
+    assert forms.validate(form, {"born": "2030-01-01"}, forms.RuleContext(today=TODAY)) == {
+        "born": ["Lahir sebelum hari ini."]
+    }
