@@ -195,6 +195,8 @@ def _working_day(after_days: int) -> str:
 
 def applicant_form(html: str, person: Person) -> dict[str, Any] | None:
     """The answers to whichever applicant step the page shows (None: not a step we know)."""
+    if 'data-testid="check-answers"' in html:  # "check your answers": confirm them as they are
+        return {}
     if 'name="full_name"' in html:
         return {**APPLICANT_DATA, "email": person.email, "full_name": person.name}
     if 'name="employer_name"' in html:

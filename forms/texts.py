@@ -45,6 +45,7 @@ TEXT_KEYS = frozenset(
         "body",
         "name_en",
         "sponsor",
+        "message",  # a form rule's own sentence (x-kitas-rules, see forms.rules)
     }
 )
 TEXT_PARENTS = frozenset({"errorMessage", "messages"})

@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
 from forms.coercion import NUMBER, WHOLE_NUMBER, YES_OR_NO
+from forms.rules import RuleContext, rule_errors
 from forms.spec import ARRAY_OF_OBJECTS, DOCUMENT_FORMAT, FormField, FormSpec, json_type
 from forms.texts import Message
 
@@ -78,18 +79,26 @@ def _is_document(instance: object) -> bool:
     return not isinstance(instance, str) or bool(instance.strip())
 
 
-def validate(form: FormSpec | Mapping[str, Any], data: Mapping[str, Any]) -> Errors:
+def validate(form: FormSpec | Mapping[str, Any], data: Mapping[str, Any], context: RuleContext | None = None) -> Errors:
     """Return every error of ``data`` at once, keyed by field path, in the form's field order.
 
     Keys the form does not declare are dropped first (see ``known_data``), so a stray input
-    neither fails a strict schema nor slips through a lenient one.
+    neither fails a strict schema nor slips through a lenient one. With a ``context`` (today, the
+    catalog's numbers, the earlier answers) the form's ``x-kitas-rules`` are checked too, on the
+    fields the schema found nothing wrong with (see ``forms.rules``).
     """
     spec = form if isinstance(form, FormSpec) else FormSpec(name="", schema=form)
     validator = Draft202012Validator(spec.schema, format_checker=FORMAT_CHECKER)
     errors: Errors = {}
-    for error in validator.iter_errors(known_data(spec, data)):
+    known = known_data(spec, data)
+    for error in validator.iter_errors(known):
         for key, message in _explain(spec, error):
             _add(errors, key, message)
+    if context is not None:
+        for key, messages in rule_errors(spec, known, context).items():
+            if key not in errors:
+                for message in messages:
+                    _add(errors, key, message)
     return _in_form_order(spec, errors)
 
 

@@ -33,9 +33,12 @@ def _image(fmt: str, size: tuple[int, int] = (64, 48)) -> bytes:
     return buffer.getvalue()
 
 
-def jpeg_bytes() -> bytes:
-    """A real small JPEG photo."""
-    return _image("JPEG")
+def jpeg_bytes(size: tuple[int, int] = (320, 400)) -> bytes:
+    """A real JPEG photo that meets the worker checklist's photo rules (JPEG, over 10 kB, 300 x 400 pixels)."""
+    photo = Image.effect_noise(size, 60).convert("RGB")
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
 
 
 def png_bytes() -> bytes:

@@ -55,6 +55,11 @@ class KitasType:
     former_index_code: str | None = None
     # The main path of a case's statuses, drawn as steps on the status page.
     journey: tuple[str, ...] = ()
+    # The numbers the forms' rules name as ``catalog:NAME`` (``passport_months_beyond_stay``: 6).
+    rule_values: dict[str, Any] = field(default_factory=dict)
+    # "Check your answers": the applicant steps after which the applicant sees every answer and document
+    # before the case leaves her, each with the steps she may still change there.
+    check_answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -175,6 +180,7 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         documents = tuple(RequiredDocument(**doc) for doc in item.get("documents", []))
         fields = {k: v for k, v in item.items() if k in KitasType.__dataclass_fields__ and k != "documents"}
         fields["journey"] = tuple(fields.get("journey", ()))
+        fields["check_answers"] = {step: tuple(steps) for step, steps in fields.get("check_answers", {}).items()}
         types.append(KitasType(documents=documents, **fields))
     statuses = {code: StatusText(**text) for code, text in raw.get("statuses", {}).items()}
     reasons = {status: tuple(keys) for status, keys in raw.get("status_reasons", {}).items()}

@@ -23,8 +23,11 @@ def show_task(reference: str, task_id: str, template: str, **context: object) ->
     return render_template(template, page=page, **context)
 
 
-def post_task(reference: str, task_id: str, template: str, done_url: str, **context: object) -> ResponseReturnValue:
-    """Save a draft or submit the form; errors re-render the page with everything typed kept."""
+def post_task(
+    reference: str, task_id: str, template: str, done_url: str, check_url: str | None = None, **context: object
+) -> ResponseReturnValue:
+    """Save a draft or submit the form; errors re-render the page with everything typed kept. A step
+    after which the applicant checks her answers goes to ``check_url`` instead of completing."""
     user = signed_in_user()
     raw = request.form.to_dict(flat=False)
     uploads = {name: (f.filename or "", f.read()) for name, f in request.files.items() if f and f.filename}
@@ -40,7 +43,9 @@ def post_task(reference: str, task_id: str, template: str, done_url: str, **cont
         return redirect(request.path)
     version = request.form.get("version", type=int)
     try:
-        taskforms.submit(reference, task_id, user, raw, uploads, expected_version=version, language=current_language())
+        completed = taskforms.submit(
+            reference, task_id, user, raw, uploads, expected_version=version, language=current_language()
+        )
     except taskforms.TaskFormRejected as exc:
         return render_template(template, page=exc.page, **context), 422
     except taskforms.TaskFormConflict as exc:
@@ -55,6 +60,8 @@ def post_task(reference: str, task_id: str, template: str, done_url: str, **cont
     except Conflict as exc:
         flash(said(exc), "warning")
         return redirect(done_url)
+    if not completed and check_url:
+        return redirect(check_url)
     done = context.get("done_message") or _("The next step is on its way.")
     flash(_("Done. %(what)s", what=done), "success")
     return redirect(done_url)

@@ -203,6 +203,7 @@ def fill_employment_data(page: Any, words: Words, sponsor_email: str) -> None:
     employers.get_by_label(words("From (year)")).first.fill(str(previous["from_year"]))
     employers.get_by_label(words("To (year)")).first.fill(str(previous["to_year"]))
     page.get_by_role("button", name=words("Save and send to employer")).click()
+    page.get_by_role("button", name=words("Confirm and send")).click()
     expect(page.get_by_test_id("case-status")).to_have_text(words("Waiting for the sponsor"))
 
 
@@ -216,6 +217,7 @@ def upload_documents(page: Any, words: Words, reference: str, folder: Path) -> N
         path.write_bytes(build())
         page.get_by_label(words(label)).set_input_files(str(path))
     page.get_by_role("button", name=words("Save documents and continue to payment")).click()
+    page.get_by_role("button", name=words("Confirm and send")).click()
 
 
 def pay_in_sandbox_bank(page: Any, words: Words, reference: str) -> None:

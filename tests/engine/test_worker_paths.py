@@ -11,6 +11,7 @@ import pytest
 
 from engine import CaseRuntime, ManualClock, ProcessModel, TaskNotReady, parse_process
 from tests.worker_data import PAYMENT, form_data
+from workflows import catalog
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 
@@ -85,6 +86,7 @@ def test_happy_path_reaches_permit(case: Case) -> None:
     case.complete("employment_data")
     assert case.status() == "awaiting_sponsor"
     case.complete("sponsor_confirmation")
+    assert case.status() == "awaiting_documents"  # not "draft" again once the sponsor confirmed
     case.complete("document_checklist")
     assert case.status() == "awaiting_payment"
     assert case.data()["fee_amount"] == 1700000  # 12 months, from fees.dmn
@@ -254,3 +256,12 @@ def test_state_is_json_without_the_spec(case: Case) -> None:
     dct = json.loads(case.state)
     assert "spec" not in dct and "subprocess_specs" not in dct
     assert case.format.startswith("kitas-1+spiff-")
+
+
+def test_no_status_after_the_sponsor_falls_back_to_draft(model: ProcessModel) -> None:
+    """Regression: the document checklist named "draft", so a confirmed case said "Draft" again."""
+    journey = catalog().by_code("worker").journey
+    assert model.statuses["document_checklist"] == "awaiting_documents"
+    assert journey.index("awaiting_documents") > journey.index("awaiting_sponsor")
+    after = [s for e, s in model.statuses.items() if e not in ("applicant_data", "employment_data")]
+    assert "draft" not in after

@@ -100,10 +100,27 @@ def good_documents() -> dict[str, tuple[str, bytes]]:
 
 
 def fill_until_sponsor(client: FlaskClient, application: Application) -> None:
-    """The applicant fills their two forms; the case then waits for the sponsor."""
+    """The applicant fills their two forms and confirms her answers; the case then waits for the sponsor."""
     for element_id, data in (("applicant_data", APPLICANT_DATA), ("employment_data", EMPLOYMENT_DATA)):
         response = post_form(client, task_url(application, element_id), data)
         assert response.status_code == 302, _errors(response)
+    confirm_answers(client, application, "employment_data")
+
+
+def check_url(application: Application, element_id: str) -> str:
+    """The "check your answers" page after an applicant step."""
+    return task_url(application, element_id) + "/check"
+
+
+def confirm_answers(client: FlaskClient, application: Application, element_id: str) -> TestResponse:
+    """The applicant, at "check your answers" after ``element_id``, confirms and sends them on."""
+    url = check_url(application, element_id)
+    page = client.get(url)
+    assert page.status_code == 200 and 'data-testid="check-answers"' in page.get_data(as_text=True)
+    version = re.search(r'name="version" value="(\d+)"', page.get_data(as_text=True))
+    response = client.post(url, data={"version": version.group(1) if version else ""})
+    assert response.status_code == 302, _errors(response)
+    return response
 
 
 def _errors(response: TestResponse) -> str:

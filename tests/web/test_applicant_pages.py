@@ -15,6 +15,7 @@ from tests.services.helpers import complete, request_corrections, start_until_ve
 from tests.uploads import exe_bytes, truncated_pdf
 from tests.web.pages import (
     case_of,
+    confirm_answers,
     fill_until_sponsor,
     form_errors,
     good_documents,
@@ -95,6 +96,7 @@ def test_rows_of_previous_employers_are_stored_and_row_errors_shown(applicant: A
     assert 'value="brazil"' in page and 'value="Acme"' in page
     good = [rows[0], {"name": "Beta Ltd", "country": "SG", "from_year": 2020, "to_year": 2025}]
     assert post_form(applicant, url, {**EMPLOYMENT_DATA, "previous_employers": good}).status_code == 302
+    confirm_answers(applicant, application, "employment_data")
     assert cases.read_runtime(case_of(users["applicant"])).data["previous_employers"][1]["name"] == "Beta Ltd"
 
 
@@ -122,6 +124,7 @@ def test_checklist_keeps_good_uploads_and_names_the_bad_ones(
     fixed = {"passport_scan": good_documents()["passport_scan"], "photo": good_documents()["photo"]}
     response = post_form(client, url, fixed)
     assert response.status_code == 302, form_errors(response)
+    confirm_answers(client, application, "document_checklist")
     assert case_of(users["applicant"]).status == "awaiting_payment"
 
 

@@ -12,7 +12,7 @@ from kitas.extensions import db
 from kitas.models import AuditEvent
 from kitas.services import cases
 from tests.services.helpers import complete, start_until_verification
-from tests.web.pages import case_of, good_documents, open_task_row, post_form, task_url
+from tests.web.pages import case_of, confirm_answers, good_documents, open_task_row, post_form, task_url
 from tests.worker_data import PAYMENT
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -82,8 +82,10 @@ def _paid_case_with_uploaded_documents(users: dict[str, Any], login_as: Any) -> 
         ("sponsor_confirmation", "sponsor"),
     ):
         complete(application.id, element_id, users[user])
-    response = post_form(login_as(users["applicant"]), task_url(application, "document_checklist"), good_documents())
+    client = login_as(users["applicant"])
+    response = post_form(client, task_url(application, "document_checklist"), good_documents())
     assert response.status_code == 302
+    confirm_answers(client, application, "document_checklist")
     return cases.deliver_message(application.id, "payment_received", PAYMENT, actor="test-bank")
 
 

@@ -20,6 +20,7 @@ from ..deployments import definition_form, latest_definition, process_model
 from ..errors import CaseCannotGoOn, InvalidInput, NotFound, ServiceError
 from .access import can_see_case
 from .engine_errors import guard_engine
+from .form_rules import rule_context
 from .unit_of_work import CaseStep, case_step, new_case_step
 
 _REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -114,17 +115,26 @@ def complete_task(
     return step.application
 
 
-def complete_in_step(step: CaseStep, task: HumanTask, user: User, data: dict[str, Any]) -> None:
-    """Inside a case's step: validate the task's form data, complete the task in the engine, audit it."""
-    clean = validated(step.application, task, data)
+def complete_in_step(
+    step: CaseStep, task: HumanTask, user: User, data: dict[str, Any], changed: dict[str, Any] | None = None
+) -> None:
+    """Inside a case's step: validate the task's form data, complete the task in the engine, audit it.
+
+    ``changed`` are earlier answers the person changed while checking them (already validated with their
+    own forms): the task's rules see them, and they go into the case with the task's data."""
+    answers = {**step.runtime.task_data(task.task_id), **(changed or {})}
+    clean = {
+        **(changed or {}),
+        **validated(step.application, task, data, rule_context(step.application, step.now, answers)),
+    }
     # The task itself first: if it fails, the step is rolled back and the form is shown again.
     try:
         completion = step.run(lambda runtime: runtime.complete_user_task(task.task_id, clean, run_on=False))
     except CaseCannotGoOn as failure:
         failure.element_id = failure.element_id or task.element_id
         raise
-    changed = list(completion.changed) if completion is not None else sorted(clean)
-    step.audit("task_completed", {"task": task.element_id, "task_id": task.task_id, "changed": changed}, user=user)
+    fields = list(completion.changed) if completion is not None else sorted(clean)
+    step.audit("task_completed", {"task": task.element_id, "task_id": task.task_id, "changed": fields}, user=user)
     # Then the engine tasks after it: one that fails is kept waiting as an incident, the submission stays.
     step.run(lambda runtime: runtime.run_engine())
 
@@ -146,14 +156,17 @@ def find_case(reference: str, user: User) -> Application:
     return application
 
 
-def validated(application: Application, task: HumanTask, data: dict[str, Any]) -> dict[str, Any]:
-    """The writable fields of ``data`` for the task's form, validated (InvalidInput lists every error)."""
+def validated(
+    application: Application, task: HumanTask, data: dict[str, Any], context: forms.RuleContext | None = None
+) -> dict[str, Any]:
+    """The writable fields of ``data`` for the task's form, validated with its rules in ``context``
+    (InvalidInput lists every error)."""
     if not task.form_schema:
         return dict(data)
     form = definition_form(application.definition, task.form_schema, task.form_ui_schema)
     properties = form.schema.get("properties", {})
     writable = {k: v for k, v in data.items() if k in properties and not properties[k].get("readOnly")}
-    errors = forms.validate(form, writable)
+    errors = forms.validate(form, writable, context)
     if errors:
         raise InvalidInput(errors)
     return writable

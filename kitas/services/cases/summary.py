@@ -28,6 +28,7 @@ class CaseSection:
 
     title: str
     rows: list[SummaryRow] = field(default_factory=list)
+    element_id: str | None = None  # the task whose form asked these
 
     @property
     def document_ids(self) -> set[str]:
@@ -55,7 +56,7 @@ def summary_sections(
         if info.element_id == exclude or not info.form_schema or (lanes is not None and info.lane not in lanes):
             continue
         form = definition_form(application.definition, info.form_schema, info.form_ui_schema, language)
-        section = CaseSection(form.title)
+        section = CaseSection(form.title, element_id=info.element_id)
         for item in form.fields:
             if item.name in seen or item.name not in data or data[item.name] in (None, "", []):
                 continue

@@ -25,6 +25,8 @@ from .. import documents
 from ..audit.refusals import audited_refusals
 from ..deployments import definition_form, element_names
 from ..errors import CaseCannotGoOn, Conflict, InvalidInput
+from .answers import changed_answers, checks_answers, mark_checked, with_check
+from .form_rules import rule_context
 from .lifecycle import complete_in_step, find_case
 from .names import localized
 from .summary import CaseSection, document_ids, summary_sections
@@ -91,6 +93,7 @@ class _Posted:
     values: dict[str, Any]
     errors: dict[str, list[str]]
     conflict: str | None = None
+    checking: bool = False  # kept as sent; the applicant now checks her answers before it goes on
 
 
 def open_task_page(reference: str, task_id: str, user: User, language: str | None = None) -> TaskPage:
@@ -136,9 +139,10 @@ def submit(
     uploads: Uploads,
     expected_version: int | None = None,
     language: str | None = None,
-) -> None:
+) -> bool:
     """Validate the posted form and complete the task; on errors keep a draft and raise TaskFormRejected
-    (its page in ``language``)."""
+    (its page in ``language``). False when the task was not completed but kept for the applicant to check
+    her answers first (the catalog's ``check_answers``: see ``answers.open_check``), else True."""
     posted = _post(
         reference, task_id, user, raw, uploads, complete=True, expected_version=expected_version, language=language
     )
@@ -146,6 +150,7 @@ def submit(
         raise TaskFormConflict(posted.conflict, _page_with(reference, task_id, user, posted, language))
     if posted.errors:
         raise TaskFormRejected(posted.errors, _page_with(reference, task_id, user, posted, language))
+    return not posted.checking
 
 
 def _post(
@@ -165,7 +170,8 @@ def _post(
     form = _form_of(application, task, language)
     file_fields = {f.name for f in form.fields if f.widget == "file"} if form else set()
     prepared = documents.prepare_uploads(
-        {name: upload for name, upload in uploads.items() if name in file_fields and upload[0]}
+        {name: upload for name, upload in uploads.items() if name in file_fields and upload[0]},
+        forms.file_rules(form),
     )
     try:
         with case_step(application.id, user=user, task_id=task_id) as step:
@@ -218,7 +224,9 @@ def _in_step(
             data[name] = document.public_id
     errors.update(prepared.errors)
     if complete and form is not None:
-        for key, messages in forms.validate(form, data).items():
+        answers = {**step.runtime.task_data(task_id), **changed_answers(task)}
+        context = rule_context(step.application, step.now, answers)
+        for key, messages in forms.validate(form, data, context).items():
             errors.setdefault(key, messages)
     # Another officer may hold the task: their draft is theirs, and so is the decision.
     held_by_other = task.claimed_by_id not in (None, user.id)
@@ -231,6 +239,9 @@ def _in_step(
         if not held_by_other:
             _keep_draft(task, data, step)
         return _Posted(data, errors)
+    if checks_answers(step.application, task):
+        mark_checked(task, data, step)
+        return _Posted(data, {}, checking=True)
     try:
         step.check_claim(task, user)
         step.check_version(expected_version)
@@ -262,7 +273,7 @@ def _keep_stored_documents(step: CaseStep, form: forms.FormSpec, values: dict[st
 
 
 def _keep_draft(task: HumanTask, data: dict[str, Any], step: CaseStep) -> None:
-    task.draft = dict(data)
+    task.draft = with_check(task, data)
     task.draft_saved_at = step.now
 
 

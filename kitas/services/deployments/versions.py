@@ -147,6 +147,7 @@ def _validate(bpmn: str, decisions: dict[str, str], form_files: dict[str, str]) 
     except DiagramError as exc:
         raise DeploymentRefused(exc.problems) from exc
     problems: list[tuple[str, str]] = []
+    loaded: dict[str, forms.FormSpec] = {}
     for info in model.user_tasks.values():
         if info.form_schema and info.form_schema in form_files:
             try:
@@ -156,11 +157,26 @@ def _validate(bpmn: str, decisions: dict[str, str], form_files: dict[str, str]) 
                 problems.extend(
                     (info.element_id, f"{info.form_schema}: {p}") for p in forms.check_form(form.schema, form.ui_schema)
                 )
+                loaded[info.element_id] = form
             except forms.FormError as exc:
                 problems.append((info.element_id, str(exc)))
+    problems.extend(_rule_problems(model, loaded))
     if problems:
         raise DeploymentRefused(problems)
     return model
+
+
+def _rule_problems(model: ProcessModel, loaded: dict[str, forms.FormSpec]) -> list[tuple[str, str]]:
+    """The problems of every form's ``x-kitas-rules``: a rule may name a field of any form of the diagram
+    (an earlier answer) and the numbers of the catalog entry of this process."""
+    answers = {f.name for form in loaded.values() for f in form.fields}
+    kitas_type = next((t for t in catalog().types if t.process_id == model.process_id), None)
+    values = dict(kitas_type.rule_values) if kitas_type is not None else None
+    return [
+        (element_id, f"{form.name}: {problem}")
+        for element_id, form in loaded.items()
+        for problem in forms.check_rules(form, answers, values)
+    ]
 
 
 def _check_texts(model: ProcessModel, files: dict[str, str]) -> dict[str, str]:

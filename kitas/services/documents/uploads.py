@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import re
 import secrets
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from flask import current_app
+from PIL import Image
 from sqlalchemy import select
 
+import forms
 from forms.texts import Message
 
 from ...adapters.storage import StoredFileMissing, new_storage_key
@@ -68,11 +71,15 @@ class PreparedUploads:
         self.accepted.clear()
 
 
-def prepare_uploads(uploads: Mapping[str, tuple[str, bytes]]) -> PreparedUploads:
+def prepare_uploads(
+    uploads: Mapping[str, tuple[str, bytes]], rules: Mapping[str, Iterable[Mapping[str, Any]]] | None = None
+) -> PreparedUploads:
     """Check every file and put the good ones in the store, before any case is locked (writing takes time).
 
     What is stored is what the checks return (images encoded afresh); a file the store cannot take is
-    refused for its field with a "try again" message, the others go on.
+    refused for its field with a "try again" message, the others go on. ``rules`` are the form's
+    ``image`` rules by field (``forms.file_rules``): a file that passes the checks but not its field's
+    rules (format, size, pixels) is refused for that field.
     """
     prepared = PreparedUploads()
     max_bytes = int(current_app.config["KITAS_MAX_UPLOAD_BYTES"])
@@ -84,9 +91,15 @@ def prepare_uploads(uploads: Mapping[str, tuple[str, bytes]]) -> PreparedUploads
             )
             continue
         try:
-            checked[form_field] = (clean_filename(filename), check_upload(filename, data, max_bytes))
+            check = check_upload(filename, data, max_bytes)
         except UploadRejected as exc:
             prepared.errors.setdefault(form_field, []).append(exc.message)
+            continue
+        refused = forms.file_errors((rules or {}).get(form_field, ()), _facts(check, len(data)))
+        if refused:
+            prepared.errors.setdefault(form_field, []).extend(refused)
+            continue
+        checked[form_field] = (clean_filename(filename), check)
     store = document_store()
     try:
         for form_field, (name, check) in checked.items():
@@ -102,6 +115,16 @@ def prepare_uploads(uploads: Mapping[str, tuple[str, bytes]]) -> PreparedUploads
         prepared.discard()
         raise
     return prepared
+
+
+def _facts(check: CheckedUpload, uploaded_size: int) -> forms.FileFacts:
+    """What a form's file rules look at: the format, the size as uploaded, and an image's pixels."""
+    kind = check.content_type.rsplit("/", 1)[-1]
+    width = height = None
+    if check.content_type.startswith("image/"):
+        with Image.open(io.BytesIO(check.data)) as image:
+            width, height = image.size
+    return forms.FileFacts(format=kind, size=uploaded_size, width=width, height=height)
 
 
 def add_documents(step: CaseStep, user: User, task_id: str | None, prepared: PreparedUploads) -> dict[str, Document]:

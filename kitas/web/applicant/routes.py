@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from kitas.i18n import current_language, translate
 from kitas.services import accounts, cases
 from kitas.services import catalog as kitas_catalog
-from kitas.services.cases import invitations, listings, timeline
+from kitas.services.cases import answers, invitations, listings, timeline
 from kitas.services.errors import Conflict, InvalidInput
 
 from ..access import require_roles, signed_in_user
@@ -69,7 +69,8 @@ def _status(template: str, reference: str) -> ResponseReturnValue:
     language = current_language()
     steps = listings.next_steps([application], "applicant", language)
     view = timeline.case_status(application, user, language)
-    return render_template(template, view=view, next_step=steps.get(application.id))
+    own = answers.own_answers(application, user, language) if template == "applicant/status.html" else None
+    return render_template(template, view=view, next_step=steps.get(application.id), own=own)
 
 
 @bp.post("/<reference>/sponsor/resend")
@@ -107,6 +108,8 @@ def next_step(reference: str) -> ResponseReturnValue:
     application = cases.find_case(reference, user)
     step = listings.next_steps([application], "applicant").get(application.id)
     if step is not None and step.task_id:
+        if answers.is_waiting_for_check(application, step.task_id):
+            return redirect(url_for("applicant.check_answers", reference=reference, task_id=step.task_id))
         return redirect(url_for("applicant.task", reference=reference, task_id=step.task_id))
     if step is not None and step.page in ACTION_PAGES:
         return redirect(url_for(ACTION_PAGES[step.page], reference=reference))
@@ -117,6 +120,46 @@ def next_step(reference: str) -> ResponseReturnValue:
 def task(reference: str, task_id: str) -> ResponseReturnValue:
     """One of my steps: its form, saved as a draft or submitted."""
     if request.method == "GET":
-        return show_task(reference, task_id, TASK_TEMPLATE)
+        try:
+            return show_task(reference, task_id, TASK_TEMPLATE)
+        except Conflict:  # a step she already sent: her answers, read-only
+            page = answers.answered_step(reference, task_id, signed_in_user(), current_language())
+            return render_template("applicant/answered.html", page=page)
     done = url_for("applicant.next_step", reference=reference)
-    return post_task(reference, task_id, TASK_TEMPLATE, done, done_message=_("Your answers were submitted."))
+    check = url_for("applicant.check_answers", reference=reference, task_id=task_id)
+    return post_task(
+        reference, task_id, TASK_TEMPLATE, done, check_url=check, done_message=_("Your answers were submitted.")
+    )
+
+
+@bp.route("/<reference>/tasks/<task_id>/check", methods=["GET", "POST"])
+def check_answers(reference: str, task_id: str) -> ResponseReturnValue:
+    """Check your answers: every answer and document with "change" links; confirming sends the step on."""
+    user = signed_in_user()
+    if request.method == "GET":
+        page = answers.open_check(reference, task_id, user, current_language())
+        return render_template("applicant/check_answers.html", page=page)
+    try:
+        answers.confirm(reference, task_id, user, request.form.get("version", type=int), current_language())
+    except answers.AnswersNotConfirmed as exc:
+        return render_template("applicant/check_answers.html", page=exc.page), 422
+    except Conflict as exc:
+        flash(said(exc), "warning")
+        return redirect(url_for("applicant.check_answers", reference=reference, task_id=task_id))
+    flash(_("Done. %(what)s", what=_("Your answers were submitted.")), "success")
+    return redirect(url_for("applicant.next_step", reference=reference))
+
+
+@bp.route("/<reference>/tasks/<task_id>/check/<element_id>", methods=["GET", "POST"])
+def change_answers(reference: str, task_id: str, element_id: str) -> ResponseReturnValue:
+    """An earlier step's form opened from the summary; saving returns to the summary."""
+    user = signed_in_user()
+    if request.method == "GET":
+        page = answers.open_change(reference, task_id, element_id, user, current_language())
+        return render_template("applicant/change_answers.html", page=page)
+    try:
+        answers.save_change(reference, task_id, element_id, user, request.form.to_dict(flat=False), current_language())
+    except answers.ChangeRejected as exc:
+        return render_template("applicant/change_answers.html", page=exc.page), 422
+    flash(_("Your change is kept. Check your answers, then send them."), "success")
+    return redirect(url_for("applicant.check_answers", reference=reference, task_id=task_id))

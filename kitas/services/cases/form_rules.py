@@ -1,0 +1,32 @@
+"""What a case's form rules are checked against: today (in Jakarta), the type's numbers, the earlier answers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import forms
+from workflows import catalog
+
+from ...models import Application
+
+# The day a rule's "today" is: the service's own, Indonesia's western zone, whatever the reader's zone.
+SERVICE_ZONE = ZoneInfo("Asia/Jakarta")
+
+
+def rule_values(kitas_type: str) -> dict[str, Any]:
+    """The ``catalog:NAME`` numbers of a KITAS type (empty for a type the catalog does not know)."""
+    try:
+        return dict(catalog().by_code(kitas_type).rule_values)
+    except KeyError:
+        return {}
+
+
+def rule_context(
+    application: Application, now: datetime, answers: Mapping[str, Any] | None = None
+) -> forms.RuleContext:
+    """The context every form rule of this case is checked in, at ``now``."""
+    day = (now if now.tzinfo else now.replace(tzinfo=SERVICE_ZONE)).astimezone(SERVICE_ZONE).date()
+    return forms.RuleContext(today=day, values=rule_values(application.kitas_type), answers=dict(answers or {}))

@@ -1,0 +1,199 @@
+"""The rules JSON Schema cannot say, as data in the form files (``x-kitas-rules``): each with good and bad input."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+import forms
+from forms.rules import add_months, age_on
+from forms.texts import Message
+
+TODAY = date(2026, 3, 15)
+
+
+def _form(**properties: Any) -> forms.FormSpec:
+    return forms.FormSpec("test", {"type": "object", "properties": properties})
+
+
+def _errors(form: forms.FormSpec, data: dict[str, Any], **context: Any) -> dict[str, list[str]]:
+    return forms.validate(form, data, forms.RuleContext(today=TODAY, **context))
+
+
+BIRTH = _form(
+    born={
+        "type": "string",
+        "format": "date",
+        "title": "Born",
+        "x-kitas-rules": [{"rule": "date_in_past"}, {"rule": "age_between", "min": 16, "max": 100}],
+    }
+)
+
+
+@pytest.mark.parametrize("born", ["1990-04-02", "2010-03-15", "1926-03-16"])
+def test_a_plausible_birth_date_passes(born: str) -> None:
+    assert _errors(BIRTH, {"born": born}) == {}
+
+
+def test_a_birth_date_today_or_later_is_refused() -> None:
+    assert _errors(BIRTH, {"born": "2026-03-15"}) == {"born": ["Enter a date in the past."]}
+    assert _errors(BIRTH, {"born": "2030-01-01"}) == {"born": ["Enter a date in the past."]}
+
+
+def test_an_implausible_age_is_refused_with_the_age() -> None:
+    (message,) = _errors(BIRTH, {"born": "2010-03-16"})["born"]
+    assert isinstance(message, Message) and message.params == {"age": 15, "min": 16, "max": 100}
+    assert _errors(BIRTH, {"born": "1900-01-01"})["born"][0].params["age"] == 126
+
+
+def test_rules_are_checked_only_with_a_context_and_after_the_schema() -> None:
+    assert forms.validate(BIRTH, {"born": "2030-01-01"}) == {}
+    assert _errors(BIRTH, {"born": "not a date"}) == {"born": ["Enter a real date as YYYY-MM-DD."]}
+
+
+def test_date_in_future_and_not_in_future() -> None:
+    form = _form(
+        expires={"type": "string", "format": "date", "x-kitas-rules": [{"rule": "date_in_future"}]},
+        started={"type": "string", "format": "date", "x-kitas-rules": [{"rule": "not_in_future"}]},
+        year={"type": "integer", "x-kitas-rules": [{"rule": "not_in_future"}]},
+    )
+    assert _errors(form, {"expires": "2026-03-16", "started": "2026-03-15", "year": 2026}) == {}
+    errors = _errors(form, {"expires": "2026-03-15", "started": "2026-03-16", "year": 2027})
+    assert errors == {
+        "expires": ["Enter a date after today."],
+        "started": ["Enter a date that is not in the future."],
+        "year": ["Enter a year no later than 2026."],
+    }
+
+
+STAY = _form(
+    months={
+        "type": "integer",
+        "x-kitas-rules": [{"rule": "valid_months_after", "field": "passport_expiry", "months_from": "catalog:beyond"}],
+    }
+)
+
+
+def test_the_passport_must_outlast_the_stay_by_the_catalogs_months() -> None:
+    answers = {"passport_expiry": "2027-09-15"}  # an earlier form's answer
+    assert _errors(STAY, {"months": 12}, values={"beyond": 6}, answers=answers) == {}
+    (message,) = _errors(STAY, {"months": 12}, values={"beyond": 7}, answers=answers)["months"]
+    assert message.params == {"needed": date(2027, 10, 15), "beyond": 7, "until": date(2027, 9, 15)}
+    assert "valid until at least 2027-10-15" in message
+
+
+def test_a_rule_message_from_the_form_file_keeps_the_placeholders() -> None:
+    form = _form(
+        months={
+            "type": "integer",
+            "x-kitas-rules": [
+                {"rule": "valid_months_after", "field": "until", "months_from": 0, "message": "Until %(needed)s."}
+            ],
+        },
+        until={"type": "string", "format": "date"},
+    )
+    assert _errors(form, {"months": 1, "until": "2026-03-20"}) == {"months": ["Until 2026-04-15."]}
+
+
+ROWS = _form(
+    jobs={
+        "type": "array",
+        "x-kitas-rules": [{"rule": "in_order", "from": "start", "to": "end"}],
+        "items": {
+            "type": "object",
+            "properties": {
+                "start": {"type": "integer", "x-kitas-rules": [{"rule": "not_in_future"}]},
+                "end": {"type": "integer", "x-kitas-rules": [{"rule": "not_in_future"}]},
+            },
+        },
+    }
+)
+
+
+def test_ranges_in_rows_in_order_and_not_in_the_future() -> None:
+    assert _errors(ROWS, {"jobs": [{"start": 2015, "end": 2025}, {"start": 2010, "end": 2010}]}) == {}
+    errors = _errors(ROWS, {"jobs": [{"start": 2020, "end": 2018}, {"start": 2024, "end": 2028}]})
+    assert errors == {
+        "jobs.0.end": ["The end comes before the start; check both."],
+        "jobs.1.end": ["Enter a year no later than 2026."],
+    }
+
+
+PHOTO = _form(
+    photo={
+        "type": "string",
+        "format": "kitas-document",
+        "x-kitas-rules": [
+            {
+                "rule": "image",
+                "formats": ["jpeg"],
+                "min_bytes": 10000,
+                "max_bytes": 2000000,
+                "min_width": 300,
+                "min_height": 400,
+            }
+        ],
+    }
+)
+
+
+def test_photo_rules() -> None:
+    rules = forms.file_rules(PHOTO)["photo"]
+    assert forms.file_errors(rules, forms.FileFacts("jpeg", 50_000, 320, 400)) == []
+    assert forms.file_errors(rules, forms.FileFacts("png", 50_000, 320, 400)) == ["Upload this picture as JPEG."]
+    assert forms.file_errors(rules, forms.FileFacts("jpeg", 5_000, 320, 400)) == [
+        "The picture is 5 kB; it must be between 10 kB and 2000 kB."
+    ]
+    assert forms.file_errors(rules, forms.FileFacts("jpeg", 50_000, 64, 48)) == [
+        "The picture is 64 x 48 pixels; it must be at least 300 x 400 pixels."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("rule", "problem"),
+    [
+        ({"rule": "date_in_the_past"}, "born: unknown rule 'date_in_the_past'"),
+        ({"rule": "age_between", "min": 16}, "born: rule age_between needs a number max"),
+        (
+            {"rule": "valid_months_after", "field": "nowhere", "months_from": 6},
+            "born: rule valid_months_after names the field 'nowhere'",
+        ),
+        ({"rule": "valid_months_after", "field": "other", "months_from": "catalog:nothing"}, "names 'catalog:nothing'"),
+        ({"rule": "in_order", "from": "a", "to": "b"}, "born: rule in_order applies to a list of rows"),
+        ({"rule": "image"}, "born: rule image applies to a file field"),
+    ],
+)
+def test_bad_rules_are_named_with_their_field(rule: dict[str, Any], problem: str) -> None:
+    form = _form(born={"type": "string", "format": "date", "title": "Born", "x-kitas-rules": [rule]})
+    problems = forms.check_rules(form, answers={"other"}, values={"beyond": 6})
+    assert any(problem in p for p in problems), problems
+
+
+def test_the_shipped_forms_rules_are_sound() -> None:
+    from pathlib import Path
+
+    folder = Path(__file__).parents[2] / "forms" / "schemas"
+    loaded = [forms.load_form(path.read_text(), None, path.name) for path in sorted(folder.glob("*.schema.json"))]
+    answers = {f.name for form in loaded for f in form.fields}
+    for form in loaded:
+        assert forms.check_rules(form, answers, {"passport_months_beyond_stay": 6}) == [], form.name
+
+
+def test_months_and_ages() -> None:
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert add_months(date(2026, 11, 15), 14) == date(2028, 1, 15)
+    assert age_on(date(2000, 3, 16), TODAY) == 25 and age_on(date(2000, 3, 15), TODAY) == 26
+
+
+def test_a_rules_own_message_is_a_text_to_translate_beside_the_form() -> None:
+    from forms.texts import localize, text_pointers
+
+    schema = {"properties": {"born": {"x-kitas-rules": [{"rule": "date_in_past", "message": "Born before today."}]}}}
+    pointer = "/properties/born/x-kitas-rules/0/message"
+    assert (pointer, "Born before today.") in list(text_pointers(schema))
+    form = forms.FormSpec("test", localize(schema, {pointer: "Lahir sebelum hari ini."}))
+    assert forms.validate(form, {"born": "2030-01-01"}, forms.RuleContext(today=TODAY)) == {
+        "born": ["Lahir sebelum hari ini."]
+    }
