@@ -321,6 +321,10 @@ def test_applicant_and_sponsor_pages(
     page.locator("#f-position").fill(EMPLOYMENT_DATA["position"])
     page.locator("[name=contract_months][value='12']").check()
     page.locator("[name=action][value=submit]").click()
+    # Check your answers: every answer listed with a change link, then sent on.
+    expect(page.get_by_test_id("check-answers")).to_be_visible()
+    check_everywhere(audit, page, [("check your answers", page.url)])
+    page.get_by_test_id("confirm-answers").locator("button").click()
     expect(page.get_by_test_id("case-status")).to_be_visible()
 
     # The sponsor: the list of guarantees and the decision form, then the decision.
@@ -357,6 +361,7 @@ def test_applicant_and_sponsor_pages(
         path.write_bytes(build())
         page.locator(f"#f-{name}").set_input_files(str(path))
     page.locator("[name=action][value=submit]").click()
+    page.get_by_test_id("confirm-answers").locator("button").click()
     expect(page.get_by_test_id("billing-code")).to_be_visible()
     pay_page = page.url
     check_everywhere(

@@ -271,7 +271,9 @@ def sponsor_confirms(page: Any, words: Words, reference: str, applicant_name: st
     expect(page.get_by_text(EMPLOYMENT_DATA["rptka_number"]).first).to_be_visible()
     page.get_by_label(words("We confirm: we sponsor this worker")).check()
     page.get_by_role("button", name=words("Send decision")).click()
-    expect(page.get_by_role("row").filter(has_text=reference)).to_contain_text(words("Nothing to do"))
+    # After deciding, the case stays in the sponsor's list with the decision.
+    decided = page.get_by_role("row").filter(has_text=reference).get_by_test_id("sponsor-decision")
+    expect(decided).to_have_text(words.pattern("Confirmed on %(date)s"))
 
 
 def open_from_inbox(page: Any, words: Words, reference: str, task_name: str) -> None:
