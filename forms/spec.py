@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from forms.texts import Message
+from forms.texts import Message, joined
 
 DOCUMENT_FORMAT = "kitas-document"
 ARRAY_OF_OBJECTS = "array-of-objects"
@@ -54,16 +54,6 @@ class FormError(Exception):
         self.form = form
         self.problems = problems
         super().__init__(Message("form %(form)r cannot be used: %(problems)s", form=form, problems=joined(problems)))
-
-
-def joined(items: Sequence[str]) -> str:
-    """``a; b; c`` as a Message (its items, Messages or not, translated with it); one item is itself."""
-    if not items:
-        return ""
-    result = items[-1]
-    for item in reversed(items[:-1]):
-        result = Message("%(first)s; %(rest)s", first=item, rest=result)
-    return result
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 # The languages every text exists in; the first is the one texts are written in (the message ids).
@@ -75,6 +75,30 @@ class Message(str):
 
 def _rebuild(msgid: str, params: dict[str, Any]) -> Message:
     return Message(msgid, **params)
+
+
+# Lists inside a sentence, as Messages: the words between the items are translated like any text. Each
+# item may be a Message (translated with the whole) or a plain string (a name, shown as it is).
+
+
+def listed(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``: the items of a list in a sentence (one item is itself)."""
+    if len(items) < 2:
+        return items[0] if items else ""
+    last = Message("%(first)s and %(last)s", first=items[-2], last=items[-1])
+    for item in reversed(items[:-2]):
+        last = Message("%(first)s, %(rest)s", first=item, rest=last)
+    return last
+
+
+def joined(items: Sequence[str]) -> str:
+    """``a; b; c``: separate statements (problems, reasons) in one line (one item is itself)."""
+    if not items:
+        return ""
+    result = items[-1]
+    for item in reversed(items[:-1]):
+        result = Message("%(first)s; %(rest)s", first=item, rest=result)
+    return result
 
 
 def translated(value: Any, gettext: Any, param: Any = None) -> Any:

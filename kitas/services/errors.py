@@ -6,9 +6,7 @@ from typing import Any
 
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from forms.texts import Message
-
-from .sentences import joined
+from forms.texts import Message, joined
 
 # The database itself failed (unreachable, restarting, or locked for longer than the busy timeout): no
 # use case is at fault and trying again shortly will work, so pages answer 503, never a traceback.

@@ -126,7 +126,11 @@ def test_the_status_page_shows_the_invitation_resends_it_within_the_limit_and_co
     # A correction is an invitation too, so it waits for the limit as well.
     clock.advance(hours=24)
     response = client.post(f"{url}/sponsor/email", data={"sponsor_email": "not an address"})
-    assert response.status_code == 302 and "This is not an e-mail address" in client.get(url).get_data(as_text=True)
+    # Refused on the page itself: the address as typed, what is wrong next to the field, nothing sent.
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'data-testid="error-sponsor_email"' in page
+    assert "This is not an e-mail address" in page and 'value="not an address"' in page
+    assert 'aria-invalid="true"' in page
     client.post(f"{url}/sponsor/email", data={"sponsor_email": "hr@right-employer.co.id"})
     page = client.get(url).get_data(as_text=True)
     assert "now asks hr@right-employer.co.id" in page

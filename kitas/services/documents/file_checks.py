@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from PIL import Image
 from pypdf import PdfReader
 
-from forms.texts import Message
+from forms.texts import Message, listed
 
 from ..errors import ServiceError
-from ..sentences import listed
 from . import pdf_content
 from .images import reencode
 

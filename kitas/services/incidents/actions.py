@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from forms.texts import Message
+from forms.texts import Message, joined
 
 from ...extensions import app_clock, db
 from ...models import Incident, ProcessDefinition, User
@@ -27,7 +27,6 @@ from ...transactions import is_postgres, write_transaction
 from .. import audit, leases
 from ..cases import CaseStep, case_step
 from ..errors import Conflict, InvalidInput, NotFound
-from ..sentences import joined
 from .listing import require_admin
 
 NOTE_CHARS = 2000

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -63,14 +65,17 @@ def timeline_fragment(reference: str) -> ResponseReturnValue:
     return _status("applicant/_status_block.html", reference)
 
 
-def _status(template: str, reference: str) -> ResponseReturnValue:
+def _status(template: str, reference: str, sponsor_form: dict[str, Any] | None = None) -> ResponseReturnValue:
     user = signed_in_user()
     application = cases.find_case(reference, user)
     language = current_language()
     steps = listings.next_steps([application], "applicant", language)
     view = timeline.case_status(application, user, language)
     own = answers.own_answers(application, user, language) if template == "applicant/status.html" else None
-    return render_template(template, view=view, next_step=steps.get(application.id), own=own)
+    page = render_template(
+        template, view=view, next_step=steps.get(application.id), own=own, sponsor_form=sponsor_form or {}
+    )
+    return (page, 400) if sponsor_form else page
 
 
 @bp.post("/<reference>/sponsor/resend")
@@ -88,12 +93,13 @@ def resend_invitation(reference: str) -> ResponseReturnValue:
 @bp.post("/<reference>/sponsor/email")
 def correct_sponsor(reference: str) -> ResponseReturnValue:
     """Correct my sponsor's e-mail address while the application waits for them."""
+    typed = request.form.get("sponsor_email", "")
     try:
-        email = invitations.correct_sponsor_email(reference, signed_in_user(), request.form.get("sponsor_email", ""))
+        email = invitations.correct_sponsor_email(reference, signed_in_user(), typed)
     except InvalidInput as exc:
-        for messages in exc.errors.values():
-            for message in messages:
-                flash(str(translate(message)), "danger")
+        # The page again, the address as typed and what is wrong with it next to the field.
+        problems = [str(translate(message)) for messages in exc.errors.values() for message in messages]
+        return _status("applicant/status.html", reference, {"value": typed, "errors": problems})
     except Conflict as exc:
         flash(said(exc), "warning")
     else:
