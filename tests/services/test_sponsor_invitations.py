@@ -97,7 +97,7 @@ def test_the_invitation_is_queued_delivered_and_its_link_registers_the_sponsor(
     # The case is theirs to answer now; the status page no longer speaks of an invitation.
     assert timeline.case_status(db.session.get(Application, application.id), users["applicant"]).invitation is None
     complete(application.id, "sponsor_confirmation", sponsor)
-    assert db.session.get(Application, application.id).status == "draft"
+    assert db.session.get(Application, application.id).status == "awaiting_documents"
 
 
 def test_a_sponsor_with_an_account_gets_no_invitation(worker: int, users: dict[str, Any]) -> None:

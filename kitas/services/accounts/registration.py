@@ -34,6 +34,10 @@ from .fields import normalize_email, normalize_phone, profile_problems
 SELF_SERVICE_KINDS = ("applicant", "sponsor")  # officer roles are given, never chosen
 CHANGED_SUBJECT = Message("Your KITAS Online password was changed")
 PASSWORDS_DIFFER = Message("The two passwords are not the same. Type both again.")
+CONSENT_MISSING = Message(
+    "Tick the box to agree to the processing of your personal data; "
+    "without it we cannot create an account or handle an application."
+)
 
 
 class TokenInvalid(ServiceError):
@@ -210,12 +214,7 @@ def register(
             Message("Choose whether you apply for a permit yourself or sponsor someone (employer/guarantor).")
         ]
     if not consent:
-        errors["consent"] = [
-            Message(
-                "Tick the box to agree to the processing of your personal data; "
-                "without it we cannot create an account or handle an application."
-            )
-        ]
+        errors["consent"] = [CONSENT_MISSING]
     if errors:
         raise InvalidInput(errors)
     if language in LANGUAGES:

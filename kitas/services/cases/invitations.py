@@ -25,7 +25,7 @@ from .. import notifications
 from ..accounts import create_account
 from ..accounts import tokens as account_tokens
 from ..accounts.fields import email_problem, normalize_email
-from ..accounts.registration import PASSWORDS_DIFFER, TokenInvalid
+from ..accounts.registration import CONSENT_MISSING, PASSWORDS_DIFFER, TokenInvalid
 from ..errors import Conflict, Forbidden, InvalidInput
 from . import notices
 from .access import is_named_sponsor
@@ -207,12 +207,7 @@ def accept_invitation(
     if password and password != password_confirm:
         errors["password_confirm"] = [PASSWORDS_DIFFER]
     if not consent:
-        errors["consent"] = [
-            Message(
-                "Tick the box to agree to the processing of your personal data; "
-                "without it we cannot create an account or handle an application."
-            )
-        ]
+        errors["consent"] = [CONSENT_MISSING]
     if errors:
         raise InvalidInput(errors)
     try:
