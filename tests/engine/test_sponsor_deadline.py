@@ -39,7 +39,7 @@ def test_the_sponsor_step_waits_fourteen_days_then_the_case_expires(case: Case) 
 def test_a_sponsor_answering_in_time_cancels_the_deadline(case: Case) -> None:
     _waiting_for_sponsor(case)
     case.complete("sponsor_confirmation")
-    assert "sponsor_deadline" not in case.timers() and case.status() == "draft"
+    assert "sponsor_deadline" not in case.timers() and case.status() == "awaiting_documents"
 
 
 def test_the_sponsor_address_can_be_corrected_while_the_step_waits(case: Case) -> None:
