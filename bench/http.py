@@ -70,7 +70,8 @@ _CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*
 WORKERS = 2
 MARKERS = {
     "ping": '"ok"',
-    "layout": "KITAS types",
+    # The signed-in layout (in any language: the bench's people have no language, so read Indonesian).
+    "layout": 'data-testid="signed-in-as"',
     "dashboard": 'data-testid="applications"',
     "status": 'data-testid="timeline"',
     "inbox": 'data-testid="inbox"',
