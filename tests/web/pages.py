@@ -131,3 +131,22 @@ def _errors(response: TestResponse) -> str:
 def form_errors(response: TestResponse) -> list[str]:
     """The field error messages a page shows."""
     return re.findall(r'class="invalid-feedback[^"]*"[^>]*>([^<]+)<', response.get_data(as_text=True))
+
+
+PASSWORD = "tropical mango lantern 42"
+
+
+def registration_form(**overrides: Any) -> dict[str, Any]:
+    """A valid registration form, with ``overrides`` (None removes a field)."""
+    data: dict[str, Any] = {
+        "full_name": "Maria Silva",
+        "email": "maria@example.org",
+        "phone": "+62 812 3456 7890",
+        "nationality": "BR",
+        "kind": "applicant",
+        "password": PASSWORD,
+        "password_confirm": PASSWORD,
+        "consent": "1",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}

@@ -18,25 +18,10 @@ from kitas.extensions import db
 from kitas.models import AuditEvent, LoginAttempt, Notification, User
 from kitas.services import accounts, notifications
 from tests.factories import make_user
+from tests.web.pages import PASSWORD
+from tests.web.pages import registration_form as form
 
-PASSWORD = "tropical mango lantern 42"
 NEW_PASSWORD = "quiet harbour at dawn"
-
-
-def form(**overrides: Any) -> dict[str, Any]:
-    """A valid registration form, with ``overrides`` (None removes a field)."""
-    data: dict[str, Any] = {
-        "full_name": "Maria Silva",
-        "email": "maria@example.org",
-        "phone": "+62 812 3456 7890",
-        "nationality": "BR",
-        "kind": "applicant",
-        "password": PASSWORD,
-        "password_confirm": PASSWORD,
-        "consent": "1",
-    }
-    data.update(overrides)
-    return {key: value for key, value in data.items() if value is not None}
 
 
 def text_of(response: Any) -> str:

@@ -18,8 +18,7 @@ from kitas.services import notifications
 from kitas.services.cases import notices
 from kitas.transactions import write_transaction
 from tests.factories import make_user
-
-PASSWORD = "tropical mango lantern 42"
+from tests.web.pages import registration_form
 
 
 def _page(client: FlaskClient) -> str:
@@ -85,16 +84,7 @@ def test_a_message_stored_before_as_words_is_shown_as_it_was(
 def test_registering_in_indonesian_keeps_the_language_and_the_link_arrives_in_it(
     client: FlaskClient, smtp_server: list[Any]
 ) -> None:
-    form = {
-        "full_name": "Siti Rahma",
-        "email": "siti@example.org",
-        "phone": "+62 812 3456 7890",
-        "nationality": "ID",
-        "kind": "applicant",
-        "password": PASSWORD,
-        "password_confirm": PASSWORD,
-        "consent": "1",
-    }
+    form = registration_form(full_name="Siti Rahma", email="siti@example.org", nationality="ID")
     assert client.post("/auth/register", data=form, headers={"Accept-Language": "id"}).status_code == 200
     user = db.session.scalars(select(User).where(User.email == "siti@example.org")).one()
     assert user.language == "id"
@@ -106,15 +96,6 @@ def test_registering_in_indonesian_keeps_the_language_and_the_link_arrives_in_it
 
 
 def test_registering_in_english_keeps_english(client: FlaskClient) -> None:
-    form = {
-        "full_name": "Maria Silva",
-        "email": "maria@example.org",
-        "phone": "+62 812 3456 7890",
-        "nationality": "BR",
-        "kind": "applicant",
-        "password": PASSWORD,
-        "password_confirm": PASSWORD,
-        "consent": "1",
-    }
+    form = registration_form()
     assert client.post("/auth/register", data=form).status_code == 200
     assert db.session.scalars(select(User.language).where(User.email == "maria@example.org")).one() == "en"
