@@ -45,6 +45,9 @@ TEXT_KEYS = frozenset(
         "body",
         "name_en",
         "sponsor",
+        "for_whom",
+        "question",
+        "answer",
         "message",  # a form rule's own sentence (x-kitas-rules, see forms.rules)
     }
 )

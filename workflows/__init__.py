@@ -40,6 +40,19 @@ class RequiredDocument:
 
 
 @dataclass(frozen=True)
+class IndexCode:
+    """One visa index code of a type (``E31A``) and what it covers."""
+
+    code: str
+    name_en: str
+
+    @property
+    def name(self) -> str:
+        """What the code covers, in the catalog's language."""
+        return self.name_en
+
+
+@dataclass(frozen=True)
 class KitasType:
     """One KITAS type of the catalog."""
 
@@ -60,6 +73,16 @@ class KitasType:
     # "Check your answers": the applicant steps after which the applicant sees every answer and document
     # before the case leaves her, each with the steps she may still change there.
     check_answers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Who the type is for, in a sentence of the information page.
+    for_whom: str = ""
+    # Every index code the type covers (the family type has one per relation), each with its words.
+    index_codes: tuple[IndexCode, ...] = ()
+    # The lengths of stay (months) that can be applied for; the fee table has a row for each.
+    durations_months: tuple[int, ...] = ()
+    # The usual working days from payment to decision, as the information page says it.
+    typical_days: int | None = None
+    # Who may sponsor (``company``, ``institution``, ``person``); empty when no sponsor is needed.
+    sponsor_kinds: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -142,6 +165,8 @@ class Catalog:
     messages: dict[str, str] = field(default_factory=dict)
     # The reminders the scheduler sends, by name (``billing_code_expiring``).
     reminders: dict[str, ReminderRule] = field(default_factory=dict)
+    # The most active sponsored foreigners one sponsor of a kind may have (``person``: 10).
+    sponsor_limits: dict[str, int] = field(default_factory=dict)
 
     def status_text(self, status: str) -> StatusText:
         """The plain words for a status; an unknown one is shown humanized rather than failing."""
@@ -180,6 +205,9 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         documents = tuple(RequiredDocument(**doc) for doc in item.get("documents", []))
         fields = {k: v for k, v in item.items() if k in KitasType.__dataclass_fields__ and k != "documents"}
         fields["journey"] = tuple(fields.get("journey", ()))
+        fields["index_codes"] = tuple(IndexCode(**code) for code in fields.get("index_codes", ()))
+        fields["durations_months"] = tuple(fields.get("durations_months", ()))
+        fields["sponsor_kinds"] = tuple(fields.get("sponsor_kinds", ()))
         fields["check_answers"] = {step: tuple(steps) for step, steps in fields.get("check_answers", {}).items()}
         types.append(KitasType(documents=documents, **fields))
     statuses = {code: StatusText(**text) for code, text in raw.get("statuses", {}).items()}
@@ -194,6 +222,7 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         initial_status=str(raw.get("initial_status", "draft")),
         messages=dict(raw.get("messages", {})),
         reminders={name: ReminderRule(name=name, **rule) for name, rule in raw.get("reminders", {}).items()},
+        sponsor_limits={kind: int(limit) for kind, limit in raw.get("sponsor_limits", {}).items()},
     )
 
 

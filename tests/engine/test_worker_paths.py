@@ -26,7 +26,7 @@ class Case:
 
     def __init__(self, model: ProcessModel, clock: ManualClock):
         self.model, self.clock = model, clock
-        runtime = CaseRuntime.start(model, {}, clock)
+        runtime = CaseRuntime.start(model, {"kitas_type": "worker", "index_code": "E23"}, clock)
         self.state, self.format = runtime.dump()
 
     @property

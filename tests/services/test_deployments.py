@@ -118,7 +118,7 @@ def test_broken_script_and_condition_are_refused_at_deployment(ctx: Any) -> None
 def test_missing_decision_table_is_refused(ctx: Any) -> None:
     bpmn, files = _worker_files()
     del files["fees.dmn"]
-    with pytest.raises(DeploymentRefused, match="worker_fee"):
+    with pytest.raises(DeploymentRefused, match="kitas_fee"):
         deploy(bpmn, files)
 
 
