@@ -198,7 +198,9 @@ def test_decision_expressions_are_what_the_decision_engine_evaluates() -> None:
     }
     # An empty cell (no index code asked) matches anything: it carries no expression at all.
     assert not any(key.endswith("_index") for key in found)
-    assert {key: found.get(key) for key in expected} == expected, _changed("how a business rule task keeps its decision table", used_by="decision_expressions")
+    assert {key: found.get(key) for key in expected} == expected, _changed(
+        "how a business rule task keeps its decision table", used_by="decision_expressions"
+    )
 
     class Recorder:
         """A script engine that records what DMNEngine.evaluate asks it to evaluate."""
