@@ -19,7 +19,7 @@ class Permit(db.Model):  # type: ignore[name-defined]
 
     __tablename__ = "permit"
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Printed on the permit: the index, the year and a random part (``E23-2026-P4KQ7-M2XA9``).
+    # Printed on the permit: the index, the year and a random part (``E23-2026-P4KQ7X-M2XA9``).
     number: Mapped[str] = mapped_column(String(40), unique=True)
     # The random id the signed verification token carries (never the number or the row id).
     token_id: Mapped[str] = mapped_column(String(32), unique=True)

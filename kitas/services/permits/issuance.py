@@ -34,7 +34,7 @@ _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 def new_permit_number(index_code: str, year: int) -> str:
-    """A permit number that cannot be guessed from another: ``E23-2026-P4KQ7-M2XA9``."""
+    """A permit number that cannot be guessed from another: ``E23-2026-P4KQ7X-M2XA9``."""
     parts = ["".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(5)) for _ in range(2)]
     return f"{index_code}-{year}-P{parts[0]}-{parts[1]}"
 

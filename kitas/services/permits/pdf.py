@@ -115,7 +115,7 @@ def render(sheet: PermitSheet) -> bytes:
     for label, value in rows:
         pdf.setFont(FONT, 8)
         pdf.setFillColor(HexColor("#495057"))
-        pdf.drawString(x, y, localized(label).upper())
+        pdf.drawString(x, y, localized(label))
         pdf.setFont(BOLD, 12)
         pdf.setFillColor(HexColor("#000000"))
         pdf.drawString(x, y - 5 * mm, str(value)[:70])
