@@ -11,43 +11,15 @@ import pytest
 from sqlalchemy import func, select
 
 from kitas.extensions import db
-from kitas.models import Application, AuditEvent, Notification, Permit, PermitCheck
-from kitas.services import cases, documents
+from kitas.models import AuditEvent, Notification, Permit, PermitCheck
 from kitas.services.errors import Conflict, InvalidInput, NotFound, ServiceError
 from kitas.services.permits import downloads, issuance, revocation, tokens, verification
+from tests.permit_cases import issued_case, permit_of
 from tests.permit_pdf import pdf_text, qr_codes
-from tests.services.helpers import complete, open_task, start_until_verification
-from tests.uploads import jpeg_bytes
-from tests.worker_data import APPLICANT_DATA, EMPLOYMENT_DATA, PAYMENT
+from tests.services.helpers import start_until_verification
+from tests.worker_data import APPLICANT_DATA, EMPLOYMENT_DATA
 
 ADDRESS = "198.51.100.7"
-
-
-def issued_case(users: dict[str, Any], *, photo: bool = False, **applicant: Any) -> Application:
-    """A worker case driven to "Permit issued" (its applicant's answers changed by ``applicant``)."""
-    application = cases.start_case("worker", users["applicant"])
-    complete(application.id, "applicant_data", users["applicant"], **applicant)
-    complete(application.id, "employment_data", users["applicant"])
-    complete(application.id, "sponsor_confirmation", users["sponsor"])
-    overrides = {}
-    if photo:
-        task = open_task(application.id, "document_checklist")
-        stored = documents.store_uploads(
-            application.id, users["applicant"], task.task_id, {"photo": ("me.jpg", jpeg_bytes())}
-        )
-        overrides["photo"] = stored.stored["photo"].public_id
-    complete(application.id, "document_checklist", users["applicant"], **overrides)
-    cases.deliver_message(application.id, "payment_received", PAYMENT, actor="sandbox-bank")
-    complete(application.id, "verify_documents", users["verifier"])
-    complete(application.id, "supervisor_approval", users["supervisor"])
-    complete(application.id, "book_biometrics", users["applicant"])
-    return complete(application.id, "capture_biometrics", users["verifier"])
-
-
-def permit_of(application: Application) -> Permit:
-    permit = issuance.permit_of_case(application.id)
-    assert permit is not None
-    return permit
 
 
 def test_the_issuing_step_creates_the_permit_once_with_the_case_data(
@@ -128,8 +100,15 @@ def test_the_pdf_is_the_holders_and_the_officers_and_nobody_elses(worker: int, u
     mine = downloads.permit_pdf(application.reference, users["applicant"])
     assert mine.data.startswith(b"%PDF-") and mine.name == f"KITAS-{permit.number}.pdf"
     text = pdf_text(mine.data)
-    for words in (permit.number, "Ana Lima", "Brazil", "Work KITAS (E23)", EMPLOYMENT_DATA["employer_name"],
-                  "Jakarta Selatan immigration office", "Valid until"):
+    for words in (
+        permit.number,
+        "Ana Lima",
+        "Brazil",
+        "Work KITAS (E23)",
+        EMPLOYMENT_DATA["employer_name"],
+        "Jakarta Selatan immigration office",
+        "Valid until",
+    ):
         assert words in text, f"{words!r} not on the permit:\n{text}"
     assert APPLICANT_DATA["passport_number"] not in text
     assert qr_codes(mine.data) == [downloads.verify_url(permit)]

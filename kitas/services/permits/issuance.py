@@ -114,9 +114,9 @@ def issue_for_case(application: Application, data: Mapping[str, Any], now: datet
         sponsor=_sponsor(data),
         valid_from=valid_from,
         valid_until=valid_until,
-        office=str(office)[:200] if isinstance(office, str) and office else current_app.config[
-            "KITAS_PERMIT_DEFAULT_OFFICE"
-        ],
+        office=str(office)[:200]
+        if isinstance(office, str) and office
+        else current_app.config["KITAS_PERMIT_DEFAULT_OFFICE"],
         issued_at=now,
     )
     db.session.add(permit)

@@ -82,15 +82,15 @@ def render(sheet: PermitSheet) -> bytes:
     pdf.setFont(BOLD, 18)
     pdf.drawString(left, top - 4 * mm, localized(Message("Limited stay permit (e-KITAS)")))
     pdf.setFont(FONT, 11)
-    pdf.drawString(left, top - 11 * mm, localized(Message("Republic of Indonesia · Directorate General of Immigration")))
+    pdf.drawString(
+        left, top - 11 * mm, localized(Message("Republic of Indonesia · Directorate General of Immigration"))
+    )
     pdf.setFillColor(HexColor("#000000"))
 
     photo_top = height - 50 * mm
     photo_w, photo_h = 40 * mm, 52 * mm
     if sheet.photo:
-        pdf.drawImage(
-            _photo_reader(sheet.photo), left, photo_top - photo_h, photo_w, photo_h, preserveAspectRatio=True
-        )
+        pdf.drawImage(_photo_reader(sheet.photo), left, photo_top - photo_h, photo_w, photo_h, preserveAspectRatio=True)
     else:
         pdf.setFillColor(HexColor("#e9ecef"))
         pdf.rect(left, photo_top - photo_h, photo_w, photo_h, stroke=1, fill=1)
@@ -131,7 +131,9 @@ def render(sheet: PermitSheet) -> bytes:
     pdf.drawText(text)
     pdf.setFont(FONT, 7)
     for line, start in enumerate(range(0, min(len(sheet.verify_url), 180), 60)):
-        pdf.drawString(left + qr_size + 8 * mm, qr_y + qr_size - (22 + 4 * line) * mm, sheet.verify_url[start : start + 60])
+        pdf.drawString(
+            left + qr_size + 8 * mm, qr_y + qr_size - (22 + 4 * line) * mm, sheet.verify_url[start : start + 60]
+        )
     if sheet.revoked:
         pdf.setFillColor(HexColor("#b02a37"))
         pdf.setFont(BOLD, 28)

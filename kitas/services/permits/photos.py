@@ -9,8 +9,8 @@ import logging
 from PIL import Image
 from sqlalchemy import select
 
-from ...models import Document
 from ...extensions import db
+from ...models import Document
 from ..documents.store import document_store
 
 log = logging.getLogger(__name__)

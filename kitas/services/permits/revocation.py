@@ -32,7 +32,9 @@ class PermitRow:
 def _row(permit: Permit) -> PermitRow:
     application = db.session.get(Application, permit.application_id)
     today = app_clock().now().astimezone(JAKARTA).date()
-    return PermitRow(permit, application.reference if application else "", state_of(permit, today), checks_of(permit.id))
+    return PermitRow(
+        permit, application.reference if application else "", state_of(permit, today), checks_of(permit.id)
+    )
 
 
 def recent_permits(number: str = "", limit: int = 50) -> list[PermitRow]:

@@ -117,7 +117,14 @@ def check_permit(token: str, address: str, language: str) -> PermitStatus:
             outcome = state_of(permit, now.astimezone(JAKARTA).date()) if permit is not None else REFUSED
             db.session.execute(
                 insert(PermitCheck.__table__),
-                [{"permit_id": permit.id if permit else None, "address": address, "outcome": outcome, "checked_at": now}],
+                [
+                    {
+                        "permit_id": permit.id if permit else None,
+                        "address": address,
+                        "outcome": outcome,
+                        "checked_at": now,
+                    }
+                ],
             )
     if retry_at is not None:
         raise TooManyChecks(retry_at)

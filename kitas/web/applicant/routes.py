@@ -12,8 +12,8 @@ from kitas.i18n import current_language, translate
 from kitas.services import accounts, cases
 from kitas.services import catalog as kitas_catalog
 from kitas.services.cases import answers, invitations, listings, timeline
-from kitas.services.permits import downloads as permits
 from kitas.services.errors import Conflict, InvalidInput
+from kitas.services.permits import downloads as permits
 
 from ..access import require_roles, signed_in_user
 from ..permit_files import pdf_response

@@ -77,9 +77,7 @@ def _history(reference: str) -> timeline.CaseStatus:
 def case(reference: str) -> ResponseReturnValue:
     """A case's status and history, and its permit once issued."""
     history = _history(reference)
-    return render_template(
-        "officer/case.html", view=history, permit=permits.permit_for(reference, signed_in_user())
-    )
+    return render_template("officer/case.html", view=history, permit=permits.permit_for(reference, signed_in_user()))
 
 
 @bp.get("/cases/<reference>/permit.pdf")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -80,7 +81,7 @@ def verify_photo(token: str) -> ResponseReturnValue:
 
 def _seconds_until(moment: datetime) -> str:
     """A Retry-After value: the whole seconds until ``moment`` (at least one)."""
-    return str(max(1, int((moment - app_clock().now()).total_seconds()) + 1))
+    return str(max(1, math.ceil((moment - app_clock().now()).total_seconds())))
 
 
 @bp.post("/language")
