@@ -127,3 +127,21 @@ def issue_for_case(application: Application, data: Mapping[str, Any], now: datet
 def download_path(reference: str) -> str:
     """Where the holder downloads the permit of case ``reference`` (the status page links it, so does the e-mail)."""
     return f"/applications/{reference}/permit.pdf"
+
+
+def permits_of_holder(holder_id: int) -> list[Permit]:
+    """Every permit of a person, oldest first (their data export lists them)."""
+    return list(db.session.scalars(select(Permit).where(Permit.holder_id == holder_id).order_by(Permit.id)))
+
+
+def erase_holder(holder_id: int) -> int:
+    """Remove the person's data from their permits (an account erased), inside the caller's transaction.
+
+    The permit stays as issued (it is the state's record, and a checker may still meet it): its number,
+    type and validity are kept; name, nationality and date of birth go (the photo went with the documents).
+    Returns how many permits were touched.
+    """
+    permits = permits_of_holder(holder_id)
+    for permit in permits:
+        permit.holder_name, permit.nationality, permit.date_of_birth = "", "", None
+    return len(permits)
