@@ -218,3 +218,23 @@ def test_the_admin_list_finds_a_permit_by_its_number(worker: int, users: dict[st
     assert [row.permit.id for row in revocation.recent_permits()] == [permit.id]
     assert [row.state for row in revocation.recent_permits(permit.number[:12].lower())] == ["valid"]
     assert revocation.recent_permits("E23-1999") == []
+
+
+def test_an_erased_holders_permit_keeps_its_validity_without_their_data(worker: int, users: dict[str, Any]) -> None:
+    from kitas.services.accounts import privacy
+    from kitas.transactions import write_transaction
+
+    permit = permit_of(issued_case(users))
+    [exported] = privacy.export_data(users["applicant"].id, ADDRESS)["permits"]
+    assert (exported["number"], exported["holder_name"], exported["valid_until"]) == (
+        permit.number,
+        "Ana Lima",
+        permit.valid_until.isoformat(),
+    )
+    with write_transaction():
+        assert issuance.erase_holder(users["applicant"].id) == 1
+    db.session.expire_all()
+    erased = db.session.get(Permit, permit.id)
+    assert erased is not None and (erased.holder_name, erased.nationality, erased.date_of_birth) == ("", "", None)
+    status = verification.check_permit(tokens.sign(permit.token_id), ADDRESS, "en")
+    assert (status.state, status.masked_name) == ("valid", "—")
