@@ -46,6 +46,7 @@ def test_the_holder_downloads_the_permit_from_the_status_page(
     html = page.get_data(as_text=True)
     link = f"/applications/{application.reference}/permit.pdf"
     assert page.status_code == 200 and f'href="{link}"' in html and permit.number in html
+    assert 'data-testid="permit-revoked"' not in html
     # The block that refreshes itself has the link too.
     assert link in client.get(f"/applications/{application.reference}/timeline").get_data(as_text=True)
     response = client.get(link)
@@ -112,6 +113,9 @@ def test_revoked_and_expired_permits_say_so(worker: int, users: dict[str, Any], 
     assert "revoked" in _text(admin.get(done.headers["Location"]))
     page = _text(admin.get(path))
     assert "Revoked permit." in page and "no longer valid" in page
+    status = login_as(users["applicant"]).get(f"/applications/{application.reference}")
+    assert 'data-testid="permit-revoked"' in status.get_data(as_text=True)
+    admin = login_as(users["admin"])
 
     other = permit_of(issued_case(users))
     clock.set(datetime.combine(other.valid_until, datetime.min.time(), issuance.JAKARTA) + timedelta(days=1))
