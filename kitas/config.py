@@ -131,6 +131,11 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "KITAS_SMTP_STARTTLS": env.get("KITAS_SMTP_STARTTLS", "0") == "1",
         "KITAS_MAIL_FROM": env.get("KITAS_MAIL_FROM", "KITAS Online <no-reply@kitas.invalid>"),
         "KITAS_SMS_PROVIDER": env.get("KITAS_SMS_PROVIDER", "sandbox"),
+        # The e-permit: the issuing office when the case recorded none; public verification lookups allowed
+        # per client address within the window (then a 429 page says when to try again).
+        "KITAS_PERMIT_DEFAULT_OFFICE": env.get("KITAS_PERMIT_DEFAULT_OFFICE", "Direktorat Jenderal Imigrasi"),
+        "KITAS_VERIFY_MAX_PER_ADDRESS": int(env.get("KITAS_VERIFY_MAX_PER_ADDRESS", "30")),
+        "KITAS_VERIFY_WINDOW_MINUTES": int(env.get("KITAS_VERIFY_WINDOW_MINUTES", "10")),
     }
     config.update(overrides or {})
     # Settings that refuse to start are checked before anything is written to the instance folder.

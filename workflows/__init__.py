@@ -167,6 +167,9 @@ class Catalog:
     reminders: dict[str, ReminderRule] = field(default_factory=dict)
     # The most active sponsored foreigners one sponsor of a kind may have (``person``: 10).
     sponsor_limits: dict[str, int] = field(default_factory=dict)
+    # What the e-permit reads from the case data: ``sponsor_fields`` (the first one a case fills names the
+    # sponsor), ``valid_until_caps`` (dates the validity may not pass: the study's end, the passport's expiry).
+    permit: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def status_text(self, status: str) -> StatusText:
         """The plain words for a status; an unknown one is shown humanized rather than failing."""
@@ -223,6 +226,7 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         messages=dict(raw.get("messages", {})),
         reminders={name: ReminderRule(name=name, **rule) for name, rule in raw.get("reminders", {}).items()},
         sponsor_limits={kind: int(limit) for kind, limit in raw.get("sponsor_limits", {}).items()},
+        permit={key: tuple(names) for key, names in raw.get("permit", {}).items()},
     )
 
 

@@ -7,6 +7,7 @@ from .document import Document
 from .incident import INCIDENT_KINDS, Incident
 from .notification import Notification, Reminder
 from .payment import Payment, PaymentEvent
+from .permit import Permit, PermitCheck
 from .sandbox import SandboxBill, SandboxWebhook
 from .scheduler import SchedulerHeartbeat
 from .security import AuditQuota, LoginAttempt, RecoveryCode, SecondFactor
@@ -26,6 +27,8 @@ __all__ = [
     "Notification",
     "Payment",
     "PaymentEvent",
+    "Permit",
+    "PermitCheck",
     "ProcessDefinition",
     "RecoveryCode",
     "Reminder",

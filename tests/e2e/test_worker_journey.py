@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.e2e.permits import check_permit
 from tests.e2e.words import Words
 from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
 from tests.worker_data import APPLICANT_DATA, EMPLOYMENT_DATA
@@ -330,8 +331,9 @@ def verifier_confirms_capture(page: Any, words: Words, reference: str) -> None:
 def test_worker_kitas_from_registration_to_permit(
     browser_context: Any, live_server: LiveServer, mailbox: Mailbox, words: Words, tmp_path: Path
 ) -> None:
-    """Register, apply, sponsor confirms, upload, pay, verify, approve, biometrics: "Permit issued"; every
-    page, e-mail and SMS of the applicant in the browser's language."""
+    """Register, apply, sponsor confirms, upload, pay, verify, approve, biometrics: "Permit issued", the
+    permit downloaded, its QR code decoded and its verification page checked; every page, e-mail and SMS
+    of the applicant in the browser's language."""
     page = browser_context.new_page()
     sponsor = staff(live_server, "sponsor")
 
@@ -383,6 +385,16 @@ def test_worker_kitas_from_registration_to_permit(
     assert f"/applications/{reference}" in text
     is_now = words.pattern("Your application %(reference)s is now: %(status)s.\n%(explanation)s")
     assert is_now.search(text) and words("Permit issued") in text, f"the e-mail is not in {words.language}:\n{text}"
+    assert f"/applications/{reference}/permit.pdf" in text, "the e-mail does not link to the permit"
     issued = live_server.sms.wait_for(APPLICANT_DATA["phone"], f"{reference}: {words('Permit issued')}")
     assert f"/applications/{reference}" in issued, issued
+    check_permit(
+        page,
+        browser_context,
+        live_server.url,
+        words,
+        holder=APPLICANT_DATA["full_name"],
+        index_code="E23",
+        never_shown=(APPLICANT_DATA["passport_number"], APPLICANT_DATA["date_of_birth"]),
+    )
     assert live_server.problems == [], "the server had errors:\n" + "\n".join(live_server.problems)

@@ -2,7 +2,7 @@
 consent, which erases the account.
 
 **Export** (Art. 7 and 13, access and portability): the account, the consent given, every
-application with its answers, the list of documents with their SHA-256, the messages sent, and the
+application with its answers, the list of documents with their SHA-256, the permits issued, the messages sent, and the
 audit rows about the person (theirs, their own chain's, their cases'). The export is audited, as any
 access to personal data is.
 
@@ -18,6 +18,8 @@ on immigration law, and the page says what to do. Otherwise, in one transaction:
   rows deleted and the files removed from the store after the commit (a file the store failed to
   delete has no row any more, so the sweep removes it later); a case where they were the sponsor loses
   the sponsor's address, and the answers of such a case are cleared of their name, e-mail and phone;
+* their issued permits stay (number, type, validity: the state's record, still checkable) without
+  their name, nationality and date of birth (the photo went with the documents);
 * their messages, sign-in attempts and pending e-mail change are deleted; other people's messages
   about their cases are cleared of their name, e-mail and phone.
 
@@ -68,6 +70,7 @@ from .. import audit
 from ..cases import anonymise_closed_case, read_runtime
 from ..documents import document_store
 from ..errors import InvalidInput, NotFound, ServiceError
+from ..permits import issuance as permits
 from . import passwords
 
 log = logging.getLogger(__name__)
@@ -177,6 +180,24 @@ def export_data(user_id: int, address: str) -> dict[str, Any]:
                 "uploaded_at": _iso(doc.uploaded_at),
             }
             for doc in documents
+        ],
+        "permits": [
+            {
+                "number": permit.number,
+                "application": references.get(permit.application_id),
+                "kitas_type": permit.kitas_type,
+                "index_code": permit.index_code,
+                "holder_name": permit.holder_name,
+                "nationality": permit.nationality,
+                "date_of_birth": permit.date_of_birth.isoformat() if permit.date_of_birth else None,
+                "sponsor": permit.sponsor,
+                "valid_from": permit.valid_from.isoformat(),
+                "valid_until": permit.valid_until.isoformat(),
+                "office": permit.office,
+                "issued_at": _iso(permit.issued_at),
+                "revoked_at": _iso(permit.revoked_at),
+            }
+            for permit in permits.permits_of_holder(user.id)
         ],
         "notifications": [
             {
@@ -313,6 +334,7 @@ def _erase(user: User, values: list[str]) -> tuple[Erasure, list[str]]:
                 "sponsor_email": None,
             },
         )
+    permits.erase_holder(user.id)
     touched = own_ids + [case.id for case in sponsored]
     _redact_texts(touched, values, pattern)
     deleted = db.session.execute(

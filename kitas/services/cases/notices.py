@@ -32,9 +32,12 @@ def status_text_in(status: str, language: str) -> StatusText:
     return catalog(language).status_text(status)
 
 
-def status_changed(application: Application, new_status: str, previous_status: str | None = None) -> None:
+def status_changed(
+    application: Application, new_status: str, previous_status: str | None = None, *, link: str | None = None
+) -> None:
     """Queue the messages a new status calls for. A case that expires while it waited for the sponsor
-    (the diagram's sponsor deadline) tells the applicant and the sponsor why, in words of their own."""
+    (the diagram's sponsor deadline) tells the applicant and the sponsor why, in words of their own.
+    ``link`` is where the applicant's message leads instead of the case page (the issued permit's PDF)."""
     text = catalog().status_text(new_status)
     applicant = db.session.get(User, application.applicant_id)
     if new_status == "expired" and previous_status == invitation_mail.WAITING_STATUS:
@@ -47,7 +50,7 @@ def status_changed(application: Application, new_status: str, previous_status: s
             applicant,
             STATUS_CHANGED,
             {"reference": application.reference, "status": new_status},
-            link=f"/applications/{application.reference}",
+            link=link or f"/applications/{application.reference}",
             application_id=application.id,
             channels=channels,
         )

@@ -56,6 +56,7 @@ from ..audit.refusals import audited_refusals
 from ..deployments import process_model
 from ..errors import CaseCannotGoOn, CaseStateUnreadable, Conflict, Forbidden, NotFound
 from ..incidents import records as incidents
+from ..permits import issuance as permits
 from . import invitation_mail, notices
 from .access import can_see_case, is_named_sponsor
 from .engine_errors import cannot_go_on, service_error
@@ -218,10 +219,13 @@ class CaseStep:
         previous_status = application.status
         values = self._new_values(application) if self._changed and not self._created else None
         invite = None
+        link = None
         if values is not None and values["status"] != previous_status:
             invite = _invitation_due(values["status"], values.get("sponsor_email", application.sponsor_email))
             if invite:
                 self._audits.append((INVITED, {"case": application.reference, "email": invite}, None, "system"))
+            if values["status"] == permits.ISSUED_STATUS:
+                link = self._issue_permit(application)
         for failed in self.stopped:
             self._audits.append(
                 ("incident_opened", {"case": application.reference, **_failure_detail(failed)}, None, "engine")
@@ -252,9 +256,23 @@ class CaseStep:
         before_tasks, before_timers = self._before or (set(), set())
         self._after = sync_projections(application, self.runtime, self.now, before_tasks, before_timers)
         if application.status != previous_status:
-            notices.status_changed(application, application.status, previous_status)
+            notices.status_changed(application, application.status, previous_status, link=link)
         if invite:
             invitation_mail.queue_invitation(application, invite)
+
+    def _issue_permit(self, application: Application) -> str:
+        """Create the case's permit in this step (once) and audit it; returns the path its holder downloads it at."""
+        permit, created = permits.issue_for_case(application, self.runtime.data, self.now)
+        if created:
+            detail = {
+                "case": application.reference,
+                "permit": permit.number,
+                "valid_from": permit.valid_from.isoformat(),
+                "valid_until": permit.valid_until.isoformat(),
+                "office": permit.office,
+            }
+            self._audits.append(("permit_issued", detail, None, "system"))
+        return permits.download_path(application.reference)
 
     def _new_values(self, application: Application) -> dict[str, Any]:
         """The case row's columns after this step: state, status and what the case data says of it."""

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from kitas.i18n import translate
 from kitas.services.errors import Conflict, InvalidInput
 from kitas.services.incidents import actions, listing
+from kitas.services.permits import revocation
 
 from ..access import require_roles, signed_in_user
 from ..text import said, sentence
@@ -96,3 +97,29 @@ def _back(incident_id: int) -> ResponseReturnValue:
     if request.form.get("back") == "list":
         return redirect(url_for("admin.incidents"))
     return redirect(url_for("admin.incident", incident_id=incident_id))
+
+
+@bp.get("/permits")
+def permits() -> ResponseReturnValue:
+    """Issued permits, newest first; ``?number=`` finds one by (the start of) its number."""
+    number = request.args.get("number", "")
+    return render_template(
+        "admin/permits.html", rows=revocation.recent_permits(number), number=number, errors={}, reason=""
+    )
+
+
+@bp.post("/permits/<number>/revoke")
+def revoke_permit(number: str) -> ResponseReturnValue:
+    """Revoke a permit with a reason; its verification page says revoked from now on."""
+    reason = request.form.get("reason", "")
+    try:
+        revocation.revoke(number, signed_in_user(), reason)
+    except InvalidInput as exc:
+        errors = {field: [str(translate(m)) for m in messages] for field, messages in exc.errors.items()}
+        rows = revocation.recent_permits(number)
+        return render_template("admin/permits.html", rows=rows, number=number, errors=errors, reason=reason), 422
+    except Conflict as exc:
+        flash(said(exc), "warning")
+        return redirect(url_for("admin.permits", number=number))
+    flash(_("Permit %(number)s is revoked.", number=number), "success")
+    return redirect(url_for("admin.permits", number=number))

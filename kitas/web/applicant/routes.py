@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -13,8 +13,10 @@ from kitas.services import accounts, cases
 from kitas.services import catalog as kitas_catalog
 from kitas.services.cases import answers, invitations, listings, timeline
 from kitas.services.errors import Conflict, InvalidInput
+from kitas.services.permits import downloads as permits
 
 from ..access import require_roles, signed_in_user
+from ..permit_files import pdf_response
 from ..sessions import passive
 from ..task_views import post_task, show_task
 from ..text import said
@@ -73,9 +75,20 @@ def _status(template: str, reference: str, sponsor_form: dict[str, Any] | None =
     view = timeline.case_status(application, user, language)
     own = answers.own_answers(application, user, language) if template == "applicant/status.html" else None
     page = render_template(
-        template, view=view, next_step=steps.get(application.id), own=own, sponsor_form=sponsor_form or {}
+        template,
+        view=view,
+        next_step=steps.get(application.id),
+        own=own,
+        sponsor_form=sponsor_form or {},
+        permit=permits.permit_for(reference, user),
     )
     return (page, 400) if sponsor_form else page
+
+
+@bp.get("/<reference>/permit.pdf")
+def permit_pdf(reference: str) -> Response:
+    """My issued permit as a PDF, in my language (nobody else's: 404)."""
+    return pdf_response(permits.permit_pdf(reference, signed_in_user()))
 
 
 @bp.post("/<reference>/sponsor/resend")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -10,8 +10,10 @@ from kitas.i18n import current_language
 from kitas.services import cases
 from kitas.services.cases import claims, listings, timeline
 from kitas.services.errors import Conflict
+from kitas.services.permits import downloads as permits
 
 from ..access import require_roles, signed_in_user
+from ..permit_files import pdf_response
 from ..task_views import post_task, show_task
 from ..text import message_of
 
@@ -69,3 +71,16 @@ def _history(reference: str) -> timeline.CaseStatus:
     user = signed_in_user()
     application = cases.find_case(reference, user)
     return timeline.case_status(application, user, current_language())
+
+
+@bp.get("/cases/<reference>")
+def case(reference: str) -> ResponseReturnValue:
+    """A case's status and history, and its permit once issued."""
+    history = _history(reference)
+    return render_template("officer/case.html", view=history, permit=permits.permit_for(reference, signed_in_user()))
+
+
+@bp.get("/cases/<reference>/permit.pdf")
+def permit_pdf(reference: str) -> Response:
+    """The case's permit as a PDF, in its holder's language."""
+    return pdf_response(permits.permit_pdf(reference, signed_in_user()))

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from kitas.extensions import app_clock
 from kitas.i18n import LANGUAGE_COOKIE, LANGUAGES, current_language
 from kitas.services import accounts
 from kitas.services import catalog as kitas_catalog
 from kitas.services.health import ping_database, service_health
+from kitas.services.permits import verification
 
-from ..auth.forms import safe_next
+from ..auth.forms import client_address, safe_next
 
 bp = Blueprint("public", __name__)
 
@@ -43,6 +47,41 @@ def types() -> ResponseReturnValue:
 def type_detail(code: str) -> ResponseReturnValue:
     """What one KITAS type needs: documents, sponsor, deadlines."""
     return render_template("public/type_detail.html", kitas_type=kitas_catalog.kitas_type(code, current_language()))
+
+
+@bp.get("/verify/<token>")
+def verify(token: str) -> ResponseReturnValue:
+    """Anyone checks a permit from its QR code: valid, revoked or expired, and only what a checker needs."""
+    try:
+        status = verification.check_permit(token, client_address(), current_language())
+    except verification.TooManyChecks as limited:
+        page = render_template("public/verify_limited.html", retry_at=limited.retry_at)
+        return page, 429, {"Retry-After": _seconds_until(limited.retry_at)}
+    except verification.NotAPermit:
+        return render_template("public/verify.html", status=None, token=token), 404
+    response = Response(render_template("public/verify.html", status=status, token=token))
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/verify/<token>/photo.jpg")
+def verify_photo(token: str) -> ResponseReturnValue:
+    """The small photo of the verification page (its pixels encoded afresh, never the upload itself)."""
+    try:
+        data = verification.permit_thumbnail(token, client_address())
+    except verification.TooManyChecks as limited:
+        return "", 429, {"Retry-After": _seconds_until(limited.retry_at)}
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
+def _seconds_until(moment: datetime) -> str:
+    """A Retry-After value: the whole seconds until ``moment`` (at least one)."""
+    return str(max(1, math.ceil((moment - app_clock().now()).total_seconds())))
 
 
 @bp.post("/language")
