@@ -22,7 +22,7 @@ from ..paging import Page, page_bounds
 from ..payments import group_bills
 from ..payments.group_bills import GroupBillView
 
-PER_PAGE = 20
+PER_PAGE = 10  # a group holds up to the catalog's group_max_members (20) people
 
 
 @dataclass(frozen=True)
