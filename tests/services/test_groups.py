@@ -234,3 +234,25 @@ def test_the_sponsor_confirming_past_the_limit_is_refused(
     assert outcome.confirmed == [] and len(outcome.refused) == 2
     assert all("at most 1 at a time" in str(reason) for _, reason in outcome.refused)
     assert {a.status for a in _members(group)} == {"awaiting_sponsor"}
+
+
+def test_erasing_a_sponsor_empties_their_groups_and_member_cases(worker: int, users: dict[str, Any]) -> None:
+    from kitas.services.accounts import passwords, privacy
+    from tests.services.test_privacy import found_anywhere, personal_values
+
+    citizen = make_user("sponsor", email="budi@example.id", name="Budi Santoso", confirmed=True)
+    citizen.password_hash = passwords.hash_password("tropical mango lantern 42")
+    db.session.commit()
+    group = groups.start_group("worker", citizen, group_post(people(2), employer_name="Budi Santoso"))
+    for index, application in enumerate(_members(group)):  # the sponsor declines both: the cases close
+        until_sponsor(application, citizen, f"p{index + 1}@team.example.org")
+        complete(
+            application.id, "sponsor_confirmation", citizen, sponsor_decision="decline", sponsor_decline_reason="Moved."
+        )
+    values = [*personal_values(citizen), "Person Number 1"]
+    assert found_anywhere(values, skip={"audit_event"})
+    privacy.erase_account(citizen.id, "tropical mango lantern 42", "203.0.113.9")
+    assert found_anywhere(values, skip={"audit_event"}) == []
+    db.session.expire_all()
+    kept = db.session.get(ApplicationGroup, group.id)
+    assert kept is not None and kept.members == {} and kept.sponsor_data == {}
