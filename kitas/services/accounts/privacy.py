@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, or_, select
 
 from engine import state_without_data
 from forms.texts import Message
@@ -308,9 +308,8 @@ def _erase(user: User, values: list[str]) -> tuple[Erasure, list[str]]:
             },
         )
     # The groups they started: the members' names and the sponsor data go with the cases' data.
-    db.session.execute(
-        update(ApplicationGroup).where(ApplicationGroup.sponsor_id == user.id).values(members={}, sponsor_data={})
-    )
+    for group in db.session.scalars(select(ApplicationGroup).where(ApplicationGroup.sponsor_id == user.id)):
+        group.members, group.sponsor_data = {}, {}
     for case in sponsored:
         anonymise_closed_case(
             case.id,
