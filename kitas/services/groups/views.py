@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import lazyload
 
 from forms.texts import Message
-from workflows import catalog
+from workflows import KitasType, catalog
 
 from ...extensions import db
 from ...models import Application, ApplicationGroup, HumanTask, User
@@ -21,6 +21,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..paging import Page, page_bounds
 from ..payments import group_bills
 from ..payments.group_bills import GroupBillView
+from .start import startable_group_types
 
 PER_PAGE = 10  # a group holds up to the catalog's group_max_members (20) people
 
@@ -78,6 +79,19 @@ def find_group(reference: str, user: User) -> ApplicationGroup:
         record_refusal(user, "group", group.id if group else None, f"group {reference[:40]}")
         raise NotFound(Message("there is no such group application, or it is not yours"))
     return group
+
+
+@dataclass(frozen=True)
+class MyGroups:
+    """The sponsor's groups (with their number of members) and the types a group can be started of."""
+
+    groups: list[tuple[ApplicationGroup, int]]
+    startable: list[KitasType]
+
+
+def my_groups_page(user: User, language: str | None = None) -> MyGroups:
+    """The sponsor's list of groups and what they can start."""
+    return MyGroups(my_groups(user), startable_group_types(language))
 
 
 def my_groups(user: User) -> list[tuple[ApplicationGroup, int]]:

@@ -46,10 +46,7 @@ def task(reference: str, task_id: str) -> ResponseReturnValue:
 @bp.get("/groups/")
 def groups_list() -> ResponseReturnValue:
     """My group applications, and the types I can start one of."""
-    user = signed_in_user()
-    return render_template(
-        "sponsor/groups.html", groups=groups.my_groups(user), startable=groups.startable_group_types(current_language())
-    )
+    return render_template("sponsor/groups.html", page=groups.my_groups_page(signed_in_user(), current_language()))
 
 
 @bp.route("/groups/new/<kitas_type>", methods=["GET", "POST"])
@@ -98,9 +95,9 @@ def group_payment(reference: str) -> ResponseReturnValue:
     if request.method == "POST":
         try:
             groups.pay_group(reference, user)
-        except (Conflict, ServiceError) as exc:
-            if isinstance(exc, NotFound):
-                raise
+        except NotFound:
+            raise
+        except ServiceError as exc:  # nothing left to bill, or the provider bills each application alone
             flash(said(exc), "warning")
         return redirect(url_for("sponsor.group_payment", reference=reference), code=303)
     return render_template("sponsor/group_payment.html", page=groups.group_payment_page(reference, user))
