@@ -3,6 +3,7 @@ bad lists refused with nothing written, and the individual sponsor's limit from 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -256,3 +257,36 @@ def test_erasing_a_sponsor_empties_their_groups_and_member_cases(worker: int, us
     db.session.expire_all()
     kept = db.session.get(ApplicationGroup, group.id)
     assert kept is not None and kept.members == {} and kept.sponsor_data == {}
+
+
+def test_a_group_notice_for_the_wrong_amount_or_too_late_changes_nothing(
+    worker: int, users: dict[str, Any], clock: Any
+) -> None:
+    sponsor = users["sponsor"]
+    group = groups.start_group("worker", sponsor, group_post(people(2)))
+    members = _to_payment(group, sponsor)
+    bill = groups.pay_group(group.reference, sponsor)
+
+    def notice(amount: int, paid_at: Any, event: str) -> tuple[bytes, dict[str, str]]:
+        body = json.dumps(
+            {
+                "event_id": event,
+                "type": "payment.succeeded",
+                "billing_code": bill.billing_code,
+                "amount": amount,
+                "paid_at": paid_at.isoformat(),
+                "provider_ref": "SBX-TEST-9",
+            }
+        ).encode()
+        return body, {"X-Sandbox-Signature": sign(body, "test-webhook-secret", int(app_clock().now().timestamp()))}
+
+    now = app_clock().now()
+    assert payments.handle_webhook("sandbox", *notice(bill.amount - 1, now, "evt_a")) == payments.WRONG_AMOUNT
+    assert payments.handle_webhook("sandbox", *notice(bill.amount, bill.expires_at, "evt_b")) == payments.EXPIRED
+    assert [a.version for a in _members(group)] == [a.version for a in members]
+    assert {i.outcome for i in db.session.scalars(select(GroupBillItem))} == {"pending"}
+    refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "payment_webhook_refused")).all()
+    assert [row.detail["outcome"] for row in refused] == ["wrong_amount", "expired"]
+    clock.advance(minutes=1)
+    assert payments.handle_webhook("sandbox", *notice(bill.amount, app_clock().now(), "evt_c")) == payments.ACCEPTED
+    assert {a.status for a in _members(group)} == {"in_verification"}
