@@ -53,6 +53,16 @@ class IndexCode:
 
 
 @dataclass(frozen=True)
+class GroupRules:
+    """How a type's cases start for several people at once (a group application): the fields of the
+    type's steps (element id -> field names) the sponsor gives once for everyone, and those asked per
+    person. The fields' titles, rules and translations are those of the deployed forms."""
+
+    sponsor_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    member_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class KitasType:
     """One KITAS type of the catalog."""
 
@@ -83,6 +93,10 @@ class KitasType:
     typical_days: int | None = None
     # Who may sponsor (``company``, ``institution``, ``person``); empty when no sponsor is needed.
     sponsor_kinds: tuple[str, ...] = ()
+    # Group applications of this type, when a sponsor may start several at once.
+    group: GroupRules | None = None
+    # What a sponsor's form answer says when they confirm the guarantee (else the catalog's default).
+    sponsor_confirms: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -170,6 +184,18 @@ class Catalog:
     # What the e-permit reads from the case data: ``sponsor_fields`` (the first one a case fills names the
     # sponsor), ``valid_until_caps`` (dates the validity may not pass: the study's end, the passport's expiry).
     permit: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The most people one group application may hold.
+    group_max_members: int = 0
+    # What a sponsor's answer says when they confirm a guarantee (``sponsor_decision``: ``confirm``).
+    sponsor_confirms: dict[str, Any] = field(default_factory=dict)
+
+    def confirms_of(self, kitas_type: str) -> dict[str, Any]:
+        """The answer that confirms a guarantee on a case of ``kitas_type`` (its own, else the default)."""
+        try:
+            own = self.by_code(kitas_type).sponsor_confirms
+        except KeyError:
+            own = {}
+        return dict(own or self.sponsor_confirms)
 
     def status_text(self, status: str) -> StatusText:
         """The plain words for a status; an unknown one is shown humanized rather than failing."""
@@ -212,6 +238,10 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         fields["durations_months"] = tuple(fields.get("durations_months", ()))
         fields["sponsor_kinds"] = tuple(fields.get("sponsor_kinds", ()))
         fields["check_answers"] = {step: tuple(steps) for step, steps in fields.get("check_answers", {}).items()}
+        if fields.get("group") is not None:
+            fields["group"] = GroupRules(
+                **{part: {k: tuple(v) for k, v in steps.items()} for part, steps in fields["group"].items()}
+            )
         types.append(KitasType(documents=documents, **fields))
     statuses = {code: StatusText(**text) for code, text in raw.get("statuses", {}).items()}
     reasons = {status: tuple(keys) for status, keys in raw.get("status_reasons", {}).items()}
@@ -227,6 +257,8 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         reminders={name: ReminderRule(name=name, **rule) for name, rule in raw.get("reminders", {}).items()},
         sponsor_limits={kind: int(limit) for kind, limit in raw.get("sponsor_limits", {}).items()},
         permit={key: tuple(names) for key, names in raw.get("permit", {}).items()},
+        group_max_members=int(raw.get("group_max_members", 0)),
+        sponsor_confirms=dict(raw.get("sponsor_confirms", {})),
     )
 
 

@@ -55,6 +55,8 @@ class PaymentGateway(Protocol):
     """What KITAS Online needs from a payment provider."""
 
     name: str
+    # One billing code may pay the fees of several applications at once (a group's combined payment).
+    supports_combined_billing: bool
 
     def create_billing(
         self, merchant_ref: str, description: str, amount: int, expires_at: datetime, callback_url: str

@@ -62,6 +62,8 @@ class SandboxGateway:
     """KITAS Online's adapter for the sandbox provider."""
 
     name = PROVIDER_NAME
+    # The sandbox's bills are amounts, whatever they pay for: one bill may pay several applications.
+    supports_combined_billing = True
 
     def __init__(self, secret: str, open_bill: OpenBill):
         self._secret = secret

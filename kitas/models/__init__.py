@@ -4,6 +4,7 @@ from .audit import AuditChain, AuditEvent, AuditSeal, SealedHead
 from .case import Application, HumanTask, Timer
 from .definition import ProcessDefinition
 from .document import Document
+from .group import ApplicationGroup, GroupBill, GroupBillItem
 from .incident import INCIDENT_KINDS, Incident
 from .notification import Notification, Reminder
 from .payment import Payment, PaymentEvent
@@ -15,11 +16,14 @@ from .user import Role, User, user_roles
 
 __all__ = [
     "Application",
+    "ApplicationGroup",
     "AuditChain",
     "AuditQuota",
     "AuditEvent",
     "AuditSeal",
     "Document",
+    "GroupBill",
+    "GroupBillItem",
     "HumanTask",
     "INCIDENT_KINDS",
     "Incident",

@@ -25,6 +25,10 @@ class Application(db.Model):  # type: ignore[name-defined]
     kitas_type: Mapped[str] = mapped_column(String(32))
     applicant_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     sponsor_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    # company | institution | person (the case data's ``sponsor_kind``, else the type's only kind)
+    sponsor_kind: Mapped[str | None] = mapped_column(String(16))
+    # The group application this case belongs to, if a sponsor started it with others.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("application_group.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
     status: Mapped[str] = mapped_column(String(40))
     status_detail: Mapped[str | None] = mapped_column(String(500))
@@ -44,6 +48,7 @@ class Application(db.Model):  # type: ignore[name-defined]
     # The case's READY tasks (the projection); read-only here: the unit of work writes them with Core statements.
     open_tasks: Mapped[list[HumanTask]] = relationship(lazy="select", viewonly=True, order_by="HumanTask.id")
 
+    __table_args__ = (Index("ix_application_sponsor_open", "sponsor_email", "closed_at"),)
     __mapper_args__ = {"version_id_col": version}
 
 

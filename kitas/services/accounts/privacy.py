@@ -53,6 +53,7 @@ from forms.texts import Message
 from ...extensions import app_clock, db
 from ...models import (
     Application,
+    ApplicationGroup,
     AuditEvent,
     Document,
     HumanTask,
@@ -323,8 +324,13 @@ def _erase(user: User, values: list[str]) -> tuple[Erasure, list[str]]:
             lambda row: {
                 "workflow_state": state_without_data(row.workflow_state),
                 "status_detail": _redacted(row.status_detail, pattern),
+                # A group's member cases are the sponsor's own and name them as sponsor too.
+                "sponsor_email": None if row.sponsor_email == user.email else row.sponsor_email,
             },
         )
+    # The groups they started: the members' names and the sponsor data go with the cases' data.
+    for group in db.session.scalars(select(ApplicationGroup).where(ApplicationGroup.sponsor_id == user.id)):
+        group.members, group.sponsor_data = {}, {}
     for case in sponsored:
         anonymise_closed_case(
             case.id,

@@ -27,6 +27,7 @@ from .. import documents
 from ..audit.refusals import audited_refusals
 from ..deployments import definition_form, element_names, process_model
 from ..errors import NotFound
+from . import sponsor_limits
 from .form_rules import rule_context
 from .lifecycle import complete_in_step, find_case
 from .names import localized
@@ -270,6 +271,9 @@ def confirm(
         if not problems:
             form = _form_of_element(step.application, task.element_id)
             sent = forms.known_data(form, answers) if form is not None else {}
+            refused = sponsor_limits.step_problems(step.application, task, answers, sent)
+            problems = {task.element_id: [m for ms in refused.values() for m in ms]} if refused else {}
+        if not problems:
             complete_in_step(step, task, user, sent, changed=_flat(_changed(task)))
     if problems:
         page = open_check(reference, task_id, user, language)

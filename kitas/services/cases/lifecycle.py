@@ -18,6 +18,7 @@ from ..accounts.fields import normalize_email
 from ..audit.refusals import record_refusal
 from ..deployments import definition_form, latest_definition, process_model
 from ..errors import CaseCannotGoOn, InvalidInput, NotFound, ServiceError
+from . import sponsor_limits
 from .access import can_see_case
 from .engine_errors import guard_engine
 from .form_rules import rule_context
@@ -72,28 +73,53 @@ def start_process(
 ) -> Application:
     """Start a case of any deployed process (the catalog-free core of start_case)."""
     with new_case_step() as step:
-        definition = latest_definition(process_id)
-        if definition is None:
-            raise ServiceError(Message("the process %(process)s is not deployed; run 'kitas init'", process=process_id))
-        clock_now = step.now
-        runtime = guard_engine(
-            lambda: CaseRuntime.start(process_model(definition), dict(data or {}), app_clock(), run=False), "new case"
-        )
-        step.run_first(runtime)  # a script of the first steps that fails waits for an incident's retry
-        application = Application(
-            reference=new_reference(index_code, clock_now.year),
+        start_in_step(
+            step,
+            process_id,
+            applicant,
             kitas_type=kitas_type,
-            applicant_id=applicant.id,
-            sponsor_email=normalize_email(sponsor_email or "") or None,
-            definition_id=definition.id,
-            definition=definition,
-            status=catalog().initial_status,
-            created_at=clock_now,
-            updated_at=clock_now,
+            index_code=index_code,
+            sponsor_email=sponsor_email,
+            data=data,
         )
-        step.create(application, runtime)
-        step.audit("case_started", {"process": definition.process_id, "version": definition.version}, user=applicant)
     return step.application
+
+
+def start_in_step(
+    step: CaseStep,
+    process_id: str,
+    applicant: User,
+    *,
+    kitas_type: str,
+    index_code: str,
+    sponsor_email: str | None = None,
+    data: dict[str, Any] | None = None,
+    group_id: int | None = None,
+) -> Application:
+    """Inside a new case's step: run the newest version of the process to its first wait, insert the case."""
+    definition = latest_definition(process_id)
+    if definition is None:
+        raise ServiceError(Message("the process %(process)s is not deployed; run 'kitas init'", process=process_id))
+    clock_now = step.now
+    runtime = guard_engine(
+        lambda: CaseRuntime.start(process_model(definition), dict(data or {}), app_clock(), run=False), "new case"
+    )
+    step.run_first(runtime)  # a script of the first steps that fails waits for an incident's retry
+    application = Application(
+        reference=new_reference(index_code, clock_now.year),
+        kitas_type=kitas_type,
+        applicant_id=applicant.id,
+        sponsor_email=normalize_email(sponsor_email or "") or None,
+        definition_id=definition.id,
+        definition=definition,
+        status=catalog().initial_status,
+        group_id=group_id,
+        created_at=clock_now,
+        updated_at=clock_now,
+    )
+    step.create(application, runtime)
+    step.audit("case_started", {"process": definition.process_id, "version": definition.version}, user=applicant)
+    return application
 
 
 def complete_task(
@@ -127,6 +153,9 @@ def complete_in_step(
         **(changed or {}),
         **validated(step.application, task, data, rule_context(step.application, step.now, answers)),
     }
+    refused = sponsor_limits.step_problems(step.application, task, answers, clean)
+    if refused:
+        raise InvalidInput(refused)
     # The task itself first: if it fails, the step is rolled back and the form is shown again.
     try:
         completion = step.run(lambda runtime: runtime.complete_user_task(task.task_id, clean, run_on=False))

@@ -25,6 +25,7 @@ from .. import documents
 from ..audit.refusals import audited_refusals
 from ..deployments import definition_form, element_names
 from ..errors import CaseCannotGoOn, Conflict, InvalidInput
+from . import sponsor_limits
 from .answers import changed_answers, checks_answers, mark_checked, with_check
 from .form_rules import rule_context
 from .lifecycle import complete_in_step, find_case
@@ -227,6 +228,8 @@ def _in_step(
         answers = {**step.runtime.task_data(task_id), **changed_answers(task)}
         context = rule_context(step.application, step.now, answers)
         for key, messages in forms.validate(form, data, context).items():
+            errors.setdefault(key, messages)
+        for key, messages in sponsor_limits.step_problems(step.application, task, answers, data).items():
             errors.setdefault(key, messages)
     # Another officer may hold the task: their draft is theirs, and so is the decision.
     held_by_other = task.claimed_by_id not in (None, user.id)

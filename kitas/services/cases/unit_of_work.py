@@ -26,7 +26,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -62,6 +62,7 @@ from .access import can_see_case, is_named_sponsor
 from .engine_errors import cannot_go_on, service_error
 from .invitation_mail import INVITED
 from .projections import sync_projections
+from .sponsor_limits import sponsor_kind_of
 from .summary import described
 
 T = TypeVar("T")
@@ -204,6 +205,7 @@ class CaseStep:
         """Make this the step that starts a new case: insert its row with the runtime's first state."""
         application.workflow_state, application.state_format = runtime.dump()
         application.status = runtime.status() or application.status
+        application.sponsor_kind = sponsor_kind_of(application.kitas_type, runtime.data)
         db.session.add(application)
         db.session.flush()
         self.application, self._runtime = application, runtime
@@ -292,6 +294,9 @@ class CaseStep:
         sponsor_email = runtime.data.get("sponsor_email")
         if isinstance(sponsor_email, str) and sponsor_email.strip():
             values["sponsor_email"] = normalize_email(sponsor_email)
+        kind = sponsor_kind_of(application.kitas_type, runtime.data)
+        if kind != application.sponsor_kind:
+            values["sponsor_kind"] = kind
         if runtime.completed and application.closed_at is None:
             values["closed_at"] = self.now
         return values
@@ -318,6 +323,28 @@ def new_case_step() -> Iterator[CaseStep]:
     """A step that starts a new case: the block calls ``step.create(application, runtime)``."""
     with _step(None) as step:
         yield step
+
+
+@contextmanager
+def new_case_batch() -> Iterator[Callable[[], AbstractContextManager[CaseStep]]]:
+    """Several new cases started in ONE transaction (a group application): all of them, or none.
+
+    The block gets a factory; each ``with one() as step:`` starts one case (``step.create``) and saves it.
+    """
+
+    @contextmanager
+    def one() -> Iterator[CaseStep]:
+        step = CaseStep(None, now)
+        yield step
+        step.save()
+
+    try:
+        with write_transaction():
+            now = app_clock().now()
+            yield one
+    except CaseCannotGoOn as failure:
+        incidents.record_after_rollback(failure)
+        raise
 
 
 @contextmanager

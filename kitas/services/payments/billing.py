@@ -22,7 +22,7 @@ from forms.texts import Message
 
 from ...adapters.payments import PROVIDERS_KEY, PaymentGateway, gateway_for
 from ...extensions import app_clock, db
-from ...models import Application, Payment, Timer, User
+from ...models import Application, GroupBill, GroupBillItem, Payment, Timer, User
 from ..audit.refusals import record_refusal
 from ..cases import case_step, read_runtime
 from ..errors import NotFound, ServiceError
@@ -52,6 +52,9 @@ class PaymentView:
     paid_at: datetime | None = None
     provider: str | None = None
     provider_ref: str | None = None
+    # The code pays the fees of this many applications of a group (0: this application's alone).
+    combined_count: int = 0
+    own_amount: int | None = None
 
     @property
     def payable(self) -> bool:
@@ -82,6 +85,18 @@ def payment_of(application_id: int) -> Payment | None:
     ).first()
 
 
+def covering_bill(application_id: int, now: datetime) -> GroupBill | None:
+    """The group bill that holds this case's fee, not yet delivered to it: unpaid and unexpired, or paid
+    with the case's payment still on its way (a second code for the same fee must not be issued)."""
+    bills = db.session.scalars(
+        select(GroupBill)
+        .join(GroupBillItem, GroupBillItem.bill_id == GroupBill.id)
+        .where(GroupBillItem.application_id == application_id, GroupBillItem.outcome == "pending")
+        .order_by(GroupBill.id.desc())
+    )
+    return next((bill for bill in bills if bill.status == "paid" or bill.expires_at > now), None)
+
+
 # -- the applicant's pay page ----------------------------------------------------
 
 
@@ -91,6 +106,9 @@ def billing_for(reference: str, user: User) -> PaymentView:
     waiting = PAYMENT_MESSAGE in read_runtime(application).waiting_messages()
     latest = payment_of(application.id)
     now = app_clock().now()
+    combined = covering_bill(application.id, now) if waiting else None
+    if combined is not None:  # its fee is in the group's billing code: no second code for the same fee
+        return _combined_view(application, combined)
     if waiting and (latest is None or payment_status(latest, now) != "pending"):
         issued = _issue_billing(application.id, user)
         if issued is not None:
@@ -154,6 +172,8 @@ def _issue_billing(application_id: int, user: User) -> Payment | None:
         latest = payment_of(application.id)
         if latest is not None and payment_status(latest, now) == "pending":
             return latest  # someone else issued it a moment ago
+        if covering_bill(application.id, now) is not None:
+            return None  # the group's billing code holds this fee
         deadline = _deadline(application.id)
         expires_at = min(now + DEFAULT_VALIDITY, deadline) if deadline is not None else now + DEFAULT_VALIDITY
         if expires_at <= now:
@@ -206,4 +226,22 @@ def _view(application: Application, payment: Payment | None, waiting: bool, now:
         paid_at=payment.paid_at,
         provider=payment.provider,
         provider_ref=payment.provider_ref,
+    )
+
+
+def _combined_view(application: Application, bill: GroupBill) -> PaymentView:
+    """The pay page of a case whose fee is in its group's billing code."""
+    items = db.session.scalars(select(GroupBillItem).where(GroupBillItem.bill_id == bill.id)).all()
+    own = next((item.amount for item in items if item.application_id == application.id), None)
+    return PaymentView(
+        reference=application.reference,
+        case_status=application.status,
+        awaiting_payment=True,
+        status="pending",
+        billing_code=bill.billing_code,
+        amount=bill.amount,
+        expires_at=bill.expires_at,
+        provider=bill.provider,
+        combined_count=len(items),
+        own_amount=own,
     )

@@ -24,6 +24,7 @@ from ...transactions import write_transaction
 from .. import audit
 from ..cases import CaseStep, case_step
 from ..errors import Conflict
+from . import group_bills
 from .billing import PAYMENT_MESSAGE, gateway
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,11 @@ def handle_webhook(provider: str, body: bytes, headers: Mapping[str, str]) -> st
 
 def _apply(provider: str, notice: PaymentNotice, now: datetime) -> None:
     """One step of the case: checks under its lock, then event, payment and message together."""
+    if group_bills.is_group_billing(provider, notice.billing_code):
+        refused = group_bills.apply_group_notice(provider, notice, now)
+        if refused is not None:
+            raise _Refusal(*refused)
+        return
     application_id = db.session.scalar(
         select(Payment.application_id).where(Payment.billing_code == notice.billing_code, Payment.provider == provider)
     )
