@@ -20,7 +20,10 @@ def _deploy_worker_with_fee(months: int, amount: int) -> int:
     """Deploy a new version of the worker diagram whose fee table charges ``amount`` for ``months``."""
     bpmn, files = collect_files(ROOT / "bpmn" / "kitas_worker.bpmn", ROOT / "forms" / "schemas")
     table = files["fees.dmn"]
-    pattern = re.compile(rf'(<rule id="rule_worker_{months}">.*?<outputEntry id="rule_worker_{months}_output">\s*<text>)(\d+)(</text>)', re.S)
+    pattern = re.compile(
+        rf'(<rule id="rule_worker_{months}">.*?<outputEntry id="rule_worker_{months}_output">\s*<text>)(\d+)(</text>)',
+        re.S,
+    )
     changed, count = pattern.subn(rf"\g<1>{amount}\g<3>", table)
     assert count == 1
     return deploy(bpmn, {**files, "fees.dmn": changed}).version
@@ -29,7 +32,11 @@ def _deploy_worker_with_fee(months: int, amount: int) -> int:
 def test_without_a_deployed_version_the_repository_table_is_read_and_said(ctx: Flask) -> None:
     table = fees.fee_table("worker")
     assert table.source == fees.REPOSITORY and table.version is None
-    assert [(row.duration_months, row.amount) for row in table.rows] == [(6, 1_200_000), (12, 1_700_000), (24, 2_200_000)]
+    assert [(row.duration_months, row.amount) for row in table.rows] == [
+        (6, 1_200_000),
+        (12, 1_700_000),
+        (24, 2_200_000),
+    ]
 
 
 def test_the_deployed_table_is_read_once_deployed(worker: int) -> None:
