@@ -116,7 +116,7 @@ def _cell(lhs: list[str | None]) -> str:
 
 # -- evaluation ----------------------------------------------------------------
 
-_MODELS: dict[str, ProcessModel] = {}
+_MODELS: dict[str, tuple[ProcessModel, frozenset[str]]] = {}
 _MODELS_LOCK = Lock()
 _PROCESS_ID = "kitas_decision"
 _TASK_ID = "decide"
@@ -126,22 +126,23 @@ def decide(dmn: str | bytes, decision_id: str, inputs: Mapping[str, Any], clock:
     """The outputs of decision ``decision_id`` for ``inputs`` (``{"fee_amount": 1700000}``), empty when no rule
     matches; evaluated by a business rule task on the sandbox, like a case's. ScriptError if a cell fails,
     DiagramError if the table does not parse or the sandbox refuses one of its expressions."""
-    model = _decision_model(_as_bytes(dmn), decision_id)
+    model, outputs = _decision_model(_as_bytes(dmn), decision_id)
     runtime = CaseRuntime.start(model, dict(inputs), clock)
-    outputs = {column.name for column in read_decision(dmn, decision_id).outputs}
     return {name: value for name, value in runtime.data.items() if name in outputs}
 
 
-def _decision_model(dmn: bytes, decision_id: str) -> ProcessModel:
+def _decision_model(dmn: bytes, decision_id: str) -> tuple[ProcessModel, frozenset[str]]:
+    """The one-task process of a decision and the names of its outputs, parsed once per table content."""
     key = hashlib.sha256(dmn + b"\0" + decision_id.encode()).hexdigest()
-    model = _MODELS.get(key)
-    if model is None:
+    found = _MODELS.get(key)
+    if found is None:
         with _MODELS_LOCK:
-            model = _MODELS.get(key)
-            if model is None:
+            found = _MODELS.get(key)
+            if found is None:
+                outputs = frozenset(column.name for column in read_decision(dmn, decision_id).outputs)
                 model = parse_process(_one_task_process(decision_id), {"decision.dmn": dmn}, validate_schema=False)
-                _MODELS[key] = model
-    return model
+                found = _MODELS[key] = (model, outputs)
+    return found
 
 
 def _one_task_process(decision_id: str) -> str:

@@ -10,18 +10,21 @@ Every amount is evaluated by the engine (``engine.decisions``), never read from 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from threading import Lock
 
 from flask import current_app
+from sqlalchemy import select
 
 from engine import DiagramError, ScriptError
 from engine.decisions import DecisionTable, decide, decision_ids, read_decision
 from forms.texts import Message
 from workflows import KitasType, catalog
 
+from ..extensions import db
 from ..models import ProcessDefinition
-from .deployments import latest_definition
 from .errors import ServiceError
 from .payments.billing import FEE_VARIABLE
 
@@ -29,6 +32,12 @@ from .payments.billing import FEE_VARIABLE
 FEE_DECISION = "kitas_fee"
 DEPLOYED = "deployed"
 REPOSITORY = "repository"
+# Amounts already evaluated, by (table content, type, index code, months): a table's content never changes
+# under its hash, and every page showing fees would otherwise run the engine once per row.
+_AMOUNTS: dict[tuple[str, str, str, int], int | None] = {}
+_AMOUNTS_LOCK = Lock()
+_AMOUNTS_KEPT = 4096
+_FEE_TABLES: dict[str, str | None] = {}  # a deployed version's content hash -> its fee table (DMN text)
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,18 @@ def decision_rows(code: str) -> DecisionTable:
 
 
 def _evaluate(dmn: str, kitas_type: str, index_code: str, months: int) -> int | None:
+    key = (hashlib.sha256(dmn.encode("utf-8")).hexdigest(), kitas_type, index_code, months)
+    if key in _AMOUNTS:
+        return _AMOUNTS[key]
+    amount = _evaluated(dmn, kitas_type, index_code, months)
+    with _AMOUNTS_LOCK:
+        if len(_AMOUNTS) >= _AMOUNTS_KEPT:
+            _AMOUNTS.clear()
+        _AMOUNTS[key] = amount
+    return amount
+
+
+def _evaluated(dmn: str, kitas_type: str, index_code: str, months: int) -> int | None:
     try:
         answer = decide(
             dmn, FEE_DECISION, {"kitas_type": kitas_type, "index_code": index_code, "duration_months": months}
@@ -119,12 +140,27 @@ def _evaluate(dmn: str, kitas_type: str, index_code: str, months: int) -> int | 
 
 def _fee_decision(kitas_type: KitasType) -> tuple[str, str, int | None]:
     """(DMN text, source, version): the deployed newest version's table, else the repository's file."""
-    definition = latest_definition(kitas_type.process_id) if kitas_type.process_id else None
-    if definition is not None:
-        deployed = _decision_file(definition)
+    latest = _latest_version(kitas_type.process_id) if kitas_type.process_id else None
+    if latest is not None:
+        content_hash, version, definition_id = latest
+        if content_hash not in _FEE_TABLES:
+            definition = db.session.get(ProcessDefinition, definition_id)
+            _FEE_TABLES[content_hash] = _decision_file(definition) if definition is not None else None
+        deployed = _FEE_TABLES[content_hash]
         if deployed is not None:
-            return deployed, DEPLOYED, definition.version
+            return deployed, DEPLOYED, version
     return _repository_file(), REPOSITORY, None
+
+
+def _latest_version(process_id: str) -> tuple[str, int, int] | None:
+    """(content hash, version, id) of the newest deployed version of a process: the light columns only."""
+    row = db.session.execute(
+        select(ProcessDefinition.content_hash, ProcessDefinition.version, ProcessDefinition.id)
+        .where(ProcessDefinition.process_id == process_id)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1], row[2]) if row is not None else None
 
 
 def _decision_file(definition: ProcessDefinition) -> str | None:
@@ -136,11 +172,21 @@ def _decision_file(definition: ProcessDefinition) -> str | None:
     return None
 
 
+_REPOSITORY: dict[Path, tuple[Path, float, str]] = {}  # folder -> (its fee table file, modified, text)
+
+
 def _repository_file() -> str:
+    """The fee table in the repository's diagrams folder (``KITAS_BPMN_DIR``), read again when it changes."""
     folder = Path(current_app.config["KITAS_BPMN_DIR"])
+    known = _REPOSITORY.get(folder)
+    if known is not None:
+        path, modified, text = known
+        if path.is_file() and path.stat().st_mtime == modified:
+            return text
     for path in sorted(folder.rglob("*.dmn")):
         text = path.read_text(encoding="utf-8")
         if FEE_DECISION in decision_ids(text):
+            _REPOSITORY[folder] = (path, path.stat().st_mtime, text)
             return text
     raise ServiceError(
         Message("There is no fee table %(decision)s under %(folder)s.", decision=FEE_DECISION, folder=folder.name)

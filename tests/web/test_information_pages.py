@@ -248,7 +248,7 @@ def test_a_path_without_a_type_ends_with_the_guide_s_words(ctx: Flask, client: F
 def test_answers_can_be_changed_and_a_made_up_answer_is_not_found(ctx: Flask, client: FlaskClient) -> None:
     html = _html(client, "/guide?a=family&a=spouse_holder")
     assert "How long do you want to stay?" in html
-    assert 'href="/guide?a=family">change</a>' in html  # back to "whom do you join?"
+    assert 'href="/guide?a=family">change<' in html  # back to "whom do you join?"
     _html(client, "/guide?a=family&a=astronaut", status=404)
     _html(client, "/guide?a=family&a=spouse_holder&a=7", status=404)  # a length the type does not offer
     _html(client, "/guide?a=work&a=company_abroad&a=more", status=404)

@@ -15,9 +15,9 @@ from forms.texts import Message
 from workflows import IndexCode, KitasType, catalog
 from workflows.information import GuideOption, guide
 
-from ..deployments import latest_definition
 from ..errors import NotFound
 from ..fees import FeeTable, fee_table
+from .types import is_online
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def _result(
     index = next((code for code in entry.index_codes if code.code == option.index_code), None)
     index = index or IndexCode(entry.index_code, entry.name)
     fees = fee_table(entry.code)
-    online = bool(entry.process_id and latest_definition(entry.process_id))
+    online = is_online(entry)
     how_long = Message("How long do you want to stay?")
     months_words = {str(m): Message("%(months)s months", months=m) for m in entry.durations_months}
     if len(entry.durations_months) > 1 and not rest:

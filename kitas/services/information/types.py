@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
+
 from engine.outline import OutlineStep, outline
 from forms.texts import Message
 from workflows import IndexCode, KitasType, catalog
 
+from ...extensions import db
+from ...models import ProcessDefinition
 from ..catalog import kitas_type as find_type
 from ..deployments import element_names, latest_definition, process_model
 from ..fees import FeeTable, fee_table
@@ -100,10 +104,18 @@ def type_page(code: str, language: str | None = None) -> TypePage:
 
 def type_overview(language: str | None = None) -> list[tuple[KitasType, FeeTable, bool]]:
     """Every type with its fees and whether it can be applied for online now (a diagram is deployed)."""
-    return [
-        (entry, fee_table(entry.code), bool(entry.process_id and latest_definition(entry.process_id)))
-        for entry in catalog(language).types
-    ]
+    deployed = _deployed_processes()
+    return [(entry, fee_table(entry.code), entry.process_id in deployed) for entry in catalog(language).types]
+
+
+def is_online(entry: KitasType) -> bool:
+    """True when a version of the type's diagram is deployed, so an application can be started."""
+    return entry.process_id in _deployed_processes()
+
+
+def _deployed_processes() -> set[str]:
+    """The processes with at least one deployed version (one light query)."""
+    return set(db.session.scalars(select(ProcessDefinition.process_id).distinct()))
 
 
 def startable_types(language: str | None = None) -> list[tuple[KitasType, FeeTable]]:
