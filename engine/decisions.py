@@ -1,9 +1,11 @@
 """Decision tables on their own: read a table's rows for display, and evaluate it for given inputs.
 
-A table is evaluated exactly as a case evaluates it: by a business rule task, run by the engine on
-the sandbox (``CaseRuntime``), in a one-task process made for the decision. So a page that shows a
-fee and the case that later charges it cannot disagree about a cell's meaning (``"worker"`` compared
-with the input, an empty cell matching anything, ``12`` compared equal, ``?`` standing for the input).
+Both go through a process of one business rule task calling the decision, parsed once per table
+content. Reading takes the table as SpiffWorkflow parsed it for that task (``spiff_internals.
+decision_table``, as deployment's checks do); evaluating runs the task on the sandbox (``CaseRuntime``),
+exactly as a case's ``compute_fee`` runs. So a page that shows a fee and the case that later charges it
+cannot disagree about a cell's meaning (``"worker"`` compared with the input, an empty cell matching
+anything, ``12`` compared equal, ``?`` standing for the input).
 """
 
 from __future__ import annotations
@@ -16,15 +18,11 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from lxml import etree
-from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
-from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .clock import Clock
-from .errors import DiagramError
 from .runtime import CaseRuntime
 from .spec import ProcessModel, parse_process
-
-_DMN_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+from .spiff_internals import decision_table
 
 
 @dataclass(frozen=True)
@@ -78,19 +76,12 @@ def decision_ids(dmn: str | bytes) -> tuple[str, ...]:
 
 def read_decision(dmn: str | bytes, decision_id: str) -> DecisionTable:
     """The rows of decision ``decision_id`` of a DMN file; DiagramError naming the problem otherwise."""
-    parser = BpmnDmnParser()
-    try:
-        parser.add_dmn_str(_as_bytes(dmn))
-        found = parser.dmn_parsers.get(decision_id)
-        if found is None:
-            raise DiagramError([(decision_id, "the DMN file has no decision with this id")])
-        found.parse()
-        decision = found.decision
-    except (SpiffWorkflowException, etree.XMLSyntaxError) as exc:
-        raise DiagramError([(decision_id, str(exc).splitlines()[0])]) from exc
-    if not decision.decisionTables:
-        raise DiagramError([(decision_id, "the decision has no decision table")])
-    table = decision.decisionTables[0]
+    model, _outputs = _decision_model(_as_bytes(dmn), decision_id)
+    return _table_of(model, decision_id)
+
+
+def _table_of(model: ProcessModel, decision_id: str) -> DecisionTable:
+    table = decision_table(model.spec.task_specs[_TASK_ID])
     inputs = tuple(
         DecisionInput(column.id, column.label or column.id, column.expression or "") for column in table.inputs
     )
@@ -107,7 +98,7 @@ def read_decision(dmn: str | bytes, decision_id: str) -> DecisionTable:
         )
         for rule in table.rules
     )
-    return DecisionTable(decision_id, decision.name or decision_id, str(table.hit_policy), inputs, outputs, rows)
+    return DecisionTable(decision_id, table.name or decision_id, str(table.hit_policy), inputs, outputs, rows)
 
 
 def _cell(lhs: list[str | None]) -> str:
@@ -139,8 +130,8 @@ def _decision_model(dmn: bytes, decision_id: str) -> tuple[ProcessModel, frozens
         with _MODELS_LOCK:
             found = _MODELS.get(key)
             if found is None:
-                outputs = frozenset(column.name for column in read_decision(dmn, decision_id).outputs)
                 model = parse_process(_one_task_process(decision_id), {"decision.dmn": dmn}, validate_schema=False)
+                outputs = frozenset(column.name for column in _table_of(model, decision_id).outputs)
                 found = _MODELS[key] = (model, outputs)
     return found
 

@@ -76,5 +76,5 @@ def test_a_missing_input_is_a_script_error_naming_the_variable() -> None:
 
 
 def test_an_unknown_decision_is_refused() -> None:
-    with pytest.raises(DiagramError, match="no decision"):
+    with pytest.raises(DiagramError, match="other_fee"):
         read_decision(FEES, "other_fee")
