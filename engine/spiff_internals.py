@@ -36,7 +36,8 @@ so an upgrade of SpiffWorkflow that moves one of them fails loudly, naming it.
    written but combined with the input expression (``DMNEngine.evaluate``):
    ``?`` stands for the input, otherwise ``(input) == (entry)`` or, when the
    entry starts with an operator, ``input entry``. ``decision_expressions``
-   builds the same texts.
+   builds the same texts; ``decision_table`` hands the table to
+   ``engine.decisions``, which shows its rows.
 """
 
 from __future__ import annotations
@@ -220,9 +221,14 @@ class DecisionExpression:
     source: str
 
 
+def decision_table(task_spec: Any) -> Any:
+    """The decision table a business rule task evaluates (its inputs, outputs and rules); None for other specs."""
+    return getattr(getattr(task_spec, "dmnEngine", None), "decision_table", None)
+
+
 def decision_expressions(task_spec: Any) -> list[DecisionExpression]:
     """Every expression a business rule task's decision table evaluates (none for other task specs)."""
-    table = getattr(getattr(task_spec, "dmnEngine", None), "decision_table", None)
+    table = decision_table(task_spec)
     if table is None:
         return []
     found: list[DecisionExpression] = []

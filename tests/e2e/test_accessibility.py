@@ -232,10 +232,11 @@ def new_context(browser: Any, live_server: LiveServer) -> Iterator[Callable[[], 
 
 
 def test_public_pages(new_context: Callable[[], Any], axe_source: str) -> None:
-    """Home, the KITAS types, a type, sign-in, registration (also with its errors), forgotten password, errors."""
+    """Home, the KITAS types, a type, the guide (a question, an answer), the FAQ, sign-in, registration (also
+    with its errors), forgotten password, errors."""
     page = new_context().new_page()
     page.goto("/types")
-    type_page = page.locator("main table a").first.get_attribute("href")
+    type_page = page.locator("main [data-testid=types] a").first.get_attribute("href")
     assert type_page, "the types page links to no type"
     audit = Audit(axe_source)
     check_everywhere(
@@ -245,6 +246,9 @@ def test_public_pages(new_context: Callable[[], Any], axe_source: str) -> None:
             ("home", "/"),
             ("KITAS types", "/types"),
             ("a KITAS type", type_page),
+            ("the guide", "/guide"),
+            ("the guide, answered", "/guide?a=study&a=university&a=12"),
+            ("the FAQ", "/faq"),
             ("sign in", "/auth/login"),
             ("create an account", "/auth/register"),
             ("create an account, with errors", failed_submit("/auth/register")),

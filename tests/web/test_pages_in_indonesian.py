@@ -70,5 +70,5 @@ def test_the_officers_inbox_and_task_in_indonesian(users: dict[str, Any], login_
 
 def test_the_catalog_pages_in_indonesian(client: Any) -> None:
     page = read(client, "/types/worker", INDONESIAN)
-    assert "ITAS Bekerja" in page and "perusahaan pemberi kerja" in page and "Pengesahan RPTKA" in page
+    assert "ITAS Bekerja" in page and "perusahaan terdaftar di Indonesia" in page and "Pengesahan RPTKA" in page
     assert "Work KITAS" in read(client, "/types/worker")

@@ -46,8 +46,10 @@ def _speaks_indonesian(user: Any) -> None:
     ("path", "words"),
     [
         ("/", ["Ajukan izin tinggal terbatas Indonesia Anda secara daring", "Jenis izin", "Persyaratan", "Buat akun"]),
-        ("/types", ["Jenis KITAS", "Kode indeks", "Penjamin", "Daring", "ITAS Bekerja"]),
-        ("/types/worker", ["Dokumen yang diunggah", "Prosedur", "Buat akun untuk mengajukan"]),
+        ("/types", ["Jenis KITAS", "ITAS Bekerja", "Biaya", "belum daring", "KITAS mana yang saya perlukan?"]),
+        ("/types/worker", ["Dokumen yang diunggah", "Langkah-langkah", "Kode indeks", "Penjamin", "Biaya"]),
+        ("/guide", ["KITAS mana yang saya perlukan?", "Apa tujuan Anda datang ke Indonesia?", "Untuk belajar"]),
+        ("/faq", ["Pertanyaan yang sering diajukan", "Berapa biayanya?", "hari kerja"]),
         ("/auth/login", ["Alamat e-mail", "Kata sandi", "Lupa kata sandi?", "Belum punya akun?"]),
         ("/auth/register", ["Buat akun", "Nama lengkap", "Kewarganegaraan", "Filipina", "Buat akun saya"]),
         ("/auth/forgot", ["Lupa kata sandi?", "Kirimi saya tautan atur ulang"]),
@@ -77,7 +79,7 @@ def test_a_page_that_needs_signing_in_says_so_in_indonesian(client: FlaskClient)
     assert "Silakan masuk untuk melihat halaman ini." in _in_indonesian(response)
 
 
-def test_the_applicant_dashboard_in_the_account_language(users: dict[str, Any], login_as: Any) -> None:
+def test_the_applicant_dashboard_in_the_account_language(worker: int, users: dict[str, Any], login_as: Any) -> None:
     applicant = users["applicant"]
     verified(applicant)
     _speaks_indonesian(applicant)

@@ -3,6 +3,7 @@ the document store (local disk or S3), who may open them, and the sweep of files
 cases/ (access, the unit of work) and audit/.
 """
 
+from .file_checks import accepted_formats, megabytes
 from .store import document_store
 from .sweep import SweepReport, run_sweep, sweep_orphan_files
 from .uploads import (
@@ -13,9 +14,13 @@ from .uploads import (
     open_document,
     prepare_uploads,
     store_uploads,
+    upload_limit,
 )
 
 __all__ = [
+    "accepted_formats",
+    "megabytes",
+    "upload_limit",
     "PreparedUploads",
     "add_documents",
     "prepare_uploads",

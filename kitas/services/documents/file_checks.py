@@ -61,7 +61,14 @@ class FileKind:
 PDF = FileKind("application/pdf", ("pdf",), Message("a PDF document"))
 JPEG = FileKind("image/jpeg", ("jpg", "jpeg"), Message("a JPEG image"))
 PNG = FileKind("image/png", ("png",), Message("a PNG image"))
-_BY_EXTENSION = {ext: kind for kind in (PDF, JPEG, PNG) for ext in kind.extensions}
+ACCEPTED_KINDS = (PDF, JPEG, PNG)
+_BY_EXTENSION = {ext: kind for kind in ACCEPTED_KINDS for ext in kind.extensions}
+
+
+def accepted_formats() -> tuple[str, ...]:
+    """The formats any document may be uploaded in, as people name them: ``("PDF", "JPEG", "PNG")``."""
+    return tuple(kind.content_type.split("/")[1].upper() for kind in ACCEPTED_KINDS)
+
 
 # What the first bytes say a file is; the refused kinds get a name people recognise.
 _SIGNATURES: list[tuple[bytes, FileKind | Message]] = [

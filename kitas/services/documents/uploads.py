@@ -71,6 +71,11 @@ class PreparedUploads:
         self.accepted.clear()
 
 
+def upload_limit() -> int:
+    """The largest file accepted for any document, in bytes (``KITAS_MAX_UPLOAD_BYTES``)."""
+    return int(current_app.config["KITAS_MAX_UPLOAD_BYTES"])
+
+
 def prepare_uploads(
     uploads: Mapping[str, tuple[str, bytes]], rules: Mapping[str, Iterable[Mapping[str, Any]]] | None = None
 ) -> PreparedUploads:
@@ -82,7 +87,7 @@ def prepare_uploads(
     rules (format, size, pixels) is refused for that field.
     """
     prepared = PreparedUploads()
-    max_bytes = int(current_app.config["KITAS_MAX_UPLOAD_BYTES"])
+    max_bytes = upload_limit()
     checked: dict[str, tuple[str, CheckedUpload]] = {}
     for form_field, (filename, data) in uploads.items():
         if not _FIELD.match(form_field):

@@ -9,8 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from kitas.i18n import current_language, translate
-from kitas.services import accounts, cases
-from kitas.services import catalog as kitas_catalog
+from kitas.services import accounts, cases, information
 from kitas.services.cases import answers, invitations, listings, timeline
 from kitas.services.errors import Conflict, InvalidInput
 from kitas.services.permits import downloads as permits
@@ -37,7 +36,7 @@ def dashboard() -> ResponseReturnValue:
     user = signed_in_user()
     language = current_language()
     page = listings.my_applications(user, request.args.get("page", 1, type=int), language=language)
-    startable = kitas_catalog.startable_types(language)
+    startable = information.startable_types(language)
     return render_template(
         "applicant/dashboard.html", page=page, startable=startable, verified=accounts.is_verified(user)
     )

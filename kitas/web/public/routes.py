@@ -1,4 +1,4 @@
-"""Public routes: the start page, what each KITAS type needs, and the service's health."""
+"""Public routes: the start page, what each KITAS type needs, the guide, the FAQ, and the service's health."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ from flask_login import current_user
 
 from kitas.extensions import app_clock
 from kitas.i18n import LANGUAGE_COOKIE, LANGUAGES, current_language
-from kitas.services import accounts
-from kitas.services import catalog as kitas_catalog
+from kitas.services import accounts, information
 from kitas.services.health import ping_database, service_health
 from kitas.services.permits import verification
 
@@ -34,19 +33,32 @@ def home() -> ResponseReturnValue:
         ):
             if current_user.has_role(role):
                 return redirect(url_for(endpoint))
-    return render_template("public/home.html", types=kitas_catalog.kitas_types(current_language()))
+    return render_template("public/home.html", overview=information.type_overview(current_language()))
 
 
 @bp.get("/types")
 def types() -> ResponseReturnValue:
-    """Every KITAS type: index code, sponsor, documents, and whether it can be applied for online."""
-    return render_template("public/types.html", types=kitas_catalog.kitas_types(current_language()))
+    """Every KITAS type: index code, who it is for, fees, and whether it can be applied for online."""
+    return render_template("public/types.html", overview=information.type_overview(current_language()))
 
 
 @bp.get("/types/<code>")
 def type_detail(code: str) -> ResponseReturnValue:
-    """What one KITAS type needs: documents, sponsor, deadlines."""
-    return render_template("public/type_detail.html", kitas_type=kitas_catalog.kitas_type(code, current_language()))
+    """What one KITAS type needs, generated: who it is for, sponsor, documents, fees, steps, typical duration."""
+    return render_template("public/type_detail.html", page=information.type_page(code, current_language()))
+
+
+@bp.get("/guide")
+def guide() -> ResponseReturnValue:
+    """Which KITAS do I need? One question per page, the answers so far in the address."""
+    answers = [answer for answer in request.args.getlist("a") if answer][:12]
+    return render_template("public/guide.html", page=information.guide_page(answers, current_language()))
+
+
+@bp.get("/faq")
+def faq() -> ResponseReturnValue:
+    """Frequently asked questions, their numbers from the catalog and the fee table."""
+    return render_template("public/faq.html", page=information.faq_page(current_language()))
 
 
 @bp.get("/verify/<token>")
