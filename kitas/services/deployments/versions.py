@@ -297,10 +297,16 @@ def _deploy_callers(shared: DeployResult, deployed_by: User | None, label: str) 
     pending = [shared]
     while pending:
         current = pending.pop(0)
-        for caller in _latest_callers(current.process_id):
-            if caller.process_id in done:
+        for found in _latest_callers(current.process_id):
+            if found.process_id in done:
                 continue
-            done.add(caller.process_id)
+            done.add(found.process_id)
+            # Read its latest version again once its deployments are serialized: one deployed meanwhile
+            # (with the shared step's version before this one) is the one to follow.
+            audit.lock_chain(audit.process_chain(found.process_id))
+            caller = latest_definition(found.process_id)
+            if caller is None or f"{CALLED}{current.process_id}.bpmn" not in caller.files:
+                continue
             result = _deploy_one(caller.bpmn_xml, dict(caller.files), deployed_by, label, because=current)
             results.append(result)
             if result.created:
