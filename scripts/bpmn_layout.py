@@ -19,7 +19,7 @@ SIZES = {
     "exclusiveGateway": (50, 50),
 }
 TASK_SIZE = (100, 80)
-LANE_HEIGHT = 260
+LANE_HEIGHT = 300
 COLUMN = 150
 LEFT = 180  # where the lanes start (the pool's label band is left of it)
 TOP = 80
@@ -107,7 +107,7 @@ class Diagram:
         tx, ty, tw, th = self.bounds(self.nodes[flow.target])
         scx, scy, tcx, tcy = sx + sw // 2, sy + sh // 2, tx + tw // 2, ty + th // 2
         if self.nodes[flow.source].attached_to:  # leave a boundary event downwards
-            if abs(tcx - scx) < 5:
+            if tx <= scx <= tx + tw:  # the target is below it: straight down into its top
                 return [(scx, sy + sh), (scx, ty)]
             end = (tx, tcy) if tcx > scx else (tx + tw, tcy)
             return [(scx, sy + sh), (scx, tcy), end]

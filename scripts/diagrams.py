@@ -53,19 +53,21 @@ def shared_payment() -> Diagram:
         True,
         properties=status("awaiting_payment"),
     )
-    d.node("payment_paid", "scriptTask", "Payment received", lane, 3, attrs=PY, body=script('payment_outcome = "paid"'))
-    d.node("payment_paid_end", "endEvent", "Paid", lane, 4)
+    d.node(
+        "payment_paid", "scriptTask", "Payment received", lane, 3.3, attrs=PY, body=script('payment_outcome = "paid"')
+    )
+    d.node("payment_paid_end", "endEvent", "Paid", lane, 4.3)
     d.node(
         "payment_expired",
         "scriptTask",
         "Billing code expired",
         lane,
-        3,
-        1.3,
+        2.3,
+        1.6,
         attrs=PY,
         body=script('payment_outcome = "expired"'),
     )
-    d.node("payment_expired_end", "endEvent", "Expired unpaid", lane, 4, 1.3)
+    d.node("payment_expired_end", "endEvent", "Expired unpaid", lane, 3.3, 1.6)
     d.flow("payment_start", "compute_fee")
     d.flow("compute_fee", "await_payment")
     d.flow("await_payment", "payment_paid", "Paid")
@@ -108,40 +110,40 @@ def shared_document_review() -> Diagram:
         "scriptTask",
         "Escalate verification",
         v,
-        2.6,
-        1.3,
+        2.3,
+        1.6,
         attrs=PY,
         body=script("verification_escalated = True"),
     )
-    d.node("end_verification_escalated", "endEvent", "Verification escalated", v, 3.4, 1.3)
-    d.node("gw_verification", "exclusiveGateway", "Verification outcome?", v, 3)
+    d.node("end_verification_escalated", "endEvent", "Verification escalated", v, 3.0, 1.6)
+    d.node("gw_verification", "exclusiveGateway", "Verification outcome?", v, 3.5)
     d.node(
         "review_approved",
         "scriptTask",
         "Documents approved",
         v,
-        4,
+        4.5,
         attrs=PY,
         body=script('review_outcome = "approved"'),
     )
-    d.node("review_approved_end", "endEvent", "Approved", v, 5)
+    d.node("review_approved_end", "endEvent", "Approved", v, 5.5)
     d.node(
         "review_rejected",
         "scriptTask",
         "Documents rejected",
         v,
-        4,
-        -1.3,
+        4.5,
+        -1.6,
         attrs=PY,
         body=script('review_outcome = "rejected"'),
     )
-    d.node("review_rejected_end", "endEvent", "Rejected", v, 5, -1.3)
+    d.node("review_rejected_end", "endEvent", "Rejected", v, 5.5, -1.6)
     d.node(
         "submit_corrections",
         "userTask",
         "Submit corrections",
         a,
-        4,
+        3.5,
         properties=form("shared-submit-corrections", "correction_requested"),
     )
     d.boundary(
@@ -157,12 +159,12 @@ def shared_document_review() -> Diagram:
         "scriptTask",
         "Corrections not sent",
         a,
-        4.6,
-        1.3,
+        3.8,
+        1.6,
         attrs=PY,
         body=script('review_outcome = "expired"'),
     )
-    d.node("review_expired_end", "endEvent", "Expired uncorrected", a, 5.4, 1.3)
+    d.node("review_expired_end", "endEvent", "Expired uncorrected", a, 4.8, 1.6)
     d.flow("review_start", "gw_verify_merge")
     d.flow("gw_verify_merge", "verify_documents")
     d.flow("verify_sla", "escalate_verification")
@@ -210,34 +212,34 @@ def shared_approval() -> Diagram:
         "scriptTask",
         "Escalate approval",
         s,
-        1.6,
         1.3,
+        1.6,
         attrs=PY,
         body=script("approval_escalated = True"),
     )
-    d.node("end_approval_escalated", "endEvent", "Approval escalated", s, 2.4, 1.3)
-    d.node("gw_approval", "exclusiveGateway", "Approved?", s, 2)
+    d.node("end_approval_escalated", "endEvent", "Approval escalated", s, 2.0, 1.6)
+    d.node("gw_approval", "exclusiveGateway", "Approved?", s, 2.5)
     d.node(
         "approval_approved",
         "scriptTask",
         "Application approved",
         s,
-        3,
+        3.5,
         attrs=PY,
         body=script('approval_outcome = "approved"'),
     )
-    d.node("approval_approved_end", "endEvent", "Approved", s, 4)
+    d.node("approval_approved_end", "endEvent", "Approved", s, 4.5)
     d.node(
         "approval_rejected",
         "scriptTask",
         "Application rejected",
         s,
-        3,
-        -1.3,
+        3.5,
+        -1.6,
         attrs=PY,
         body=script('approval_outcome = "rejected"'),
     )
-    d.node("approval_rejected_end", "endEvent", "Rejected", s, 4, -1.3)
+    d.node("approval_rejected_end", "endEvent", "Rejected", s, 4.5, -1.6)
     d.flow("approval_start", "supervisor_approval")
     d.flow("approval_sla", "escalate_approval")
     d.flow("escalate_approval", "end_approval_escalated")
@@ -363,7 +365,7 @@ def kitas_worker() -> Diagram:
         True,
         properties=status("awaiting_sponsor"),
     )
-    d.node("end_sponsor_expired", "endEvent", "Expired without the sponsor", sp, 4.7, 1.3, properties=status("expired"))
+    d.node("end_sponsor_expired", "endEvent", "Expired without the sponsor", sp, 4.2, 1.6, properties=status("expired"))
     d.node("gw_sponsor", "exclusiveGateway", "Sponsor confirms?", sp, 5)
     d.node("end_sponsor_declined", "endEvent", "Sponsor declined", sp, 6, properties=status("sponsor_declined"))
     d.node(
@@ -384,10 +386,10 @@ def kitas_worker() -> Diagram:
         extensions="<spiffworkflow:preScript>duration_months = contract_months</spiffworkflow:preScript>",
     )
     d.node("gw_payment", "exclusiveGateway", "Paid?", a, 8)
-    d.node("end_expired_unpaid", "endEvent", "Expired unpaid", a, 8, 1.3, properties=status("expired"))
+    d.node("end_expired_unpaid", "endEvent", "Expired unpaid", a, 8, -1.3, properties=status("expired"))
     call(d, "call_document_review", "Document review", v, 9, "shared_document_review")
     d.node("gw_review", "exclusiveGateway", "Documents approved?", v, 10)
-    d.node("end_rejected", "endEvent", "Rejected", v, 10, 1.3, properties=status("rejected"))
+    d.node("end_rejected", "endEvent", "Rejected", v, 10.6, 1.3, properties=status("rejected"))
     d.node("end_expired_uncorrected", "endEvent", "Expired uncorrected", v, 11, -1.3, properties=status("expired"))
     call(d, "call_approval", "Supervisor approval", su, 11, "shared_approval")
     d.node("gw_approved", "exclusiveGateway", "Approved?", su, 12)
