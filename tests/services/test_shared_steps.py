@@ -185,3 +185,32 @@ def test_the_deploy_command_names_the_callers_it_deployed_again(ctx: Any, tmp_pa
         "shared_issuance: deployed as version 2",
         "kitas_worker: deployed as version 2 (with shared_issuance version 2)",
     ]
+
+
+def test_a_failure_inside_a_shared_step_is_fixed_by_deploying_the_step_and_retried(
+    ctx: Any, users: dict[str, Any]
+) -> None:
+    """The fee table of the payment step breaks (a result that cannot be stored); the case waits at
+    compute_fee inside call_payment as an incident. Deploying the payment step with a good table makes a
+    new worker version; the admin's retry moves the case to it and it goes on to the payment."""
+    from kitas.models import Incident
+    from kitas.services.incidents import actions
+    from tests.services.helpers import start_until_payment
+
+    deploy_shared_steps()
+    deploy_path(WORKER, FORMS)
+    bpmn, files = collect_files(SHARED / "shared_payment.bpmn", FORMS)
+    good = files["fees.dmn"]
+    files["fees.dmn"] = good.replace("<text>1700000</text>", "<text>(n for n in range(3))</text>", 1)
+    assert [(c.process_id, c.version) for c in deploy(bpmn, files).callers] == [("kitas_worker", 2)]
+    application = start_until_payment(users)
+    [incident] = db.session.scalars(select(Incident).where(Incident.application_id == application.id)).all()
+    assert (incident.element_id, incident.status) == ("compute_fee", "open")
+
+    files["fees.dmn"] = good.replace("</definitions>", "<!-- fixed --></definitions>")  # new content, same fees
+    assert [(c.process_id, c.version) for c in deploy(bpmn, files).callers] == [("kitas_worker", 3)]
+    outcome = actions.retry(incident.id, users["admin"])
+    assert outcome.went_on and outcome.moved_to == 3 and outcome.error is None
+    moved = db.session.get(Application, application.id)
+    assert moved is not None and moved.definition.version == 3 and moved.status == "awaiting_payment"
+    assert cases.read_runtime(moved).data["fee_amount"] == 1700000
