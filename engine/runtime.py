@@ -12,6 +12,10 @@ is left in SpiffWorkflow's ERROR state, and the case keeps what ran before it:
 ScriptError with the stopped tasks in ``stopped``. Such a runtime can be saved as
 it is; ``retry_failed_steps`` runs the stopped tasks again (after a fix, on the
 version ``move_to`` gives).
+
+A case runs inside its call activities (the shared steps) as at the top: their
+user tasks, timers and messages are the case's, and ``data`` is the data of the
+task completed last, in the process or in a called process still running.
 """
 
 from __future__ import annotations

@@ -138,11 +138,14 @@ def parse_process(
     bundle = {f"{process_id}.bpmn": bpmn}
     for name, text in (called or {}).items():
         try:
-            bundle[f"{read_process_id(text)}.bpmn"] = text
+            called_id = read_process_id(text)
         except DiagramError as exc:
             raise DiagramError(
                 [(name if element == "(document)" else element, why) for element, why in exc.problems]
             ) from exc
+        if f"{called_id}.bpmn" in bundle:
+            raise DiagramError([(called_id, f"two diagrams of the bundle define the process {called_id}")])
+        bundle[f"{called_id}.bpmn"] = text
     problems: list[tuple[str, str]] = []
     calls = _check_bundle(bundle, problems)
     if problems:

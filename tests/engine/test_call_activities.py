@@ -108,6 +108,17 @@ def test_an_element_id_used_twice_across_the_bundle_is_refused() -> None:
     ]
 
 
+def test_a_process_defined_twice_in_the_bundle_is_refused() -> None:
+    called = {**shared_diagrams(), "copy.bpmn": shared_diagrams()["shared_payment.bpmn"]}
+    with pytest.raises(DiagramError) as refused:
+        parse_process(WORKER, FEES, called=called)
+    assert refused.value.problems == [
+        ("shared_payment", "two diagrams of the bundle define the process shared_payment")
+    ]
+    with pytest.raises(DiagramError, match="copy.bpmn: the XML does not parse"):
+        parse_process(WORKER, FEES, called={"copy.bpmn": "<bpmn:definitions"})
+
+
 def test_an_unknown_lane_of_a_called_diagram_is_refused_naming_it() -> None:
     called = shared_diagrams()
     called["shared_approval.bpmn"] = called["shared_approval.bpmn"].replace(
