@@ -144,6 +144,8 @@ def parse_process(
                 [(name if element == "(document)" else element, why) for element, why in exc.problems]
             ) from exc
         if f"{called_id}.bpmn" in bundle:
+            if _as_bytes(bundle[f"{called_id}.bpmn"]) == _as_bytes(text):
+                continue  # the same diagram given twice (the diagram itself among the steps, say)
             raise DiagramError([(called_id, f"two diagrams of the bundle define the process {called_id}")])
         bundle[f"{called_id}.bpmn"] = text
     problems: list[tuple[str, str]] = []
