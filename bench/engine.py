@@ -166,6 +166,8 @@ def setup() -> tuple[dict[str, int], ProcessModel, dict[str, Any]]:
     from workflows import catalog
 
     ensure_roles()
+    for shared in sorted((ROOT / "bpmn" / "shared").glob("*.bpmn")):  # the steps the worker diagram calls
+        deploy_path(shared, ROOT / "forms" / "schemas")
     result = deploy_path(ROOT / "bpmn" / "kitas_worker.bpmn", ROOT / "forms" / "schemas")
     emails = {
         "applicant": "ana@example.org",

@@ -14,7 +14,16 @@ from .runtime import CaseRuntime, Completion, FailedStep, PendingTimer, ReadyTas
 from .script_pool import ScriptLimits, WorkerUnavailable
 from .script_pool import configure as configure_scripts
 from .serialization import STATE_FORMAT, state_without_data
-from .spec import ProcessModel, UserTaskInfo, canonical_json, content_hash, parse_process, read_process_id
+from .spec import (
+    ProcessModel,
+    UserTaskInfo,
+    called_elements,
+    canonical_json,
+    content_hash,
+    named_forms,
+    parse_process,
+    read_process_id,
+)
 
 __all__ = [
     "STATE_FORMAT",
@@ -36,9 +45,11 @@ __all__ = [
     "TaskNotReady",
     "UserTaskInfo",
     "WorkerUnavailable",
+    "called_elements",
     "canonical_json",
     "configure_scripts",
     "content_hash",
+    "named_forms",
     "parse_process",
     "read_process_id",
     "state_without_data",

@@ -12,6 +12,10 @@ is left in SpiffWorkflow's ERROR state, and the case keeps what ran before it:
 ScriptError with the stopped tasks in ``stopped``. Such a runtime can be saved as
 it is; ``retry_failed_steps`` runs the stopped tasks again (after a fix, on the
 version ``move_to`` gives).
+
+A case runs inside its call activities (the shared steps) as at the top: their
+user tasks, timers and messages are the case's, and ``data`` is the data of the
+task completed last, in the process or in a called process still running.
 """
 
 from __future__ import annotations
@@ -196,8 +200,9 @@ class CaseRuntime:
 
     @property
     def data(self) -> dict[str, Any]:
-        """The case data: the last completed task's data, or the workflow data when finished."""
-        last = self.workflow.last_task
+        """The case data: the data of the task completed last, in the process or, while a call activity
+        runs, inside the process it called (which was given the whole case data when it started)."""
+        last = self._data_task()
         return dict(last.data) if last is not None else {}
 
     def ready_user_tasks(self) -> list[ReadyTask]:
@@ -314,11 +319,18 @@ class CaseRuntime:
         TaskNotReady if that task no longer waits."""
         task = self._ready_user_task(task_id)
         task.set_data(**copy.deepcopy(values))
-        last = self.workflow.last_task
-        if last is not None and last is not task:
-            last.set_data(**copy.deepcopy(values))
+        for last in {id(t): t for t in (self.workflow.last_task, self._data_task()) if t is not None}.values():
+            if last is not task:
+                last.set_data(**copy.deepcopy(values))
 
     # -- internals ------------------------------------------------------------
+
+    def _data_task(self) -> Task | None:
+        """The task whose data is the case data: the last completed task of the process, or of a called
+        process still running (its start was given the call activity's data), whichever completed last."""
+        running = [sub for sub in self.workflow.subprocesses.values() if not sub.completed]
+        candidates = [w.last_task for w in (self.workflow, *running) if w.last_task is not None]
+        return max(candidates, key=lambda t: (t.last_state_change, t.workflow.depth), default=None)
 
     def _info(self, task: Task) -> UserTaskInfo:
         element_id = task.task_spec.bpmn_id

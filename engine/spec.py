@@ -4,6 +4,11 @@ A deployment is refused with every problem named by its element id: a diagram
 that does not parse, a user task whose form file does not exist, a lane that
 maps to no known role, a user task outside every lane, a script, condition,
 timer or decision-table expression that the sandbox refuses to compile.
+
+A diagram may call other processes (``<bpmn:callActivity calledElement=...>``,
+the shared steps); the called diagrams are parsed with it as one bundle. A call
+to a process no diagram of the bundle defines, and an element id used twice in
+the bundle, are refused naming the element.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ class ProcessModel:
     decisions: tuple[str, ...] = ()
     # Element id -> the name the analyst gave it (events, tasks, gateways), for timelines and reports.
     element_names: dict[str, str] = field(default_factory=dict)
+    # Call activity id -> the process it calls (of this diagram and of the diagrams it calls).
+    calls: dict[str, str] = field(default_factory=dict)
 
     def form_files(self) -> set[str]:
         """Every form file name the diagram's user tasks reference."""
@@ -88,24 +95,67 @@ def read_process_id(bpmn: str | bytes) -> str:
     return str(ids[0])
 
 
+def called_elements(bpmn: str | bytes) -> dict[str, str]:
+    """Call activity id -> the process id it calls, of one diagram (without full parsing)."""
+    root = _xml(bpmn, "(document)")
+    return {
+        str(node.get("id")): str(node.get("calledElement") or "")
+        for node in root.xpath("//bpmn:callActivity", namespaces=_NS)
+    }
+
+
+def named_forms(bpmn: str | bytes) -> set[str]:
+    """The form files the user tasks of one diagram name, read from the XML (without parsing the process;
+    empty when the XML does not parse)."""
+    try:
+        root = _xml(bpmn, "(document)")
+    except DiagramError:
+        return set()
+    return {
+        str(node.get("value"))
+        for node in root.iter(f"{_SPIFF_NS}property")
+        if node.get("name") in (FORM_SCHEMA_PROPERTY, FORM_UI_PROPERTY) and node.get("value")
+    }
+
+
 def parse_process(
     bpmn: str | bytes,
     decision_files: Mapping[str, str | bytes] | None = None,
     *,
+    called: Mapping[str, str | bytes] | None = None,
     form_files: Mapping[str, Any] | None = None,
     known_lanes: Mapping[str, str] | None = None,
     validate_schema: bool = True,
 ) -> ProcessModel:
     """Parse and validate a diagram; raise DiagramError listing every problem found.
 
-    ``form_files`` (name -> content) is what the deployment can supply; when
-    given, every form a user task references must be in it. ``known_lanes`` maps
-    lane names to roles; when given, every lane must be in it.
+    ``called`` (name -> BPMN text) are the diagrams its call activities call (the shared steps), parsed
+    with it as one bundle. ``form_files`` (name -> content) is what the deployment can supply; when
+    given, every form a user task references must be in it. ``known_lanes`` maps lane names to roles;
+    when given, every lane of every diagram of the bundle must be in it.
     """
     process_id = read_process_id(bpmn)
+    bundle = {f"{process_id}.bpmn": bpmn}
+    for name, text in (called or {}).items():
+        try:
+            called_id = read_process_id(text)
+        except DiagramError as exc:
+            raise DiagramError(
+                [(name if element == "(document)" else element, why) for element, why in exc.problems]
+            ) from exc
+        if f"{called_id}.bpmn" in bundle:
+            if _as_bytes(bundle[f"{called_id}.bpmn"]) == _as_bytes(text):
+                continue  # the same diagram given twice (the diagram itself among the steps, say)
+            raise DiagramError([(called_id, f"two diagrams of the bundle define the process {called_id}")])
+        bundle[f"{called_id}.bpmn"] = text
+    problems: list[tuple[str, str]] = []
+    calls = _check_bundle(bundle, problems)
+    if problems:
+        raise DiagramError(problems)
     parser = SpiffBpmnParser(validator=VALIDATOR if validate_schema else None)
     try:
-        parser.add_bpmn_str(_as_bytes(bpmn), filename=f"{process_id}.bpmn")
+        for name, text in bundle.items():
+            parser.add_bpmn_str(_as_bytes(text), filename=name)
         for name, text in (decision_files or {}).items():
             parser.add_dmn_str(_as_bytes(text), filename=name)
         spec = parser.get_spec(process_id)
@@ -116,11 +166,11 @@ def parse_process(
     except (SpiffWorkflowException, etree.XMLSyntaxError) as exc:
         raise DiagramError([("(document)", _first_line(exc))]) from exc
 
-    problems: list[tuple[str, str]] = []
     user_tasks = _user_tasks(spec, subprocess_specs, problems)
     _check_forms(user_tasks, form_files, problems)
     lanes = tuple(sorted({info.lane for info in user_tasks.values() if info.lane}))
-    _check_lanes(bpmn, known_lanes, problems)
+    for text in bundle.values():
+        _check_lanes(text, known_lanes, problems)
     _check_scripts(spec, subprocess_specs, problems)
     if problems:
         raise DiagramError(problems)
@@ -134,14 +184,69 @@ def parse_process(
         statuses=_statuses(spec, subprocess_specs),
         decisions=tuple(sorted(parser.get_dmn_dependencies())),
         element_names=_element_names(spec, subprocess_specs),
+        calls={element: target for element, target in calls.items() if target in subprocess_specs},
     )
 
 
+_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+_MODEL_NS = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+_SPIFF_NS = "{http://spiffworkflow.org/bpmn/schema/1.0/core}"
+
+
+def _xml(text: str | bytes, name: str) -> Any:
+    try:
+        return etree.fromstring(_as_bytes(text))
+    except etree.XMLSyntaxError as exc:
+        raise DiagramError([(name, f"the XML does not parse: {exc}")]) from exc
+
+
+def _check_bundle(bundle: Mapping[str, str | bytes], problems: list[tuple[str, str]]) -> dict[str, str]:
+    """Across the diagram and the diagrams it calls: every element id once, every call answered by a
+    process of the bundle. Returns call activity id -> called process id."""
+    seen: dict[str, str] = {}
+    processes: set[str] = set()
+    calls: dict[str, str] = {}
+    for name, text in bundle.items():
+        root = _xml(text, name)
+        processes.update(str(p.get("id")) for p in root.xpath("//bpmn:process", namespaces=_NS))
+        for node in root.iter():
+            element_id = node.get("id") if isinstance(node.tag, str) and node.tag.startswith(_MODEL_NS) else None
+            if element_id is None:
+                continue
+            if element_id in seen:
+                first = seen[element_id]
+                where = f"twice in {name}" if first == name else f"in {first} and in {name}"
+                problems.append((element_id, f"the id is used {where}; ids must be unique in a diagram and its steps"))
+            else:
+                seen[element_id] = name
+        calls.update(called_elements(text))
+    for element, target in calls.items():
+        if not target:
+            problems.append((element, "the call activity names no calledElement"))
+        elif target not in processes:
+            problems.append((element, f"the call activity calls {target}, which no diagram of the bundle defines"))
+    return calls
+
+
 def _all_specs(spec: BpmnProcessSpec, subprocess_specs: Mapping[str, BpmnProcessSpec]) -> list[Any]:
-    task_specs = list(spec.task_specs.values())
-    for sub in subprocess_specs.values():
-        if sub is not None:
-            task_specs.extend(sub.task_specs.values())
+    """Every task spec of the process and of the processes it calls, in diagram order: a called
+    process's tasks right after the call activity that calls it (first call)."""
+    task_specs: list[Any] = []
+    visited: set[str] = set()
+
+    def walk(process: BpmnProcessSpec) -> None:
+        for task_spec in process.task_specs.values():
+            task_specs.append(task_spec)
+            called = getattr(task_spec, "spec", None)  # a call activity's (or subprocess's) process id
+            if isinstance(called, str) and called not in visited and subprocess_specs.get(called) is not None:
+                visited.add(called)
+                walk(subprocess_specs[called])
+
+    walk(spec)
+    for name, sub in subprocess_specs.items():
+        if sub is not None and name not in visited:
+            visited.add(name)
+            walk(sub)
     return task_specs
 
 
@@ -193,8 +298,7 @@ def _check_lanes(bpmn: str | bytes, known_lanes: Mapping[str, str] | None, probl
     if known_lanes is None:
         return
     root = etree.fromstring(_as_bytes(bpmn))
-    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
-    for lane in root.xpath("//bpmn:lane", namespaces=ns):
+    for lane in root.xpath("//bpmn:lane", namespaces=_NS):
         name = lane.get("name") or ""
         if name not in known_lanes:
             known = ", ".join(sorted(known_lanes))

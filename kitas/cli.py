@@ -6,10 +6,14 @@ import getpass
 import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
+
+if TYPE_CHECKING:
+    from kitas.services.deployments import DeployResult
 
 
 def _actor() -> str:
@@ -17,6 +21,13 @@ def _actor() -> str:
         return f"cli:{getpass.getuser()}"
     except Exception:  # no user name in some containers
         return "cli"
+
+
+def _echo_callers(result: DeployResult) -> None:
+    """The processes a new version of a shared step deployed again (they call it)."""
+    for caller in result.callers:
+        if caller.created:
+            click.echo(f"{caller.process_id}: deployed as version {caller.version} (with {caller.because})")
 
 
 def register_commands(app: Flask) -> None:
@@ -41,6 +52,7 @@ def register_commands(app: Flask) -> None:
         for result in results:
             state = "deployed as" if result.created else "unchanged, still"
             click.echo(f"{result.process_id}: {state} version {result.version}")
+            _echo_callers(result)
 
     @app.cli.command("demo")
     @click.option("--reset", is_flag=True, help="Give every demo account a new password (and officers a new app).")
@@ -92,6 +104,7 @@ def register_commands(app: Flask) -> None:
             _refused(exc)
         if result.created:
             click.echo(f"{result.process_id}: deployed as version {result.version}")
+            _echo_callers(result)
         else:
             click.echo(f"{result.process_id}: identical to version {result.version}; nothing deployed")
 

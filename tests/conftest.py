@@ -114,10 +114,22 @@ def ctx(app: Flask, clock: ManualClock) -> Iterator[Flask]:
 @pytest.fixture()
 def worker(ctx: Flask) -> int:
     """The worker diagram deployed from the repository; returns the definition id."""
+    return deploy_worker().definition_id
+
+
+def deploy_shared_steps() -> list[Any]:
+    """Deploy every shared step of bpmn/shared/ (the type diagrams call them; deploy them first)."""
     from kitas.services.deployments import deploy_path
 
-    result = deploy_path(ROOT / "bpmn" / "kitas_worker.bpmn", ROOT / "forms" / "schemas")
-    return result.definition_id
+    return [deploy_path(path, ROOT / "forms" / "schemas") for path in sorted((ROOT / "bpmn" / "shared").glob("*.bpmn"))]
+
+
+def deploy_worker() -> Any:
+    """The shared steps, then the worker diagram, deployed from the repository (as ``kitas init`` does)."""
+    from kitas.services.deployments import deploy_path
+
+    deploy_shared_steps()
+    return deploy_path(ROOT / "bpmn" / "kitas_worker.bpmn", ROOT / "forms" / "schemas")
 
 
 @pytest.fixture()

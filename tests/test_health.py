@@ -14,7 +14,14 @@ def test_health_reports_deployments_and_timers(worker: int, users: dict[str, Any
     body = client.get("/health").get_json()
     assert body == {
         "database": "ok",
-        "processes": {"kitas_worker": 1},
+        "processes": {
+            "kitas_worker": 1,
+            "shared_approval": 1,
+            "shared_biometrics": 1,
+            "shared_document_review": 1,
+            "shared_issuance": 1,
+            "shared_payment": 1,
+        },
         "timers_pending": 0,
         "timers_overdue": 0,
         "scheduler": {"state": "none", "alive": 0, "last_beat": None},

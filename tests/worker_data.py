@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from engine import ProcessModel, parse_process
+
+BPMN = Path(__file__).resolve().parents[1] / "bpmn"
 
 APPLICANT_DATA = {
     "full_name": "Ana Lima",
@@ -47,3 +52,23 @@ def form_data(element_id: str, **overrides: Any) -> dict[str, Any]:
         "capture_biometrics": {"biometrics_captured": True},
     }
     return {**defaults[element_id], **overrides}
+
+
+def shared_diagrams() -> dict[str, str]:
+    """The shared steps' diagrams (bpmn/shared/), file name -> BPMN text."""
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted((BPMN / "shared").glob("*.bpmn"))}
+
+
+def worker_model(bpmn: str | None = None) -> ProcessModel:
+    """The worker diagram (or ``bpmn``) parsed with the fee table and the shared steps it calls."""
+    text = bpmn if bpmn is not None else (BPMN / "kitas_worker.bpmn").read_text(encoding="utf-8")
+    return parse_process(text, {"fees.dmn": (BPMN / "fees.dmn").read_text(encoding="utf-8")}, called=shared_diagrams())
+
+
+def task_spec(model: ProcessModel, element_id: str) -> Any:
+    """The task spec of an element, in the process or in a process it calls."""
+    for spec in (model.spec, *model.subprocess_specs.values()):
+        for task_spec in spec.task_specs.values():
+            if getattr(task_spec, "bpmn_id", None) == element_id:
+                return task_spec
+    raise KeyError(element_id)

@@ -3,7 +3,8 @@
 A journey is written once, with the English texts a person sees; ``Words("id")`` turns each into
 the Indonesian text the service shows, read from the same sources the service reads: the gettext
 catalog, the translations beside the forms and the catalog (``NAME.id.json``, by JSON pointer)
-and the diagrams' names (``bpmn/NAME.id.json``, by element id). A text with no Indonesian fails
+and the diagrams' names (``bpmn/NAME.id.json`` and the shared steps' ``bpmn/shared/NAME.id.json``,
+by element id). A text with no Indonesian fails
 the test (the service would show English there).
 """
 
@@ -38,7 +39,7 @@ def _indonesian() -> dict[str, str]:
         for pointer, english in text_pointers(json.loads(source.read_text(encoding="utf-8"))):
             if pointer in translated:
                 words.setdefault(english, translated[pointer])
-    for texts_file in sorted(ROOT.glob("bpmn/*.id.json")):
+    for texts_file in sorted([*ROOT.glob("bpmn/*.id.json"), *ROOT.glob("bpmn/shared/*.id.json")]):
         translated = json.loads(texts_file.read_text(encoding="utf-8"))
         diagram = ET.parse(texts_file.with_name(texts_file.name.replace(".id.json", ".bpmn")))
         for element in diagram.iter():

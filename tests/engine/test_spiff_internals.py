@@ -25,6 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine import CaseRuntime, ManualClock, ProcessModel, ScriptError, parse_process
 from engine import spiff_internals as internals
 from engine.sandbox import make_script_engine
+from tests.worker_data import task_spec, worker_model
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
@@ -57,9 +58,9 @@ def _samples(waiting: tuple[CaseRuntime, Task]) -> dict[str, Any]:
     """Live objects whose instance attributes the reaches name, keyed by class name."""
     runtime, task = waiting
     serializer = internals.make_state_serializer(SPIFF_CONFIG)
-    worker = parse_process((BPMN / "kitas_worker.bpmn").read_text(), {"fees.dmn": (BPMN / "fees.dmn").read_text()})
-    gateway = next(s for s in worker.spec.task_specs.values() if getattr(s, "bpmn_id", None) == "gw_sponsor")
-    rule_task = next(s for s in worker.spec.task_specs.values() if getattr(s, "bpmn_id", None) == "compute_fee")
+    worker = worker_model()
+    gateway = task_spec(worker, "gw_sponsor")
+    rule_task = task_spec(worker, "compute_fee")
     return {
         "BusinessRuleTaskMixin": rule_task,
         "DMNEngine": rule_task.dmnEngine,
@@ -161,8 +162,7 @@ def test_the_state_encoder_round_trips_dates_uuids_and_durations(waiting: tuple[
 
 
 def test_gateway_conditions_are_read_from_the_spec() -> None:
-    worker = parse_process((BPMN / "kitas_worker.bpmn").read_text(), {"fees.dmn": (BPMN / "fees.dmn").read_text()})
-    gateway = next(s for s in worker.spec.task_specs.values() if getattr(s, "bpmn_id", None) == "gw_sponsor")
+    gateway = task_spec(worker_model(), "gw_sponsor")
     conditions = internals.gateway_conditions(gateway)
     assert conditions and all(isinstance(c, str) and c.strip() for c in conditions), _changed(
         "how gateways keep their conditions", used_by="gateway_conditions"
@@ -184,8 +184,7 @@ def test_a_sandbox_error_travels_inside_spiffs_exception_with_its_element() -> N
 
 def test_decision_expressions_are_what_the_decision_engine_evaluates() -> None:
     """Each text decision_expressions builds evaluates, through Spiff's own DMNEngine, as the rule does."""
-    worker = parse_process((BPMN / "kitas_worker.bpmn").read_text(), {"fees.dmn": (BPMN / "fees.dmn").read_text()})
-    rule_task = next(s for s in worker.spec.task_specs.values() if getattr(s, "bpmn_id", None) == "compute_fee")
+    rule_task = task_spec(worker_model(), "compute_fee")
     found = {e.element_id: e.source for e in internals.decision_expressions(rule_task)}
     expected = {
         "input_kitas_type": "kitas_type",

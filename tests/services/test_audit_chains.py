@@ -16,6 +16,7 @@ from kitas.models import Application, AuditEvent, AuditSeal
 from kitas.services import accounts, audit, cases
 from kitas.services.health import ping_database
 from kitas.transactions import write_transaction
+from tests.conftest import ROOT
 
 
 @contextmanager
@@ -85,7 +86,8 @@ def test_each_kind_of_row_goes_to_its_own_chain(worker: int, users: dict[str, An
     assert _chains("case_started") == [(f"case:{application_id}", 1)]
     assert _chains("note_added") == [(f"case:{application_id}", 2)]
     assert _chains("looked_around") == [(f"user:{users['verifier'].id}", 1)]
-    assert _chains("definition_deployed") == [("process:kitas_worker", 1)]
+    shared = [(f"process:{p.stem}", 1) for p in sorted((ROOT / "bpmn" / "shared").glob("*.bpmn"))]
+    assert sorted(_chains("definition_deployed")) == sorted([("process:kitas_worker", 1), *shared])
     [(shard, seq)] = _chains("visited")
     assert shard == audit.shard_chain("anonymous (198.51.100.1)", {"n": 3}) and seq == 1
     assert audit.verify_chain().ok
@@ -111,17 +113,18 @@ def test_a_case_given_with_another_id_is_refused(worker: int, users: dict[str, A
 
 def test_the_seal_command_seals_what_moved(ctx: Flask, worker: int) -> None:
     runner = ctx.test_cli_runner()
-    assert "sealed 1 chain heads" in runner.invoke(args=["audit", "seal"]).output
+    # The deployments of the worker and of the five shared steps it calls, each in its process's chain.
+    assert "sealed 6 chain heads" in runner.invoke(args=["audit", "seal"]).output
     assert "sealed 0 chain heads" in runner.invoke(args=["audit", "seal"]).output
     result = runner.invoke(args=["audit", "verify"])
-    assert result.exit_code == 0 and "audit chain intact: 1 rows in 1 chains, 2 seals" in result.output
+    assert result.exit_code == 0 and "audit chain intact: 6 rows in 6 chains, 2 seals" in result.output
 
 
 def test_the_seal_job_seals_what_moved_once_per_interval(
     ctx: Flask, worker: int, users: dict[str, Any], clock: ManualClock
 ) -> None:
     application_id = cases.start_case("worker", users["applicant"]).id
-    assert audit.seal_due() == 2  # the case and the deployments of kitas_worker
+    assert audit.seal_due() == 7  # the case, the deployments of kitas_worker and of its five shared steps
     assert audit.seal_due() == 0  # not due again yet
     with write_transaction():
         audit.record("note_added", {"n": 1}, user=users["verifier"], application_id=application_id)

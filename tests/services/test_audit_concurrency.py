@@ -161,13 +161,20 @@ def test_appends_to_one_chain_at_once_never_share_a_seq(ctx: Flask, worker: int,
 
 
 def test_deployments_of_one_process_at_once_get_one_version_each(ctx: Flask) -> None:
+    from tests.conftest import deploy_shared_steps
+
+    deploy_shared_steps()
     bpmn, files = collect_files(ROOT / "bpmn" / "kitas_worker.bpmn", ROOT / "forms" / "schemas")
     variants = [bpmn.replace("</bpmn:definitions>", f"<!-- variant {n} --></bpmn:definitions>") for n in range(3)]
     assert all(variant != bpmn for variant in variants)
     errors = _together(ctx, [lambda v=v: deploy(v, files) for v in variants])
     assert errors == []
     db.session.rollback()
-    versions = db.session.scalars(select(ProcessDefinition.version).order_by(ProcessDefinition.version)).all()
+    versions = db.session.scalars(
+        select(ProcessDefinition.version)
+        .where(ProcessDefinition.process_id == "kitas_worker")
+        .order_by(ProcessDefinition.version)
+    ).all()
     assert versions == [1, 2, 3]
     assert db.session.scalar(select(func.count()).where(AuditEvent.chain == "process:kitas_worker")) == 3
     assert audit.verify_chain().ok

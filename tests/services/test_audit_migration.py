@@ -64,7 +64,8 @@ def test_a_trail_survives_downgrade_and_upgrade(ctx: Flask, worker: int, users: 
         accounts.authenticate("nobody@example.org", "wrong password", "198.51.100.9")
     audit.seal_chains()
     before = _trail()
-    assert len({chain for chain, _, _ in before[0].values()}) == 4  # process, two cases, a shard
+    # six processes (the worker and its five shared steps), two cases, a shard
+    assert len({chain for chain, _, _ in before[0].values()}) == 9
     db.session.remove()
     try:
         downgrade(revision="0003")

@@ -23,7 +23,13 @@ def test_init_deploys_every_diagram_once(ctx: Any) -> None:
     assert "kitas_worker: deployed as version 1" in result.output
     again = runner.invoke(args=["init"])
     assert again.exit_code == 0 and "kitas_worker: unchanged, still version 1" in again.output
-    assert db.session.scalars(select(ProcessDefinition.process_id)).all() == ["kitas_worker"]
+    # The shared steps first (the type diagrams call them), then every diagram of bpmn/, each once.
+    bpmn = Path(current_app.config["KITAS_BPMN_DIR"])
+    expected = {p.stem for p in (*bpmn.joinpath("shared").glob("*.bpmn"), *bpmn.glob("*.bpmn"))}
+    assert "shared_payment" in expected and "kitas_worker" in expected
+    deployed = db.session.scalars(select(ProcessDefinition.process_id).order_by(ProcessDefinition.id)).all()
+    assert sorted(deployed) == sorted(expected)
+    assert deployed.index("shared_payment") < deployed.index("kitas_worker")
 
 
 def test_audit_verify_reports_the_first_broken_link(worker: int, users: dict[str, Any]) -> None:
@@ -32,7 +38,8 @@ def test_audit_verify_reports_the_first_broken_link(worker: int, users: dict[str
     complete(application.id, "employment_data", users["applicant"])
     runner = current_app.test_cli_runner()
     ok = runner.invoke(args=["audit", "verify"])
-    assert ok.exit_code == 0 and "audit chain intact: 4 rows" in ok.output
+    # Six deployments (five shared steps and the worker), the start and two steps.
+    assert ok.exit_code == 0 and "audit chain intact: 9 rows" in ok.output
 
     rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
     target = rows[2]

@@ -13,12 +13,19 @@ from kitas.models import Application, AuditEvent, ProcessDefinition
 from kitas.services import cases
 from kitas.services.deployments import collect_files, definition_form, deploy, deploy_path, element_name
 from kitas.services.errors import DeploymentRefused
-from tests.conftest import ROOT
+from tests.conftest import ROOT, deploy_shared_steps
 from tests.services.helpers import complete, open_task
 from tests.worker_data import form_data
 
 WORKER = ROOT / "bpmn" / "kitas_worker.bpmn"
+SHARED = ROOT / "bpmn" / "shared"
 FORMS = ROOT / "forms" / "schemas"
+
+
+@pytest.fixture(autouse=True)
+def shared_steps(ctx: Any) -> None:
+    """The worker diagram calls the shared steps: they are deployed first, as ``kitas init`` does."""
+    deploy_shared_steps()
 
 
 def _worker_files() -> tuple[str, dict[str, str]]:
@@ -31,11 +38,19 @@ def test_identical_content_is_not_a_new_version(ctx: Any) -> None:
     assert (first.version, first.created) == (1, True)
     assert (again.version, again.created, again.definition_id) == (1, False, first.definition_id)
     definition = db.session.get(ProcessDefinition, first.definition_id)
-    # The forms, their translations and the diagram's translations are part of the version.
-    assert set(definition.files) == {"fees.dmn", "kitas_worker.id.json"} | {p.name for p in FORMS.glob("worker-*.json")}
+    # The forms, their translations and the diagram's translations are part of the version; so are the
+    # shared steps it calls, with their forms and translations (the case pins them).
+    shared = {p.stem for p in SHARED.glob("*.bpmn")}
+    assert set(definition.files) == (
+        {"fees.dmn", "kitas_worker.id.json"}
+        | {p.name for p in FORMS.glob("worker-*.json")}
+        | {p.name for p in FORMS.glob("shared-*.json")}
+        | {f"called/{name}.bpmn" for name in shared}
+        | {f"called/{name}.id.json" for name in shared}
+    )
     assert len(definition.content_hash) == 64 and definition.deployed_by == "cli"
     deployed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "definition_deployed")).all()
-    assert len(deployed) == 1
+    assert [row.detail["process_id"] for row in deployed].count("kitas_worker") == 1
 
 
 def test_cases_stay_on_their_version(ctx: Any, users: dict[str, Any]) -> None:
@@ -62,19 +77,28 @@ def test_changing_a_form_makes_a_new_version(ctx: Any) -> None:
     assert deploy(bpmn, files).version == 2
 
 
-def test_unparsable_diagram_is_refused() -> None:
+def test_unparsable_diagram_is_refused(ctx: Any) -> None:
     with pytest.raises(DeploymentRefused, match="does not parse"):
         deploy("<bpmn:definitions", {})
 
 
 def test_missing_form_file_names_the_task(ctx: Any) -> None:
     bpmn, files = _worker_files()
-    del files["worker-verify-documents.schema.json"]
+    del files["worker-conduct-interview.schema.json"]
     with pytest.raises(DeploymentRefused) as caught:
         deploy(bpmn, files)
     assert (
+        "conduct_interview",
+        "the form file worker-conduct-interview.schema.json does not exist",
+    ) in caught.value.problems
+    # A shared step's own form: refused when the shared step is deployed.
+    bpmn, files = collect_files(SHARED / "shared_document_review.bpmn", FORMS)
+    del files["shared-verify-documents.schema.json"]
+    with pytest.raises(DeploymentRefused) as caught:
+        deploy(bpmn.replace('name="Verify documents"', 'name="Check the documents"'), files)
+    assert (
         "verify_documents",
-        "the form file worker-verify-documents.schema.json does not exist",
+        "the form file shared-verify-documents.schema.json does not exist",
     ) in caught.value.problems
 
 
@@ -87,11 +111,23 @@ def test_unknown_lane_names_the_lane(ctx: Any) -> None:
 
 
 def test_broken_form_schema_is_refused(ctx: Any) -> None:
-    bpmn, files = _worker_files()
-    files["worker-book-biometrics.schema.json"] = '{"type": "object", "properties": {"office": {"type": "banana"}}}'
+    bpmn, files = collect_files(SHARED / "shared_biometrics.bpmn", FORMS)
+    files["shared-book-biometrics.schema.json"] = '{"type": "object", "properties": {"office": {"type": "banana"}}}'
     with pytest.raises(DeploymentRefused) as caught:
         deploy(bpmn, files)
     assert any(element == "book_biometrics" for element, _ in caught.value.problems)
+
+
+def test_a_shared_form_that_differs_from_the_deployed_shared_step_is_refused(ctx: Any) -> None:
+    """The worker takes the shared steps' forms from their deployed versions: a changed copy beside it
+    would be silently ignored, so it is refused, naming the file and the shared step to deploy first."""
+    bpmn, files = _worker_files()
+    name = "shared-book-biometrics.schema.json"
+    files[name] = files[name].replace('"title"', '"description": "Changed.", "title"', 1)
+    with pytest.raises(DeploymentRefused) as caught:
+        deploy(bpmn, files)
+    problems = dict(caught.value.problems)
+    assert "shared_biometrics version 1" in problems[name]
 
 
 def test_flow_to_nowhere_names_its_source(ctx: Any) -> None:
@@ -116,7 +152,7 @@ def test_broken_script_and_condition_are_refused_at_deployment(ctx: Any) -> None
 
 
 def test_missing_decision_table_is_refused(ctx: Any) -> None:
-    bpmn, files = _worker_files()
+    bpmn, files = collect_files(SHARED / "shared_payment.bpmn", FORMS)
     del files["fees.dmn"]
     with pytest.raises(DeploymentRefused, match="kitas_fee"):
         deploy(bpmn, files)
@@ -140,6 +176,8 @@ def test_completion_uses_the_forms_of_the_pinned_version(ctx: Any, users: dict[s
 
 def test_deploy_command(ctx: Any, tmp_path: Path) -> None:
     runner = ctx.test_cli_runner()
+    result = runner.invoke(args=["deploy", str(SHARED / "shared_payment.bpmn")])
+    assert result.exit_code == 0 and "shared_payment: identical to version 1" in result.output
     result = runner.invoke(args=["deploy", str(WORKER)])
     assert result.exit_code == 0 and "deployed as version 1" in result.output
     result = runner.invoke(args=["deploy", str(WORKER)])
@@ -156,9 +194,11 @@ def test_form_data_of_every_task_is_valid_for_its_form(ctx: Any) -> None:
 
     definition = db.session.get(ProcessDefinition, deploy_path(WORKER, FORMS).definition_id)
     assert definition is not None
-    for schema in FORMS.glob("worker-*.schema.json"):
+    schemas = [*FORMS.glob("worker-*.schema.json"), *FORMS.glob("shared-*.schema.json")]
+    assert len(schemas) == 10
+    for schema in schemas:
         form = definition_form(definition, schema.name, schema.name.replace(".schema.json", ".uischema.json"))
-        element = schema.name.removeprefix("worker-").removesuffix(".schema.json").replace("-", "_")
+        element = schema.name.split("-", 1)[1].removesuffix(".schema.json").replace("-", "_")
         assert forms.validate(form, form_data(element)) == {}, schema.name
 
 

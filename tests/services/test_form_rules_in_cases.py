@@ -81,7 +81,7 @@ def _with_rule(files: dict[str, str], rule: dict[str, Any]) -> dict[str, str]:
     ],
 )
 def test_a_bad_rule_is_refused_at_deployment_naming_the_form_and_field(
-    ctx: Any, rule: dict[str, Any], said: str
+    worker: int, rule: dict[str, Any], said: str
 ) -> None:
     bpmn, files = collect_files(WORKER, FORMS)
     with pytest.raises(DeploymentRefused) as caught:

@@ -282,8 +282,9 @@ def test_a_case_running_on_the_version_before_keeps_it(ctx: Any, users: dict[str
 
     from kitas.models import Timer
     from kitas.services.deployments import deploy_path
-    from tests.conftest import ROOT
+    from tests.conftest import ROOT, deploy_shared_steps
 
+    deploy_shared_steps()
     older = tmp_path / "kitas_worker.bpmn"
     older.write_text(_without_the_deadline((ROOT / "bpmn" / "kitas_worker.bpmn").read_text()))
     shutil.copy(ROOT / "bpmn" / "fees.dmn", tmp_path / "fees.dmn")

@@ -9,6 +9,7 @@ steps of other cases still run.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +20,11 @@ from kitas.models import Application, HumanTask, Incident, ProcessDefinition
 from kitas.services import cases
 from kitas.services.deployments import collect_files, deploy, deploy_path
 from kitas.services.errors import DeploymentRefused
-from tests.conftest import ROOT
+from tests.conftest import ROOT, deploy_shared_steps
 from tests.services.helpers import complete
 
 WORKER = ROOT / "bpmn" / "kitas_worker.bpmn"
+PAYMENT = ROOT / "bpmn" / "shared" / "shared_payment.bpmn"
 FORMS = ROOT / "forms" / "schemas"
 CONFIRM = 'sponsor_decision == "confirm"'
 ENDLESS = "sum(1 for i in range(100000) for j in range(100000)) > 0"
@@ -41,15 +43,18 @@ def _open_tasks(application_id: int) -> list[str]:
 
 
 def _hostile_version(old: str, new: str, *, in_file: str | None = None) -> None:
-    """Deploy the worker diagram again with ``old`` replaced by ``new`` in the diagram or one of its files."""
-    bpmn, files = collect_files(WORKER, FORMS)
+    """Deploy the worker diagram again with ``old`` replaced by ``new`` in the diagram or one of its files;
+    the fee table is the shared payment step's: deploying that step again makes worker version 2."""
+    bpmn, files = collect_files(PAYMENT if in_file == "fees.dmn" else WORKER, FORMS)
     if in_file is None:
         assert old in bpmn
         bpmn = bpmn.replace(old, new)
     else:
         assert old in files[in_file]
         files[in_file] = files[in_file].replace(old, new)
-    assert deploy(bpmn, files, actor="analyst").version == 2
+    result = deploy(bpmn, files, actor="analyst")
+    worker = result if result.process_id == "kitas_worker" else next(c for c in result.callers)
+    assert (worker.process_id, worker.version) == ("kitas_worker", 2)
 
 
 def _up_to_sponsor(users: dict[str, Any]) -> Application:
@@ -116,18 +121,20 @@ def test_after_a_stopped_step_the_next_steps_of_other_cases_run(worker: int, use
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "in_file", "element", "message"),
+    ("diagram", "old", "new", "in_file", "element", "message"),
     [
-        (CONFIRM, 'open("/etc/passwd") != None', None, "gw_sponsor", "'open' is not available in scripts"),
+        (WORKER, CONFIRM, 'open("/etc/passwd") != None', None, "gw_sponsor", "'open' is not available in scripts"),
         (
+            WORKER,
             "interview_required = False",
             'interview_required = getattr(sla_escalations, "count")',
             None,
             "init_case",
             "'getattr' is not available in scripts",
         ),
-        ('"P7D"', "iso_days(len(vars()))", None, "payment_deadline", "'vars' is not available in scripts"),
+        (PAYMENT, '"P7D"', "iso_days(len(vars()))", None, "payment_deadline", "'vars' is not available in scripts"),
         (
+            PAYMENT,
             "<text>1700000</text>",
             "<text>type(1)</text>",
             "fees.dmn",
@@ -135,6 +142,7 @@ def test_after_a_stopped_step_the_next_steps_of_other_cases_run(worker: int, use
             "'type' is not available in scripts",
         ),
         (
+            PAYMENT,
             "<text>12</text>",
             "<text>len(globals())</text>",
             "fees.dmn",
@@ -145,9 +153,10 @@ def test_after_a_stopped_step_the_next_steps_of_other_cases_run(worker: int, use
     ids=["condition", "script", "timer", "dmn-output", "dmn-input"],
 )
 def test_forbidden_names_are_refused_by_the_deployment_service(
-    worker: int, old: str, new: str, in_file: str | None, element: str, message: str
+    worker: int, diagram: Path, old: str, new: str, in_file: str | None, element: str, message: str
 ) -> None:
-    bpmn, files = collect_files(WORKER, FORMS)
+    before = db.session.scalar(select(func.count()).select_from(ProcessDefinition))
+    bpmn, files = collect_files(diagram, FORMS)
     if in_file is None:
         assert old in bpmn
         bpmn = bpmn.replace(old, new.replace('"', "&quot;"), 1)
@@ -158,10 +167,11 @@ def test_forbidden_names_are_refused_by_the_deployment_service(
         deploy(bpmn, files, actor="analyst")
     matching = [(e, m) for e, m in refused.value.problems if message in m]
     assert [e for e, _ in matching] == [element], refused.value.problems
-    assert db.session.scalar(select(func.count()).select_from(ProcessDefinition)) == 1
+    assert db.session.scalar(select(func.count()).select_from(ProcessDefinition)) == before
 
 
 def test_the_repository_diagrams_still_deploy(ctx: Any) -> None:
+    assert [r.version for r in deploy_shared_steps()] == [1] * 5
     assert deploy_path(WORKER, FORMS).version == 1
 
 

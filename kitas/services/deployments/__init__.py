@@ -4,6 +4,7 @@ a deployed version. Calls audit/.
 
 from .versions import (
     DeployResult,
+    called_diagrams,
     collect_files,
     definition_form,
     deploy,
@@ -18,6 +19,7 @@ from .versions import (
 
 __all__ = [
     "DeployResult",
+    "called_diagrams",
     "collect_files",
     "definition_form",
     "deploy",

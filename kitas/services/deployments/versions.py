@@ -3,19 +3,36 @@
 A version's files include the translations kept beside the diagram and beside each form
 (``kitas_worker.id.json``, ``worker-x.schema.id.json``: JSON pointer -> text, see
 :mod:`forms.texts`); a form and an element name are read in a language from them.
+
+Shared steps (``bpmn/shared/``) are processes of their own, deployed like any diagram. A diagram
+that calls one (``callActivity calledElement="shared_payment"``) bundles the LATEST deployed version
+of it into its own version: ``called/shared_payment.bpmn``, its translations as
+``called/shared_payment.id.json``, its forms, form texts and decision tables under their own names;
+so a case pins the shared steps with its definition. Deploying a new version of a shared step
+deploys a new version of every process whose latest version calls it (in the same transaction,
+``deployed_by`` naming the shared step's version), so new cases of every type get it while
+running cases keep theirs.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from threading import Lock
 
 from sqlalchemy import func, select
 
 import forms
-from engine import DiagramError, ProcessModel, content_hash, parse_process
+from engine import (
+    DiagramError,
+    ProcessModel,
+    called_elements,
+    content_hash,
+    named_forms,
+    parse_process,
+    read_process_id,
+)
 from forms.texts import LANGUAGES, SOURCE_LANGUAGE, Message, localize, missing_texts, parse_texts
 from workflows import catalog
 
@@ -31,6 +48,10 @@ _FORMS: dict[str, forms.FormSpec] = {}
 _NAMES: dict[str, dict[str, str]] = {}
 # The languages texts are translated into; the source language is the files themselves.
 TRANSLATED = tuple(language for language in LANGUAGES if language != SOURCE_LANGUAGE)
+# Where a version keeps the diagrams of the processes it calls (and their translations).
+CALLED = "called/"
+# The folder of the shared steps, beside the type diagrams.
+SHARED_DIR = "shared"
 
 
 def texts_file(name: str, language: str) -> str:
@@ -47,26 +68,48 @@ def _texts_language(name: str) -> str | None:
 
 @dataclass(frozen=True)
 class DeployResult:
-    """The outcome of a deployment: the version now current, and whether it is new."""
+    """The outcome of a deployment: the version now current, and whether it is new; for a shared step,
+    the new versions of the processes that call it (``callers``)."""
 
     definition_id: int
     process_id: str
     version: int
     created: bool
+    because: str | None = None  # why a caller was deployed again: "shared_payment version 2"
+    callers: tuple[DeployResult, ...] = ()
+
+
+def called_diagrams(files: dict[str, str]) -> dict[str, str]:
+    """The diagrams a version bundles for its call activities: process id -> BPMN text."""
+    return {
+        name.removeprefix(CALLED).removesuffix(".bpmn"): text
+        for name, text in files.items()
+        if name.startswith(CALLED) and name.endswith(".bpmn")
+    }
 
 
 def collect_files(bpmn_path: Path, forms_dir: Path) -> tuple[str, dict[str, str]]:
-    """Read a diagram and the files it needs: every decision table beside it, its forms, and the
-    translations beside the diagram and beside each form."""
+    """Read a diagram and the files it needs: every decision table beside it (a shared step also those
+    of the folder above), its forms (those of the shared steps it calls included, found in
+    ``shared/`` beside it), and the translations beside the diagram and beside each form.
+
+    The shared steps themselves are not among the files: deployment bundles their deployed versions."""
     if not bpmn_path.is_file():
         raise DeploymentRefused([(str(bpmn_path.name), "the diagram file does not exist")])
     bpmn = bpmn_path.read_text(encoding="utf-8")
-    files = {p.name: p.read_text(encoding="utf-8") for p in sorted(bpmn_path.parent.glob("*.dmn"))}
+    folders = [bpmn_path.parent]
+    if bpmn_path.parent.name == SHARED_DIR:
+        folders.append(bpmn_path.parent.parent)
+    files: dict[str, str] = {}
+    for folder in reversed(folders):  # the diagram's own folder wins
+        files.update({p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.dmn"))})
     for language in TRANSLATED:
         texts = bpmn_path.with_name(texts_file(bpmn_path.name, language))
         if texts.is_file():
             files[texts.name] = texts.read_text(encoding="utf-8")
-    for name in sorted(_referenced_forms(bpmn, {n: t for n, t in files.items() if n.endswith(".dmn")})):
+    decisions = {n: t for n, t in files.items() if n.endswith(".dmn")}
+    called = _called_on_disk(bpmn, bpmn_path)
+    for name in sorted(_referenced_forms(bpmn, decisions, called)):
         for file_name in (name, *(texts_file(name, language) for language in TRANSLATED)):
             path = forms_dir / file_name
             if path.is_file():
@@ -74,60 +117,222 @@ def collect_files(bpmn_path: Path, forms_dir: Path) -> tuple[str, dict[str, str]
     return bpmn, files
 
 
-def _referenced_forms(bpmn: str, decisions: dict[str, str]) -> set[str]:
+def _called_on_disk(bpmn: str, bpmn_path: Path) -> dict[str, str]:
+    """The diagrams of the processes a diagram calls, read from the shared steps' folder (recursively)."""
+    shared = bpmn_path.parent if bpmn_path.parent.name == SHARED_DIR else bpmn_path.parent / SHARED_DIR
+    found: dict[str, str] = {}
     try:
-        model = parse_process(bpmn, decisions, validate_schema=False)
+        wanted = list(called_elements(bpmn).values())
     except DiagramError:
-        return set()  # the real deployment reports the problem
+        return found
+    while wanted:
+        process_id = wanted.pop()
+        path = shared / f"{process_id}.bpmn"
+        if process_id in found or not path.is_file():
+            continue
+        found[process_id] = path.read_text(encoding="utf-8")
+        try:
+            wanted.extend(called_elements(found[process_id]).values())
+        except DiagramError:
+            continue
+    return found
+
+
+def _referenced_forms(bpmn: str, decisions: dict[str, str], called: dict[str, str]) -> set[str]:
+    try:
+        model = parse_process(bpmn, decisions, called=called, validate_schema=False)
+    except DiagramError:
+        # The real deployment reports the problem; the forms its own user tasks name are still read
+        # (a diagram whose shared steps are not beside it takes theirs from their deployed versions).
+        return named_forms(bpmn)
     return model.form_files()
 
 
 def deploy(bpmn: str, files: dict[str, str], deployed_by: User | None = None, actor: str = "cli") -> DeployResult:
-    """Validate and store a new version of a diagram; identical content returns the current version."""
-    decisions = {name: text for name, text in files.items() if name.endswith(".dmn")}
-    form_files = {name: text for name, text in files.items() if not name.endswith(".dmn")}
-    model = _validate(bpmn, decisions, form_files)
-    used_decisions = _decision_files_used(model, decisions)
-    used_texts = _check_texts(model, form_files)
-    stored = {**{n: form_files[n] for n in sorted(model.form_files())}, **used_decisions, **used_texts}
-    digest = content_hash(bpmn, stored)
+    """Validate and store a new version of a diagram; identical content returns the current version.
+
+    The diagram bundles the latest deployed version of every process it calls (refused, naming the call
+    activity, when one is not deployed). A new version of a process that others call deploys a new
+    version of each process whose latest version calls it, in the same transaction (``callers``)."""
     label = deployed_by.label if deployed_by is not None else actor
     with write_transaction():
-        # The head of the process's deployment chain serializes its deployments: versions cannot collide.
-        chain = audit.process_chain(model.process_id)
-        audit.lock_chain(chain)
-        existing = db.session.scalars(
-            select(ProcessDefinition).where(
-                ProcessDefinition.process_id == model.process_id, ProcessDefinition.content_hash == digest
-            )
-        ).first()
-        if existing is not None:
-            return DeployResult(existing.id, existing.process_id, existing.version, created=False)
-        latest = db.session.scalar(
-            select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_id == model.process_id)
-        )
-        definition = ProcessDefinition(
-            process_id=model.process_id,
-            version=(latest or 0) + 1,
-            name=model.name,
-            content_hash=digest,
-            bpmn_xml=bpmn,
-            files=stored,
-            deployed_by_id=deployed_by.id if deployed_by is not None else None,
-            deployed_by=label,
-            deployed_at=app_clock().now(),
-        )
-        db.session.add(definition)
-        db.session.flush()
-        audit.record(
-            "definition_deployed",
-            {"process_id": model.process_id, "version": definition.version, "hash": digest},
-            user=deployed_by,
-            actor=label,
-            chain=chain,
-        )
-        result = DeployResult(definition.id, definition.process_id, definition.version, created=True)
+        result = _deploy_one(bpmn, files, deployed_by, label)
+        if result.created:
+            result = replace(result, callers=_deploy_callers(result, deployed_by, label))
     return result
+
+
+def _deploy_one(
+    bpmn: str,
+    files: dict[str, str],
+    deployed_by: User | None,
+    label: str,
+    because: DeployResult | None = None,
+) -> DeployResult:
+    """One version, inside the deployment's transaction. ``because``: the shared step whose new version
+    this caller is deployed again for (its files then give way to the new shared step's)."""
+    process_id = _process_id(bpmn)
+    # The head of the process's deployment chain serializes its deployments: versions cannot collide.
+    chain = audit.process_chain(process_id)
+    audit.lock_chain(chain)
+    files, called, versions = _bundle(bpmn, files, replace_bundled=because is not None)
+    decisions = {name: text for name, text in files.items() if name.endswith(".dmn")}
+    form_files = {name: text for name, text in files.items() if not name.endswith(".dmn")}
+    model = _validate(bpmn, decisions, form_files, called)
+    used_decisions = _decision_files_used(model, decisions)
+    used_texts = _check_texts(model, form_files)
+    stored = {
+        **{n: form_files[n] for n in sorted(model.form_files())},
+        **used_decisions,
+        **used_texts,
+        **{f"{CALLED}{name}.bpmn": called[name] for name in sorted(set(model.calls.values()))},
+    }
+    digest = content_hash(bpmn, stored)
+    existing = db.session.scalars(
+        select(ProcessDefinition).where(
+            ProcessDefinition.process_id == model.process_id, ProcessDefinition.content_hash == digest
+        )
+    ).first()
+    if existing is not None:
+        return DeployResult(existing.id, existing.process_id, existing.version, created=False)
+    latest = db.session.scalar(
+        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_id == model.process_id)
+    )
+    why = f"{because.process_id} version {because.version}" if because is not None else None
+    definition = ProcessDefinition(
+        process_id=model.process_id,
+        version=(latest or 0) + 1,
+        name=model.name,
+        content_hash=digest,
+        bpmn_xml=bpmn,
+        files=stored,
+        deployed_by_id=deployed_by.id if deployed_by is not None else None,
+        deployed_by=f"{label} (with {why})"[:300] if why else label,
+        deployed_at=app_clock().now(),
+    )
+    db.session.add(definition)
+    db.session.flush()
+    details: dict[str, object] = {"process_id": model.process_id, "version": definition.version, "hash": digest}
+    if model.calls:
+        details["calls"] = {name: versions.get(name) for name in sorted(set(model.calls.values()))}
+    if because is not None:
+        details["because"] = {"process_id": because.process_id, "version": because.version}
+    audit.record("definition_deployed", details, user=deployed_by, actor=label, chain=chain)
+    return DeployResult(definition.id, definition.process_id, definition.version, created=True, because=why)
+
+
+def _process_id(bpmn: str) -> str:
+    try:
+        return read_process_id(bpmn)
+    except DiagramError as exc:
+        raise DeploymentRefused(exc.problems) from exc
+
+
+def _bundle(
+    bpmn: str, files: dict[str, str], *, replace_bundled: bool
+) -> tuple[dict[str, str], dict[str, str], dict[str, int]]:
+    """The files with those of the latest deployed version of every process the diagram calls (its
+    forms, form texts, decision tables; its translations as ``called/<id>.<lang>.json``), and the
+    called diagrams (process id -> BPMN text, those the called versions bundle in turn included), and
+    the version of each process taken from the deployments.
+
+    A call to a process not deployed is refused naming the call activity; so is a supplied file that
+    differs from the copy a called version has (deploy the shared step first), unless
+    ``replace_bundled`` (a caller deployed again for a new shared step: the new copies win)."""
+    try:
+        calls = list(called_elements(bpmn).items())
+    except DiagramError as exc:
+        raise DeploymentRefused(exc.problems) from exc
+    own = {name: text for name, text in files.items() if not name.startswith(CALLED)}
+    called: dict[str, str] = {}
+    versions: dict[str, int] = {}
+    bundled: dict[str, tuple[str, str]] = {}  # file name -> (text, which version it comes from)
+    problems: list[tuple[str, str]] = []
+    while calls:
+        element, process_id = calls.pop(0)
+        if not process_id or process_id in called:
+            continue
+        definition = latest_definition(process_id)
+        if definition is None:
+            problems.append(
+                (
+                    element,
+                    f"the call activity calls {process_id}, which is not deployed; deploy it first "
+                    f"(kitas deploy bpmn/{SHARED_DIR}/{process_id}.bpmn)",
+                )
+            )
+            continue
+        source = f"{process_id} version {definition.version}"
+        called[process_id] = definition.bpmn_xml
+        versions[process_id] = definition.version
+        for name, text in definition.files.items():
+            if name.startswith(CALLED):
+                if name.endswith(".bpmn"):
+                    called.setdefault(name.removeprefix(CALLED).removesuffix(".bpmn"), text)
+                else:
+                    bundled.setdefault(name, (text, source))
+                continue
+            language = _texts_language(name)
+            if language is not None and name.removesuffix(f".{language}.json") + ".json" not in definition.files:
+                name = f"{CALLED}{process_id}.{language}.json"  # the called diagram's own translations
+            bundled.setdefault(name, (text, source))
+        calls.extend(called_elements(definition.bpmn_xml).items())
+    if problems:
+        raise DeploymentRefused(problems)
+    for name, (text, source) in sorted(bundled.items()):
+        if name in own and own[name] != text and not replace_bundled:
+            problems.append(
+                (name, f"differs from the copy {source} was deployed with; deploy that step first, then this diagram")
+            )
+        own[name] = text
+    if problems:
+        raise DeploymentRefused(problems)
+    return own, called, versions
+
+
+def _deploy_callers(shared: DeployResult, deployed_by: User | None, label: str) -> tuple[DeployResult, ...]:
+    """A new version of every process whose latest version calls ``shared`` (and so on up the calls)."""
+    results: list[DeployResult] = []
+    done = {shared.process_id}
+    pending = [shared]
+    while pending:
+        current = pending.pop(0)
+        for found in _latest_callers(current.process_id):
+            if found.process_id in done:
+                continue
+            done.add(found.process_id)
+            # Read its latest version again once its deployments are serialized: one deployed meanwhile
+            # (with the shared step's version before this one) is the one to follow.
+            audit.lock_chain(audit.process_chain(found.process_id))
+            caller = latest_definition(found.process_id)
+            if caller is None or f"{CALLED}{current.process_id}.bpmn" not in caller.files:
+                continue
+            result = _deploy_one(caller.bpmn_xml, dict(caller.files), deployed_by, label, because=current)
+            results.append(result)
+            if result.created:
+                pending.append(result)
+    return tuple(results)
+
+
+def _latest_callers(process_id: str) -> list[ProcessDefinition]:
+    """The latest version of each process that bundles ``process_id``, processes called by others first."""
+    newest = (
+        select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("version"))
+        .group_by(ProcessDefinition.process_id)
+        .subquery()
+    )
+    latest = db.session.scalars(
+        select(ProcessDefinition)
+        .join(
+            newest,
+            (ProcessDefinition.process_id == newest.c.process_id) & (ProcessDefinition.version == newest.c.version),
+        )
+        .order_by(ProcessDefinition.process_id)
+    ).all()
+    key = f"{CALLED}{process_id}.bpmn"
+    callers = [definition for definition in latest if key in definition.files]
+    called_by_others = {name for d in callers for name in called_diagrams(d.files)}
+    return sorted(callers, key=lambda d: (d.process_id not in called_by_others, d.process_id))
 
 
 def deploy_path(bpmn_path: Path, forms_dir: Path, deployed_by: User | None = None, actor: str = "cli") -> DeployResult:
@@ -137,13 +342,15 @@ def deploy_path(bpmn_path: Path, forms_dir: Path, deployed_by: User | None = Non
 
 
 def deploy_all(bpmn_dir: Path, forms_dir: Path, actor: str = "cli") -> list[DeployResult]:
-    """Deploy every diagram under ``bpmn_dir`` (already-deployed content is left as it is)."""
-    return [deploy_path(path, forms_dir, actor=actor) for path in sorted(bpmn_dir.glob("*.bpmn"))]
+    """Deploy the shared steps under ``bpmn_dir/shared`` first, then every diagram under ``bpmn_dir``
+    (already-deployed content is left as it is)."""
+    paths = [*sorted((bpmn_dir / SHARED_DIR).glob("*.bpmn")), *sorted(bpmn_dir.glob("*.bpmn"))]
+    return [deploy_path(path, forms_dir, actor=actor) for path in paths]
 
 
-def _validate(bpmn: str, decisions: dict[str, str], form_files: dict[str, str]) -> ProcessModel:
+def _validate(bpmn: str, decisions: dict[str, str], form_files: dict[str, str], called: dict[str, str]) -> ProcessModel:
     try:
-        model = parse_process(bpmn, decisions, form_files=form_files, known_lanes=catalog().lane_roles)
+        model = parse_process(bpmn, decisions, called=called, form_files=form_files, known_lanes=catalog().lane_roles)
     except DiagramError as exc:
         raise DeploymentRefused(exc.problems) from exc
     problems: list[tuple[str, str]] = []
@@ -213,7 +420,11 @@ def _check_texts(model: ProcessModel, files: dict[str, str]) -> dict[str, str]:
         if stale:
             problems.append((name, f"{what} {', '.join(stale)}"))
         kept[name] = text
-    diagram_texts = [n for n in kept if n.removesuffix(f".{_texts_language(n)}.json") + ".json" not in files]
+    diagram_texts = [
+        n
+        for n in kept
+        if not n.startswith(CALLED) and n.removesuffix(f".{_texts_language(n)}.json") + ".json" not in files
+    ]
     for language in TRANSLATED:
         of_language = [n for n in diagram_texts if n.endswith(f".{language}.json")]
         if len(of_language) > 1:
@@ -300,11 +511,14 @@ def element_name(definition: ProcessDefinition, element_id: str, language: str |
 
 
 def _diagram_texts(files: dict[str, str], language: str) -> dict[str, str]:
+    """The element names of a version in ``language``: the diagram's and those of the diagrams it calls."""
     suffix = f".{language}.json"
-    for name in sorted(files):
+    texts: dict[str, str] = {}
+    # The called diagrams' first, the diagram's own last (element ids are unique across the bundle anyway).
+    for name in sorted(files, key=lambda n: (not n.startswith(CALLED), n)):
         if name.endswith(suffix) and name.removesuffix(suffix) + ".json" not in files:
-            return _parsed(files, name)
-    return {}
+            texts.update(_parsed(files, name))
+    return texts
 
 
 def latest_definition(process_id: str) -> ProcessDefinition | None:
@@ -326,7 +540,8 @@ def process_model(definition: ProcessDefinition) -> ProcessModel:
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:
-            decisions = {n: t for n, t in definition.files.items() if n.endswith(".dmn")}
-            model = parse_process(definition.bpmn_xml, decisions, validate_schema=False)
+            files = definition.files
+            decisions = {n: t for n, t in files.items() if n.endswith(".dmn")}
+            model = parse_process(definition.bpmn_xml, decisions, called=called_diagrams(files), validate_schema=False)
             _MODELS[key] = model
     return model

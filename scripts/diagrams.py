@@ -1,0 +1,464 @@
+"""The descriptions the shared steps and the worker diagram are written from (see bpmn_layout.py).
+
+``python scripts/diagrams.py`` writes bpmn/shared/*.bpmn and bpmn/kitas_worker.bpmn again.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bpmn_layout import Diagram, form, script, status  # noqa: E402
+
+BPMN = Path(__file__).resolve().parents[1] / "bpmn"
+PY = {"scriptFormat": "python"}
+
+
+def shared_payment() -> Diagram:
+    d = Diagram(
+        "shared_payment",
+        "Payment",
+        "Shared step: the fee from the fee table (kitas_fee: type, index code, duration_months), then the payment "
+        "with its 7-day billing-code deadline. Leaves payment_outcome = 'paid' or 'expired'.",
+        [("shared_payment_lane_applicant", "Applicant")],
+    )
+    d.messages.append("payment_received")
+    lane = "shared_payment_lane_applicant"
+    d.node("payment_start", "startEvent", "Payment started", lane, 0)
+    d.node(
+        "compute_fee",
+        "businessRuleTask",
+        "Compute fee",
+        lane,
+        1,
+        extensions="<spiffworkflow:calledDecisionId>kitas_fee</spiffworkflow:calledDecisionId>",
+    )
+    d.node(
+        "await_payment",
+        "receiveTask",
+        "Wait for payment",
+        lane,
+        2,
+        attrs={"messageRef": "payment_received"},
+        extensions="<spiffworkflow:messageVariable>payment</spiffworkflow:messageVariable>",
+        properties=status("awaiting_payment"),
+    )
+    d.boundary(
+        "payment_deadline",
+        "Billing code expired (7 days)",
+        "await_payment",
+        "P7D",
+        True,
+        properties=status("awaiting_payment"),
+    )
+    d.node(
+        "payment_paid", "scriptTask", "Payment received", lane, 3.3, attrs=PY, body=script('payment_outcome = "paid"')
+    )
+    d.node("payment_paid_end", "endEvent", "Paid", lane, 4.3)
+    d.node(
+        "payment_expired",
+        "scriptTask",
+        "Billing code expired",
+        lane,
+        2.3,
+        1.6,
+        attrs=PY,
+        body=script('payment_outcome = "expired"'),
+    )
+    d.node("payment_expired_end", "endEvent", "Expired unpaid", lane, 3.3, 1.6)
+    d.flow("payment_start", "compute_fee")
+    d.flow("compute_fee", "await_payment")
+    d.flow("await_payment", "payment_paid", "Paid")
+    d.flow("payment_paid", "payment_paid_end")
+    d.flow("payment_deadline", "payment_expired")
+    d.flow("payment_expired", "payment_expired_end")
+    return d
+
+
+def shared_document_review() -> Diagram:
+    d = Diagram(
+        "shared_document_review",
+        "Document review",
+        "Shared step: a verifier checks the documents (5-day SLA, escalated without stopping), may ask for "
+        "corrections (14 days to send them) any number of times, and approves or rejects. Leaves "
+        "review_outcome = 'approved', 'rejected' or 'expired'.",
+        [("shared_document_review_lane_verifier", "Verifier"), ("shared_document_review_lane_applicant", "Applicant")],
+    )
+    v, a = "shared_document_review_lane_verifier", "shared_document_review_lane_applicant"
+    d.node("review_start", "startEvent", "Review started", v, 0)
+    d.node("gw_verify_merge", "exclusiveGateway", "Ready for verification", v, 1)
+    d.node(
+        "verify_documents",
+        "userTask",
+        "Verify documents",
+        v,
+        2,
+        properties=form("shared-verify-documents", "in_verification"),
+    )
+    d.boundary(
+        "verify_sla",
+        "Verification SLA (5 days)",
+        "verify_documents",
+        "P5D",
+        False,
+        properties=status("in_verification"),
+    )
+    d.node(
+        "escalate_verification",
+        "scriptTask",
+        "Escalate verification",
+        v,
+        2.3,
+        1.6,
+        attrs=PY,
+        body=script("verification_escalated = True"),
+    )
+    d.node("end_verification_escalated", "endEvent", "Verification escalated", v, 3.0, 1.6)
+    d.node("gw_verification", "exclusiveGateway", "Verification outcome?", v, 3.5)
+    d.node(
+        "review_approved",
+        "scriptTask",
+        "Documents approved",
+        v,
+        4.5,
+        attrs=PY,
+        body=script('review_outcome = "approved"'),
+    )
+    d.node("review_approved_end", "endEvent", "Approved", v, 5.5)
+    d.node(
+        "review_rejected",
+        "scriptTask",
+        "Documents rejected",
+        v,
+        4.5,
+        -1.6,
+        attrs=PY,
+        body=script('review_outcome = "rejected"'),
+    )
+    d.node("review_rejected_end", "endEvent", "Rejected", v, 5.5, -1.6)
+    d.node(
+        "submit_corrections",
+        "userTask",
+        "Submit corrections",
+        a,
+        3.5,
+        properties=form("shared-submit-corrections", "correction_requested"),
+    )
+    d.boundary(
+        "correction_deadline",
+        "Correction deadline (14 days)",
+        "submit_corrections",
+        "P14D",
+        True,
+        properties=status("correction_requested"),
+    )
+    d.node(
+        "review_expired",
+        "scriptTask",
+        "Corrections not sent",
+        a,
+        3.8,
+        1.6,
+        attrs=PY,
+        body=script('review_outcome = "expired"'),
+    )
+    d.node("review_expired_end", "endEvent", "Expired uncorrected", a, 4.8, 1.6)
+    d.flow("review_start", "gw_verify_merge")
+    d.flow("gw_verify_merge", "verify_documents")
+    d.flow("verify_sla", "escalate_verification")
+    d.flow("escalate_verification", "end_verification_escalated")
+    d.flow("verify_documents", "gw_verification")
+    d.flow("gw_verification", "review_approved", "Approve", 'verification_decision == "approve"')
+    d.flow("gw_verification", "review_rejected", "Reject", 'verification_decision == "reject"')
+    d.flow("gw_verification", "submit_corrections", "Corrections", 'verification_decision == "corrections"')
+    d.flow("review_approved", "review_approved_end")
+    d.flow("review_rejected", "review_rejected_end")
+    d.flow("submit_corrections", "gw_verify_merge", "Resubmitted")
+    d.flow("correction_deadline", "review_expired")
+    d.flow("review_expired", "review_expired_end")
+    return d
+
+
+def shared_approval() -> Diagram:
+    d = Diagram(
+        "shared_approval",
+        "Supervisor approval",
+        "Shared step: a supervisor approves or rejects (3-day SLA, escalated without stopping). Leaves "
+        "approval_outcome = 'approved' or 'rejected' (and approval_decision, approval_reason).",
+        [("shared_approval_lane_supervisor", "Supervisor")],
+    )
+    s = "shared_approval_lane_supervisor"
+    d.node("approval_start", "startEvent", "Approval started", s, 0)
+    d.node(
+        "supervisor_approval",
+        "userTask",
+        "Approve application",
+        s,
+        1,
+        properties=form("shared-supervisor-approval", "awaiting_approval"),
+    )
+    d.boundary(
+        "approval_sla",
+        "Approval SLA (3 days)",
+        "supervisor_approval",
+        "P3D",
+        False,
+        properties=status("awaiting_approval"),
+    )
+    d.node(
+        "escalate_approval",
+        "scriptTask",
+        "Escalate approval",
+        s,
+        1.3,
+        1.6,
+        attrs=PY,
+        body=script("approval_escalated = True"),
+    )
+    d.node("end_approval_escalated", "endEvent", "Approval escalated", s, 2.0, 1.6)
+    d.node("gw_approval", "exclusiveGateway", "Approved?", s, 2.5)
+    d.node(
+        "approval_approved",
+        "scriptTask",
+        "Application approved",
+        s,
+        3.5,
+        attrs=PY,
+        body=script('approval_outcome = "approved"'),
+    )
+    d.node("approval_approved_end", "endEvent", "Approved", s, 4.5)
+    d.node(
+        "approval_rejected",
+        "scriptTask",
+        "Application rejected",
+        s,
+        3.5,
+        -1.6,
+        attrs=PY,
+        body=script('approval_outcome = "rejected"'),
+    )
+    d.node("approval_rejected_end", "endEvent", "Rejected", s, 4.5, -1.6)
+    d.flow("approval_start", "supervisor_approval")
+    d.flow("approval_sla", "escalate_approval")
+    d.flow("escalate_approval", "end_approval_escalated")
+    d.flow("supervisor_approval", "gw_approval")
+    d.flow("gw_approval", "approval_approved", "Approve", 'approval_decision == "approve"')
+    d.flow("gw_approval", "approval_rejected", "Reject", 'approval_decision == "reject"')
+    d.flow("approval_approved", "approval_approved_end")
+    d.flow("approval_rejected", "approval_rejected_end")
+    return d
+
+
+def shared_biometrics() -> Diagram:
+    d = Diagram(
+        "shared_biometrics",
+        "Biometrics",
+        "Shared step: the applicant books an appointment at an immigration office (office), a verifier captures "
+        "the biometrics there.",
+        [("shared_biometrics_lane_applicant", "Applicant"), ("shared_biometrics_lane_verifier", "Verifier")],
+    )
+    a, v = "shared_biometrics_lane_applicant", "shared_biometrics_lane_verifier"
+    d.node("biometrics_start", "startEvent", "Biometrics started", a, 0)
+    d.node(
+        "book_biometrics",
+        "userTask",
+        "Book biometrics appointment",
+        a,
+        1,
+        properties=form("shared-book-biometrics", "biometrics_appointment"),
+    )
+    d.node(
+        "capture_biometrics",
+        "userTask",
+        "Capture biometrics",
+        v,
+        2,
+        properties=form("shared-capture-biometrics", "biometrics_appointment"),
+    )
+    d.node("biometrics_end", "endEvent", "Biometrics captured", v, 3)
+    d.flow("biometrics_start", "book_biometrics")
+    d.flow("book_biometrics", "capture_biometrics")
+    d.flow("capture_biometrics", "biometrics_end")
+    return d
+
+
+def shared_issuance() -> Diagram:
+    d = Diagram(
+        "shared_issuance",
+        "Permit issuance",
+        "Shared step: the permit is issued (permit_issued, permit_months from duration_months); the permit "
+        "service creates the e-permit when the case reaches the status permit_issued.",
+        [("shared_issuance_lane_verifier", "Verifier")],
+    )
+    v = "shared_issuance_lane_verifier"
+    d.node("issuance_start", "startEvent", "Issuance started", v, 0)
+    d.node(
+        "issue_permit",
+        "scriptTask",
+        "Issue permit",
+        v,
+        1,
+        attrs=PY,
+        body=script("permit_issued = True\npermit_months = duration_months"),
+    )
+    d.node("issuance_end", "endEvent", "Permit ready", v, 2)
+    d.flow("issuance_start", "issue_permit")
+    d.flow("issue_permit", "issuance_end")
+    return d
+
+
+def call(d: Diagram, id: str, name: str, lane: str, col: float, called: str, **kw: object) -> None:
+    d.node(id, "callActivity", name, lane, col, attrs={"calledElement": called}, **kw)  # type: ignore[arg-type]
+
+
+def kitas_worker() -> Diagram:
+    d = Diagram(
+        "kitas_worker",
+        "Worker KITAS (E23)",
+        "Worker KITAS (index E23, formerly C312): application, sponsor confirmation, documents, then the shared "
+        "steps (fee and payment, document review with corrections, supervisor approval), an optional interview, "
+        "and the shared biometrics and permit issue.",
+        [
+            ("lane_applicant", "Applicant"),
+            ("lane_sponsor", "Sponsor"),
+            ("lane_verifier", "Verifier"),
+            ("lane_supervisor", "Supervisor"),
+        ],
+    )
+    a, sp, v, su = "lane_applicant", "lane_sponsor", "lane_verifier", "lane_supervisor"
+    d.node("start", "startEvent", "Application started", a, 0)
+    d.node(
+        "init_case",
+        "scriptTask",
+        "Initialise case",
+        a,
+        1,
+        attrs=PY,
+        body=script("sla_escalations = []\ninterview_required = False"),
+    )
+    d.node(
+        "applicant_data", "userTask", "Fill in applicant data", a, 2, properties=form("worker-applicant-data", "draft")
+    )
+    d.node(
+        "employment_data",
+        "userTask",
+        "Fill in employment data",
+        a,
+        3,
+        properties=form("worker-employment-data", "draft"),
+    )
+    d.node(
+        "sponsor_confirmation",
+        "userTask",
+        "Confirm sponsorship",
+        sp,
+        4,
+        properties=form("worker-sponsor-confirmation", "awaiting_sponsor"),
+    )
+    d.boundary(
+        "sponsor_deadline",
+        "Sponsor did not answer (14 days)",
+        "sponsor_confirmation",
+        "P14D",
+        True,
+        properties=status("awaiting_sponsor"),
+    )
+    d.node("end_sponsor_expired", "endEvent", "Expired without the sponsor", sp, 4.2, 1.6, properties=status("expired"))
+    d.node("gw_sponsor", "exclusiveGateway", "Sponsor confirms?", sp, 5)
+    d.node("end_sponsor_declined", "endEvent", "Sponsor declined", sp, 6, properties=status("sponsor_declined"))
+    d.node(
+        "document_checklist",
+        "userTask",
+        "Upload documents",
+        a,
+        6,
+        properties=form("worker-document-checklist", "awaiting_documents"),
+    )
+    call(
+        d,
+        "call_payment",
+        "Fee and payment",
+        a,
+        7,
+        "shared_payment",
+        extensions="<spiffworkflow:preScript>duration_months = contract_months</spiffworkflow:preScript>",
+    )
+    d.node("gw_payment", "exclusiveGateway", "Paid?", a, 8)
+    d.node("end_expired_unpaid", "endEvent", "Expired unpaid", a, 8, -1.3, properties=status("expired"))
+    call(d, "call_document_review", "Document review", v, 9, "shared_document_review")
+    d.node("gw_review", "exclusiveGateway", "Documents approved?", v, 10)
+    d.node("end_rejected", "endEvent", "Rejected", v, 10.6, 1.3, properties=status("rejected"))
+    d.node("end_expired_uncorrected", "endEvent", "Expired uncorrected", v, 11, -1.3, properties=status("expired"))
+    call(d, "call_approval", "Supervisor approval", su, 11, "shared_approval")
+    d.node("gw_approved", "exclusiveGateway", "Approved?", su, 12)
+    d.node(
+        "end_rejected_by_supervisor", "endEvent", "Rejected by supervisor", su, 12, 1.3, properties=status("rejected")
+    )
+    d.node("gw_interview", "exclusiveGateway", "Interview required?", su, 13)
+    d.node(
+        "conduct_interview",
+        "userTask",
+        "Conduct interview",
+        v,
+        14,
+        properties=form("worker-conduct-interview", "interview_scheduled"),
+    )
+    d.node("gw_interview_outcome", "exclusiveGateway", "Interview passed?", v, 15)
+    d.node(
+        "end_rejected_after_interview",
+        "endEvent",
+        "Rejected after interview",
+        v,
+        15,
+        1.3,
+        properties=status("rejected"),
+    )
+    d.node("gw_biometrics_merge", "exclusiveGateway", "Ready for biometrics", a, 16)
+    call(d, "call_biometrics", "Biometrics", a, 17, "shared_biometrics")
+    call(d, "call_issuance", "Permit issue", v, 18, "shared_issuance")
+    d.node("end_permit_issued", "endEvent", "Permit issued", v, 19, properties=status("permit_issued"))
+    d.flow("start", "init_case")
+    d.flow("init_case", "applicant_data")
+    d.flow("applicant_data", "employment_data")
+    d.flow("employment_data", "sponsor_confirmation")
+    d.flow("sponsor_confirmation", "gw_sponsor")
+    d.flow("gw_sponsor", "end_sponsor_declined", "Declined", 'sponsor_decision == "decline"')
+    d.flow("gw_sponsor", "document_checklist", "Confirmed", 'sponsor_decision == "confirm"')
+    d.flow("sponsor_deadline", "end_sponsor_expired")
+    d.flow("document_checklist", "call_payment")
+    d.flow("call_payment", "gw_payment")
+    d.flow("gw_payment", "end_expired_unpaid", "Expired", 'payment_outcome == "expired"')
+    d.flow("gw_payment", "call_document_review", "Paid", 'payment_outcome == "paid"')
+    d.flow("call_document_review", "gw_review")
+    d.flow("gw_review", "end_rejected", "Rejected", 'review_outcome == "rejected"')
+    d.flow("gw_review", "end_expired_uncorrected", "Expired", 'review_outcome == "expired"')
+    d.flow("gw_review", "call_approval", "Approved", 'review_outcome == "approved"')
+    d.flow("call_approval", "gw_approved")
+    d.flow("gw_approved", "end_rejected_by_supervisor", "Rejected", 'approval_outcome == "rejected"')
+    d.flow("gw_approved", "gw_interview", "Approved", 'approval_outcome == "approved"')
+    d.flow("gw_interview", "conduct_interview", "Interview", "interview_required == True")
+    d.flow("gw_interview", "gw_biometrics_merge", "No interview", default=True)
+    d.flow("conduct_interview", "gw_interview_outcome")
+    d.flow("gw_interview_outcome", "end_rejected_after_interview", "Fail", 'interview_outcome == "fail"')
+    d.flow("gw_interview_outcome", "gw_biometrics_merge", "Pass", 'interview_outcome == "pass"')
+    d.flow("gw_biometrics_merge", "call_biometrics")
+    d.flow("call_biometrics", "call_issuance")
+    d.flow("call_issuance", "end_permit_issued")
+    return d
+
+
+SHARED = (shared_payment, shared_document_review, shared_approval, shared_biometrics, shared_issuance)
+
+
+def main() -> None:
+    (BPMN / "shared").mkdir(exist_ok=True)
+    for make in SHARED:
+        diagram = make()
+        (BPMN / "shared" / f"{diagram.process_id}.bpmn").write_text(diagram.xml(), encoding="utf-8")
+    (BPMN / "kitas_worker.bpmn").write_text(kitas_worker().xml(), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
