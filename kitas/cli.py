@@ -36,7 +36,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("init")
     @with_appcontext
     def init_command() -> None:
-        """Create or upgrade the database and deploy every diagram under bpmn/."""
+        """Create or upgrade the database and deploy every diagram under bpmn/ and of KITAS_EXTRA_TYPES."""
         from flask_migrate import upgrade
 
         from kitas.services.accounts.roles import ensure_roles
@@ -46,7 +46,12 @@ def register_commands(app: Flask) -> None:
         upgrade()
         ensure_roles()
         try:
-            results = deploy_all(Path(app.config["KITAS_BPMN_DIR"]), Path(app.config["KITAS_FORMS_DIR"]), _actor())
+            results = deploy_all(
+                Path(app.config["KITAS_BPMN_DIR"]),
+                Path(app.config["KITAS_FORMS_DIR"]),
+                _actor(),
+                extra_types=[Path(folder) for folder in app.config["KITAS_EXTRA_TYPES"]],
+            )
         except DeploymentRefused as exc:
             _refused(exc)
         for result in results:
@@ -99,7 +104,9 @@ def register_commands(app: Flask) -> None:
         from kitas.services.errors import DeploymentRefused
 
         try:
-            result = deploy_path(path, Path(app.config["KITAS_FORMS_DIR"]), actor=_actor())
+            # A diagram of an extra type folder finds its own forms first (forms/ beside it).
+            forms_dirs = [path.parent / "forms", Path(app.config["KITAS_FORMS_DIR"])]
+            result = deploy_path(path, forms_dirs, actor=_actor())
         except DeploymentRefused as exc:
             _refused(exc)
         if result.created:
