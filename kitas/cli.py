@@ -40,18 +40,15 @@ def register_commands(app: Flask) -> None:
         from flask_migrate import upgrade
 
         from kitas.services.accounts.roles import ensure_roles
-        from kitas.services.deployments import deploy_all
+        from kitas.services.deployments import deploy_all, deploy_extra_types
         from kitas.services.errors import DeploymentRefused
 
         upgrade()
         ensure_roles()
         try:
-            results = deploy_all(
-                Path(app.config["KITAS_BPMN_DIR"]),
-                Path(app.config["KITAS_FORMS_DIR"]),
-                _actor(),
-                extra_types=[Path(folder) for folder in app.config["KITAS_EXTRA_TYPES"]],
-            )
+            results = deploy_all(Path(app.config["KITAS_BPMN_DIR"]), Path(app.config["KITAS_FORMS_DIR"]), _actor())
+            extra = [Path(folder) for folder in app.config["KITAS_EXTRA_TYPES"]]
+            results += deploy_extra_types(extra, _actor())
         except DeploymentRefused as exc:
             _refused(exc)
         for result in results:
@@ -104,9 +101,10 @@ def register_commands(app: Flask) -> None:
         from kitas.services.errors import DeploymentRefused
 
         try:
-            # A diagram of an extra type folder finds its own forms first (forms/ beside it).
-            forms_dirs = [path.parent / "forms", Path(app.config["KITAS_FORMS_DIR"])]
-            result = deploy_path(path, forms_dirs, actor=_actor())
+            # A diagram of a KITAS_EXTRA_TYPES folder has its forms in forms/ beside it.
+            own_forms = path.parent / "forms"
+            forms_dir = own_forms if own_forms.is_dir() else Path(app.config["KITAS_FORMS_DIR"])
+            result = deploy_path(path, forms_dir, actor=_actor())
         except DeploymentRefused as exc:
             _refused(exc)
         if result.created:

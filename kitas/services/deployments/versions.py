@@ -17,6 +17,7 @@ running cases keep theirs.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from threading import Lock
@@ -539,3 +540,11 @@ def process_model(definition: ProcessDefinition) -> ProcessModel:
             model = parse_process(definition.bpmn_xml, decisions, called=called_diagrams(files), validate_schema=False)
             _MODELS[key] = model
     return model
+
+
+def deploy_extra_types(folders: Sequence[Path], actor: str = "cli") -> list[DeployResult]:
+    """Deploy the diagrams of each folder of further KITAS types (``KITAS_EXTRA_TYPES``): the diagrams
+    beside its ``kitas_types.json``, their forms in its ``forms/`` (README, "Adding a KITAS type")."""
+    return [
+        deploy_path(path, folder / "forms", actor=actor) for folder in folders for path in sorted(folder.glob("*.bpmn"))
+    ]
