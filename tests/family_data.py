@@ -45,7 +45,8 @@ def form_data(element_id: str, **overrides: Any) -> dict[str, Any]:
         "family_member_data": MEMBER_DATA,
         "family_sponsor_confirmation": {"sponsor_decision": "confirm"},
         "family_document_checklist": DOCUMENTS,
-        "verify_documents": {"verification_decision": "approve"},
+        # The shared form asks whether an interview is needed; the family diagram holds one whatever the answer.
+        "verify_documents": {"verification_decision": "approve", "interview_required": False},
         "submit_corrections": {"correction_note": "Uploaded a clearer marriage certificate."},
         "schedule_family_interview": {"interview_office": "JKT_SELATAN", "interview_date": "2026-02-02"},
         "conduct_family_interview": {"interview_outcome": "pass"},

@@ -193,7 +193,7 @@ def test_the_deadline_is_gone_once_the_family_member_answered(case: Case) -> Non
 
 def test_an_interview_is_always_scheduled(case: Case) -> None:
     case.until_verification()
-    case.complete("verify_documents")  # no "interview required" answer: the family diagram always asks one
+    case.complete("verify_documents", interview_required=False)  # the family diagram holds one all the same
     assert case.ready() == ["schedule_family_interview"] and case.status() == "in_verification"
     case.complete("schedule_family_interview")
     assert case.ready() == ["conduct_family_interview"] and case.status() == "interview_scheduled"

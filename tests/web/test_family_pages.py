@@ -5,6 +5,7 @@ they have none yet)."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,10 +13,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from kitas.extensions import db
-from kitas.models import Application, AuditEvent, Document, Reminder, User
-from kitas.services import notifications, reminders
+from kitas.models import Application, AuditEvent, Document, HumanTask, Reminder, User
+from kitas.services import cases, notifications, reminders
 from kitas.services.cases import invitations, listings
-from tests.family_data import APPLICANT_DATA, MEMBER_DATA, PERMIT_HOLDER
+from kitas.services.errors import InvalidInput
+from tests.family_data import APPLICANT_DATA, MEMBER_DATA, PAYMENT, PERMIT_HOLDER
+from tests.family_data import form_data as family_form
 from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
 from tests.web.pages import case_of, confirm_answers, form_errors, post_form, task_url
 
@@ -172,3 +175,39 @@ def test_a_family_member_who_does_not_answer_is_reminded(
     planned = db.session.scalars(select(Reminder).where(Reminder.application_id == application.id)).all()
     task = task_url(application, "family_sponsor_confirmation").rsplit("/", 1)[1]
     assert [(r.rule, r.subject) for r in planned] == [("sponsor_not_answered", task)]
+
+
+def _do(application_id: int, element_id: str, user: User, **overrides: Any) -> Application:
+    task = db.session.scalars(
+        select(HumanTask).where(HumanTask.application_id == application_id, HumanTask.element_id == element_id)
+    ).one()
+    return cases.complete_task(application_id, task.task_id, user, family_form(element_id, **overrides))
+
+
+def test_the_interview_is_scheduled_on_a_coming_day_shown_and_reminded(
+    users: dict[str, Any], client: FlaskClient, login_as: Any, clock: Any
+) -> None:
+    applicant, verifier = users["applicant"], users["verifier"]
+    application = cases.start_case("family", applicant)
+    for element in ("family_relation", "family_applicant_data"):
+        _do(application.id, element, applicant)
+    _do(application.id, "family_member_data", applicant, sponsor_email=users["sponsor"].email)
+    _do(application.id, "family_sponsor_confirmation", users["sponsor"])
+    _do(application.id, "family_document_checklist", applicant)
+    cases.deliver_message(application.id, "payment_received", PAYMENT, actor="sandbox-bank")
+    _do(application.id, "verify_documents", verifier)
+    today = clock.now().date()
+    with pytest.raises(InvalidInput) as refused:
+        _do(application.id, "schedule_family_interview", verifier, interview_date=today.isoformat())
+    assert list(refused.value.errors) == ["interview_date"]
+    day = today + timedelta(days=10)
+    application = _do(application.id, "schedule_family_interview", verifier, interview_date=day.isoformat())
+    assert application.status == "interview_scheduled"
+    login_as(applicant)
+    page = client.get(f"/applications/{application.reference}").get_data(as_text=True)
+    assert "Interview scheduled" in page and "Jakarta Selatan immigration office" in page
+    reminders.plan_reminders()
+    planned = db.session.scalars(
+        select(Reminder).where(Reminder.application_id == application.id, Reminder.rule == "interview_tomorrow")
+    ).one()
+    assert planned.due_at.date() == day - timedelta(days=1)
