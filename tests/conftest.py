@@ -279,5 +279,6 @@ def family(ctx: Flask) -> int:
     """The family diagram deployed from the repository (with the shared steps it calls); its definition id."""
     from kitas.services.deployments import deploy_path
 
+    deploy_shared_steps()
     result = deploy_path(ROOT / "bpmn" / "kitas_family.bpmn", ROOT / "forms" / "schemas")
     return result.definition_id

@@ -17,6 +17,7 @@ import pytest
 
 from engine import CaseRuntime, ManualClock, ProcessModel, parse_process
 from tests.family_data import PAYMENT, PERMIT_HOLDER, form_data
+from tests.worker_data import shared_diagrams
 from workflows import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,8 @@ NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://w
 
 
 def family_model() -> ProcessModel:
-    return parse_process(FAMILY.read_text(), {"fees.dmn": (BPMN / "fees.dmn").read_text()})
+    """The family diagram parsed with the shared steps it calls, as one bundle."""
+    return parse_process(FAMILY.read_text(), {"fees.dmn": (BPMN / "fees.dmn").read_text()}, called=shared_diagrams())
 
 
 @pytest.fixture(scope="module")

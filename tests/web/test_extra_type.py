@@ -128,6 +128,8 @@ def test_a_fifth_type_from_data_is_deployed_listed_and_applied_for(extra_app: Fl
     confirm_answers(client, application, "remote_document_checklist")
     db.session.refresh(application)
     assert application.status == "awaiting_payment"
+    pay_page = client.get(f"/payments/{application.reference}")  # its own rows of kitas_fee, beside it
+    assert pay_page.status_code == 200 and "Rp 12.000.000" in pay_page.get_data(as_text=True)
 
     paid = {"billing_code": "820260105000009", "amount": 0, "paid_at": "2026-01-06T10:00:00+07:00"}
     cases.deliver_message(application.id, "payment_received", paid, actor="sandbox-bank")  # the provider's notice
