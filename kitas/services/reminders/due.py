@@ -1,10 +1,11 @@
 """Plan and send the catalog's reminders, each once.
 
 A pass first *plans*: for each rule it finds the subjects that have no reminder row yet (a pending
-timer of the rule's boundary event, an open task of the rule's user task, a case in the rule's status
-whose data holds the rule's date) and inserts one row per (case, rule, subject) with the moment it is
-due, ``ON CONFLICT DO NOTHING`` on that unique key. Reading the case data (for a date) happens once per
-case, when its row is planned; timers and tasks are read from their projections.
+timer of the rule's boundary event, an open task of the rule's user task or of its role's lane, a
+case in the rule's status whose data holds the rule's date) and inserts one row per (case, rule,
+subject) with the moment it is due, ``ON CONFLICT DO NOTHING`` on that unique key. Reading the case
+data (for a date) happens once per case, when its row is planned; timers and tasks are read from
+their projections.
 
 Then it *sends*: due pending rows are locked (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write
 lock of ``BEGIN IMMEDIATE`` on SQLite), and in that same transaction each is checked again (the timer
