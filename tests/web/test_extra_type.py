@@ -143,3 +143,27 @@ def test_a_fifth_type_from_data_is_deployed_listed_and_applied_for(extra_app: Fl
     assert application.reference in inbox and "Verify documents" in inbox
     page = client.get(task_url(application, "verify_documents", "/officer"))
     assert page.status_code == 200 and WORK["employer_name"] in page.get_data(as_text=True)
+
+
+def test_every_text_of_the_folder_is_in_indonesian() -> None:
+    """The folder is held to the rule of every shipped file: each text a person reads has its Indonesian."""
+    import json
+    import xml.etree.ElementTree as ET
+
+    from forms.texts import missing_texts, parse_texts
+
+    sources = [FOLDER / "kitas_types.json", *sorted((FOLDER / "forms").glob("*.json"))]
+    sources = [path for path in sources if not path.name.endswith(".id.json")]
+    assert len(sources) == 7  # the catalog file and three forms, each a schema and a UI schema
+    for source in sources:
+        texts_path = source.with_name(source.name.removesuffix(".json") + ".id.json")
+        texts = parse_texts(texts_path.read_text(encoding="utf-8"), texts_path.name)
+        assert missing_texts(json.loads(source.read_text(encoding="utf-8")), texts) == ([], []), source.name
+    diagram = FOLDER / "kitas_remote_worker.bpmn"
+    named = {f"/{e.get('id')}" for e in ET.parse(diagram).getroot().iter() if e.get("name") and e.get("id")}
+    named -= {
+        f"/{e.get('id')}"
+        for e in ET.parse(diagram).getroot().iter()
+        if e.tag.endswith(("sequenceFlow", "participant", "lane", "process"))
+    }
+    assert set(json.loads(diagram.with_name("kitas_remote_worker.id.json").read_text(encoding="utf-8"))) == named
