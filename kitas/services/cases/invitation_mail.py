@@ -164,7 +164,7 @@ def _applicant_deadline_text(params: dict[str, Any], language: str) -> notificat
     body = Message(
         "Your application %(reference)s has expired: the sponsor you named (%(email)s) did not confirm the "
         "guarantee within %(days)s days. You can start a new application; check the sponsor's e-mail address "
-        "with your employer first.",
+        "with them first.",
         reference=reference,
         email=str(params.get("email") or ""),
         days=int(params.get("days") or DEADLINE_DAYS),
