@@ -19,6 +19,10 @@ def create_app(config: dict[str, Any] | None = None, clock: Clock | None = None)
     app = Flask("kitas", instance_relative_config=True)
     app.config.update(load_config(Path(app.instance_path), config))
     app.extensions["kitas_clock"] = clock or SystemClock()
+    from workflows import use_extra_catalogs
+
+    # The catalog of this process: the shipped types, then those of every folder of KITAS_EXTRA_TYPES.
+    use_extra_catalogs(Path(folder) / "kitas_types.json" for folder in app.config["KITAS_EXTRA_TYPES"])
     configure_scripts(
         ScriptLimits(
             cpu_seconds=float(app.config["KITAS_SCRIPT_CPU_SECONDS"]),

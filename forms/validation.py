@@ -85,12 +85,21 @@ def validate(form: FormSpec | Mapping[str, Any], data: Mapping[str, Any], contex
     Keys the form does not declare are dropped first (see ``known_data``), so a stray input
     neither fails a strict schema nor slips through a lenient one. With a ``context`` (today, the
     catalog's numbers, the earlier answers) the form's ``x-kitas-rules`` are checked too, on the
-    fields the schema found nothing wrong with (see ``forms.rules``).
+    fields the schema found nothing wrong with (see ``forms.rules``), and a read-only field has the
+    value the case holds (``context.answers``), never a posted one: so a schema's ``if``/``then`` can
+    depend on an earlier answer shown read-only (the family checklist asks for the sponsor's permit
+    exactly when the relation is E31B).
     """
     spec = form if isinstance(form, FormSpec) else FormSpec(name="", schema=form)
     validator = Draft202012Validator(spec.schema, format_checker=FORMAT_CHECKER)
     errors: Errors = {}
     known = known_data(spec, data)
+    if context is not None:
+        for item in spec.fields:
+            if item.read_only:
+                known.pop(item.name, None)
+                if item.name in context.answers:
+                    known[item.name] = context.answers[item.name]
     for error in validator.iter_errors(known):
         for key, message in _explain(spec, error):
             _add(errors, key, message)

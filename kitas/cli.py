@@ -36,17 +36,19 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("init")
     @with_appcontext
     def init_command() -> None:
-        """Create or upgrade the database and deploy every diagram under bpmn/."""
+        """Create or upgrade the database and deploy every diagram under bpmn/ and of KITAS_EXTRA_TYPES."""
         from flask_migrate import upgrade
 
         from kitas.services.accounts.roles import ensure_roles
-        from kitas.services.deployments import deploy_all
+        from kitas.services.deployments import deploy_all, deploy_extra_types
         from kitas.services.errors import DeploymentRefused
 
         upgrade()
         ensure_roles()
         try:
             results = deploy_all(Path(app.config["KITAS_BPMN_DIR"]), Path(app.config["KITAS_FORMS_DIR"]), _actor())
+            extra = [Path(folder) for folder in app.config["KITAS_EXTRA_TYPES"]]
+            results += deploy_extra_types(extra, _actor())
         except DeploymentRefused as exc:
             _refused(exc)
         for result in results:
@@ -99,7 +101,10 @@ def register_commands(app: Flask) -> None:
         from kitas.services.errors import DeploymentRefused
 
         try:
-            result = deploy_path(path, Path(app.config["KITAS_FORMS_DIR"]), actor=_actor())
+            # A diagram of a KITAS_EXTRA_TYPES folder has its forms in forms/ beside it.
+            own_forms = path.parent / "forms"
+            forms_dir = own_forms if own_forms.is_dir() else Path(app.config["KITAS_FORMS_DIR"])
+            result = deploy_path(path, forms_dir, actor=_actor())
         except DeploymentRefused as exc:
             _refused(exc)
         if result.created:

@@ -52,6 +52,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "SQLALCHEMY_TRACK_MODIFICATIONS": False,
         "KITAS_BPMN_DIR": env.get("KITAS_BPMN_DIR", str(PROJECT_ROOT / "bpmn")),
         "KITAS_FORMS_DIR": env.get("KITAS_FORMS_DIR", str(PROJECT_ROOT / "forms" / "schemas")),
+        # Further KITAS types, each a folder with its catalog entries (kitas_types.json and its .id.json), its
+        # diagrams and their forms (forms/), separated like PATH (README, "Adding a KITAS type").
+        "KITAS_EXTRA_TYPES": [path for path in env.get("KITAS_EXTRA_TYPES", "").split(os.pathsep) if path.strip()],
         # The scheduler wakes when the next timer or outbox row falls due, at least every MAX_SLEEP
         # seconds, and reads the next due time every POLL seconds (rows other processes wrote; rows of its
         # own process wake it at once). Every HEARTBEAT seconds it records that it is alive.

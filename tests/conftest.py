@@ -272,3 +272,13 @@ def stored_files(request: pytest.FixtureRequest, app: Flask, tmp_path: Path, mon
     for name, value in S3_SETTINGS.items():
         monkeypatch.setitem(app.config, name, value)
     return BucketFiles(s3_client(endpoint), BUCKET, prefix)
+
+
+@pytest.fixture()
+def family(ctx: Flask) -> int:
+    """The family diagram deployed from the repository (with the shared steps it calls); its definition id."""
+    from kitas.services.deployments import deploy_path
+
+    deploy_shared_steps()
+    result = deploy_path(ROOT / "bpmn" / "kitas_family.bpmn", ROOT / "forms" / "schemas")
+    return result.definition_id

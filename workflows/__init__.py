@@ -4,12 +4,17 @@ The catalog is data (``kitas_types.json``): index codes, documents and SLAs
 change with regulations, so adding a type is a data change plus a diagram. Its texts in another
 language are kept beside it by JSON pointer (``kitas_types.id.json``, see :mod:`forms.texts`);
 ``catalog("id")`` is the catalog with those texts in place (codes and rules unchanged).
+
+Further types come from further catalog files (``use_extra_catalogs``: the application passes the
+``kitas_types.json`` of every folder of ``KITAS_EXTRA_TYPES``): their types follow the shipped ones,
+their statuses, reminders and words are added, each file's translations beside it. A type code or
+another key the catalog already has is refused, so an extra file adds and never replaces.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,11 +23,37 @@ from typing import Any
 from forms.texts import LANGUAGES, SOURCE_LANGUAGE, localize, parse_texts
 
 CATALOG_FILE = Path(__file__).with_name("kitas_types.json")
+# The catalog sections an extra catalog file may add keys to (a key already there is refused).
+MERGED_SECTIONS = (
+    "lane_roles",
+    "statuses",
+    "status_reasons",
+    "status_details",
+    "messages",
+    "reminders",
+    "sponsor_limits",
+)
+_extra_files: tuple[Path, ...] = ()
 
 
-def texts_file(language: str) -> Path:
-    """The catalog's translations into ``language``: ``kitas_types.id.json``."""
-    return CATALOG_FILE.with_name(f"{CATALOG_FILE.stem}.{language}.json")
+def texts_file(language: str, path: Path = CATALOG_FILE) -> Path:
+    """A catalog file's translations into ``language``: ``kitas_types.id.json``."""
+    return path.with_name(f"{path.stem}.{language}.json")
+
+
+def use_extra_catalogs(paths: Iterable[str | Path]) -> None:
+    """Merge the types (and statuses, reminders...) of these catalog files after the shipped catalog's, from
+    the next ``catalog()`` on (the application calls this with the files of ``KITAS_EXTRA_TYPES``)."""
+    global _extra_files
+    files = tuple(Path(path) for path in paths)
+    if files != _extra_files:
+        _extra_files = files
+        _catalog.cache_clear()
+
+
+def extra_catalogs() -> tuple[Path, ...]:
+    """The extra catalog files in use."""
+    return _extra_files
 
 
 @dataclass(frozen=True)
@@ -133,8 +164,10 @@ class ReminderRule:
     """A reminder the scheduler sends before a deadline or after a wait (``reminders`` in the catalog).
 
     Exactly one source: a boundary ``timer`` of the diagram (sent ``hours_before`` its due time), an
-    open user ``task`` (sent ``hours_after`` it opened), or a ``date_field`` of the case data while the
-    case is in ``status`` (sent ``days_before`` that day at ``hour`` in the reader's zone). ``recipient``
+    open user ``task`` (sent ``hours_after`` it opened), an open user task of any lane whose ``role`` is
+    named (``sponsor``: the sponsor step of every type's diagram, whatever its element id; also
+    ``hours_after``), or a ``date_field`` of the case data while the case is in ``status`` (sent
+    ``days_before`` that day at ``hour`` in the reader's zone). ``recipient``
     is ``applicant`` or ``sponsor``; ``sms`` also sends a text message (to people who keep that channel
     on). ``subject`` and ``body`` may name ``{reference}``, ``{applicant}``, ``{deadline}`` (the
     timer's time) and ``{date}`` (the date of the case data).
@@ -149,17 +182,23 @@ class ReminderRule:
     hours_before: float = 0
     task: str | None = None
     hours_after: float = 0
+    role: str | None = None
     status: str | None = None
     date_field: str | None = None
     days_before: int = 0
     hour: int = 0
 
     def __post_init__(self) -> None:
-        sources = [s for s in (self.timer, self.task, self.date_field) if s]
+        sources = [s for s in (self.timer, self.task, self.role, self.date_field) if s]
         if len(sources) != 1 or (self.date_field and not self.status) or self.recipient not in ("applicant", "sponsor"):
             raise ValueError(
-                f"reminder {self.name!r} needs one of timer, task, status+date_field and a known recipient"
+                f"reminder {self.name!r} needs one of timer, task, role, status+date_field and a known recipient"
             )
+
+    @property
+    def on_task(self) -> bool:
+        """The rule speaks of an open user task (its element, or any task of its role)."""
+        return bool(self.task or self.role)
 
 
 @dataclass(frozen=True)
@@ -270,9 +309,38 @@ def catalog(language: str | None = None) -> Catalog:
 
 @lru_cache(maxsize=len(LANGUAGES))
 def _catalog(language: str | None) -> Catalog:
-    raw = json.loads(CATALOG_FILE.read_text(encoding="utf-8"))
-    if language is not None:
-        path = texts_file(language)
-        if path.is_file():
-            raw = localize(raw, parse_texts(path.read_text(encoding="utf-8"), path.name))
+    raw = _read(CATALOG_FILE, language)
+    for path in _extra_files:
+        _merge(raw, _read(path, language), path.name)
     return _parse(raw)
+
+
+def _read(path: Path, language: str | None) -> dict[str, Any]:
+    """One catalog file, its texts in ``language`` where the file beside it has them."""
+    raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    if language is not None:
+        texts = texts_file(language, path)
+        if texts.is_file():
+            raw = localize(raw, parse_texts(texts.read_text(encoding="utf-8"), texts.name))
+    return raw
+
+
+def _merge(raw: dict[str, Any], extra: dict[str, Any], name: str) -> None:
+    """Add an extra catalog file's types and keys to ``raw``; refuse one that would replace anything."""
+    unknown = sorted(set(extra) - {"types", *MERGED_SECTIONS})
+    if unknown:
+        raise ValueError(
+            f"{name}: an extra catalog file may only add types and {', '.join(MERGED_SECTIONS)}; not {unknown}"
+        )
+    codes = {item["code"] for item in raw["types"]}
+    for item in extra.get("types", []):
+        if item["code"] in codes:
+            raise ValueError(f"{name}: the catalog already has a type {item['code']!r}")
+        codes.add(item["code"])
+        raw["types"].append(item)
+    for section in MERGED_SECTIONS:
+        taken = raw.setdefault(section, {})
+        for key, value in extra.get(section, {}).items():
+            if key in taken and taken[key] != value:
+                raise ValueError(f"{name}: {section}/{key} is in the catalog already")
+            taken[key] = value

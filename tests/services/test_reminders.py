@@ -68,6 +68,7 @@ def test_the_rules_are_the_catalogs() -> None:
         "correction_deadline",
         "sponsor_not_answered",
         "appointment_tomorrow",
+        "interview_tomorrow",
     }
     assert (rules["billing_code_expiring"].timer, rules["billing_code_expiring"].hours_before) == (
         "payment_deadline",
@@ -77,10 +78,9 @@ def test_the_rules_are_the_catalogs() -> None:
         "correction_deadline",
         48,
     )
-    assert (rules["sponsor_not_answered"].task, rules["sponsor_not_answered"].hours_after) == (
-        "sponsor_confirmation",
-        72,
-    )
+    # Any open task of the sponsor's lane: the worker's sponsor_confirmation, the family's family_sponsor_confirmation.
+    assert (rules["sponsor_not_answered"].role, rules["sponsor_not_answered"].hours_after) == ("sponsor", 72)
+    assert rules["interview_tomorrow"].date_field == "interview_date"
     assert rules["appointment_tomorrow"].date_field == "appointment_date"
     indonesian = catalog("id").reminders["billing_code_expiring"]
     assert "kode billing" in indonesian.subject and indonesian.hours_before == 24

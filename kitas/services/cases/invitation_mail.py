@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from forms.texts import Message
 
 from ...extensions import app_clock, db
-from ...models import Application, AuditEvent, Timer, User
+from ...models import Application, AuditEvent, HumanTask, Timer, User
 from .. import notifications
 from ..accounts import tokens as account_tokens
 from ..notifications.texts import in_source_language
@@ -30,7 +30,6 @@ SPONSOR_DEADLINE_PASSED = "case.sponsor_deadline_passed"
 APPLICANT_SPONSOR_DEADLINE = "case.applicant_sponsor_deadline"
 INVITED = "sponsor_invited"  # the audit action of each invitation, in the case's chain
 WAITING_STATUS = "awaiting_sponsor"
-DEADLINE_ELEMENT = "sponsor_deadline"
 DEADLINE_DAYS = 14  # the diagram's P14D, said in the messages
 INVITATION_PATH = "/auth/invitation/{token}"
 # Invitations of one case (the first one included) per day, so an address cannot be flooded through a case.
@@ -79,9 +78,21 @@ def queue_invitation(application: Application, email: str) -> bool:
 
 
 def sponsor_deadline(application_id: int) -> datetime | None:
-    """When the sponsor step of the case expires (its pending timer), if it waits."""
-    query = select(Timer.due_at).where(
-        Timer.application_id == application_id, Timer.element_id == DEADLINE_ELEMENT, Timer.status == "pending"
+    """When the sponsor step of the case expires, if it waits: the pending interrupting timer on the open
+    task of the sponsor's lane (the worker's ``sponsor_deadline``, the family's ``family_sponsor_deadline``)."""
+    query = (
+        select(Timer.due_at)
+        .join(
+            HumanTask,
+            (HumanTask.application_id == Timer.application_id) & (HumanTask.element_id == Timer.attached_to),
+        )
+        .where(
+            Timer.application_id == application_id,
+            Timer.status == "pending",
+            Timer.interrupting.is_(True),
+            HumanTask.role == "sponsor",
+        )
+        .order_by(Timer.due_at)
     )
     return db.session.scalars(query).first()
 
@@ -153,7 +164,7 @@ def _applicant_deadline_text(params: dict[str, Any], language: str) -> notificat
     body = Message(
         "Your application %(reference)s has expired: the sponsor you named (%(email)s) did not confirm the "
         "guarantee within %(days)s days. You can start a new application; check the sponsor's e-mail address "
-        "with your employer first.",
+        "with them first.",
         reference=reference,
         email=str(params.get("email") or ""),
         days=int(params.get("days") or DEADLINE_DAYS),

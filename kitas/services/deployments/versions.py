@@ -17,10 +17,12 @@ running cases keep theirs.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from threading import Lock
 
+from lxml import etree
 from sqlalchemy import func, select
 
 import forms
@@ -279,7 +281,12 @@ def _bundle(
         calls.extend(called_elements(definition.bpmn_xml).items())
     if problems:
         raise DeploymentRefused(problems)
+    own_decisions = {d for name, text in own.items() if name.endswith(".dmn") for d in _decision_ids(text)}
     for name, (text, source) in sorted(bundled.items()):
+        if name.endswith(".dmn") and name not in own and own_decisions and _decision_ids(text) <= own_decisions:
+            # A table of the same decisions beside the diagram is the one its version uses: a type of a
+            # KITAS_EXTRA_TYPES folder brings its own rows of kitas_fee (one table per bundle, never two).
+            continue
         if name in own and own[name] != text and not replace_bundled:
             problems.append(
                 (name, f"differs from the copy {source} was deployed with; deploy that step first, then this diagram")
@@ -545,3 +552,20 @@ def process_model(definition: ProcessDefinition) -> ProcessModel:
             model = parse_process(definition.bpmn_xml, decisions, called=called_diagrams(files), validate_schema=False)
             _MODELS[key] = model
     return model
+
+
+def deploy_extra_types(folders: Sequence[Path], actor: str = "cli") -> list[DeployResult]:
+    """Deploy the diagrams of each folder of further KITAS types (``KITAS_EXTRA_TYPES``): the diagrams
+    beside its ``kitas_types.json``, their forms in its ``forms/`` (README, "Adding a KITAS type")."""
+    return [
+        deploy_path(path, folder / "forms", actor=actor) for folder in folders for path in sorted(folder.glob("*.bpmn"))
+    ]
+
+
+def _decision_ids(dmn: str) -> set[str]:
+    """The ids of the decisions a decision-table file defines."""
+    try:
+        root = etree.fromstring(dmn.encode("utf-8"))
+    except etree.XMLSyntaxError:
+        return set()  # the parser names the problem
+    return {str(element.get("id")) for element in root.iter("{*}decision") if element.get("id")}
