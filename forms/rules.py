@@ -253,7 +253,7 @@ def _choices(rule: Mapping[str, Any], param: str, context: RuleContext) -> list[
     given = rule.get(param)
     if isinstance(given, str) and given.startswith(CATALOG_PREFIX):
         given = context.values.get(given[len(CATALOG_PREFIX) :])
-    return list(given) if _is_choices(given) else None
+    return list(given) if isinstance(given, (list, tuple)) and _is_choices(given) else None
 
 
 def parse_date(value: Any) -> date | None:

@@ -11,7 +11,12 @@ from tests.worker_data import form_data as shared_step_data
 # Valid on the tests' clock (5 January 2026) for the longest stay and the six months beyond it.
 PASSPORT_EXPIRY = "2031-05-31"
 
-INVESTOR_APPLICANT = {**APPLICANT_DATA, "full_name": "Kenji Watanabe", "nationality": "JP", "passport_expiry": PASSPORT_EXPIRY}
+INVESTOR_APPLICANT = {
+    **APPLICANT_DATA,
+    "full_name": "Kenji Watanabe",
+    "nationality": "JP",
+    "passport_expiry": PASSPORT_EXPIRY,
+}
 INVESTMENT = {
     "company_name": "PT Contoh Investama",
     "nib_number": "8120012345678",
@@ -29,7 +34,12 @@ INVESTOR_DOCUMENTS = {
     "statement_letter": "doc-6",
 }
 
-STUDENT_APPLICANT = {**APPLICANT_DATA, "full_name": "Mai Nguyen", "nationality": "VN", "passport_expiry": PASSPORT_EXPIRY}
+STUDENT_APPLICANT = {
+    **APPLICANT_DATA,
+    "full_name": "Mai Nguyen",
+    "nationality": "VN",
+    "passport_expiry": PASSPORT_EXPIRY,
+}
 STUDY = {
     "index_code": "E30B",
     "institution_name": "Universitas Contoh Yogyakarta",

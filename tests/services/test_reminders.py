@@ -67,8 +67,11 @@ def test_the_rules_are_the_catalogs() -> None:
         "billing_code_expiring",
         "correction_deadline",
         "sponsor_not_answered",
+        "student_sponsor_not_answered",
         "appointment_tomorrow",
     }
+    student = rules["student_sponsor_not_answered"]
+    assert (student.task, student.hours_after, student.recipient) == ("student_sponsor_confirmation", 72, "sponsor")
     assert (rules["billing_code_expiring"].timer, rules["billing_code_expiring"].hours_before) == (
         "payment_deadline",
         24,

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from forms.texts import Message
 
 from ...extensions import app_clock, db
-from ...models import Application, AuditEvent, Timer, User
+from ...models import Application, AuditEvent, HumanTask, Timer, User
 from .. import notifications
 from ..accounts import tokens as account_tokens
 from ..notifications.texts import in_source_language
@@ -30,7 +30,8 @@ SPONSOR_DEADLINE_PASSED = "case.sponsor_deadline_passed"
 APPLICANT_SPONSOR_DEADLINE = "case.applicant_sponsor_deadline"
 INVITED = "sponsor_invited"  # the audit action of each invitation, in the case's chain
 WAITING_STATUS = "awaiting_sponsor"
-DEADLINE_ELEMENT = "sponsor_deadline"
+# The role of the Sponsor lane's tasks (``sponsor_confirmation``, ``student_sponsor_confirmation``).
+SPONSOR_ROLE = "sponsor"
 DEADLINE_DAYS = 14  # the diagram's P14D, said in the messages
 INVITATION_PATH = "/auth/invitation/{token}"
 # Invitations of one case (the first one included) per day, so an address cannot be flooded through a case.
@@ -79,11 +80,18 @@ def queue_invitation(application: Application, email: str) -> bool:
 
 
 def sponsor_deadline(application_id: int) -> datetime | None:
-    """When the sponsor step of the case expires (its pending timer), if it waits."""
-    query = select(Timer.due_at).where(
-        Timer.application_id == application_id, Timer.element_id == DEADLINE_ELEMENT, Timer.status == "pending"
+    """When the sponsor step of the case expires, if it waits: the pending timer on its open sponsor task
+    (the worker's ``sponsor_deadline``, the student's ``student_sponsor_deadline``: any diagram's)."""
+    sponsor_steps = select(HumanTask.element_id).where(
+        HumanTask.application_id == application_id, HumanTask.role == SPONSOR_ROLE
     )
-    return db.session.scalars(query).first()
+    query = select(Timer.due_at).where(
+        Timer.application_id == application_id,
+        Timer.attached_to.in_(sponsor_steps),
+        Timer.interrupting.is_(True),
+        Timer.status == "pending",
+    )
+    return db.session.scalars(query.order_by(Timer.due_at)).first()
 
 
 def _bilingual(subject: Message, template: str, **context: Any) -> notifications.RenderedMail:

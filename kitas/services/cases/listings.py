@@ -159,7 +159,14 @@ def sponsor_requests(
     return Page(rows, number, per_page, total)
 
 
+# Rows written before the completed task's role was recorded name the worker's sponsor step.
 SPONSOR_TASK = "sponsor_confirmation"
+
+
+def _is_sponsor_step(detail: dict[str, object] | None) -> bool:
+    """A completed task was a sponsor's step (of any diagram): its role says so, or its id on older rows."""
+    detail = detail or {}
+    return detail.get("role") == "sponsor" if "role" in detail else detail.get("task") == SPONSOR_TASK
 
 
 def _sponsor_decisions(apps: Sequence[Application]) -> dict[int, SponsorDecision]:
@@ -175,7 +182,7 @@ def _sponsor_decisions(apps: Sequence[Application]) -> dict[int, SponsorDecision
     ).all()
     found: dict[int, SponsorDecision] = {}
     for application_id, occurred_at, detail in rows:
-        if (detail or {}).get("task") != SPONSOR_TASK or application_id is None:
+        if not _is_sponsor_step(detail) or application_id is None:
             continue
         outcome = "declined" if by_id[application_id].status == "sponsor_declined" else "confirmed"
         found[application_id] = SponsorDecision(outcome, occurred_at)
