@@ -20,8 +20,9 @@ The vocabulary (``RULES``; ARCHITECTURE.md, *Form rules*, says the same):
 * ``at_least`` ``value``: a number no lower than ``value`` (the investment minimum);
 * ``covers_period`` ``from``, ``to``: on a number of months (the stay), counted from the later of today
   and the date in ``from``, the stay reaches the date in ``to`` (the stay covers the studies);
-* ``image`` ``formats``, ``min_bytes``, ``max_bytes``, ``min_width``, ``min_height``: on a file
-  field, what an uploaded picture must be (checked when the file arrives, see :func:`file_errors`).
+* ``image`` ``formats``, ``min_bytes``, ``max_bytes``, ``min_width``, ``min_height``,
+  ``min_edge_lightness``: on a file field, what an uploaded picture must be (checked when the file
+  arrives, see :func:`file_errors`); the last is how light its edges must be (0-255): a white background.
 
 A number (or the list of ``one_of``) may be written ``"catalog:NAME"``: the caller hands the value in
 (``RuleContext.values``: the KITAS type's ``rule_values`` and its own lists, ``durations_months``).
@@ -65,6 +66,8 @@ class FileFacts:
     size: int
     width: int | None = None
     height: int | None = None
+    # How light the picture's edges are (its background), 0 black to 255 white, for a picture.
+    edge_lightness: float | None = None
 
 
 # Each rule: its parameters (those naming a field, those that are numbers) and where it applies.
@@ -88,7 +91,9 @@ RULES: dict[str, _Rule] = {
     "one_of": _Rule(lists=("values",)),
     "at_least": _Rule(numbers=("value",)),
     "covers_period": _Rule(fields=("from", "to")),
-    "image": _Rule(optional_numbers=("min_bytes", "max_bytes", "min_width", "min_height"), on="file"),
+    "image": _Rule(
+        optional_numbers=("min_bytes", "max_bytes", "min_width", "min_height", "min_edge_lightness"), on="file"
+    ),
 }
 
 
@@ -497,6 +502,17 @@ def file_errors(rules: Iterable[Mapping[str, Any]], facts: FileFacts, context: R
                         height=facts.height,
                         min_width=int(width or 0),
                         min_height=int(height or 0),
+                    ),
+                )
+            )
+        lightness = _number(rule, "min_edge_lightness", numbers)
+        if lightness is not None and facts.edge_lightness is not None and facts.edge_lightness < lightness:
+            problems.append(
+                _custom(
+                    rule,
+                    Message(
+                        "The background of the picture is not white. Take the photo in front of a plain white "
+                        "background, with nothing else around you."
                     ),
                 )
             )

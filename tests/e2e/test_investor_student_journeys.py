@@ -33,7 +33,7 @@ from tests.e2e.test_worker_journey import (
 )
 from tests.e2e.words import Words
 from tests.types_data import INVESTMENT, STUDY
-from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
+from tests.uploads import jpeg_bytes, pdf_bytes, photo_bytes, png_bytes
 from tests.worker_data import APPLICANT_DATA
 
 if TYPE_CHECKING:
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-# The student's photo must be a JPEG of 100 to 200 kB: this size of noise photo is about 120 kB.
-STUDENT_PHOTO = (360, 450)
 INVESTOR_DOCUMENTS = (
     ("Passport data page", "passport.pdf", pdf_bytes),
     ("Passport photo", "photo.jpg", jpeg_bytes),
@@ -53,7 +51,7 @@ INVESTOR_DOCUMENTS = (
 )
 STUDENT_DOCUMENTS = (
     ("Passport data page", "passport.pdf", pdf_bytes),
-    ("Passport photo", "photo.jpg", lambda: jpeg_bytes(STUDENT_PHOTO)),
+    ("Passport photo", "photo.jpg", photo_bytes),
     ("Acceptance letter", "acceptance.pdf", pdf_bytes),
     ("Study recommendation", "recommendation.pdf", pdf_bytes),
     ("Proof of funds", "funds.png", png_bytes),

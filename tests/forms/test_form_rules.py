@@ -283,3 +283,18 @@ def test_bad_new_rules_are_named_with_their_field(rule: dict[str, Any], problem:
     form = _form(born={"type": "string", "format": "date", "title": "Born", "x-kitas-rules": [rule]})
     problems = forms.check_rules(form, answers={"other"}, values={"beyond": 6, "durations_months": [12]})
     assert any(problem in p for p in problems), problems
+
+
+def test_a_photo_needs_its_light_background() -> None:
+    rules = [
+        {"rule": "image", "formats": ["jpeg"], "min_bytes": 100_000, "max_bytes": 200_000, "min_edge_lightness": 220}
+    ]
+    assert forms.file_errors(rules, forms.FileFacts("jpeg", 120_000, 420, 520, edge_lightness=250.0)) == []
+    assert forms.file_errors(rules, forms.FileFacts("jpeg", 120_000, 420, 520, edge_lightness=127.4)) == [
+        "The background of the picture is not white. Take the photo in front of a plain white background, with "
+        "nothing else around you."
+    ]
+    # 100 to 200 kB, as the student checklist asks: the worker's 93 kB photo is too small for it.
+    assert forms.file_errors(rules, forms.FileFacts("jpeg", 93_000, 320, 400, edge_lightness=250.0)) == [
+        "The picture is 93 kB; it must be between 100 kB and 200 kB."
+    ]
