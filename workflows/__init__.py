@@ -129,8 +129,10 @@ class ReminderRule:
     """A reminder the scheduler sends before a deadline or after a wait (``reminders`` in the catalog).
 
     Exactly one source: a boundary ``timer`` of the diagram (sent ``hours_before`` its due time), an
-    open user ``task`` (sent ``hours_after`` it opened), or a ``date_field`` of the case data while the
-    case is in ``status`` (sent ``days_before`` that day at ``hour`` in the reader's zone). ``recipient``
+    open user ``task`` (sent ``hours_after`` it opened), an open user task of any lane whose ``role`` is
+    named (``sponsor``: the sponsor step of every type's diagram, whatever its element id; also
+    ``hours_after``), or a ``date_field`` of the case data while the case is in ``status`` (sent
+    ``days_before`` that day at ``hour`` in the reader's zone). ``recipient``
     is ``applicant`` or ``sponsor``; ``sms`` also sends a text message (to people who keep that channel
     on). ``subject`` and ``body`` may name ``{reference}``, ``{applicant}``, ``{deadline}`` (the
     timer's time) and ``{date}`` (the date of the case data).
@@ -145,17 +147,23 @@ class ReminderRule:
     hours_before: float = 0
     task: str | None = None
     hours_after: float = 0
+    role: str | None = None
     status: str | None = None
     date_field: str | None = None
     days_before: int = 0
     hour: int = 0
 
     def __post_init__(self) -> None:
-        sources = [s for s in (self.timer, self.task, self.date_field) if s]
+        sources = [s for s in (self.timer, self.task, self.role, self.date_field) if s]
         if len(sources) != 1 or (self.date_field and not self.status) or self.recipient not in ("applicant", "sponsor"):
             raise ValueError(
-                f"reminder {self.name!r} needs one of timer, task, status+date_field and a known recipient"
+                f"reminder {self.name!r} needs one of timer, task, role, status+date_field and a known recipient"
             )
+
+    @property
+    def on_task(self) -> bool:
+        """The rule speaks of an open user task (its element, or any task of its role)."""
+        return bool(self.task or self.role)
 
 
 @dataclass(frozen=True)

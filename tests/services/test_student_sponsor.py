@@ -82,3 +82,20 @@ def test_the_sponsor_sees_their_decision_on_a_student_case(users: dict[str, Any]
     rows = {r.application.reference: r for r in listings.sponsor_requests(users["sponsor"]).items}
     decided = {reference: row.decision.outcome for reference, row in rows.items() if row.decision}
     assert decided == {confirmed.reference: "confirmed", declined.reference: "declined"}
+
+
+@pytest.mark.usefixtures("student")
+def test_the_students_sponsor_is_reminded_after_three_days(users: dict[str, Any], clock: Any) -> None:
+    from datetime import timedelta
+
+    from kitas.models import Reminder
+    from kitas.services import reminders
+
+    application = _waiting_case(users, sponsor_email="hr@employer.co.id")
+    opened = clock.now()
+    assert reminders.send_due_reminders() == 0  # planned, not due
+    clock.set(opened + timedelta(days=3))
+    assert reminders.send_due_reminders() == 1
+    task = open_task_row(application.id, "student_sponsor_confirmation")
+    row = db.session.scalars(select(Reminder).where(Reminder.rule == "sponsor_not_answered")).one()
+    assert row.subject == task.task_id and row.status == "sent"

@@ -30,8 +30,6 @@ SPONSOR_DEADLINE_PASSED = "case.sponsor_deadline_passed"
 APPLICANT_SPONSOR_DEADLINE = "case.applicant_sponsor_deadline"
 INVITED = "sponsor_invited"  # the audit action of each invitation, in the case's chain
 WAITING_STATUS = "awaiting_sponsor"
-# The role of the Sponsor lane's tasks (``sponsor_confirmation``, ``student_sponsor_confirmation``).
-SPONSOR_ROLE = "sponsor"
 DEADLINE_DAYS = 14  # the diagram's P14D, said in the messages
 INVITATION_PATH = "/auth/invitation/{token}"
 # Invitations of one case (the first one included) per day, so an address cannot be flooded through a case.
@@ -80,18 +78,23 @@ def queue_invitation(application: Application, email: str) -> bool:
 
 
 def sponsor_deadline(application_id: int) -> datetime | None:
-    """When the sponsor step of the case expires, if it waits: the pending timer on its open sponsor task
-    (the worker's ``sponsor_deadline``, the student's ``student_sponsor_deadline``: any diagram's)."""
-    sponsor_steps = select(HumanTask.element_id).where(
-        HumanTask.application_id == application_id, HumanTask.role == SPONSOR_ROLE
+    """When the sponsor step of the case expires, if it waits: the pending interrupting timer on the open
+    task of the sponsor's lane (the worker's ``sponsor_deadline``, the family's ``family_sponsor_deadline``)."""
+    query = (
+        select(Timer.due_at)
+        .join(
+            HumanTask,
+            (HumanTask.application_id == Timer.application_id) & (HumanTask.element_id == Timer.attached_to),
+        )
+        .where(
+            Timer.application_id == application_id,
+            Timer.status == "pending",
+            Timer.interrupting.is_(True),
+            HumanTask.role == "sponsor",
+        )
+        .order_by(Timer.due_at)
     )
-    query = select(Timer.due_at).where(
-        Timer.application_id == application_id,
-        Timer.attached_to.in_(sponsor_steps),
-        Timer.interrupting.is_(True),
-        Timer.status == "pending",
-    )
-    return db.session.scalars(query.order_by(Timer.due_at)).first()
+    return db.session.scalars(query).first()
 
 
 def _bilingual(subject: Message, template: str, **context: Any) -> notifications.RenderedMail:

@@ -33,7 +33,6 @@ from .invitation_mail import (
     INVITED,
     RESEND_LIMIT,
     RESEND_WINDOW,
-    SPONSOR_ROLE,
     WAITING_STATUS,
     account_of,
     invitations_since,
@@ -44,6 +43,7 @@ from .invitation_mail import (
 from .lifecycle import find_case
 from .unit_of_work import CaseStep, case_step
 
+SPONSOR_ROLE = "sponsor"  # the sponsor step is the open task of the sponsor's lane, whatever the type's diagram
 CORRECTED = "sponsor_email_corrected"
 REGISTERED = "sponsor_registered_by_invitation"
 
@@ -95,7 +95,6 @@ def _applicants_waiting_step(step: CaseStep, user: User) -> HumanTask:
     step.check_access(user)
     if step.application.applicant_id != user.id:
         raise Forbidden(Message("only the applicant can change whom the application asks to be sponsor"))
-    # The diagram's sponsor step, whatever its id (the Sponsor lane's task: the worker's, the student's...).
     task = next((t for t in step.tasks().values() if t.role == SPONSOR_ROLE), None)
     if task is None or step.application.status != WAITING_STATUS:
         raise Conflict(Message("the application no longer waits for the sponsor"))

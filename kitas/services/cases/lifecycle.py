@@ -134,8 +134,7 @@ def complete_in_step(
         failure.element_id = failure.element_id or task.element_id
         raise
     fields = list(completion.changed) if completion is not None else sorted(clean)
-    detail = {"task": task.element_id, "task_id": task.task_id, "role": task.role, "changed": fields}
-    step.audit("task_completed", detail, user=user)
+    step.audit("task_completed", {"task": task.element_id, "task_id": task.task_id, "changed": fields}, user=user)
     # Then the engine tasks after it: one that fails is kept waiting as an incident, the submission stays.
     step.run(lambda runtime: runtime.run_engine())
 

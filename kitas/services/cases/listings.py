@@ -16,7 +16,8 @@ from sqlalchemy.orm import aliased, lazyload, selectinload
 from workflows import catalog
 
 from ...extensions import db
-from ...models import Application, AuditEvent, HumanTask, Timer, User
+from ...models import Application, AuditEvent, HumanTask, ProcessDefinition, Timer, User
+from ..deployments import process_model
 from ..paging import Page, page_bounds
 from .access import OFFICER_ROLES
 from .names import localized, names_by_definition, task_name
@@ -159,14 +160,15 @@ def sponsor_requests(
     return Page(rows, number, per_page, total)
 
 
-# Rows written before the completed task's role was recorded name the worker's sponsor step.
-SPONSOR_TASK = "sponsor_confirmation"
-
-
-def _is_sponsor_step(detail: dict[str, object] | None) -> bool:
-    """A completed task was a sponsor's step (of any diagram): its role says so, or its id on older rows."""
-    detail = detail or {}
-    return detail.get("role") == "sponsor" if "role" in detail else detail.get("task") == SPONSOR_TASK
+def sponsor_steps(definition_id: int) -> frozenset[str]:
+    """The user tasks of a deployed version that the sponsor works: those of a lane whose role is ``sponsor``
+    (the worker's ``sponsor_confirmation``, the family's ``family_sponsor_confirmation``...)."""
+    definition = db.session.get(ProcessDefinition, definition_id)
+    if definition is None:
+        return frozenset()
+    cat = catalog()
+    tasks = process_model(definition).user_tasks
+    return frozenset(element for element, info in tasks.items() if cat.role_for_lane(info.lane) == "sponsor")
 
 
 def _sponsor_decisions(apps: Sequence[Application]) -> dict[int, SponsorDecision]:
@@ -175,6 +177,7 @@ def _sponsor_decisions(apps: Sequence[Application]) -> dict[int, SponsorDecision
     if not apps:
         return {}
     by_id = {a.id: a for a in apps}
+    steps = {definition: sponsor_steps(definition) for definition in {a.definition_id for a in apps}}
     rows = db.session.execute(
         select(AuditEvent.application_id, AuditEvent.occurred_at, AuditEvent.detail)
         .where(AuditEvent.application_id.in_(by_id), AuditEvent.action == "task_completed")
@@ -182,7 +185,7 @@ def _sponsor_decisions(apps: Sequence[Application]) -> dict[int, SponsorDecision
     ).all()
     found: dict[int, SponsorDecision] = {}
     for application_id, occurred_at, detail in rows:
-        if not _is_sponsor_step(detail) or application_id is None:
+        if application_id is None or (detail or {}).get("task") not in steps[by_id[application_id].definition_id]:
             continue
         outcome = "declined" if by_id[application_id].status == "sponsor_declined" else "confirmed"
         found[application_id] = SponsorDecision(outcome, occurred_at)

@@ -67,7 +67,7 @@ def plan_reminders(limit: int = PLAN_BATCH) -> int:
         for rule in catalog().reminders.values():
             if rule.timer:
                 rows.extend(_timer_subjects(rule, limit, now))
-            elif rule.task:
+            elif rule.on_task:
                 rows.extend(_task_subjects(rule, limit, now))
             else:
                 rows.extend(_date_subjects(rule, limit, now))
@@ -115,10 +115,11 @@ def _timer_subjects(rule: ReminderRule, limit: int, now: datetime) -> Iterable[d
 
 
 def _task_subjects(rule: ReminderRule, limit: int, now: datetime) -> Iterable[dict[str, Any]]:
-    """The rule's user task, open: due ``hours_after`` it opened."""
+    """The rule's user task (or any task of its role), open: due ``hours_after`` it opened."""
+    which = HumanTask.element_id == rule.task if rule.task else HumanTask.role == rule.role
     found = db.session.execute(
         select(HumanTask.application_id, HumanTask.task_id, HumanTask.created_at)
-        .where(HumanTask.element_id == rule.task)
+        .where(which)
         .where(_unplanned(rule, HumanTask.application_id, HumanTask.task_id))
         .limit(limit)
     )
@@ -243,7 +244,7 @@ def _still_due(rule: ReminderRule, reminder: Reminder, application: Application,
             )
         )
         return pending is not None and reminder.event_at > now
-    if rule.task:
+    if rule.on_task:
         task = db.session.scalar(
             select(HumanTask.id).where(
                 HumanTask.application_id == application.id, HumanTask.task_id == reminder.subject
@@ -263,7 +264,7 @@ def _sponsor_of(application: Application) -> User | None:
 
 def _link(rule: ReminderRule, application: Application, reminder: Reminder) -> str:
     if rule.recipient == "sponsor":
-        if rule.task:
+        if rule.on_task:
             return f"/sponsor/applications/{application.reference}/tasks/{reminder.subject}"
         return "/sponsor/"
     return f"/applications/{application.reference}"
