@@ -14,7 +14,7 @@ from kitas.services import cases
 from kitas.services.cases import invitations, listings, timers
 from kitas.services.cases.invitation_mail import INVITATION, sponsor_deadline
 from kitas.services.deployments import deploy_path
-from tests.conftest import ROOT
+from tests.conftest import ROOT, deploy_shared_steps
 from tests.types_data import student_data
 from tests.web.pages import open_task_row
 
@@ -23,6 +23,7 @@ NEW_SPONSOR = "admissions@new-university.ac.id"
 
 @pytest.fixture()
 def student(ctx: Any) -> None:
+    deploy_shared_steps()
     deploy_path(ROOT / "bpmn" / "kitas_student.bpmn", ROOT / "forms" / "schemas")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from kitas.services import cases
 from kitas.services.deployments import deploy_path
-from tests.conftest import ROOT
+from tests.conftest import ROOT, deploy_shared_steps
 from tests.types_data import INVESTMENT, INVESTOR_APPLICANT, STUDENT_APPLICANT, STUDY, investor_data, student_data
 from tests.web.pages import case_of, form_errors, open_task_row, post_form, task_url, verified
 
@@ -19,6 +19,7 @@ FORMS = ROOT / "forms" / "schemas"
 @pytest.fixture()
 def types(ctx: Any) -> None:
     """The investor and student diagrams deployed from the repository (with the shared steps they call)."""
+    deploy_shared_steps()
     for name in ("kitas_investor", "kitas_student"):
         deploy_path(ROOT / "bpmn" / f"{name}.bpmn", FORMS)
 
