@@ -128,3 +128,19 @@ def test_an_investor_case_goes_to_the_shareholding_check_after_payment(users: di
     application = cases.deliver_message(application.id, "payment_received", PAYMENT, actor="sandbox-bank")
     task = open_task_row(application.id, "check_shareholding")
     assert task.role == "verifier" and application.status == "in_verification"
+
+
+def test_the_refusals_read_in_indonesian_with_the_numbers_in_place(applicant: Any, users: dict[str, Any]) -> None:
+    from kitas.extensions import db
+
+    users["applicant"].language = "id"
+    db.session.commit()
+    application = _start(applicant, users, "investor")
+    _through(applicant, application, "investor_applicant_data", INVESTOR_APPLICANT)
+    url = task_url(application, "investment_data")
+    response = post_form(applicant, url, {**INVESTMENT, "duration_months": 48, "share_value_idr": 9_500_000_000})
+    assert response.status_code == 422
+    assert form_errors(response) == [
+        "ITAS Investasi memerlukan saham senilai paling sedikit Rp 10.000.000.000; akta menyebutkan Rp 9.500.000.000.",
+        "ITAS Investasi tidak diterbitkan untuk 48 bulan; pilih 12, 24 bulan.",
+    ]
