@@ -14,12 +14,20 @@ The vocabulary (``RULES``; ARCHITECTURE.md, *Form rules*, says the same):
   ``field`` (this form's or an earlier answer of the case) must fall at least this many months plus
   ``months_from`` months after today (the passport outlasts the stay);
 * ``in_order`` ``from``, ``to``: on an array of rows, each row's ``from`` is no later than its ``to``;
-* ``image`` ``formats``, ``min_bytes``, ``max_bytes``, ``min_width``, ``min_height``: on a file
-  field, what an uploaded picture must be (checked when the file arrives, see :func:`file_errors`).
+* ``after`` ``field``: on a date, later than the date in ``field`` (this form's or an earlier answer);
+* ``one_of`` ``values``: the value is one of a list (``"catalog:NAME"``: a list of the catalog, the
+  lengths of stay a type offers), so a choice the type does not offer is refused in plain words;
+* ``at_least`` ``value``: a number no lower than ``value`` (the investment minimum);
+* ``covers_period`` ``from``, ``to``: on a number of months (the stay), counted from the later of today
+  and the date in ``from``, the stay reaches the date in ``to`` (the stay covers the studies);
+* ``image`` ``formats``, ``min_bytes``, ``max_bytes``, ``min_width``, ``min_height``,
+  ``min_edge_lightness``: on a file field, what an uploaded picture must be (checked when the file
+  arrives, see :func:`file_errors`); the last is how light its edges must be (0-255): a white background.
 
-A number may be written ``"catalog:NAME"``: the caller hands the value in (``RuleContext.values``,
-the KITAS type's ``rule_values``). A rule may carry its own ``message`` (a text of the form file,
-translated in ``NAME.id.json``), with the same placeholders as the built-in sentence.
+A number (or the list of ``one_of``) may be written ``"catalog:NAME"``: the caller hands the value in
+(``RuleContext.values``: the KITAS type's ``rule_values`` and its own lists, ``durations_months``).
+A rule may carry its own ``message`` (a text of the form file, translated in ``NAME.id.json``), with
+the same placeholders as the built-in sentence.
 
 This module imports nothing of the project; the day is handed in (``RuleContext.today``).
 """
@@ -58,6 +66,8 @@ class FileFacts:
     size: int
     width: int | None = None
     height: int | None = None
+    # How light the picture's edges are (its background), 0 black to 255 white, for a picture.
+    edge_lightness: float | None = None
 
 
 # Each rule: its parameters (those naming a field, those that are numbers) and where it applies.
@@ -66,6 +76,7 @@ class _Rule:
     fields: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     optional_numbers: tuple[str, ...] = ()
+    lists: tuple[str, ...] = ()
     on: str = "value"  # value | rows | file
 
 
@@ -76,7 +87,13 @@ RULES: dict[str, _Rule] = {
     "age_between": _Rule(numbers=("min", "max")),
     "valid_months_after": _Rule(fields=("field",), numbers=("months_from",)),
     "in_order": _Rule(fields=("from", "to"), on="rows"),
-    "image": _Rule(optional_numbers=("min_bytes", "max_bytes", "min_width", "min_height"), on="file"),
+    "after": _Rule(fields=("field",)),
+    "one_of": _Rule(lists=("values",)),
+    "at_least": _Rule(numbers=("value",)),
+    "covers_period": _Rule(fields=("from", "to")),
+    "image": _Rule(
+        optional_numbers=("min_bytes", "max_bytes", "min_width", "min_height", "min_edge_lightness"), on="file"
+    ),
 }
 
 
@@ -145,6 +162,8 @@ def _check_rule(item: FormField, path: str, rule: Any, known: set[str], values: 
             problems.append(
                 Message("%(field)s: rule %(rule)s needs a number %(param)s", field=path, rule=name, param=param)
             )
+    for param in spec.lists:
+        problems.extend(_check_list(path, str(name), param, rule.get(param), values))
     if spec.on == "rows" and item.widget != ARRAY_OF_OBJECTS:
         problems.append(Message("%(field)s: rule %(rule)s applies to a list of rows", field=path, rule=name))
     if spec.on == "file" and item.widget != "file":
@@ -152,6 +171,32 @@ def _check_rule(item: FormField, path: str, rule: Any, known: set[str], values: 
     if "message" in rule and not isinstance(rule["message"], str):
         problems.append(Message("%(field)s: the message of rule %(rule)s must be a text", field=path, rule=name))
     return problems
+
+
+def _check_list(path: str, name: str, param: str, given: Any, values: Mapping[str, Any] | None) -> list[str]:
+    """A list parameter is a non-empty list of numbers or texts, or names one of the catalog."""
+    if isinstance(given, str) and given.startswith(CATALOG_PREFIX):
+        if values is not None and not _is_choices(values.get(given[len(CATALOG_PREFIX) :])):
+            return [
+                Message(
+                    "%(field)s: rule %(rule)s names %(value)r, which the catalog does not have as a list",
+                    field=path,
+                    rule=name,
+                    value=given,
+                )
+            ]
+        return []
+    if not _is_choices(given):
+        return [Message("%(field)s: rule %(rule)s needs a list %(param)s", field=path, rule=name, param=param)]
+    return []
+
+
+def _is_choices(value: Any) -> bool:
+    return (
+        isinstance(value, (list, tuple))
+        and bool(value)
+        and all(isinstance(v, (int, float, str)) and not isinstance(v, bool) for v in value)
+    )
 
 
 def _all_fields(fields: Iterable[FormField], prefix: str = "") -> Iterable[tuple[FormField, str]]:
@@ -207,6 +252,13 @@ def _number(rule: Mapping[str, Any], param: str, context: RuleContext) -> float 
     if isinstance(value, str) and value.startswith(CATALOG_PREFIX):
         value = context.values.get(value[len(CATALOG_PREFIX) :])
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _choices(rule: Mapping[str, Any], param: str, context: RuleContext) -> list[Any] | None:
+    given = rule.get(param)
+    if isinstance(given, str) and given.startswith(CATALOG_PREFIX):
+        given = context.values.get(given[len(CATALOG_PREFIX) :])
+    return list(given) if isinstance(given, (list, tuple)) and _is_choices(given) else None
 
 
 def parse_date(value: Any) -> date | None:
@@ -316,6 +368,57 @@ def _in_order(value: Any, rule: Mapping[str, Any], data: Mapping[str, Any], cont
     return found
 
 
+def _after(value: Any, rule: Mapping[str, Any], data: Mapping[str, Any], context: RuleContext) -> Found:
+    target = str(rule.get("field"))
+    day, other = parse_date(value), parse_date(data.get(target, context.answers.get(target)))
+    if day is None or other is None or day > other:
+        return []
+    return [("", _custom(rule, Message("Enter a date after %(date)s.", date=other)))]
+
+
+def _one_of(value: Any, rule: Mapping[str, Any], data: Mapping[str, Any], context: RuleContext) -> Found:
+    allowed = _choices(rule, "values", context)
+    if allowed is None or value in allowed:
+        return []
+    shown = ", ".join(str(v) for v in allowed)
+    message = Message("%(value)s is not offered here; choose one of %(values)s.", value=value, values=shown)
+    return [("", _custom(rule, message))]
+
+
+def _at_least(value: Any, rule: Mapping[str, Any], data: Mapping[str, Any], context: RuleContext) -> Found:
+    low = _number(rule, "value", context)
+    if low is None or not isinstance(value, (int, float)) or isinstance(value, bool) or value >= low:
+        return []
+    message = Message("Enter at least %(minimum)s.", minimum=grouped(low), value=grouped(value))
+    return [("", _custom(rule, message))]
+
+
+def grouped(number: float) -> str:
+    """A number with its thousands grouped by dots, as rupiah are written in both languages: ``10.000.000``."""
+    return f"{int(number):,}".replace(",", ".") if float(number).is_integer() else str(number)
+
+
+def _covers_period(value: Any, rule: Mapping[str, Any], data: Mapping[str, Any], context: RuleContext) -> Found:
+    first, last = str(rule.get("from")), str(rule.get("to"))
+    start = parse_date(data.get(first, context.answers.get(first)))
+    end = parse_date(data.get(last, context.answers.get(last)))
+    if start is None or end is None or not isinstance(value, int) or isinstance(value, bool):
+        return []
+    begins = max(start, context.today)
+    ends = add_months(begins, value)
+    if ends >= end:
+        return []
+    message = Message(
+        "A stay of %(months)s months from %(start)s ends on %(ends)s, before the period ends on %(end)s. "
+        "Choose a longer stay.",
+        months=value,
+        start=begins,
+        ends=ends,
+        end=end,
+    )
+    return [("", _custom(rule, message))]
+
+
 _CHECKS: dict[str, Callable[[Any, Mapping[str, Any], Mapping[str, Any], RuleContext], Found]] = {
     "date_in_past": _date_in_past,
     "date_in_future": _date_in_future,
@@ -323,7 +426,26 @@ _CHECKS: dict[str, Callable[[Any, Mapping[str, Any], Mapping[str, Any], RuleCont
     "age_between": _age_between,
     "valid_months_after": _valid_months_after,
     "in_order": _in_order,
+    "after": _after,
+    "one_of": _one_of,
+    "at_least": _at_least,
+    "covers_period": _covers_period,
 }
+
+
+def choice_errors(form: FormSpec, data: Mapping[str, Any], keys: Iterable[str], context: RuleContext) -> Errors:
+    """The ``one_of`` errors of the top-level fields ``keys`` whose value the schema refused as not a choice:
+    the rule says which choices the type offers, which "choose one of the options" cannot."""
+    errors: Errors = {}
+    for key in keys:
+        item = form.field(key)
+        if item is None or key not in data:
+            continue
+        for rule in rules_of(item.schema):
+            if rule.get("rule") == "one_of":
+                for where, message in _one_of(data[key], rule, data, context):
+                    errors.setdefault(f"{key}.{where}" if where else key, []).append(message)
+    return errors
 
 
 def file_rules(form: FormSpec | None) -> dict[str, list[Mapping[str, Any]]]:
@@ -380,6 +502,17 @@ def file_errors(rules: Iterable[Mapping[str, Any]], facts: FileFacts, context: R
                         height=facts.height,
                         min_width=int(width or 0),
                         min_height=int(height or 0),
+                    ),
+                )
+            )
+        lightness = _number(rule, "min_edge_lightness", numbers)
+        if lightness is not None and facts.edge_lightness is not None and facts.edge_lightness < lightness:
+            problems.append(
+                _custom(
+                    rule,
+                    Message(
+                        "The background of the picture is not white. Take the photo in front of a plain white "
+                        "background, with nothing else around you."
                     ),
                 )
             )

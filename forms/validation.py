@@ -22,7 +22,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError, best_match
 
 from forms.coercion import NUMBER, WHOLE_NUMBER, YES_OR_NO
-from forms.rules import RuleContext, rule_errors
+from forms.rules import RuleContext, choice_errors, rule_errors
 from forms.spec import ARRAY_OF_OBJECTS, DOCUMENT_FORMAT, FormField, FormSpec, json_type
 from forms.texts import Message
 
@@ -104,6 +104,9 @@ def validate(form: FormSpec | Mapping[str, Any], data: Mapping[str, Any], contex
         for key, message in _explain(spec, error):
             _add(errors, key, message)
     if context is not None:
+        # A choice the schema refused, on a field whose one_of rule says which choices there are: its words.
+        refused = [key for key, messages in errors.items() if messages == [CHOOSE]]
+        errors.update(choice_errors(spec, known, refused, context))
         for key, messages in rule_errors(spec, known, context).items():
             if key not in errors:
                 for message in messages:

@@ -41,6 +41,17 @@ def jpeg_bytes(size: tuple[int, int] = (320, 400)) -> bytes:
     return buffer.getvalue()
 
 
+def photo_bytes(size: tuple[int, int] = (420, 520), margin: int = 40, quality: int = 90) -> bytes:
+    """A passport-style JPEG: a noisy "face" on a plain white background (the student checklist's photo:
+    100 to 200 kB at the default size)."""
+    photo = Image.new("RGB", size, (255, 255, 255))
+    face = Image.effect_noise((size[0] - 2 * margin, size[1] - 2 * margin), 60).convert("RGB")
+    photo.paste(face, (margin, margin))
+    buffer = io.BytesIO()
+    photo.save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
 def png_bytes() -> bytes:
     """A real small PNG image."""
     return _image("PNG")

@@ -135,6 +135,16 @@ class KitasType:
         ``name_id`` is the official Indonesian name in every language."""
         return self.name_en
 
+    def named_values(self) -> dict[str, Any]:
+        """What a form rule may name as ``catalog:NAME``: the type's ``rule_values`` and its own lists
+        (``durations_months``, ``index_codes``, ``sponsor_kinds``), so a form never repeats them."""
+        return {
+            "durations_months": list(self.durations_months),
+            "index_codes": [code.code for code in self.index_codes],
+            "sponsor_kinds": list(self.sponsor_kinds),
+            **self.rule_values,
+        }
+
 
 @dataclass(frozen=True)
 class StatusText:

@@ -177,8 +177,11 @@ def test_the_shipped_forms_rules_are_sound() -> None:
     folder = Path(__file__).parents[2] / "forms" / "schemas"
     loaded = [forms.load_form(path.read_text(), None, path.name) for path in sorted(folder.glob("*.schema.json"))]
     answers = {f.name for form in loaded for f in form.fields}
+    from workflows import catalog
+
+    values = {name: value for t in catalog().types for name, value in t.named_values().items()}
     for form in loaded:
-        assert forms.check_rules(form, answers, {"passport_months_beyond_stay": 6}) == [], form.name
+        assert forms.check_rules(form, answers, values) == [], form.name
 
 
 def test_months_and_ages() -> None:
@@ -197,3 +200,101 @@ def test_a_rules_own_message_is_a_text_to_translate_beside_the_form() -> None:
     assert forms.validate(form, {"born": "2030-01-01"}, forms.RuleContext(today=TODAY)) == {
         "born": ["Lahir sebelum hari ini."]
     }
+
+
+STAY_CHOICE = _form(
+    months={
+        "type": "integer",
+        "enum": [6, 12, 24, 48],
+        "x-kitas-rules": [{"rule": "one_of", "values": "catalog:durations_months"}],
+    },
+    level={"type": "string", "x-kitas-rules": [{"rule": "one_of", "values": ["school", "university"]}]},
+)
+
+
+def test_one_of_refuses_a_choice_the_type_does_not_offer_naming_the_offered_ones() -> None:
+    offered = {"durations_months": [12, 24]}
+    assert _errors(STAY_CHOICE, {"months": 12, "level": "school"}, values=offered) == {}
+    # In the form's options but not offered for the type (the catalog changed): the rule says which are.
+    (message,) = _errors(STAY_CHOICE, {"months": 48}, values=offered)["months"]
+    assert message == "48 is not offered here; choose one of 12, 24."
+    assert message.params == {"value": 48, "values": "12, 24"}
+    # Not even among the form's options: the rule's words instead of "choose one of the options".
+    assert _errors(STAY_CHOICE, {"months": 36}, values=offered) == {
+        "months": ["36 is not offered here; choose one of 12, 24."]
+    }
+    assert _errors(STAY_CHOICE, {"level": "kindergarten"}) == {
+        "level": ["kindergarten is not offered here; choose one of school, university."]
+    }
+    # A choice the catalog offers but the form does not list stays the schema's own refusal.
+    assert _errors(STAY_CHOICE, {"months": 36}, values={"durations_months": [36]}) == {
+        "months": ["Choose one of the options."]
+    }
+
+
+def test_at_least_with_a_number_of_the_catalog() -> None:
+    form = _form(shares={"type": "integer", "x-kitas-rules": [{"rule": "at_least", "value": "catalog:minimum"}]})
+    assert _errors(form, {"shares": 10_000_000_000}, values={"minimum": 10_000_000_000}) == {}
+    (message,) = _errors(form, {"shares": 9_999_999_999}, values={"minimum": 10_000_000_000})["shares"]
+    assert message == "Enter at least 10.000.000.000."
+    assert message.params == {"minimum": "10.000.000.000", "value": "9.999.999.999"}
+
+
+STUDY = _form(
+    start={"type": "string", "format": "date"},
+    end={"type": "string", "format": "date", "x-kitas-rules": [{"rule": "after", "field": "start"}]},
+    months={"type": "integer", "x-kitas-rules": [{"rule": "covers_period", "from": "start", "to": "end"}]},
+)
+
+
+def test_after_orders_two_dates_of_the_form() -> None:
+    assert _errors(STUDY, {"start": "2026-08-01", "end": "2027-06-30"}) == {}
+    assert _errors(STUDY, {"start": "2026-08-01", "end": "2026-08-01"}) == {"end": ["Enter a date after 2026-08-01."]}
+    assert _errors(STUDY, {"start": "2026-08-01", "end": "2025-06-30"}) == {"end": ["Enter a date after 2026-08-01."]}
+
+
+def test_covers_period_counts_the_stay_from_the_later_of_today_and_the_start() -> None:
+    # Studies from 1 August 2026 to 31 July 2027: 12 months from the start reach 1 August 2027.
+    assert _errors(STUDY, {"start": "2026-08-01", "end": "2027-07-31", "months": 12}) == {}
+    (message,) = _errors(STUDY, {"start": "2026-08-01", "end": "2028-06-30", "months": 12})["months"]
+    assert message.params == {
+        "months": 12,
+        "start": date(2026, 8, 1),
+        "ends": date(2027, 8, 1),
+        "end": date(2028, 6, 30),
+    }
+    # Studies that began before today: the stay starts today (15 March 2026), so 12 months end 15 March 2027.
+    assert _errors(STUDY, {"start": "2025-09-01", "end": "2027-03-15", "months": 12}) == {}
+    assert list(_errors(STUDY, {"start": "2025-09-01", "end": "2027-03-16", "months": 12})) == ["months"]
+
+
+@pytest.mark.parametrize(
+    ("rule", "problem"),
+    [
+        ({"rule": "one_of"}, "born: rule one_of needs a list values"),
+        ({"rule": "one_of", "values": []}, "born: rule one_of needs a list values"),
+        ({"rule": "one_of", "values": "catalog:beyond"}, "names 'catalog:beyond', which the catalog does not have as"),
+        ({"rule": "at_least", "value": "ten"}, "born: rule at_least needs a number value"),
+        ({"rule": "after", "field": "nowhere"}, "born: rule after names the field 'nowhere'"),
+        ({"rule": "covers_period", "from": "other", "to": "nowhere"}, "rule covers_period names the field 'nowhere'"),
+    ],
+)
+def test_bad_new_rules_are_named_with_their_field(rule: dict[str, Any], problem: str) -> None:
+    form = _form(born={"type": "string", "format": "date", "title": "Born", "x-kitas-rules": [rule]})
+    problems = forms.check_rules(form, answers={"other"}, values={"beyond": 6, "durations_months": [12]})
+    assert any(problem in p for p in problems), problems
+
+
+def test_a_photo_needs_its_light_background() -> None:
+    rules = [
+        {"rule": "image", "formats": ["jpeg"], "min_bytes": 100_000, "max_bytes": 200_000, "min_edge_lightness": 220}
+    ]
+    assert forms.file_errors(rules, forms.FileFacts("jpeg", 120_000, 420, 520, edge_lightness=250.0)) == []
+    assert forms.file_errors(rules, forms.FileFacts("jpeg", 120_000, 420, 520, edge_lightness=127.4)) == [
+        "The background of the picture is not white. Take the photo in front of a plain white background, with "
+        "nothing else around you."
+    ]
+    # 100 to 200 kB, as the student checklist asks: the worker's 93 kB photo is too small for it.
+    assert forms.file_errors(rules, forms.FileFacts("jpeg", 93_000, 320, 400, edge_lightness=250.0)) == [
+        "The picture is 93 kB; it must be between 100 kB and 200 kB."
+    ]

@@ -20,13 +20,16 @@ def test_init_deploys_every_diagram_once(ctx: Any) -> None:
     runner = ctx.test_cli_runner()
     result = runner.invoke(args=["init"])
     assert result.exit_code == 0, result.output
-    assert "kitas_worker: deployed as version 1" in result.output
+    for process in ("kitas_worker", "kitas_investor", "kitas_student"):
+        assert f"{process}: deployed as version 1" in result.output
     again = runner.invoke(args=["init"])
-    assert again.exit_code == 0 and "kitas_worker: unchanged, still version 1" in again.output
+    assert again.exit_code == 0
+    for process in ("kitas_worker", "kitas_investor", "kitas_student"):
+        assert f"{process}: unchanged, still version 1" in again.output
     # The shared steps first (the type diagrams call them), then every diagram of bpmn/, each once.
     bpmn = Path(current_app.config["KITAS_BPMN_DIR"])
     expected = {p.stem for p in (*bpmn.joinpath("shared").glob("*.bpmn"), *bpmn.glob("*.bpmn"))}
-    assert "shared_payment" in expected and "kitas_worker" in expected
+    assert {"shared_payment", "kitas_worker", "kitas_investor", "kitas_student"} <= expected
     deployed = db.session.scalars(select(ProcessDefinition.process_id).order_by(ProcessDefinition.id)).all()
     assert sorted(deployed) == sorted(expected)
     assert deployed.index("shared_payment") < deployed.index("kitas_worker")

@@ -65,6 +65,29 @@ def test_the_services_check_the_rules_with_todays_date_and_the_catalog(users: di
     )
 
 
+@pytest.mark.usefixtures("worker")
+def test_a_contract_length_the_type_does_not_offer_names_the_ones_it_does(
+    users: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    application = cases.start_case("worker", users["applicant"])
+    complete(application.id, "applicant_data", users["applicant"])
+    with pytest.raises(InvalidInput) as refused:
+        complete(application.id, "employment_data", users["applicant"], contract_months=36)
+    assert refused.value.errors == {
+        "contract_months": ["A work KITAS is not issued for 36 months; choose 6, 12, 24 months."]
+    }
+    # The catalog decides, not the form: without 6 months in the type's durations, the form's option is refused.
+    from kitas.services.cases import form_rules
+
+    shipped = form_rules.rule_values
+    monkeypatch.setattr(form_rules, "rule_values", lambda code: {**shipped(code), "durations_months": [12, 24]})
+    with pytest.raises(InvalidInput) as refused:
+        complete(application.id, "employment_data", users["applicant"], contract_months=6)
+    assert refused.value.errors == {
+        "contract_months": ["A work KITAS is not issued for 6 months; choose 12, 24 months."]
+    }
+
+
 def _with_rule(files: dict[str, str], rule: dict[str, Any]) -> dict[str, str]:
     name = "worker-applicant-data.schema.json"
     schema = json.loads(files[name])
@@ -78,6 +101,8 @@ def _with_rule(files: dict[str, str], rule: dict[str, Any]) -> dict[str, str]:
         ({"rule": "born_on_a_sunday"}, "unknown rule 'born_on_a_sunday'"),
         ({"rule": "valid_months_after", "field": "visa_end", "months_from": 6}, "names the field 'visa_end'"),
         ({"rule": "valid_months_after", "field": "contract_months", "months_from": "catalog:nope"}, "catalog:nope"),
+        ({"rule": "one_of", "values": "catalog:passport_months_beyond_stay"}, "does not have as a list"),
+        ({"rule": "at_least", "value": "catalog:min_investment_idr"}, "catalog:min_investment_idr"),
     ],
 )
 def test_a_bad_rule_is_refused_at_deployment_naming_the_form_and_field(

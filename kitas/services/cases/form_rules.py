@@ -17,9 +17,10 @@ SERVICE_ZONE = ZoneInfo("Asia/Jakarta")
 
 
 def rule_values(kitas_type: str) -> dict[str, Any]:
-    """The ``catalog:NAME`` numbers of a KITAS type (empty for a type the catalog does not know)."""
+    """The ``catalog:NAME`` values of a KITAS type: its ``rule_values`` and lists such as
+    ``durations_months`` (empty for a type the catalog does not know)."""
     try:
-        return dict(catalog().by_code(kitas_type).rule_values)
+        return catalog().by_code(kitas_type).named_values()
     except KeyError:
         return {}
 

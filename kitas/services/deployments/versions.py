@@ -382,10 +382,10 @@ def _validate(bpmn: str, decisions: dict[str, str], form_files: dict[str, str], 
 
 def _rule_problems(model: ProcessModel, loaded: dict[str, forms.FormSpec]) -> list[tuple[str, str]]:
     """The problems of every form's ``x-kitas-rules``: a rule may name a field of any form of the diagram
-    (an earlier answer) and the numbers of the catalog entry of this process."""
+    (an earlier answer) and the values of the catalog entry of this process (``rule_values``, its lists)."""
     answers = {f.name for form in loaded.values() for f in form.fields}
     kitas_type = next((t for t in catalog().types if t.process_id == model.process_id), None)
-    values = dict(kitas_type.rule_values) if kitas_type is not None else None
+    values = kitas_type.named_values() if kitas_type is not None else None
     return [
         (element_id, f"{form.name}: {problem}")
         for element_id, form in loaded.items()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from flask import current_app
-from PIL import Image
+from PIL import Image, ImageStat
 from sqlalchemy import select
 
 import forms
@@ -123,13 +123,31 @@ def prepare_uploads(
 
 
 def _facts(check: CheckedUpload, uploaded_size: int) -> forms.FileFacts:
-    """What a form's file rules look at: the format, the size as uploaded, and an image's pixels."""
+    """What a form's file rules look at: the format, the size as uploaded, and an image's pixels and how
+    light its edges (the background of a photo) are."""
     kind = check.content_type.rsplit("/", 1)[-1]
     width = height = None
+    edges: float | None = None
     if check.content_type.startswith("image/"):
         with Image.open(io.BytesIO(check.data)) as image:
             width, height = image.size
-    return forms.FileFacts(format=kind, size=uploaded_size, width=width, height=height)
+            edges = edge_lightness(image)
+    return forms.FileFacts(format=kind, size=uploaded_size, width=width, height=height, edge_lightness=edges)
+
+
+# The strips along the four sides whose lightness stands for a photo's background: a twentieth of each side.
+EDGE_SHARE = 20
+
+
+def edge_lightness(image: Image.Image) -> float:
+    """The mean lightness (0-255) of the picture's four edge strips: a white background is close to 255."""
+    grey = image.convert("L")
+    width, height = grey.size
+    band_x, band_y = max(1, width // EDGE_SHARE), max(1, height // EDGE_SHARE)
+    strips = [(0, 0, width, band_y), (0, height - band_y, width, height), (0, 0, band_x, height)]
+    strips.append((width - band_x, 0, width, height))
+    means = [(ImageStat.Stat(grey.crop(box)).mean[0], (box[2] - box[0]) * (box[3] - box[1])) for box in strips]
+    return sum(mean * area for mean, area in means) / sum(area for _, area in means)
 
 
 def add_documents(step: CaseStep, user: User, task_id: str | None, prepared: PreparedUploads) -> dict[str, Document]:

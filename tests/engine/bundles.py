@@ -1,0 +1,14 @@
+"""The bundle of a type's diagram and the shared steps it calls, parsed as deployment parses it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine import ProcessModel, parse_process
+from tests.worker_data import BPMN, shared_diagrams
+
+
+def parse_bundle(diagram: Path) -> ProcessModel:
+    """The diagram with the fee table and the shared steps (bpmn/shared/) it calls."""
+    fees = {"fees.dmn": (BPMN / "fees.dmn").read_text(encoding="utf-8")}
+    return parse_process(diagram.read_text(encoding="utf-8"), fees, called=shared_diagrams())

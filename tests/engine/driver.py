@@ -1,0 +1,73 @@
+"""Drives one case of a diagram at engine level, storing and restoring its state after every step, as the
+service does (used by the per-type path tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engine import CaseRuntime, ManualClock, ProcessModel
+from tests.worker_data import PAYMENT
+
+FormData = Callable[..., dict[str, Any]]
+
+
+class Case:
+    """One case: every step restores the runtime from the stored state and stores it again afterwards."""
+
+    def __init__(self, model: ProcessModel, clock: ManualClock, start: dict[str, Any], data: FormData):
+        self.model, self.clock, self.form_data = model, clock, data
+        runtime = CaseRuntime.start(model, start, clock)
+        self.state, self.format = runtime.dump()
+        self.restores = 0
+
+    @property
+    def runtime(self) -> CaseRuntime:
+        self.restores += 1
+        return CaseRuntime.restore(self.model, self.state, self.format, "TEST-1", self.clock)
+
+    def _store(self, runtime: CaseRuntime) -> None:
+        self.state, self.format = runtime.dump()
+
+    def ready(self) -> list[str]:
+        return sorted(t.element_id for t in self.runtime.ready_user_tasks())
+
+    def complete(self, element_id: str, **overrides: Any) -> None:
+        runtime = self.runtime
+        found = [t for t in runtime.ready_user_tasks() if t.element_id == element_id]
+        assert found, f"{element_id} is not ready; ready: {[t.element_id for t in runtime.ready_user_tasks()]}"
+        runtime.complete_user_task(found[0].task_id, self.form_data(element_id, **overrides))
+        self._store(runtime)
+
+    def pay(self) -> None:
+        runtime = self.runtime
+        runtime.deliver_message("payment_received", PAYMENT)
+        self._store(runtime)
+
+    def timers(self) -> dict[str, Any]:
+        return {t.element_id: t for t in self.runtime.pending_timers()}
+
+    def fire(self, element_id: str) -> bool:
+        runtime = self.runtime
+        timer = {t.element_id: t for t in runtime.pending_timers()}[element_id]
+        self.clock.set(timer.due)
+        fired = runtime.fire_timer(timer.task_id)
+        self._store(runtime)
+        return fired
+
+    def status(self) -> str | None:
+        return self.runtime.status()
+
+    def data(self) -> dict[str, Any]:
+        return self.runtime.data
+
+    def ended(self, status: str) -> bool:
+        """The case is over, in ``status``, with nothing left waiting."""
+        runtime = self.runtime
+        return (
+            runtime.completed
+            and runtime.status() == status
+            and runtime.ready_user_tasks() == []
+            and runtime.pending_timers() == []
+            and runtime.waiting_messages() == []
+        )
