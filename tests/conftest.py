@@ -124,6 +124,15 @@ def deploy_shared_steps() -> list[Any]:
     return [deploy_path(path, ROOT / "forms" / "schemas") for path in sorted((ROOT / "bpmn" / "shared").glob("*.bpmn"))]
 
 
+def deploy_fee_table(table: str) -> Any:
+    """Deploy the payment step with another fee table (``fees.dmn``); every type that calls it gets a new
+    version with the table, as an analyst's change would."""
+    from kitas.services.deployments import collect_files, deploy
+
+    bpmn, files = collect_files(ROOT / "bpmn" / "shared" / "shared_payment.bpmn", ROOT / "forms" / "schemas")
+    return deploy(bpmn, {**files, "fees.dmn": table})
+
+
 def deploy_worker() -> Any:
     """The shared steps, then the worker diagram, deployed from the repository (as ``kitas init`` does)."""
     from kitas.services.deployments import deploy_path

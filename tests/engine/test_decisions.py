@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import CaseRuntime, DiagramError, ScriptError, parse_process
+from engine import CaseRuntime, DiagramError, ScriptError
 from engine.decisions import decide, decision_ids, read_decision
+from tests.engine.bundles import parse_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 FEES = (ROOT / "bpmn" / "fees.dmn").read_text(encoding="utf-8")
@@ -48,8 +49,8 @@ def test_no_row_matches_a_duration_the_table_does_not_have() -> None:
 
 def test_evaluation_agrees_with_the_business_rule_task_of_a_case() -> None:
     """The worker diagram's compute_fee and decide() give the same amount for every offered length."""
-    model = parse_process((ROOT / "bpmn" / "kitas_worker.bpmn").read_text(encoding="utf-8"), {"fees.dmn": FEES})
-    compute_fee = model.spec.task_specs["compute_fee"]
+    model = parse_bundle(ROOT / "bpmn" / "kitas_worker.bpmn")
+    compute_fee = model.subprocess_specs["shared_payment"].task_specs["compute_fee"]
     for months in (6, 12, 24):
         data = {"kitas_type": "worker", "index_code": "E23", "duration_months": months}
         assert decide(FEES, "kitas_fee", data)["fee_amount"] == _fee_of_task(compute_fee, data)
@@ -57,8 +58,7 @@ def test_evaluation_agrees_with_the_business_rule_task_of_a_case() -> None:
 
 def _fee_of_task(task_spec: object, data: dict[str, object]) -> object:
     """Run the diagram's own decision engine on a workflow task holding ``data``."""
-    bpmn = (ROOT / "bpmn" / "kitas_worker.bpmn").read_text(encoding="utf-8")
-    runtime = CaseRuntime.start(parse_process(bpmn, {"fees.dmn": FEES}), data, run=False)
+    runtime = CaseRuntime.start(parse_bundle(ROOT / "bpmn" / "kitas_worker.bpmn"), data, run=False)
     task = runtime.workflow.get_tasks(spec_name="start")[0]
     task.data.update(data)
     return task_spec.dmnEngine.result(task)["fee_amount"]  # type: ignore[attr-defined]

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from engine import ProcessModel, parse_process
+from engine import ProcessModel
 from engine.outline import outline
+from tests.engine.bundles import parse_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -38,9 +39,7 @@ def test_a_step_some_cases_skip_is_optional() -> None:
 
 
 def test_the_worker_diagram_in_order() -> None:
-    bpmn = (ROOT / "bpmn" / "kitas_worker.bpmn").read_text(encoding="utf-8")
-    model = parse_process(bpmn, {"fees.dmn": (ROOT / "bpmn" / "fees.dmn").read_text(encoding="utf-8")})
-    steps = outline(model)
+    steps = outline(parse_bundle(ROOT / "bpmn" / "kitas_worker.bpmn"))
     assert [s.element_id for s in steps] == [
         "applicant_data",
         "employment_data",

@@ -11,22 +11,24 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from kitas.services import cases, fees, payments
-from kitas.services.deployments import collect_files, deploy
-from tests.conftest import ROOT
+from kitas.services.deployments import latest_definition
+from tests.conftest import ROOT, deploy_fee_table
 from tests.services.helpers import complete
 
 
 def _deploy_worker_with_fee(months: int, amount: int) -> int:
     """Deploy a new version of the worker diagram whose fee table charges ``amount`` for ``months``."""
-    bpmn, files = collect_files(ROOT / "bpmn" / "kitas_worker.bpmn", ROOT / "forms" / "schemas")
-    table = files["fees.dmn"]
+    table = (ROOT / "bpmn" / "fees.dmn").read_text(encoding="utf-8")
     pattern = re.compile(
         rf'(<rule id="rule_worker_{months}">.*?<outputEntry id="rule_worker_{months}_output">\s*<text>)(\d+)(</text>)',
         re.S,
     )
     changed, count = pattern.subn(rf"\g<1>{amount}\g<3>", table)
     assert count == 1
-    return deploy(bpmn, {**files, "fees.dmn": changed}).version
+    deploy_fee_table(changed)  # the worker follows its payment step to a new version
+    worker = latest_definition("kitas_worker")
+    assert worker is not None
+    return worker.version
 
 
 def test_without_a_deployed_version_the_repository_table_is_read_and_said(ctx: Flask) -> None:

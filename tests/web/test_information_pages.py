@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from kitas.money import rupiah
 from kitas.services import cases, fees
 from kitas.services.deployments import collect_files, deploy
-from tests.conftest import ROOT
+from tests.conftest import ROOT, deploy_fee_table
 from tests.services.helpers import complete
 from tests.web.pages import task_url
 from workflows import catalog
@@ -284,8 +284,7 @@ def test_the_faq_answers_name_the_catalog_s_and_the_fee_table_s_values(worker: i
 
 def test_a_deployed_fee_change_changes_the_faq(worker: int, client: FlaskClient) -> None:
     bpmn, files = collect_files(ROOT / "bpmn" / "kitas_worker.bpmn", ROOT / "forms" / "schemas")
-    table = files["fees.dmn"].replace("<text>2200000</text>", "<text>15000000</text>", 1)
-    deploy(bpmn, {**files, "fees.dmn": table})
+    deploy_fee_table(files["fees.dmn"].replace("<text>2200000</text>", "<text>15000000</text>", 1))
     assert "from Rp 1.200.000 to Rp 15.000.000" in _text(_html(client, "/faq"))
 
 
