@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.e2e.permits import check_permit
 from tests.e2e.test_worker_journey import (
     Person,
     book_biometrics,
@@ -200,6 +201,14 @@ def test_family_kitas_from_registration_to_permit(
     expect(page.get_by_test_id("case-status")).to_have_text(words("Permit issued"))
     news = mailbox.wait_for(applicant.email, f"{reference}: {words('Permit issued')}")
     assert f"/applications/{reference}" in mailbox.text_of(news)
-    # The permit PDF (download from the status page, its QR code decoded, the verification page checked)
-    # is added here by the permit work: see tests/e2e/test_worker_journey.py once it has it.
+    assert f"/applications/{reference}/permit.pdf" in mailbox.text_of(news), "the e-mail does not link to the permit"
+    check_permit(
+        page,
+        browser_context,
+        live_server.url,
+        words,
+        holder=APPLICANT_DATA["full_name"],
+        index_code="E31B",
+        never_shown=(APPLICANT_DATA["passport_number"], APPLICANT_DATA["date_of_birth"]),
+    )
     assert live_server.problems == [], "the server had errors:\n" + "\n".join(live_server.problems)

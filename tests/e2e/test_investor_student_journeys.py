@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from forms.rules import add_months
+from tests.e2e.permits import check_permit
 from tests.e2e.test_worker_journey import (
     book_biometrics,
     expect,
@@ -110,8 +111,11 @@ def officers_until_biometrics(page: Any, words: Words, server: LiveServer, refer
     sign_out(page, words)
 
 
-def biometrics_until_permit(page: Any, words: Words, server: LiveServer, applicant: Any, reference: str) -> None:
-    """The applicant books the appointment, the verifier captures, the status says "Permit issued"."""
+def biometrics_until_permit(
+    page: Any, context: Any, words: Words, server: LiveServer, applicant: Any, reference: str, index_code: str
+) -> None:
+    """The applicant books the appointment, the verifier captures, the status says "Permit issued", and
+    the permit downloaded from the status page carries a QR code whose check says valid."""
     sign_in(page, words, applicant)
     book_biometrics(page, words, reference)
     sign_out(page, words)
@@ -121,9 +125,15 @@ def biometrics_until_permit(page: Any, words: Words, server: LiveServer, applica
     sign_in(page, words, applicant)
     open_case(page, words, reference)
     expect(page.get_by_test_id("case-status")).to_have_text(words("Permit issued"))
-    # HERE the permit helper adds: the permit PDF downloaded from the status page, its QR code decoded and
-    # its verification page checked (the investor's and the student's validity: the student's ends no later
-    # than the studies, STUDY's study_end as filled in below).
+    check_permit(
+        page,
+        context,
+        server.url,
+        words,
+        holder=APPLICANT_DATA["full_name"],
+        index_code=index_code,
+        never_shown=(APPLICANT_DATA["passport_number"], APPLICANT_DATA["date_of_birth"]),
+    )
 
 
 # -- the student, in Bahasa Indonesia ---------------------------------------------------------------
@@ -187,7 +197,7 @@ def test_student_kitas_in_indonesian_from_registration_to_permit(
     sign_out(page, words)
 
     officers_until_biometrics(page, words, live_server, reference)
-    biometrics_until_permit(page, words, live_server, applicant, reference)
+    biometrics_until_permit(page, browser_context, words, live_server, applicant, reference, "E30B")
     assert live_server.problems == [], "the server had errors:\n" + "\n".join(live_server.problems)
 
 
@@ -244,5 +254,5 @@ def test_investor_kitas_in_english_from_registration_to_permit(
     verifier_checks_shareholding(page, words, reference)
     sign_out(page, words)
     officers_until_biometrics(page, words, live_server, reference)
-    biometrics_until_permit(page, words, live_server, applicant, reference)
+    biometrics_until_permit(page, browser_context, words, live_server, applicant, reference, "E28A")
     assert live_server.problems == [], "the server had errors:\n" + "\n".join(live_server.problems)

@@ -238,3 +238,12 @@ def test_an_erased_holders_permit_keeps_its_validity_without_their_data(worker: 
     assert erased is not None and (erased.holder_name, erased.nationality, erased.date_of_birth) == ("", "", None)
     status = verification.check_permit(tokens.sign(permit.token_id), ADDRESS, "en")
     assert (status.state, status.masked_name) == ("valid", "—")
+
+
+def test_a_type_without_a_sponsor_has_none_on_its_permit(ctx: Any) -> None:
+    """The investor's case names the company invested in; that company is not the holder's sponsor."""
+    from kitas.services.permits.issuance import _sponsor
+
+    assert _sponsor("investor", {"company_name": "PT Maju Bersama"}) is None
+    assert _sponsor("worker", {"employer_name": "PT Maju Bersama"}) == "PT Maju Bersama"
+    assert _sponsor("student", {"institution_name": " Universitas Indonesia "}) == "Universitas Indonesia"

@@ -80,7 +80,14 @@ def validity(issued_at: datetime, data: Mapping[str, Any]) -> tuple[date, date]:
     return start, until
 
 
-def _sponsor(data: Mapping[str, Any]) -> str | None:
+def _sponsor(kitas_type: str, data: Mapping[str, Any]) -> str | None:
+    """Who guarantees the holder: the first sponsor field the case fills, for a type that has a sponsor
+    (an investor's company is the company invested in, not a sponsor)."""
+    try:
+        if not catalog().by_code(kitas_type).sponsor_kinds:
+            return None
+    except KeyError:
+        pass
     for name in catalog().permit.get("sponsor_fields", ()):
         value = data.get(name)
         if isinstance(value, str) and value.strip():
@@ -111,7 +118,7 @@ def issue_for_case(application: Application, data: Mapping[str, Any], now: datet
         date_of_birth=_date(data.get("date_of_birth")),
         kitas_type=application.kitas_type,
         index_code=index_code,
-        sponsor=_sponsor(data),
+        sponsor=_sponsor(application.kitas_type, data),
         valid_from=valid_from,
         valid_until=valid_until,
         office=str(office)[:200]
