@@ -174,11 +174,9 @@ EVENT_WORDS: dict[str, Callable[[Words], str]] = {
         total=w.amount("total"),
         until=w.moment("expires_at"),
     ),
+    # The provider that confirmed it is the row's actor, named beside the line.
     "payment_confirmed": lambda w: Message(
-        "Payment of %(amount)s confirmed by %(provider)s (billing code %(code)s)",
-        amount=w.amount(),
-        provider=w.provider(),
-        code=w.text("billing_code"),
+        "Payment of %(amount)s confirmed for billing code %(code)s", amount=w.amount(), code=w.text("billing_code")
     ),
     "group_payment_not_applied": lambda w: Message(
         "The group's payment arrived, but this case no longer waited for it (status: %(status)s)", status=w.status()
