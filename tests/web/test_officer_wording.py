@@ -51,7 +51,15 @@ APPLICANT_WORDS = {
     ],
 }
 # Ids as the history used to show them (case-sensitive: "RPTKA approval" is the document's name).
-RAW_IDS = ["payment:sandbox", "(rptka approval)", "(passport scan)", "scheduler test", "verify_documents"]
+RAW_IDS = [
+    "payment:sandbox",
+    "process kitas_worker",
+    "proses kitas_worker",
+    "(rptka approval)",
+    "(passport scan)",
+    "scheduler test",
+    "verify_documents",
+]
 
 
 def _main(response: Any) -> str:
@@ -189,7 +197,7 @@ HISTORY = {
         "Verifikasi dokumen: selesai — Vera Verifier (verifikator)",
         "Kirim perbaikan: selesai — Ana Applicant (pemohon)",
         "Dieskalasi ke supervisor: Batas waktu verifikasi (5 hari) — penjadwal",
-        "Sekarang di verifikator: Verifikasi dokumen",
+        "Sekarang pada verifikator: Verifikasi dokumen",
     ],
 }
 

@@ -11,6 +11,7 @@ from forms.texts import Message
 
 from ...extensions import db
 from ...models import INCIDENT_KINDS, Application, HumanTask, Incident, ProcessDefinition, User
+from .. import catalog
 from ..cases import listings, timeline
 from ..cases.names import localized
 from ..deployments import element_names, process_model
@@ -52,6 +53,7 @@ class AdminCase:
     tasks: list[HumanTask]
     incidents: list[IncidentRow]
     newest_version: int
+    type_name: str = ""  # the case's KITAS type as people name it (``Work KITAS (E23)``)
 
 
 def require_admin(user: User) -> None:
@@ -114,6 +116,7 @@ def case_for_admin(user: User, reference: str, language: str | None = None) -> A
         tasks=[localized(task, names) for task in listings.open_tasks(application.id)],
         incidents=[_row(incident) for incident in incidents],
         newest_version=int(newest or application.definition.version),
+        type_name=catalog.type_name(application.kitas_type, language),
     )
 
 
