@@ -20,8 +20,8 @@ from forms.texts import localize, parse_texts
 SCHEMAS = Path(__file__).resolve().parents[2] / "forms" / "schemas"
 # Words that address the reader or speak as the one who answered, in each language.
 ADDRESSING = {
-    "en": re.compile(r"\b(you|your|yours|we|our)\b", re.IGNORECASE),
-    "id": re.compile(r"\b(Anda|kami)\b", re.IGNORECASE),
+    "en": re.compile(r"\b(?i:you|your|yours|we|our|my|me)\b|\bI\b"),
+    "id": re.compile(r"\b(Anda|kami|saya)\b", re.IGNORECASE),
 }
 
 
