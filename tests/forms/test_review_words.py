@@ -78,3 +78,14 @@ def test_review_choices_must_match_the_choices() -> None:
     problems = check_form(schema, {"d": {"ui:reviewEnumNames": ["only one"]}})
     assert any("ui:reviewEnumNames has 1 labels for 2 values" in str(problem) for problem in problems)
     assert not check_form(schema, {"d": {"ui:reviewEnumNames": ["A", "B"], "ui:reviewTitle": "Their D"}})
+
+
+@pytest.mark.parametrize("language", ["en", "id"])
+def test_every_status_has_words_for_the_officers(language: str) -> None:
+    from workflows import catalog
+
+    statuses = catalog(language).statuses
+    missing = [code for code, text in statuses.items() if not text.officer_explanation]
+    assert not missing, f"statuses without officer_explanation in the catalog: {missing}"
+    addressed = [t.officer_explanation for t in statuses.values() if ADDRESSING[language].search(t.officer_explanation)]
+    assert not addressed
