@@ -113,16 +113,18 @@ def _check_property(path: str, prop: Any, ui: Mapping[str, Any]) -> list[str]:
     kind = json_type(prop)
     items = prop.get("items")
     values = prop.get("enum") or (items.get("enum") if isinstance(items, dict) else None) or ()
-    labels = ui.get("ui:enumNames")
-    if labels is not None and len(labels) != len(values):
-        problems.append(
-            Message(
-                "%(field)s: ui:enumNames has %(labels)s labels for %(values)s values",
-                field=path,
-                labels=len(labels),
-                values=len(values),
+    for key in ("ui:enumNames", "ui:reviewEnumNames"):
+        labels = ui.get(key)
+        if labels is not None and len(labels) != len(values):
+            problems.append(
+                Message(
+                    "%(field)s: %(key)s has %(labels)s labels for %(values)s values",
+                    field=path,
+                    key=key,
+                    labels=len(labels),
+                    values=len(values),
+                )
             )
-        )
     if kind == "array" and isinstance(items, dict) and (json_type(items) == "object" or "properties" in items):
         problems.extend(_check_object(items, ui_of(ui, "items"), prefix=f"{path}[]."))
     elif kind == "object":

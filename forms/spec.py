@@ -46,6 +46,12 @@ UI_WIDGET_ALIASES: dict[str, str | None] = {
 
 BOOLEAN_OPTIONS_LABELS = (Message("Yes"), Message("No"))
 
+# The words a form's answers are shown in to someone who reviews them (an officer, the sponsor), where the
+# words the person filling it reads speak to her ("Your decision", "We confirm: ..."): a form's or a field's
+# ``ui:reviewTitle`` and a choice field's ``ui:reviewEnumNames`` (in the order of its enum).
+REVIEW_TITLE = "ui:reviewTitle"
+REVIEW_ENUM_NAMES = "ui:reviewEnumNames"
+
 
 class FormError(Exception):
     """A form cannot be loaded or used; ``problems`` says why, one plain sentence each."""
@@ -84,6 +90,8 @@ class FormField:
     read_only: bool = False
     help: str | None = None
     items: tuple[FormField, ...] = ()
+    review_title: str = ""  # the label of the answer where someone else reviews it (else ``title``)
+    review_options: tuple[Option, ...] = ()  # the choices as a reviewer reads them (else ``options``)
 
     def item(self, name: str) -> FormField | None:
         """Return the row field called ``name`` of an array-of-objects field, if any."""
@@ -102,6 +110,12 @@ class FormSpec:
     def title(self) -> str:
         """The form's heading: ``ui:title`` or the schema's title, else its name."""
         return str(self.ui_schema.get("ui:title") or self.schema.get("title") or self.name)
+
+    @property
+    def review_title(self) -> str:
+        """The heading of this form's answers where someone else reviews them (an officer, the sponsor):
+        ``ui:reviewTitle``, else the heading the person who fills it reads."""
+        return str(self.ui_schema.get(REVIEW_TITLE) or self.title)
 
     @property
     def description(self) -> str | None:
@@ -206,9 +220,16 @@ def _field(name: str, schema: Mapping[str, Any], ui: Mapping[str, Any], required
     if kind == "boolean" and not options and widget in ("radio", "select"):
         options = (Option(True, BOOLEAN_OPTIONS_LABELS[0]), Option(False, BOOLEAN_OPTIONS_LABELS[1]))
     items = object_fields(items_schema, ui_of(ui, "items")) if widget == ARRAY_OF_OBJECTS else ()
+    title = str(ui.get("ui:title") or schema.get("title") or humanize(name))
+    review = options
+    if ui.get(REVIEW_ENUM_NAMES) and options:
+        labels = list(ui[REVIEW_ENUM_NAMES])
+        review = tuple(Option(o.value, str(labels[i]) if i < len(labels) else o.label) for i, o in enumerate(options))
     return FormField(
         name=name,
-        title=str(ui.get("ui:title") or schema.get("title") or humanize(name)),
+        title=title,
+        review_title=str(ui.get(REVIEW_TITLE) or title),
+        review_options=review,
         required=required,
         widget=widget,
         type=kind,

@@ -37,9 +37,12 @@ TEXT_KEYS = frozenset(
         "ui:help",
         "ui:placeholder",
         "ui:enumNames",
+        "ui:reviewTitle",  # a form's or field's words for the people who review its answers (forms.spec)
+        "ui:reviewEnumNames",
         "submitText",
         "label",
         "explanation",
+        "officer_explanation",
         "applicant_action",
         "subject",
         "body",
@@ -51,7 +54,7 @@ TEXT_KEYS = frozenset(
         "message",  # a form rule's own sentence (x-kitas-rules, see forms.rules)
     }
 )
-TEXT_PARENTS = frozenset({"errorMessage", "messages"})
+TEXT_PARENTS = frozenset({"errorMessage", "messages", "payment_providers"})
 _WORD = re.compile(r"[^\W\d_]{2}")
 
 

@@ -161,6 +161,8 @@ class StatusText:
 
     label: str
     explanation: str
+    # What the status means in the words of the officers' pages (``explanation`` speaks to the applicant).
+    officer_explanation: str = ""
     applicant_action: str | None = None
     action_page: str | None = None
     sms: bool = False
@@ -226,6 +228,8 @@ class Catalog:
     initial_status: str = "draft"
     # How the BPMN messages a case receives are told in its history (``payment_received``: "Payment received").
     messages: dict[str, str] = field(default_factory=dict)
+    # Payment providers by the name people know them by (``sandbox``: "the sandbox bank (a simulation)").
+    payment_providers: dict[str, str] = field(default_factory=dict)
     # The reminders the scheduler sends, by name (``billing_code_expiring``).
     reminders: dict[str, ReminderRule] = field(default_factory=dict)
     # The most active sponsored foreigners one sponsor of a kind may have (``person``: 10).
@@ -303,6 +307,7 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         status_details=details,
         initial_status=str(raw.get("initial_status", "draft")),
         messages=dict(raw.get("messages", {})),
+        payment_providers=dict(raw.get("payment_providers", {})),
         reminders={name: ReminderRule(name=name, **rule) for name, rule in raw.get("reminders", {}).items()},
         sponsor_limits={kind: int(limit) for kind, limit in raw.get("sponsor_limits", {}).items()},
         permit={key: tuple(names) for key, names in raw.get("permit", {}).items()},

@@ -39,7 +39,10 @@ def post_task(
             return render_template(template, page=exc.page, **context), 409
         if page.errors:
             return render_template(template, page=page, **context), 422
-        flash(_("Your answers are saved. You can continue later from your dashboard."), "success")
+        saved = str(context.get("saved_message") or "") or _(
+            "Your answers are saved. You can continue later from your dashboard."
+        )
+        flash(saved, "success")
         return redirect(request.path)
     version = request.form.get("version", type=int)
     try:

@@ -139,7 +139,7 @@ def verifier_approves_documents(page: Any, words: Words, reference: str) -> None
     expect(previews.locator("iframe, img")).to_have_count(len(DOCUMENTS))
     page.get_by_label(words("Approve: the documents are complete and correct")).check()
     page.get_by_role("button", name=words("Record decision")).click()
-    expect(page.get_by_text(words("Your decision was recorded."))).to_be_visible()
+    expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
 
 
 def verifier_holds_the_interview(page: Any, words: Words, reference: str) -> None:
@@ -148,11 +148,11 @@ def verifier_holds_the_interview(page: Any, words: Words, reference: str) -> Non
     page.get_by_label(words("Immigration office")).select_option(label=words("Jakarta Selatan immigration office"))
     page.get_by_label(words("Interview date")).fill(next_working_day(3))
     page.get_by_role("button", name=words("Schedule interview")).click()
-    expect(page.get_by_text(words("Your decision was recorded."))).to_be_visible()
+    expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
     open_from_inbox(page, words, reference, "Conduct the family interview")
     page.get_by_label(words("Passed: the relation is genuine")).check()
     page.get_by_role("button", name=words("Record interview")).click()
-    expect(page.get_by_text(words("Your decision was recorded."))).to_be_visible()
+    expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
 
 
 def test_family_kitas_from_registration_to_permit(

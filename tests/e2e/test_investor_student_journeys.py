@@ -232,7 +232,7 @@ def verifier_checks_shareholding(page: Any, words: Words, reference: str) -> Non
     expect(page.get_by_text(INVESTMENT["company_name"]).first).to_be_visible()
     page.get_by_label(words("The proof matches: the shares are worth the stated amount")).check()
     page.get_by_role("button", name=words("Record decision")).click()
-    expect(page.get_by_text(words("Your decision was recorded."))).to_be_visible()
+    expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
 
 
 @pytest.mark.parametrize("language", ["en"])

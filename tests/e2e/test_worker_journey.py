@@ -305,7 +305,7 @@ def verifier_approves(page: Any, words: Words, reference: str) -> None:
     page.get_by_label(words("Approve: the documents are complete and correct")).check()
     expect(page.get_by_label(words("An interview is required"))).not_to_be_checked()
     page.get_by_role("button", name=words("Record decision")).click()
-    expect(page.get_by_text(words("Your decision was recorded."))).to_be_visible()
+    expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
 
 
 def supervisor_approves(page: Any, words: Words, reference: str) -> None:
@@ -313,7 +313,7 @@ def supervisor_approves(page: Any, words: Words, reference: str) -> None:
     open_from_inbox(page, words, reference, "Approve application")
     page.get_by_label(words("Approve the application")).check()
     page.get_by_role("button", name=words("Record decision")).click()
-    expect(page.get_by_text(words("Your decision was recorded."))).to_be_visible()
+    expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
 
 
 def verifier_confirms_capture(page: Any, words: Words, reference: str) -> None:
@@ -321,7 +321,7 @@ def verifier_confirms_capture(page: Any, words: Words, reference: str) -> None:
     open_from_inbox(page, words, reference, "Capture biometrics")
     page.get_by_label(words("Photo and fingerprints have been captured")).check()
     page.get_by_role("button", name=words("Confirm capture")).click()
-    expect(page.get_by_text(words("Your decision was recorded."))).to_be_visible()
+    expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
 
 
 # -- the journey ------------------------------------------------------------------------------

@@ -263,12 +263,12 @@ def test_each_task_page_shows_only_the_answers_its_role_may_read(worker: int, us
     complete(application.id, "applicant_data", users["applicant"])
     complete(application.id, "employment_data", users["applicant"])
     sponsor_sees = _section_titles(application.reference, "sponsor_confirmation", application.id, users["sponsor"])
-    assert sponsor_sees == ["Applicant details", "Employment details"]
+    assert sponsor_sees == ["Applicant's details", "Employment details"]  # in the forms' reviewer words
     complete(application.id, "sponsor_confirmation", users["sponsor"])
     assert _section_titles(application.reference, "document_checklist", application.id, users["applicant"]) == []
     application = start_until_verification(users)
     officer_sees = _section_titles(application.reference, "verify_documents", application.id, users["verifier"])
-    assert officer_sees[:3] == ["Applicant details", "Employment details", "Confirm sponsorship"]
+    assert officer_sees[:3] == ["Applicant's details", "Employment details", "Sponsor's confirmation"]
 
 
 def test_a_task_of_another_case_is_not_opened_on_this_one(worker: int, users: dict[str, Any]) -> None:

@@ -50,7 +50,7 @@ def test_admins_see_the_open_incidents_with_their_case_element_error_and_attempt
     detail = _text(client.get(f"/admin/incidents/{incidents(stuck)[0].id}"))
     assert "Resolve with a note" in detail and "Retry" in detail and "rate" in detail
     case_page = _text(client.get(f"/admin/cases/{reference}"))
-    assert "incident_flow version 1" in case_page and "Compute the fee" in case_page
+    assert 'title="incident_flow"' in case_page and "process version 1" in case_page and "Compute the fee" in case_page
 
 
 def test_the_nav_link_is_for_admins_only(stuck: int, users: dict[str, Any], login_as: Any) -> None:

@@ -159,7 +159,8 @@ def test_officers_see_uploads_and_claims_in_the_history_applicants_do_not(users:
     officer = login_as(users["verifier"])
     officer.post(url + "/claim")
     history = officer.get(url).get_data(as_text=True)
-    assert "Document uploaded (passport scan)" in history and "Task claimed: Verify documents" in history
+    assert "Document uploaded: Passport (all pages with stamps)" in history
+    assert "Task claimed: Verify documents" in history
     status = login_as(users["applicant"]).get(f"/applications/{application.reference}").get_data(as_text=True)
     assert "Upload documents: done" in status and "Payment received" in status
     assert "Document uploaded" not in status and "Task claimed" not in status

@@ -8,6 +8,7 @@ from typing import Any
 
 import forms
 from forms.spec import BOOLEAN_OPTIONS_LABELS
+from workflows import catalog
 
 from ...models import Application
 from ..deployments import definition_form, process_model
@@ -29,6 +30,7 @@ class CaseSection:
     title: str
     rows: list[SummaryRow] = field(default_factory=list)
     element_id: str | None = None  # the task whose form asked these
+    role: str | None = None  # who answered: the role of the task's lane (applicant, sponsor, verifier...)
 
     @property
     def document_ids(self) -> set[str]:
@@ -43,11 +45,14 @@ def summary_sections(
     exclude: str | None = None,
     lanes: set[str] | None = None,
     language: str | None = None,
+    review: bool = False,
 ) -> list[CaseSection]:
     """One section per earlier task whose form has answers in ``data``, in diagram order.
 
     ``lanes`` limits the tasks to those lanes (None: every lane); each field is shown once,
-    where it was first asked. Titles and labels in ``language`` (English without one).
+    where it was first asked. Titles and labels in ``language`` (English without one); with
+    ``review``, in the words the forms give the people who review the answers (``ui:reviewTitle``,
+    ``ui:reviewEnumNames``), not those of the person who gave them.
     """
     model = process_model(application.definition)
     seen: set[str] = set()
@@ -56,15 +61,30 @@ def summary_sections(
         if info.element_id == exclude or not info.form_schema or (lanes is not None and info.lane not in lanes):
             continue
         form = definition_form(application.definition, info.form_schema, info.form_ui_schema, language)
-        section = CaseSection(form.title, element_id=info.element_id)
+        title = form.review_title if review else form.title
+        section = CaseSection(title, element_id=info.element_id, role=catalog().role_for_lane(info.lane or ""))
         for item in form.fields:
             if item.name in seen or item.name not in data or data[item.name] in (None, "", []):
                 continue
             seen.add(item.name)
-            section.rows.append(SummaryRow(item.title, _shown(item, data[item.name]), item.widget == "file"))
+            label = item.review_title if review else item.title
+            shown = _shown(item, data[item.name], review)
+            section.rows.append(SummaryRow(label, shown, item.widget == "file"))
         if section.rows:
             sections.append(section)
     return sections
+
+
+def field_titles(application: Application, language: str | None = None) -> dict[str, str]:
+    """Every field of the case's forms by its title in ``language`` (where it was first asked)."""
+    model = process_model(application.definition)
+    titles: dict[str, str] = {}
+    for info in model.user_tasks.values():
+        if info.form_schema:
+            form = definition_form(application.definition, info.form_schema, info.form_ui_schema, language)
+            for item in form.fields:
+                titles.setdefault(item.name, item.review_title)
+    return titles
 
 
 def described(application: Application, data: Mapping[str, Any], names: tuple[str, ...]) -> str | None:
@@ -91,10 +111,11 @@ def document_ids(form: forms.FormSpec | None, values: Mapping[str, Any]) -> set[
     return {str(values[f.name]) for f in form.fields if f.widget == "file" and values.get(f.name)}
 
 
-def _shown(item: forms.FormField, value: Any) -> Any:
+def _shown(item: forms.FormField, value: Any, review: bool = False) -> Any:
     """A value as a reviewer reads it: option labels instead of codes, rows as short lines."""
     if item.options:
-        labels = {option.form_value: option.label for option in item.options}
+        options = item.review_options if review and item.review_options else item.options
+        labels = {option.form_value: option.label for option in options}
         if isinstance(value, list):
             return ", ".join(labels.get(_text(v), _text(v)) for v in value)
         return labels.get(_text(value), _text(value))

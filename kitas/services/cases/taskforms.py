@@ -108,7 +108,7 @@ def open_task_page(reference: str, task_id: str, user: User, language: str | Non
     data = read_runtime(application).task_data(task_id)
     values = forms.known_data(form, task.draft if task.draft is not None else data) if form else {}
     sections = summary_sections(
-        application, data, exclude=task.element_id, lanes=_readable_lanes(task), language=language
+        application, data, exclude=task.element_id, lanes=_readable_lanes(task), language=language, review=True
     )
     ids = document_ids(form, values) | {i for section in sections for i in section.document_ids}
     found = documents.documents_by_public_ids(ids, application_id=application.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -14,25 +15,12 @@ from ...extensions import db
 from ...models import Application, AuditEvent, User
 from ..deployments import element_names
 from ..incidents import OpenIncident, open_for_case
+from . import history_words
 from .access import OFFICER_ROLES
-from .invitations import CORRECTED, INVITED, REGISTERED, SponsorInvitation, invitation_of
+from .history_words import HIDDEN_EVENTS, OFFICER_ONLY, Words
+from .invitations import SponsorInvitation, invitation_of
 from .listings import case_deadline, open_tasks
-
-# Audit actions an applicant does not need to see on their timeline.
-_OFFICER_ONLY = {
-    "task_claimed",
-    "task_released",
-    "document_uploaded",
-    "document_viewed",
-    "access_refused",
-    "incident_opened",
-    "incident_retried",
-    "incident_resolved",
-}
-_HIDDEN = {"access_refused", "document_viewed"}
-
-
-_INCIDENT_WORDS = {"incident_opened", "incident_retried", "incident_resolved"}
+from .summary import field_titles
 
 
 @dataclass(frozen=True)
@@ -70,24 +58,29 @@ def case_status(application: Application, viewer: User, language: str | None = N
     cat = catalog(language)
     names = element_names(application.definition, language)
     text = cat.status_text(application.status)
-    officer = any(viewer.has_role(role) for role in (*OFFICER_ROLES, "admin"))
+    officer = is_officer(viewer)
     return CaseStatus(
         application=application,
         label=text.label,
-        explanation=text.explanation,
+        explanation=(text.officer_explanation if officer else text.explanation),
         tone=text.tone,
         reason=application.status_detail if application.status in cat.status_reasons else None,
         detail=application.status_detail if application.status in cat.status_details else None,
         journey=_journey(application, language),
-        entries=_history(application, viewer, officer, names, language) + _now(application, names, language),
+        entries=_history(application, viewer, officer, names, language) + _now(application, names, officer, language),
         incidents=_incidents(application, names),
         invitation=invitation_of(application) if viewer.id == application.applicant_id else None,
     )
 
 
+def is_officer(viewer: User) -> bool:
+    """Whether the viewer reads a case as the office does (officers and administrators)."""
+    return any(viewer.has_role(role) for role in (*OFFICER_ROLES, "admin"))
+
+
 def _incidents(application: Application, names: dict[str, str]) -> list[OpenIncident]:
     return [
-        replace(incident, element_name=names.get(incident.element_id, incident.element_id))
+        replace(incident, element_name=names.get(incident.element_id, Message("a step of the process")))
         if incident.element_id
         else incident
         for incident in open_for_case(application.id)
@@ -100,62 +93,53 @@ def _history(
     rows = db.session.scalars(
         select(AuditEvent).where(AuditEvent.application_id == application.id).order_by(AuditEvent.seq)
     ).all()
+    shown = [r for r in rows if r.action not in HIDDEN_EVENTS and (officer or r.action not in OFFICER_ONLY)]
+    cat = catalog(language)
+    documents = _document_names(application, language)
+    people = _people({row.actor_id for row in shown if row.actor_id is not None})
     entries = []
-    for row in rows:
-        if row.action in _HIDDEN or (row.action in _OFFICER_ONLY and not officer):
-            continue
-        text = _describe(row, names, language)
+    for row in shown:
+        words = Words(application, row.detail or {}, row.actor or "", names, documents, cat)
+        text = history_words.describe(row, words)
         if text:
-            entries.append(TimelineEntry(row.occurred_at, text, _who(row, application, viewer, officer)))
+            who = _who(row, application, viewer, officer, people.get(row.actor_id or 0), cat)
+            entries.append(TimelineEntry(row.occurred_at, text, who))
     return entries
 
 
-def _describe(row: AuditEvent, names: dict[str, str], language: str | None = None) -> str | None:
-    detail = row.detail or {}
-    if row.action == "case_started":
-        return Message("Application started")
-    if row.action == "task_completed":
-        return Message("%(task)s: done", task=names.get(detail.get("task", ""), detail.get("task", Message("A step"))))
-    if row.action == "message_delivered":
-        return catalog(language).messages.get(str(detail.get("message", "")), Message("Message received"))
-    if row.action == "timer_fired":
-        name = names.get(detail.get("timer", ""), Message("A deadline"))
-        if detail.get("escalates"):
-            return Message("Escalated to a supervisor: %(deadline)s", deadline=name)
-        return Message("Deadline passed: %(deadline)s", deadline=name)
-    if row.action == INVITED:
-        return Message("Invitation to register sent to the sponsor (%(email)s)", email=str(detail.get("email", "")))
-    if row.action == CORRECTED:
-        return Message("Sponsor's e-mail address corrected to %(email)s", email=str(detail.get("to", "")))
-    if row.action == REGISTERED:
-        return Message("The sponsor created their account from the invitation")
-    if row.action == "billing_created":
-        return Message("Billing code issued")
-    if row.action == "document_uploaded":
-        return Message("Document uploaded (%(field)s)", field=str(detail.get("field", "")).replace("_", " "))
-    if row.action == "task_claimed":
-        return Message("Task claimed: %(task)s", task=names.get(detail.get("task", ""), ""))
-    if row.action == "task_released":
-        return Message("Task released: %(task)s", task=names.get(detail.get("task", ""), ""))
-    if row.action in _INCIDENT_WORDS:
-        element = detail.get("element") or ""
-        about = names.get(element, element) or Message("the case")
-        if row.action == "incident_opened":
-            return Message("Stopped by a problem (an incident for administrators): %(element)s", element=about)
-        if row.action == "incident_retried":
-            return Message("Incident retried: %(element)s", element=about)
-        return Message("Incident resolved: %(element)s", element=about)
-    return None
+def _document_names(application: Application, language: str | None) -> dict[str, str]:
+    """Document keys by name: the form fields' titles, the catalog's names of the type's documents over them."""
+    names = dict(field_titles(application, language))
+    try:
+        documents = catalog(language).by_code(application.kitas_type).documents
+    except KeyError:
+        documents = ()
+    names.update({doc.key: doc.name for doc in documents})
+    return names
 
 
-def _who(row: AuditEvent, application: Application, viewer: User, officer: bool) -> str | None:
+def _people(ids: set[int]) -> dict[int, User]:
+    if not ids:
+        return {}
+    return {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
+
+
+def _who(
+    row: AuditEvent, application: Application, viewer: User, officer: bool, actor: User | None, cat: Any
+) -> str | None:
+    """Who did it: to officers, a person by name and role, a machine in plain words; to the applicant and the
+    sponsor, themselves as "you", others by their part."""
+    if officer:
+        if actor is not None:
+            return history_words.person(actor, application)
+        return history_words.machine(row.actor or "", cat) or (row.actor or None)
     if row.actor_id is not None and row.actor_id == viewer.id:
         return Message("you")
-    if officer:
-        return row.actor
     if row.actor_id == application.applicant_id:
         return Message("the applicant")
-    if row.actor.startswith(("scheduler", "payment:")) or row.actor_id is None:
+    if (row.actor or "").startswith("payment:"):
+        return history_words.machine(row.actor, cat)
+    if row.actor_id is None:
         return None
     return Message("your sponsor") if _is_sponsor(row, application) else Message("an immigration officer")
 
@@ -164,23 +148,33 @@ def _is_sponsor(row: AuditEvent, application: Application) -> bool:
     return bool(application.sponsor_email) and f"<{application.sponsor_email}>" in row.actor
 
 
-def _now(application: Application, names: dict[str, str], language: str | None) -> list[TimelineEntry]:
+# Whose turn an open task is, as the officers' history says it.
+_TURN = {
+    "applicant": Message("Now with the applicant: %(step)s"),
+    "sponsor": Message("Now with the sponsor: %(step)s"),
+    "verifier": Message("Now with a verifier: %(step)s"),
+    "supervisor": Message("Now with a supervisor: %(step)s"),
+}
+
+
+def _now(application: Application, names: dict[str, str], officer: bool, language: str | None) -> list[TimelineEntry]:
     cat = catalog(language)
     if application.closed_at is not None:
         return [TimelineEntry(application.closed_at, cat.status_text(application.status).label, current=True)]
     tasks = open_tasks(application.id)
     if tasks:
-        return [
-            TimelineEntry(
-                None, Message("Now: %(step)s", step=names.get(t.element_id, t.name)), current=True, due_at=t.due_at
-            )
-            for t in tasks
-        ]
+        entries = []
+        for t in tasks:
+            step = names.get(t.element_id) or Message("a step of the process")
+            turn = _TURN.get(t.role or "") if officer else None
+            now = Message(turn.msgid, step=step) if turn is not None else Message("Now: %(step)s", step=step)
+            entries.append(TimelineEntry(None, now, current=True, due_at=t.due_at))
+        return entries
     text = cat.status_text(application.status)
     deadline = case_deadline(application.id)
     due = deadline.due_at if deadline is not None else None
-    now = Message("Now: %(step)s", step=text.applicant_action or text.label)
-    return [TimelineEntry(None, now, current=True, due_at=due)]
+    step = text.label if officer else (text.applicant_action or text.label)
+    return [TimelineEntry(None, Message("Now: %(step)s", step=step), current=True, due_at=due)]
 
 
 def _journey(application: Application, language: str | None = None) -> list[tuple[str, str]]:

@@ -11,8 +11,10 @@ from forms.texts import Message
 
 from ...extensions import db
 from ...models import INCIDENT_KINDS, Application, HumanTask, Incident, ProcessDefinition, User
+from .. import catalog
 from ..cases import listings, timeline
-from ..deployments import process_model
+from ..cases.names import localized
+from ..deployments import element_names, process_model
 from ..errors import Forbidden, NotFound
 from ..paging import Page, page_bounds
 
@@ -51,6 +53,7 @@ class AdminCase:
     tasks: list[HumanTask]
     incidents: list[IncidentRow]
     newest_version: int
+    type_name: str = ""  # the case's KITAS type as people name it (``Work KITAS (E23)``)
 
 
 def require_admin(user: User) -> None:
@@ -89,8 +92,9 @@ def incident_detail(user: User, incident_id: int) -> IncidentRow:
     return _row(incident)
 
 
-def case_for_admin(user: User, reference: str) -> AdminCase:
-    """The case behind incidents: status, timeline, open tasks, every incident and the newest version."""
+def case_for_admin(user: User, reference: str, language: str | None = None) -> AdminCase:
+    """The case behind incidents: status, timeline, open tasks, every incident and the newest version;
+    words and step names in ``language``."""
     require_admin(user)
     application = db.session.scalars(select(Application).where(Application.reference == reference)).first()
     if application is None:
@@ -100,6 +104,7 @@ def case_for_admin(user: User, reference: str) -> AdminCase:
         .where(Incident.application_id == application.id)
         .order_by(Incident.status, Incident.last_failed_at.desc(), Incident.id.desc())  # open before resolved
     ).all()
+    names = element_names(application.definition, language)
     newest = db.session.scalar(
         select(func.max(ProcessDefinition.version)).where(
             ProcessDefinition.process_id == application.definition.process_id
@@ -107,10 +112,11 @@ def case_for_admin(user: User, reference: str) -> AdminCase:
     )
     return AdminCase(
         application=application,
-        status=timeline.case_status(application, user),
-        tasks=listings.open_tasks(application.id),
+        status=timeline.case_status(application, user, language),
+        tasks=[localized(task, names) for task in listings.open_tasks(application.id)],
         incidents=[_row(incident) for incident in incidents],
         newest_version=int(newest or application.definition.version),
+        type_name=catalog.type_name(application.kitas_type, language),
     )
 
 

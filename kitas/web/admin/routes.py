@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from kitas.i18n import translate
+from kitas.i18n import current_language, translate
 from kitas.services.errors import Conflict, InvalidInput
 from kitas.services.incidents import actions, listing
 from kitas.services.permits import revocation
@@ -89,7 +89,8 @@ def resolve(incident_id: int) -> ResponseReturnValue:
 @bp.get("/cases/<reference>")
 def case(reference: str) -> ResponseReturnValue:
     """The case behind incidents: where it stands, its open tasks, version, history and incidents."""
-    return render_template("admin/case.html", view=listing.case_for_admin(signed_in_user(), reference))
+    view = listing.case_for_admin(signed_in_user(), reference, current_language())
+    return render_template("admin/case.html", view=view)
 
 
 def _back(incident_id: int) -> ResponseReturnValue:

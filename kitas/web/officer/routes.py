@@ -42,7 +42,8 @@ def task(reference: str, task_id: str) -> ResponseReturnValue:
         task_id,
         TASK_TEMPLATE,
         url_for("officer.inbox"),
-        done_message=_("Your decision was recorded."),
+        done_message=_("Recorded in case %(reference)s.", reference=reference),
+        saved_message=_("Draft saved. The task stays open for you in the task inbox."),
         history=_history(reference),
     )
 
