@@ -34,6 +34,27 @@ def outcome(
     d.node(end, "endEvent", end_name, lane, col + 1, row)
 
 
+def approve_or_reject(d: Diagram, step: str, subject: str, lane: str, col: float) -> None:
+    """The two ways out of a decision: ``{step}_approved`` and ``{step}_rejected`` (below it) set
+    ``{step}_outcome`` and end at ``{step}_approved_end`` / ``{step}_rejected_end``."""
+    for value, row in (("approved", 0.0), ("rejected", -1.6)):
+        end_name = value.capitalize()
+        code = f'{step}_outcome = "{value}"'
+        outcome(d, f"{step}_{value}", f"{subject} {value}", lane, col, row, code, f"{step}_{value}_end", end_name)
+
+
+def escalation(d: Diagram, task_id: str, timer: str, what: str, days: int) -> None:
+    """A non-interrupting SLA timer on a user task: after ``days`` it sets ``{what}_escalated`` on a path of
+    its own (``escalate_{what}``, ending at ``end_{what}_escalated``) and the task stays open."""
+    host = d.nodes[task_id]
+    label = what.capitalize()
+    d.boundary(
+        timer, f"{label} SLA ({days} days)", task_id, f"P{days}D", False, properties=status(host.properties["status"])
+    )
+    scripted(d, f"escalate_{what}", f"Escalate {what}", host.lane, host.col + 0.3, f"{what}_escalated = True", 1.6)
+    d.node(f"end_{what}_escalated", "endEvent", f"{label} escalated", host.lane, host.col + 1.0, 1.6)
+
+
 def shared_payment() -> Diagram:
     d = Diagram(
         "shared_payment",
@@ -105,39 +126,9 @@ def shared_document_review() -> Diagram:
     d.node("review_start", "startEvent", "Review started", v, 0)
     d.node("gw_verify_merge", "exclusiveGateway", "Ready for verification", v, 1)
     task(d, "verify_documents", "Verify documents", v, 2, "shared-verify-documents", "in_verification")
-    d.boundary(
-        "verify_sla",
-        "Verification SLA (5 days)",
-        "verify_documents",
-        "P5D",
-        False,
-        properties=status("in_verification"),
-    )
-    scripted(d, "escalate_verification", "Escalate verification", v, 2.3, "verification_escalated = True", 1.6)
-    d.node("end_verification_escalated", "endEvent", "Verification escalated", v, 3.0, 1.6)
+    escalation(d, "verify_documents", "verify_sla", "verification", 5)
     d.node("gw_verification", "exclusiveGateway", "Verification outcome?", v, 3.5)
-    outcome(
-        d,
-        "review_approved",
-        "Documents approved",
-        v,
-        4.5,
-        0,
-        'review_outcome = "approved"',
-        "review_approved_end",
-        "Approved",
-    )
-    outcome(
-        d,
-        "review_rejected",
-        "Documents rejected",
-        v,
-        4.5,
-        -1.6,
-        'review_outcome = "rejected"',
-        "review_rejected_end",
-        "Rejected",
-    )
+    approve_or_reject(d, "review", "Documents", v, 4.5)
     task(d, "submit_corrections", "Submit corrections", a, 3.5, "shared-submit-corrections", "correction_requested")
     d.boundary(
         "correction_deadline",
@@ -185,39 +176,9 @@ def shared_approval() -> Diagram:
     s = "shared_approval_lane_supervisor"
     d.node("approval_start", "startEvent", "Approval started", s, 0)
     task(d, "supervisor_approval", "Approve application", s, 1, "shared-supervisor-approval", "awaiting_approval")
-    d.boundary(
-        "approval_sla",
-        "Approval SLA (3 days)",
-        "supervisor_approval",
-        "P3D",
-        False,
-        properties=status("awaiting_approval"),
-    )
-    scripted(d, "escalate_approval", "Escalate approval", s, 1.3, "approval_escalated = True", 1.6)
-    d.node("end_approval_escalated", "endEvent", "Approval escalated", s, 2.0, 1.6)
+    escalation(d, "supervisor_approval", "approval_sla", "approval", 3)
     d.node("gw_approval", "exclusiveGateway", "Approved?", s, 2.5)
-    outcome(
-        d,
-        "approval_approved",
-        "Application approved",
-        s,
-        3.5,
-        0,
-        'approval_outcome = "approved"',
-        "approval_approved_end",
-        "Approved",
-    )
-    outcome(
-        d,
-        "approval_rejected",
-        "Application rejected",
-        s,
-        3.5,
-        -1.6,
-        'approval_outcome = "rejected"',
-        "approval_rejected_end",
-        "Rejected",
-    )
+    approve_or_reject(d, "approval", "Application", s, 3.5)
     d.flow("approval_start", "supervisor_approval")
     d.flow("approval_sla", "escalate_approval")
     d.flow("escalate_approval", "end_approval_escalated")
