@@ -20,8 +20,9 @@ from engine import (
     StateError,
     parse_process,
 )
+from tests.engine.bundles import SHARED_CALLS
 from tests.engine.test_worker_paths import Case, model  # noqa: F401  (the module's fixture)
-from tests.worker_data import BPMN, PAYMENT, shared_diagrams, worker_model
+from tests.worker_data import BPMN, PAYMENT, WORKER_STEPS, shared_diagrams, worker_model
 from workflows import catalog
 
 WORKER = (BPMN / "kitas_worker.bpmn").read_text(encoding="utf-8")
@@ -38,13 +39,7 @@ def case(model: ProcessModel) -> Case:  # noqa: F811
 
 def test_the_model_indexes_the_called_processes() -> None:
     bundle = worker_model()
-    assert bundle.calls == {
-        "call_payment": "shared_payment",
-        "call_document_review": "shared_document_review",
-        "call_approval": "shared_approval",
-        "call_biometrics": "shared_biometrics",
-        "call_issuance": "shared_issuance",
-    }
+    assert bundle.calls == SHARED_CALLS
     assert set(bundle.subprocess_specs) == set(bundle.calls.values())
     info = bundle.user_tasks["verify_documents"]
     assert (info.lane, info.form_schema, info.status) == (
@@ -59,18 +54,7 @@ def test_the_model_indexes_the_called_processes() -> None:
     assert bundle.element_names["payment_deadline"] == "Billing code expired (7 days)"
     assert bundle.decisions == ("kitas_fee",)
     # Diagram order: a called process's tasks where it is called (the pages list the steps in order).
-    assert list(bundle.user_tasks) == [
-        "applicant_data",
-        "employment_data",
-        "sponsor_confirmation",
-        "document_checklist",
-        "verify_documents",
-        "submit_corrections",
-        "supervisor_approval",
-        "conduct_interview",
-        "book_biometrics",
-        "capture_biometrics",
-    ]
+    assert list(bundle.user_tasks) == [step for step in WORKER_STEPS if step != "await_payment"]  # a wait, no task
 
 
 def test_a_call_to_a_process_no_diagram_defines_is_refused_naming_the_call_activity() -> None:
