@@ -81,19 +81,14 @@ def test_fee_depends_on_contract_length(model: ProcessModel) -> None:
 
 
 def test_interview_branch(case: Case) -> None:
-    case.until_verification()
-    case.complete("verify_documents", interview_required=True)
-    case.complete("supervisor_approval")
+    _approved(case, interview_required=True)
     assert case.ready() == ["conduct_interview"] and case.status() == "interview_scheduled"
     case.complete("conduct_interview")
     assert case.ready() == ["book_biometrics"]
 
 
 def test_failed_interview_rejects(case: Case) -> None:
-    case.until_verification()
-    case.complete("verify_documents", interview_required=True)
-    case.complete("supervisor_approval")
-    case.complete("conduct_interview", interview_outcome="fail", interview_notes="Could not explain the role.")
+    _failed_interview(case)
     assert case.runtime.completed and case.status() == "rejected"
 
 
@@ -116,24 +111,19 @@ def test_correction_loop_twice(case: Case) -> None:
 
 
 def test_verifier_rejection(case: Case) -> None:
-    case.until_verification()
-    case.complete("verify_documents", verification_decision="reject", verification_reason="Forged RPTKA")
+    _rejected_by_verifier(case)
     runtime = case.runtime
     assert runtime.completed and runtime.status() == "rejected"
     assert runtime.data["verification_reason"] == "Forged RPTKA"
 
 
 def test_supervisor_rejection(case: Case) -> None:
-    case.until_verification()
-    case.complete("verify_documents")
-    case.complete("supervisor_approval", approval_decision="reject", approval_reason="Quota exceeded")
+    _rejected_by_supervisor(case)
     assert case.runtime.completed and case.status() == "rejected"
 
 
 def test_sponsor_declines(case: Case) -> None:
-    case.complete("applicant_data")
-    case.complete("employment_data")
-    case.complete("sponsor_confirmation", sponsor_decision="decline", sponsor_decline_reason="Not our employee")
+    _sponsor_declines(case)
     assert case.runtime.completed and case.status() == "sponsor_declined"
 
 
@@ -227,7 +217,7 @@ def test_no_status_after_the_sponsor_falls_back_to_draft(model: ProcessModel) ->
     assert "draft" not in after
 
 
-# -- every way the worker's case ends, on the shared steps --------------------------------------------
+# -- every way the worker's case ends, on the shared steps (the walks serve the tests above too) --------
 
 
 def _approved(case: Case, **verify: Any) -> None:
