@@ -21,7 +21,7 @@ def open_task(application_id: int, element_id: str) -> HumanTask:
     return row
 
 
-def in_app_templates(user: User) -> list[str]:
+def in_app_templates(user: User) -> list[str | None]:
     """The templates of the notifications ``user`` has on the site (the in-app channel)."""
     query = select(Notification).where(Notification.user_id == user.id, Notification.channel == "in_app")
     return [n.template for n in db.session.scalars(query).all()]
