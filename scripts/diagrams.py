@@ -16,6 +16,45 @@ BPMN = Path(__file__).resolve().parents[1] / "bpmn"
 PY = {"scriptFormat": "python"}
 
 
+def task(d: Diagram, id: str, name: str, lane: str, col: float, form_name: str, status_value: str) -> None:
+    """A user task filled in with the form ``form_name`` (forms/schemas/), the case in ``status_value``."""
+    d.node(id, "userTask", name, lane, col, properties=form(form_name, status_value))
+
+
+def scripted(d: Diagram, id: str, name: str, lane: str, col: float, code: str, row: float = 0.0) -> None:
+    """A Python script task."""
+    d.node(id, "scriptTask", name, lane, col, row, attrs=PY, body=script(code))
+
+
+def outcome(
+    d: Diagram, id: str, name: str, lane: str, col: float, row: float, code: str, end: str, end_name: str
+) -> None:
+    """A shared step's way out: a script task that records its outcome, then its end event one column on."""
+    scripted(d, id, name, lane, col, code, row)
+    d.node(end, "endEvent", end_name, lane, col + 1, row)
+
+
+def approve_or_reject(d: Diagram, step: str, subject: str, lane: str, col: float) -> None:
+    """The two ways out of a decision: ``{step}_approved`` and ``{step}_rejected`` (below it) set
+    ``{step}_outcome`` and end at ``{step}_approved_end`` / ``{step}_rejected_end``."""
+    for value, row in (("approved", 0.0), ("rejected", -1.6)):
+        end_name = value.capitalize()
+        code = f'{step}_outcome = "{value}"'
+        outcome(d, f"{step}_{value}", f"{subject} {value}", lane, col, row, code, f"{step}_{value}_end", end_name)
+
+
+def escalation(d: Diagram, task_id: str, timer: str, what: str, days: int) -> None:
+    """A non-interrupting SLA timer on a user task: after ``days`` it sets ``{what}_escalated`` on a path of
+    its own (``escalate_{what}``, ending at ``end_{what}_escalated``) and the task stays open."""
+    host = d.nodes[task_id]
+    label = what.capitalize()
+    d.boundary(
+        timer, f"{label} SLA ({days} days)", task_id, f"P{days}D", False, properties=status(host.properties["status"])
+    )
+    scripted(d, f"escalate_{what}", f"Escalate {what}", host.lane, host.col + 0.3, f"{what}_escalated = True", 1.6)
+    d.node(f"end_{what}_escalated", "endEvent", f"{label} escalated", host.lane, host.col + 1.0, 1.6)
+
+
 def shared_payment() -> Diagram:
     d = Diagram(
         "shared_payment",
@@ -53,21 +92,18 @@ def shared_payment() -> Diagram:
         True,
         properties=status("awaiting_payment"),
     )
-    d.node(
-        "payment_paid", "scriptTask", "Payment received", lane, 3.3, attrs=PY, body=script('payment_outcome = "paid"')
-    )
-    d.node("payment_paid_end", "endEvent", "Paid", lane, 4.3)
-    d.node(
+    outcome(d, "payment_paid", "Payment received", lane, 3.3, 0, 'payment_outcome = "paid"', "payment_paid_end", "Paid")
+    outcome(
+        d,
         "payment_expired",
-        "scriptTask",
         "Billing code expired",
         lane,
         2.3,
         1.6,
-        attrs=PY,
-        body=script('payment_outcome = "expired"'),
+        'payment_outcome = "expired"',
+        "payment_expired_end",
+        "Expired unpaid",
     )
-    d.node("payment_expired_end", "endEvent", "Expired unpaid", lane, 3.3, 1.6)
     d.flow("payment_start", "compute_fee")
     d.flow("compute_fee", "await_payment")
     d.flow("await_payment", "payment_paid", "Paid")
@@ -89,63 +125,11 @@ def shared_document_review() -> Diagram:
     v, a = "shared_document_review_lane_verifier", "shared_document_review_lane_applicant"
     d.node("review_start", "startEvent", "Review started", v, 0)
     d.node("gw_verify_merge", "exclusiveGateway", "Ready for verification", v, 1)
-    d.node(
-        "verify_documents",
-        "userTask",
-        "Verify documents",
-        v,
-        2,
-        properties=form("shared-verify-documents", "in_verification"),
-    )
-    d.boundary(
-        "verify_sla",
-        "Verification SLA (5 days)",
-        "verify_documents",
-        "P5D",
-        False,
-        properties=status("in_verification"),
-    )
-    d.node(
-        "escalate_verification",
-        "scriptTask",
-        "Escalate verification",
-        v,
-        2.3,
-        1.6,
-        attrs=PY,
-        body=script("verification_escalated = True"),
-    )
-    d.node("end_verification_escalated", "endEvent", "Verification escalated", v, 3.0, 1.6)
+    task(d, "verify_documents", "Verify documents", v, 2, "shared-verify-documents", "in_verification")
+    escalation(d, "verify_documents", "verify_sla", "verification", 5)
     d.node("gw_verification", "exclusiveGateway", "Verification outcome?", v, 3.5)
-    d.node(
-        "review_approved",
-        "scriptTask",
-        "Documents approved",
-        v,
-        4.5,
-        attrs=PY,
-        body=script('review_outcome = "approved"'),
-    )
-    d.node("review_approved_end", "endEvent", "Approved", v, 5.5)
-    d.node(
-        "review_rejected",
-        "scriptTask",
-        "Documents rejected",
-        v,
-        4.5,
-        -1.6,
-        attrs=PY,
-        body=script('review_outcome = "rejected"'),
-    )
-    d.node("review_rejected_end", "endEvent", "Rejected", v, 5.5, -1.6)
-    d.node(
-        "submit_corrections",
-        "userTask",
-        "Submit corrections",
-        a,
-        3.5,
-        properties=form("shared-submit-corrections", "correction_requested"),
-    )
+    approve_or_reject(d, "review", "Documents", v, 4.5)
+    task(d, "submit_corrections", "Submit corrections", a, 3.5, "shared-submit-corrections", "correction_requested")
     d.boundary(
         "correction_deadline",
         "Correction deadline (14 days)",
@@ -154,17 +138,17 @@ def shared_document_review() -> Diagram:
         True,
         properties=status("correction_requested"),
     )
-    d.node(
+    outcome(
+        d,
         "review_expired",
-        "scriptTask",
         "Corrections not sent",
         a,
         3.8,
         1.6,
-        attrs=PY,
-        body=script('review_outcome = "expired"'),
+        'review_outcome = "expired"',
+        "review_expired_end",
+        "Expired uncorrected",
     )
-    d.node("review_expired_end", "endEvent", "Expired uncorrected", a, 4.8, 1.6)
     d.flow("review_start", "gw_verify_merge")
     d.flow("gw_verify_merge", "verify_documents")
     d.flow("verify_sla", "escalate_verification")
@@ -191,55 +175,10 @@ def shared_approval() -> Diagram:
     )
     s = "shared_approval_lane_supervisor"
     d.node("approval_start", "startEvent", "Approval started", s, 0)
-    d.node(
-        "supervisor_approval",
-        "userTask",
-        "Approve application",
-        s,
-        1,
-        properties=form("shared-supervisor-approval", "awaiting_approval"),
-    )
-    d.boundary(
-        "approval_sla",
-        "Approval SLA (3 days)",
-        "supervisor_approval",
-        "P3D",
-        False,
-        properties=status("awaiting_approval"),
-    )
-    d.node(
-        "escalate_approval",
-        "scriptTask",
-        "Escalate approval",
-        s,
-        1.3,
-        1.6,
-        attrs=PY,
-        body=script("approval_escalated = True"),
-    )
-    d.node("end_approval_escalated", "endEvent", "Approval escalated", s, 2.0, 1.6)
+    task(d, "supervisor_approval", "Approve application", s, 1, "shared-supervisor-approval", "awaiting_approval")
+    escalation(d, "supervisor_approval", "approval_sla", "approval", 3)
     d.node("gw_approval", "exclusiveGateway", "Approved?", s, 2.5)
-    d.node(
-        "approval_approved",
-        "scriptTask",
-        "Application approved",
-        s,
-        3.5,
-        attrs=PY,
-        body=script('approval_outcome = "approved"'),
-    )
-    d.node("approval_approved_end", "endEvent", "Approved", s, 4.5)
-    d.node(
-        "approval_rejected",
-        "scriptTask",
-        "Application rejected",
-        s,
-        3.5,
-        -1.6,
-        attrs=PY,
-        body=script('approval_outcome = "rejected"'),
-    )
-    d.node("approval_rejected_end", "endEvent", "Rejected", s, 4.5, -1.6)
+    approve_or_reject(d, "approval", "Application", s, 3.5)
     d.flow("approval_start", "supervisor_approval")
     d.flow("approval_sla", "escalate_approval")
     d.flow("escalate_approval", "end_approval_escalated")
@@ -261,22 +200,8 @@ def shared_biometrics() -> Diagram:
     )
     a, v = "shared_biometrics_lane_applicant", "shared_biometrics_lane_verifier"
     d.node("biometrics_start", "startEvent", "Biometrics started", a, 0)
-    d.node(
-        "book_biometrics",
-        "userTask",
-        "Book biometrics appointment",
-        a,
-        1,
-        properties=form("shared-book-biometrics", "biometrics_appointment"),
-    )
-    d.node(
-        "capture_biometrics",
-        "userTask",
-        "Capture biometrics",
-        v,
-        2,
-        properties=form("shared-capture-biometrics", "biometrics_appointment"),
-    )
+    task(d, "book_biometrics", "Book biometrics appointment", a, 1, "shared-book-biometrics", "biometrics_appointment")
+    task(d, "capture_biometrics", "Capture biometrics", v, 2, "shared-capture-biometrics", "biometrics_appointment")
     d.node("biometrics_end", "endEvent", "Biometrics captured", v, 3)
     d.flow("biometrics_start", "book_biometrics")
     d.flow("book_biometrics", "capture_biometrics")
@@ -294,15 +219,7 @@ def shared_issuance() -> Diagram:
     )
     v = "shared_issuance_lane_verifier"
     d.node("issuance_start", "startEvent", "Issuance started", v, 0)
-    d.node(
-        "issue_permit",
-        "scriptTask",
-        "Issue permit",
-        v,
-        1,
-        attrs=PY,
-        body=script("permit_issued = True\npermit_months = duration_months"),
-    )
+    scripted(d, "issue_permit", "Issue permit", v, 1, "permit_issued = True\npermit_months = duration_months")
     d.node("issuance_end", "endEvent", "Permit ready", v, 2)
     d.flow("issuance_start", "issue_permit")
     d.flow("issue_permit", "issuance_end")
@@ -329,34 +246,10 @@ def kitas_worker() -> Diagram:
     )
     a, sp, v, su = "lane_applicant", "lane_sponsor", "lane_verifier", "lane_supervisor"
     d.node("start", "startEvent", "Application started", a, 0)
-    d.node(
-        "init_case",
-        "scriptTask",
-        "Initialise case",
-        a,
-        1,
-        attrs=PY,
-        body=script("sla_escalations = []\ninterview_required = False"),
-    )
-    d.node(
-        "applicant_data", "userTask", "Fill in applicant data", a, 2, properties=form("worker-applicant-data", "draft")
-    )
-    d.node(
-        "employment_data",
-        "userTask",
-        "Fill in employment data",
-        a,
-        3,
-        properties=form("worker-employment-data", "draft"),
-    )
-    d.node(
-        "sponsor_confirmation",
-        "userTask",
-        "Confirm sponsorship",
-        sp,
-        4,
-        properties=form("worker-sponsor-confirmation", "awaiting_sponsor"),
-    )
+    scripted(d, "init_case", "Initialise case", a, 1, "sla_escalations = []\ninterview_required = False")
+    task(d, "applicant_data", "Fill in applicant data", a, 2, "worker-applicant-data", "draft")
+    task(d, "employment_data", "Fill in employment data", a, 3, "worker-employment-data", "draft")
+    task(d, "sponsor_confirmation", "Confirm sponsorship", sp, 4, "worker-sponsor-confirmation", "awaiting_sponsor")
     d.boundary(
         "sponsor_deadline",
         "Sponsor did not answer (14 days)",
@@ -368,14 +261,7 @@ def kitas_worker() -> Diagram:
     d.node("end_sponsor_expired", "endEvent", "Expired without the sponsor", sp, 4.2, 1.6, properties=status("expired"))
     d.node("gw_sponsor", "exclusiveGateway", "Sponsor confirms?", sp, 5)
     d.node("end_sponsor_declined", "endEvent", "Sponsor declined", sp, 6, properties=status("sponsor_declined"))
-    d.node(
-        "document_checklist",
-        "userTask",
-        "Upload documents",
-        a,
-        6,
-        properties=form("worker-document-checklist", "awaiting_documents"),
-    )
+    task(d, "document_checklist", "Upload documents", a, 6, "worker-document-checklist", "awaiting_documents")
     call(
         d,
         "call_payment",
@@ -397,14 +283,7 @@ def kitas_worker() -> Diagram:
         "end_rejected_by_supervisor", "endEvent", "Rejected by supervisor", su, 12, 1.3, properties=status("rejected")
     )
     d.node("gw_interview", "exclusiveGateway", "Interview required?", su, 13)
-    d.node(
-        "conduct_interview",
-        "userTask",
-        "Conduct interview",
-        v,
-        14,
-        properties=form("worker-conduct-interview", "interview_scheduled"),
-    )
+    task(d, "conduct_interview", "Conduct interview", v, 14, "worker-conduct-interview", "interview_scheduled")
     d.node("gw_interview_outcome", "exclusiveGateway", "Interview passed?", v, 15)
     d.node(
         "end_rejected_after_interview",

@@ -34,6 +34,21 @@ DOCUMENTS = {
     "sponsor_letter": "doc-5",
     "company_nib": "doc-6",
 }
+# The worker's steps in diagram order, into the shared steps it calls (the outline, the information page).
+WORKER_STEPS = [
+    "applicant_data",
+    "employment_data",
+    "sponsor_confirmation",
+    "document_checklist",
+    "await_payment",
+    "verify_documents",
+    "submit_corrections",
+    "supervisor_approval",
+    "conduct_interview",
+    "book_biometrics",
+    "capture_biometrics",
+]
+
 PAYMENT = {"billing_code": "820260105000001", "amount": 1700000, "paid_at": "2026-01-06T10:00:00+07:00"}
 
 

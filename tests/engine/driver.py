@@ -1,5 +1,7 @@
 """Drives one case of a diagram at engine level, storing and restoring its state after every step, as the
-service does (used by the per-type path tests)."""
+service does: the one driver of every per-type path test (worker, family, investor, student), given the
+type's parsed diagram (tests.engine.bundles.parse_bundle), its start data and its form data. A type's own
+walks (until_sponsor, until_verification ...) stand beside its tests, as functions or a subclass."""
 
 from __future__ import annotations
 
@@ -15,10 +17,16 @@ FormData = Callable[..., dict[str, Any]]
 class Case:
     """One case: every step restores the runtime from the stored state and stores it again afterwards."""
 
-    def __init__(self, model: ProcessModel, clock: ManualClock, start: dict[str, Any], data: FormData):
-        self.model, self.clock, self.form_data = model, clock, data
-        runtime = CaseRuntime.start(model, start, clock)
-        self.state, self.format = runtime.dump()
+    def __init__(
+        self,
+        model: ProcessModel,
+        clock: ManualClock,
+        start: dict[str, Any],
+        data: FormData,
+        payment: dict[str, Any] = PAYMENT,
+    ):
+        self.model, self.clock, self.form_data, self.payment = model, clock, data, payment
+        self.store(CaseRuntime.start(model, start, clock))
         self.restores = 0
 
     @property
@@ -26,7 +34,8 @@ class Case:
         self.restores += 1
         return CaseRuntime.restore(self.model, self.state, self.format, "TEST-1", self.clock)
 
-    def _store(self, runtime: CaseRuntime) -> None:
+    def store(self, runtime: CaseRuntime) -> None:
+        """Keeps the runtime's state as the case's stored state (what the service writes)."""
         self.state, self.format = runtime.dump()
 
     def ready(self) -> list[str]:
@@ -37,12 +46,12 @@ class Case:
         found = [t for t in runtime.ready_user_tasks() if t.element_id == element_id]
         assert found, f"{element_id} is not ready; ready: {[t.element_id for t in runtime.ready_user_tasks()]}"
         runtime.complete_user_task(found[0].task_id, self.form_data(element_id, **overrides))
-        self._store(runtime)
+        self.store(runtime)
 
     def pay(self) -> None:
         runtime = self.runtime
-        runtime.deliver_message("payment_received", PAYMENT)
-        self._store(runtime)
+        runtime.deliver_message("payment_received", self.payment)
+        self.store(runtime)
 
     def timers(self) -> dict[str, Any]:
         return {t.element_id: t for t in self.runtime.pending_timers()}
@@ -52,7 +61,7 @@ class Case:
         timer = {t.element_id: t for t in runtime.pending_timers()}[element_id]
         self.clock.set(timer.due)
         fired = runtime.fire_timer(timer.task_id)
-        self._store(runtime)
+        self.store(runtime)
         return fired
 
     def status(self) -> str | None:

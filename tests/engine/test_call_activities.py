@@ -20,8 +20,9 @@ from engine import (
     StateError,
     parse_process,
 )
+from tests.engine.bundles import SHARED_CALLS
 from tests.engine.test_worker_paths import Case, model  # noqa: F401  (the module's fixture)
-from tests.worker_data import BPMN, PAYMENT, shared_diagrams, worker_model
+from tests.worker_data import BPMN, PAYMENT, WORKER_STEPS, shared_diagrams, worker_model
 from workflows import catalog
 
 WORKER = (BPMN / "kitas_worker.bpmn").read_text(encoding="utf-8")
@@ -33,27 +34,12 @@ def case(model: ProcessModel) -> Case:  # noqa: F811
     return Case(model, ManualClock())
 
 
-def _paying(case: Case) -> None:
-    for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
-        case.complete(element)
-
-
-def _restored(case: Case) -> CaseRuntime:
-    return CaseRuntime.restore(case.model, case.state, case.format, "TEST-1", case.clock)
-
-
 # -- parsing the bundle ---------------------------------------------------------------------------------
 
 
 def test_the_model_indexes_the_called_processes() -> None:
     bundle = worker_model()
-    assert bundle.calls == {
-        "call_payment": "shared_payment",
-        "call_document_review": "shared_document_review",
-        "call_approval": "shared_approval",
-        "call_biometrics": "shared_biometrics",
-        "call_issuance": "shared_issuance",
-    }
+    assert bundle.calls == SHARED_CALLS
     assert set(bundle.subprocess_specs) == set(bundle.calls.values())
     info = bundle.user_tasks["verify_documents"]
     assert (info.lane, info.form_schema, info.status) == (
@@ -68,18 +54,7 @@ def test_the_model_indexes_the_called_processes() -> None:
     assert bundle.element_names["payment_deadline"] == "Billing code expired (7 days)"
     assert bundle.decisions == ("kitas_fee",)
     # Diagram order: a called process's tasks where it is called (the pages list the steps in order).
-    assert list(bundle.user_tasks) == [
-        "applicant_data",
-        "employment_data",
-        "sponsor_confirmation",
-        "document_checklist",
-        "verify_documents",
-        "submit_corrections",
-        "supervisor_approval",
-        "conduct_interview",
-        "book_biometrics",
-        "capture_biometrics",
-    ]
+    assert list(bundle.user_tasks) == [step for step in WORKER_STEPS if step != "await_payment"]  # a wait, no task
 
 
 def test_a_call_to_a_process_no_diagram_defines_is_refused_naming_the_call_activity() -> None:
@@ -144,7 +119,7 @@ def test_a_broken_script_of_a_called_diagram_is_refused_naming_its_element() -> 
 
 
 def test_a_case_waiting_for_payment_inside_the_shared_step(case: Case) -> None:
-    _paying(case)
+    case.until_payment()
     runtime = case.runtime
     assert runtime.status() == "awaiting_payment" and runtime.waiting_messages() == ["payment_received"]
     [timer] = runtime.pending_timers()
@@ -156,7 +131,7 @@ def test_a_case_waiting_for_payment_inside_the_shared_step(case: Case) -> None:
 
 
 def test_the_payment_message_is_caught_inside_the_shared_step(case: Case) -> None:
-    _paying(case)
+    case.until_payment()
     case.pay()
     runtime = case.runtime
     assert [t.element_id for t in runtime.ready_user_tasks()] == ["verify_documents"]
@@ -166,7 +141,7 @@ def test_the_payment_message_is_caught_inside_the_shared_step(case: Case) -> Non
 
 
 def test_a_timer_inside_the_shared_step_fires_and_the_worker_ends_expired(case: Case) -> None:
-    _paying(case)
+    case.until_payment()
     assert case.fire("payment_deadline") is True
     runtime = case.runtime
     assert runtime.completed and runtime.status() == "expired"
@@ -196,7 +171,7 @@ def test_the_stored_state_survives_the_middle_of_a_call_activity(case: Case) -> 
         "shared_payment",
         "shared_document_review",
     }
-    restored = _restored(case)
+    restored = case.runtime
     assert restored.ready_user_tasks() == live.ready_user_tasks()
     assert restored.pending_timers() == live.pending_timers()
     assert (restored.status(), restored.data) == (live.status(), live.data) == ("correction_requested", live.data)
@@ -219,7 +194,7 @@ def test_correcting_data_while_a_task_of_a_called_process_waits(case: Case) -> N
     runtime.correct_waiting_data(task.task_id, {"sponsor_email": "people@employer.co.id"})
     assert runtime.data["sponsor_email"] == "people@employer.co.id"
     assert runtime.task_data(task.task_id)["sponsor_email"] == "people@employer.co.id"
-    case.state, case.format = runtime.dump()
+    case.store(runtime)
     case.complete("submit_corrections")
     case.complete("verify_documents")
     assert case.data()["sponsor_email"] == "people@employer.co.id"  # carried out of the call activity
@@ -230,7 +205,7 @@ def test_moving_to_another_version_in_the_middle_of_a_call_activity(case: Case) 
     called = shared_diagrams()
     renamed = called["shared_document_review.bpmn"].replace('name="Verify documents"', 'name="Check the documents"')
     newer = parse_process(WORKER, FEES, called={**called, "shared_document_review.bpmn": renamed})
-    moved = _restored(case).move_to(newer, "TEST-1")
+    moved = case.runtime.move_to(newer, "TEST-1")
     [task] = moved.ready_user_tasks()
     assert (task.element_id, task.name) == ("verify_documents", "Check the documents")
     moved.complete_user_task(task.task_id, {"verification_decision": "approve", "interview_required": False})
@@ -242,7 +217,7 @@ def test_moving_to_another_version_in_the_middle_of_a_call_activity(case: Case) 
         called=called,
     )
     with pytest.raises(StateError, match="subprocess shared_document_review"):
-        _restored(case).move_to(lacking, "TEST-1")
+        case.runtime.move_to(lacking, "TEST-1")
 
 
 FAILING_FEE = FEES["fees.dmn"].replace("<text>1700000</text>", "<text>(n for n in range(3))</text>", 1)
@@ -262,8 +237,8 @@ def test_a_failed_step_inside_a_called_process_waits_and_is_retried_on_a_fixed_v
         runtime.complete_user_task(task.task_id, {**_documents()})
     assert failed.value.element_id == "compute_fee"
     assert [s.element_id for s in runtime.stopped] == ["compute_fee"]
-    case.state, case.format = runtime.dump()  # a runtime with a stopped step is stored as it is
-    restored = _restored(case)
+    case.store(runtime)  # a runtime with a stopped step is stored as it is
+    restored = case.runtime
     assert [s.element_id for s in restored.failed_steps()] == ["compute_fee"]
     assert restored.ready_user_tasks() == [] and restored.status() is None
     fixed = restored.move_to(worker_model(), "TEST-1")

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from engine import CaseRuntime, ManualClock, ProcessModel, parse_process
+from engine import CaseRuntime, ManualClock, ProcessModel
+from tests.engine import driver
+from tests.engine.bundles import parse_bundle
 from tests.family_data import PAYMENT, PERMIT_HOLDER, form_data
-from tests.worker_data import shared_diagrams
 from workflows import catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,64 +27,19 @@ FAMILY = BPMN / "kitas_family.bpmn"
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI"}
 
 
-def family_model() -> ProcessModel:
-    """The family diagram parsed with the shared steps it calls, as one bundle."""
-    return parse_process(FAMILY.read_text(), {"fees.dmn": (BPMN / "fees.dmn").read_text()}, called=shared_diagrams())
-
-
 @pytest.fixture(scope="module")
 def model() -> ProcessModel:
-    return family_model()
+    return parse_bundle(FAMILY)
 
 
-class Case:
-    """Drives one case, storing its state after every step and restoring it before the next, as the service does."""
+class Case(driver.Case):
+    """A family case, stored and restored between every step by the one driver; ``index_code`` is the
+    relation the applicant will answer (E31A, E31B, E31C)."""
 
     def __init__(self, model: ProcessModel, clock: ManualClock, index_code: str = "E31A"):
-        self.model, self.clock = model, clock
         # The catalog's default index code, as lifecycle.start_case puts it; the relation step decides.
-        runtime = CaseRuntime.start(model, {"kitas_type": "family", "index_code": "E31A"}, clock)
-        self.state, self.format = runtime.dump()
+        super().__init__(model, clock, {"kitas_type": "family", "index_code": "E31A"}, form_data, PAYMENT)
         self.index_code = index_code
-
-    @property
-    def runtime(self) -> CaseRuntime:
-        return CaseRuntime.restore(self.model, self.state, self.format, "TEST-F", self.clock)
-
-    def _store(self, runtime: CaseRuntime) -> None:
-        self.state, self.format = runtime.dump()
-
-    def ready(self) -> list[str]:
-        return [t.element_id for t in self.runtime.ready_user_tasks()]
-
-    def complete(self, element_id: str, **overrides: Any) -> None:
-        runtime = self.runtime
-        task = next((t for t in runtime.ready_user_tasks() if t.element_id == element_id), None)
-        assert task is not None, f"{element_id} is not ready; ready: {self.ready()}"
-        runtime.complete_user_task(task.task_id, form_data(element_id, **overrides))
-        self._store(runtime)
-
-    def pay(self) -> None:
-        runtime = self.runtime
-        runtime.deliver_message("payment_received", PAYMENT)
-        self._store(runtime)
-
-    def timers(self) -> dict[str, Any]:
-        return {t.element_id: t for t in self.runtime.pending_timers()}
-
-    def fire(self, element_id: str) -> bool:
-        runtime = self.runtime
-        timer = self.timers()[element_id]
-        self.clock.set(timer.due)
-        fired = runtime.fire_timer(timer.task_id)
-        self._store(runtime)
-        return fired
-
-    def status(self) -> str | None:
-        return self.runtime.status()
-
-    def data(self) -> dict[str, Any]:
-        return self.runtime.data
 
     def until_sponsor(self, **member: Any) -> None:
         self.complete("family_relation", index_code=self.index_code)

@@ -20,9 +20,13 @@ def model() -> ProcessModel:
     return parse_bundle(BPMN / "kitas_investor.bpmn")
 
 
+def new_case(model: ProcessModel) -> Case:
+    return Case(model, ManualClock(), {"kitas_type": "investor", "index_code": "E28A"}, investor_data)
+
+
 @pytest.fixture()
 def case(model: ProcessModel) -> Case:
-    return Case(model, ManualClock(), {"kitas_type": "investor", "index_code": "E28A"}, investor_data)
+    return new_case(model)
 
 
 def until_payment(case: Case, **investment: object) -> None:
@@ -69,7 +73,7 @@ def test_happy_path_reaches_the_permit(case: Case) -> None:
 
 @pytest.mark.parametrize(("months", "fee"), [(12, 1700000), (24, 2200000)])
 def test_the_fee_follows_the_length_of_stay(model: ProcessModel, months: int, fee: int) -> None:
-    case = Case(model, ManualClock(), {"kitas_type": "investor", "index_code": "E28A"}, investor_data)
+    case = new_case(model)
     until_payment(case, duration_months=months)
     case.pay()
     assert case.data()["fee_amount"] == fee

@@ -9,6 +9,7 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from engine import ProcessModel
 from engine.outline import outline
 from tests.engine.bundles import parse_bundle
+from tests.worker_data import WORKER_STEPS
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
@@ -40,19 +41,7 @@ def test_a_step_some_cases_skip_is_optional() -> None:
 
 def test_the_worker_diagram_in_order() -> None:
     steps = outline(parse_bundle(ROOT / "bpmn" / "kitas_worker.bpmn"))
-    assert [s.element_id for s in steps] == [
-        "applicant_data",
-        "employment_data",
-        "sponsor_confirmation",
-        "document_checklist",
-        "await_payment",
-        "verify_documents",
-        "submit_corrections",
-        "supervisor_approval",
-        "conduct_interview",
-        "book_biometrics",
-        "capture_biometrics",
-    ]
+    assert [s.element_id for s in steps] == WORKER_STEPS
     assert {s.element_id for s in steps if s.optional} == {"submit_corrections", "conduct_interview"}
     assert {s.element_id for s in steps if s.kind == "wait"} == {"await_payment"}
     assert steps[3].form_schema == "worker-document-checklist.schema.json"

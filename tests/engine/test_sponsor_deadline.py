@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from engine import CaseRuntime, ManualClock, ProcessModel, TaskNotReady
+from engine import ManualClock, ProcessModel, TaskNotReady
 from tests.engine.test_worker_paths import Case, model  # noqa: F401  (the module's fixture)
 
 
@@ -27,8 +27,7 @@ def test_the_sponsor_step_waits_fourteen_days_then_the_case_expires(case: Case) 
     assert timer.attached_to == "sponsor_confirmation" and timer.interrupting
     assert timer.due - case.clock.now() == timedelta(days=14)
     # The state is stored and restored between the timer being armed and firing, as the service does.
-    state, state_format = case.state, case.format
-    restored = CaseRuntime.restore(case.model, state, state_format, "TEST-1", case.clock)
+    restored = case.runtime
     assert [t.element_id for t in restored.pending_timers()] == ["sponsor_deadline"]
     assert case.fire("sponsor_deadline") is True
     runtime = case.runtime
@@ -47,7 +46,7 @@ def test_the_sponsor_address_can_be_corrected_while_the_step_waits(case: Case) -
     runtime = case.runtime
     [task] = runtime.ready_user_tasks()
     runtime.correct_waiting_data(task.task_id, {"sponsor_email": "right@employer.co.id"})
-    case.state, case.format = runtime.dump()
+    case.store(runtime)
     restored = case.runtime
     assert restored.data["sponsor_email"] == "right@employer.co.id"
     assert restored.task_data(task.task_id)["sponsor_email"] == "right@employer.co.id"

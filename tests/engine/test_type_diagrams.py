@@ -9,19 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.engine.bundles import SHARED_CALLS
+
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
 }
 DIAGRAMS = ("kitas_investor", "kitas_student")
-CALLS = {
-    "call_payment": "shared_payment",
-    "call_document_review": "shared_document_review",
-    "call_approval": "shared_approval",
-    "call_biometrics": "shared_biometrics",
-    "call_issuance": "shared_issuance",
-}
 
 
 def _process(name: str) -> ET.Element:
@@ -55,7 +50,7 @@ def test_every_shape_and_edge_is_drawn(name: str) -> None:
 def test_the_shared_steps_are_called_with_gateways_on_their_outcomes(name: str) -> None:
     process = _process(name)
     called = {e.get("id"): e.get("calledElement") for e in process.findall("bpmn:callActivity", NS)}
-    assert called == CALLS
+    assert called == SHARED_CALLS
     conditions = " ".join(e.text or "" for e in process.iter(f"{{{NS['bpmn']}}}conditionExpression"))
     for outcome in (
         'payment_outcome == "paid"',

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from engine import CaseRuntime, ManualClock, ProcessModel, TaskNotReady
+from tests.engine import driver
 from tests.worker_data import PAYMENT, form_data, worker_model
 from workflows import catalog
 
@@ -18,55 +19,19 @@ def model() -> ProcessModel:
     return worker_model()
 
 
-class Case:
-    """Drives one case, persisting and restoring its state after every step, as the service does."""
+class Case(driver.Case):
+    """A worker's case (E23), stored and restored between every step by the one driver."""
 
     def __init__(self, model: ProcessModel, clock: ManualClock):
-        self.model, self.clock = model, clock
-        runtime = CaseRuntime.start(model, {"kitas_type": "worker", "index_code": "E23"}, clock)
-        self.state, self.format = runtime.dump()
+        super().__init__(model, clock, {"kitas_type": "worker", "index_code": "E23"}, form_data)
 
-    @property
-    def runtime(self) -> CaseRuntime:
-        return CaseRuntime.restore(self.model, self.state, self.format, "TEST-1", self.clock)
-
-    def _store(self, runtime: CaseRuntime) -> None:
-        self.state, self.format = runtime.dump()
-
-    def ready(self) -> list[str]:
-        return [t.element_id for t in self.runtime.ready_user_tasks()]
-
-    def complete(self, element_id: str, **overrides: Any) -> None:
-        runtime = self.runtime
-        task = next(t for t in runtime.ready_user_tasks() if t.element_id == element_id)
-        runtime.complete_user_task(task.task_id, form_data(element_id, **overrides))
-        self._store(runtime)
-
-    def pay(self) -> None:
-        runtime = self.runtime
-        runtime.deliver_message("payment_received", PAYMENT)
-        self._store(runtime)
-
-    def timers(self) -> dict[str, Any]:
-        return {t.element_id: t for t in self.runtime.pending_timers()}
-
-    def fire(self, element_id: str) -> bool:
-        runtime = self.runtime
-        timer = self.timers()[element_id]
-        self.clock.set(timer.due)
-        fired = runtime.fire_timer(timer.task_id)
-        self._store(runtime)
-        return fired
-
-    def status(self) -> str | None:
-        return self.runtime.status()
-
-    def data(self) -> dict[str, Any]:
-        return self.runtime.data
-
-    def until_verification(self) -> None:
+    def until_payment(self) -> None:
+        """The worker's own steps, up to the billing code."""
         for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
             self.complete(element)
+
+    def until_verification(self) -> None:
+        self.until_payment()
         assert self.status() == "awaiting_payment"
         self.pay()
         assert self.ready() == ["verify_documents"]
@@ -116,19 +81,14 @@ def test_fee_depends_on_contract_length(model: ProcessModel) -> None:
 
 
 def test_interview_branch(case: Case) -> None:
-    case.until_verification()
-    case.complete("verify_documents", interview_required=True)
-    case.complete("supervisor_approval")
+    _approved(case, interview_required=True)
     assert case.ready() == ["conduct_interview"] and case.status() == "interview_scheduled"
     case.complete("conduct_interview")
     assert case.ready() == ["book_biometrics"]
 
 
 def test_failed_interview_rejects(case: Case) -> None:
-    case.until_verification()
-    case.complete("verify_documents", interview_required=True)
-    case.complete("supervisor_approval")
-    case.complete("conduct_interview", interview_outcome="fail", interview_notes="Could not explain the role.")
+    _failed_interview(case)
     assert case.runtime.completed and case.status() == "rejected"
 
 
@@ -151,30 +111,24 @@ def test_correction_loop_twice(case: Case) -> None:
 
 
 def test_verifier_rejection(case: Case) -> None:
-    case.until_verification()
-    case.complete("verify_documents", verification_decision="reject", verification_reason="Forged RPTKA")
+    _rejected_by_verifier(case)
     runtime = case.runtime
     assert runtime.completed and runtime.status() == "rejected"
     assert runtime.data["verification_reason"] == "Forged RPTKA"
 
 
 def test_supervisor_rejection(case: Case) -> None:
-    case.until_verification()
-    case.complete("verify_documents")
-    case.complete("supervisor_approval", approval_decision="reject", approval_reason="Quota exceeded")
+    _rejected_by_supervisor(case)
     assert case.runtime.completed and case.status() == "rejected"
 
 
 def test_sponsor_declines(case: Case) -> None:
-    case.complete("applicant_data")
-    case.complete("employment_data")
-    case.complete("sponsor_confirmation", sponsor_decision="decline", sponsor_decline_reason="Not our employee")
+    _sponsor_declines(case)
     assert case.runtime.completed and case.status() == "sponsor_declined"
 
 
 def test_payment_expiry(case: Case) -> None:
-    for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
-        case.complete(element)
+    case.until_payment()
     timer = case.timers()["payment_deadline"]
     assert (timer.due - case.clock.now()).days == 7
     assert case.fire("payment_deadline") is True
@@ -186,8 +140,7 @@ def test_payment_expiry(case: Case) -> None:
 def test_payment_after_expiry_is_refused(case: Case) -> None:
     from engine import NotWaiting
 
-    for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
-        case.complete(element)
+    case.until_payment()
     case.fire("payment_deadline")
     with pytest.raises(NotWaiting):
         case.pay()
@@ -242,8 +195,7 @@ def test_timers_use_the_engine_clock_not_the_wall_clock(model: ProcessModel) -> 
 
     clock = ManualClock(datetime(2020, 1, 1, tzinfo=UTC))  # far in the past: the wall clock is later
     case = Case(model, clock)
-    for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
-        case.complete(element)
+    case.until_payment()
     runtime = case.runtime
     runtime.run_engine()  # SpiffWorkflow's own timer refresh must not fire by the wall clock
     assert runtime.status() == "awaiting_payment"
@@ -265,12 +217,7 @@ def test_no_status_after_the_sponsor_falls_back_to_draft(model: ProcessModel) ->
     assert "draft" not in after
 
 
-# -- every way the worker's case ends, on the shared steps --------------------------------------------
-
-
-def _to_documents(case: Case) -> None:
-    for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
-        case.complete(element)
+# -- every way the worker's case ends, on the shared steps (the walks serve the tests above too) --------
 
 
 def _approved(case: Case, **verify: Any) -> None:
@@ -292,7 +239,7 @@ def _sponsor_silent(case: Case) -> None:
 
 
 def _unpaid(case: Case) -> None:
-    _to_documents(case)
+    case.until_payment()
     case.fire("payment_deadline")
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from kitas.extensions import db
-from kitas.models import Application, HumanTask, User
+from kitas.models import Application, HumanTask, Notification, User
 from kitas.services import cases
 from tests.worker_data import PAYMENT, form_data
 
@@ -19,6 +19,12 @@ def open_task(application_id: int, element_id: str) -> HumanTask:
     ).first()
     assert row is not None, f"no open task {element_id}"
     return row
+
+
+def in_app_templates(user: User) -> list[str | None]:
+    """The templates of the notifications ``user`` has on the site (the in-app channel)."""
+    query = select(Notification).where(Notification.user_id == user.id, Notification.channel == "in_app")
+    return [n.template for n in db.session.scalars(query).all()]
 
 
 def complete(application_id: int, element_id: str, user: User, **overrides: Any) -> Application:

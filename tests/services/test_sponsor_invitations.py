@@ -16,7 +16,7 @@ from kitas.services.accounts import tokens
 from kitas.services.cases import invitations, listings, timeline, timers
 from kitas.services.cases.invitation_mail import INVITATION, INVITATION_EXPIRED
 from kitas.services.errors import Conflict, Forbidden, InvalidInput
-from tests.services.helpers import complete
+from tests.services.helpers import complete, in_app_templates
 
 NEW_SPONSOR = "hr@new-employer.co.id"
 PASSWORD = "correct horse battery staple"
@@ -90,10 +90,7 @@ def test_the_invitation_is_queued_delivered_and_its_link_registers_the_sponsor(
     assert [r.application.reference for r in page.items] == [application.reference]
     assert page.items[0].next_step is not None and page.items[0].next_step.task_id
     assert _audits(application.id, "sponsor_registered_by_invitation")[0].actor_id == sponsor.id
-    asked = db.session.scalars(
-        select(Notification).where(Notification.user_id == sponsor.id, Notification.channel == "in_app")
-    ).all()
-    assert [n.template for n in asked] == ["case.sponsor_asked"]
+    assert in_app_templates(sponsor) == ["case.sponsor_asked"]
     # The case is theirs to answer now; the status page no longer speaks of an invitation.
     assert timeline.case_status(db.session.get(Application, application.id), users["applicant"]).invitation is None
     complete(application.id, "sponsor_confirmation", sponsor)
@@ -234,10 +231,7 @@ def test_a_registered_sponsor_is_told_of_the_deadline_in_app(worker: int, users:
     clock.advance(days=14, seconds=1)
     timers.fire_due_timers("test")
     assert db.session.get(Application, application.id).status == "expired"
-    told = db.session.scalars(
-        select(Notification).where(Notification.user_id == users["sponsor"].id, Notification.channel == "in_app")
-    ).all()
-    assert [n.template for n in told] == ["case.sponsor_asked", "case.sponsor_deadline_passed"]
+    assert in_app_templates(users["sponsor"]) == ["case.sponsor_asked", "case.sponsor_deadline_passed"]
     page = listings.sponsor_requests(users["sponsor"])
     assert page.items[0].decision is None and page.items[0].next_step is None
 

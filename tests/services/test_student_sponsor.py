@@ -15,6 +15,7 @@ from kitas.services.cases import invitations, listings, timers
 from kitas.services.cases.invitation_mail import INVITATION, sponsor_deadline
 from kitas.services.deployments import deploy_path
 from tests.conftest import ROOT, deploy_shared_steps
+from tests.services.helpers import in_app_templates
 from tests.types_data import student_data
 from tests.web.pages import open_task_row
 
@@ -61,10 +62,7 @@ def test_the_students_sponsor_step_expires_and_both_are_told(users: dict[str, An
     clock.advance(days=14, seconds=1)
     assert len(timers.fire_due_timers("test").fired) == 1
     assert db.session.get(Application, application.id).status == "expired"
-    told = db.session.scalars(
-        select(Notification).where(Notification.user_id == users["sponsor"].id, Notification.channel == "in_app")
-    ).all()
-    assert [n.template for n in told] == ["case.sponsor_asked", "case.sponsor_deadline_passed"]
+    assert in_app_templates(users["sponsor"]) == ["case.sponsor_asked", "case.sponsor_deadline_passed"]
 
 
 @pytest.mark.usefixtures("student")

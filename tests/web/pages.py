@@ -12,6 +12,7 @@ from werkzeug.test import TestResponse
 
 from kitas.extensions import app_clock, db
 from kitas.models import Application, HumanTask, User
+from kitas.services import notifications
 from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
 from tests.worker_data import APPLICANT_DATA, EMPLOYMENT_DATA
 
@@ -21,6 +22,15 @@ def verified(*users: User) -> None:
     for user in users:
         user.email_verified_at = app_clock().now()
     db.session.commit()
+
+
+def invitation_path(inbox: list[Any], email: str) -> str:
+    """Sends the mail that is due and gives the path of the newest invitation link mailed to ``email``."""
+    notifications.deliver_due()
+    body = [m for m in inbox if m["To"] == email][-1].get_content()
+    found = re.search(r"http://kitas\.test(/auth/invitation/\S+)", body)
+    assert found, body
+    return found.group(1)
 
 
 def open_task_row(application_id: int, element_id: str) -> HumanTask:

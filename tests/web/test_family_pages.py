@@ -4,7 +4,6 @@ they have none yet)."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -14,13 +13,13 @@ from sqlalchemy import select
 
 from kitas.extensions import db
 from kitas.models import Application, AuditEvent, Document, HumanTask, Reminder, User
-from kitas.services import cases, notifications, reminders
+from kitas.services import cases, reminders
 from kitas.services.cases import invitations, listings
 from kitas.services.errors import InvalidInput
 from tests.family_data import APPLICANT_DATA, MEMBER_DATA, PAYMENT, PERMIT_HOLDER
 from tests.family_data import form_data as family_form
 from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
-from tests.web.pages import case_of, confirm_answers, form_errors, post_form, task_url
+from tests.web.pages import case_of, confirm_answers, form_errors, invitation_path, post_form, task_url
 
 pytestmark = pytest.mark.usefixtures("family")
 
@@ -108,14 +107,6 @@ def test_the_relation_decides_whether_a_citizen_or_a_permit_holder_sponsors(
     assert post_form(client, url, MEMBER_DATA).status_code == 302
 
 
-def _invitation_path(inbox: list[Any], email: str) -> str:
-    notifications.deliver_due()
-    body = [m for m in inbox if m["To"] == email][-1].get_content()
-    found = re.search(r"http://kitas\.test(/auth/invitation/\S+)", body)
-    assert found, body
-    return found.group(1)
-
-
 def test_the_family_member_confirms_from_their_own_account(
     users: dict[str, Any], client: FlaskClient, login_as: Any, smtp_server: list[Any], clock: Any
 ) -> None:
@@ -136,7 +127,7 @@ def test_the_family_member_confirms_from_their_own_account(
     assert application.reference not in client.get("/sponsor/").get_data(as_text=True)
 
     client.post("/auth/logout")
-    path = _invitation_path(smtp_server, FAMILY_MEMBER)
+    path = invitation_path(smtp_server, FAMILY_MEMBER)
     response = client.post(
         path,
         data={

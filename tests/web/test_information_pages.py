@@ -19,23 +19,11 @@ from kitas.services.deployments import collect_files, deploy
 from tests.conftest import ROOT, deploy_fee_table
 from tests.services.helpers import complete
 from tests.web.pages import task_url
+from tests.worker_data import WORKER_STEPS
 from workflows import catalog
 from workflows.information import guide
 
 IN_INDONESIAN = {"Accept-Language": "id"}
-WORKER_STEPS = [
-    "applicant_data",
-    "employment_data",
-    "sponsor_confirmation",
-    "document_checklist",
-    "await_payment",
-    "verify_documents",
-    "submit_corrections",
-    "supervisor_approval",
-    "conduct_interview",
-    "book_biometrics",
-    "capture_biometrics",
-]
 
 
 def _html(client: FlaskClient, path: str, headers: dict[str, str] | None = None, status: int = 200) -> str:

@@ -3,7 +3,6 @@ applicant's status page (resend, correct) and the sponsor's list after deciding.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -12,11 +11,11 @@ from sqlalchemy import select
 
 from kitas.extensions import db
 from kitas.models import Application, User
-from kitas.services import cases, notifications
+from kitas.services import cases
 from kitas.services.accounts import tokens
 from kitas.services.cases import timers
 from tests.services.helpers import complete
-from tests.web.pages import task_url
+from tests.web.pages import invitation_path, task_url
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -28,14 +27,6 @@ def _waiting(users: dict[str, Any], sponsor_email: str = NEW_SPONSOR) -> Applica
     application = cases.start_case("worker", users["applicant"])
     complete(application.id, "applicant_data", users["applicant"])
     return complete(application.id, "employment_data", users["applicant"], sponsor_email=sponsor_email)
-
-
-def _invitation_path(inbox: list[Any], email: str = NEW_SPONSOR) -> str:
-    notifications.deliver_due()
-    body = [m for m in inbox if m["To"] == email][-1].get_content()
-    found = re.search(r"http://kitas\.test(/auth/invitation/\S+)", body)
-    assert found, body
-    return found.group(1)
 
 
 def _sign_up(client: FlaskClient, path: str, **overrides: str) -> Any:
@@ -53,7 +44,7 @@ def test_the_link_signs_up_the_sponsor_who_then_sees_and_answers_the_case(
     users: dict[str, Any], client: FlaskClient, smtp_server: list[Any]
 ) -> None:
     application = _waiting(users)
-    path = _invitation_path(smtp_server)
+    path = invitation_path(smtp_server, NEW_SPONSOR)
     page = client.get(path)
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and NEW_SPONSOR in text and application.reference in text
