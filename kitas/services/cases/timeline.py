@@ -22,6 +22,8 @@ from .listings import case_deadline, open_tasks
 _OFFICER_ONLY = {
     "task_claimed",
     "task_released",
+    "task_assigned",
+    "task_taken_back",
     "document_uploaded",
     "document_viewed",
     "access_refused",
@@ -137,6 +139,18 @@ def _describe(row: AuditEvent, names: dict[str, str], language: str | None = Non
         return Message("Task claimed: %(task)s", task=names.get(detail.get("task", ""), ""))
     if row.action == "task_released":
         return Message("Task released: %(task)s", task=names.get(detail.get("task", ""), ""))
+    if row.action == "task_assigned":
+        return Message(
+            "Task given to %(officer)s: %(task)s",
+            officer=str(detail.get("officer", "")),
+            task=names.get(detail.get("task", ""), ""),
+        )
+    if row.action == "task_taken_back":
+        return Message(
+            "Task taken back from %(officer)s: %(task)s",
+            officer=str(detail.get("officer", "")),
+            task=names.get(detail.get("task", ""), ""),
+        )
     if row.action in _INCIDENT_WORDS:
         element = detail.get("element") or ""
         about = names.get(element, element) or Message("the case")
