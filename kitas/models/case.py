@@ -75,7 +75,8 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
         Index("ix_human_task_due", "role", "due_at", "id"),
         Index("ix_human_task_step", "role", "element_id", "created_at"),
         Index("ix_human_task_claimed", "role", "claimed_by_id", "created_at"),
-        Index("ix_human_task_type", "role", "kitas_type", "index_code", "created_at"),
+        Index("ix_human_task_type", "role", "kitas_type", "created_at"),
+        Index("ix_human_task_index", "role", "index_code", "created_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))

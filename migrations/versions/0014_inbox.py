@@ -53,9 +53,8 @@ def upgrade():
     op.create_index('ix_human_task_due', 'human_task', ['role', 'due_at', 'id'], unique=False)
     op.create_index('ix_human_task_step', 'human_task', ['role', 'element_id', 'created_at'], unique=False)
     op.create_index('ix_human_task_claimed', 'human_task', ['role', 'claimed_by_id', 'created_at'], unique=False)
-    op.create_index(
-        'ix_human_task_type', 'human_task', ['role', 'kitas_type', 'index_code', 'created_at'], unique=False
-    )
+    op.create_index('ix_human_task_type', 'human_task', ['role', 'kitas_type', 'created_at'], unique=False)
+    op.create_index('ix_human_task_index', 'human_task', ['role', 'index_code', 'created_at'], unique=False)
     op.create_table(
         'saved_filter',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -71,7 +70,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table('saved_filter')
-    for name in ('ix_human_task_type', 'ix_human_task_claimed', 'ix_human_task_step', 'ix_human_task_due'):
+    for name in ('ix_human_task_index', 'ix_human_task_type', 'ix_human_task_claimed', 'ix_human_task_step', 'ix_human_task_due'):
         op.drop_index(name, table_name='human_task')
     if op.get_bind().dialect.name == 'postgresql':
         op.execute('DROP INDEX ix_application_name_trgm')

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from forms.texts import Message
@@ -28,7 +28,7 @@ from workflows import catalog
 from ...extensions import app_clock, db
 from ...models import Application, HumanTask, SavedFilter, User
 from ...transactions import write_transaction
-from ..deployments import element_names, latest_definition
+from ..deployments import element_names, latest_definition, process_model
 from ..errors import InvalidInput, NotFound
 from ..paging import MAX_PAGE_NUMBER, Page
 from .access import OFFICER_ROLES
@@ -36,6 +36,8 @@ from .names import localized, names_by_definition
 from .search_columns import name_form, passport_form
 
 PER_PAGE = 25
+TOTAL_CAP = 10_000  # the list counts this far ("more than 10,000"), and pages through this many
+OPTION_CAP = 1_000  # a filter option counts this far ("1000+")
 SOON = timedelta(hours=24)  # "due soon": within a day, as the due times are coloured
 CLAIMS = ("any", "mine", "unclaimed", "others")
 DUES = ("any", "late", "soon")
@@ -128,6 +130,7 @@ class Inbox:
     problems: list[Message] = field(default_factory=list)
     page_moved: bool = False  # the page asked for was past the last: the last one is shown
     can_supervise: bool = False
+    more_than_counted: bool = False  # more tasks match than the list counts (TOTAL_CAP)
     saved: list[SavedFilter] = field(default_factory=list)
 
 
@@ -196,22 +199,18 @@ def officer_inbox(user: User, query: InboxQuery, per_page: int = PER_PAGE, langu
     counts of every filter's options."""
     now = app_clock().now()
     roles = _roles(user, query.scope)
-    facets, counted = _facets(user, roles, query, now, language)
-    if query.q:
-        total = (
-            db.session.scalar(_filtered(select(func.count(HumanTask.id)), user, roles, query, now, joined=True)) or 0
-        )
-    else:
-        total = counted
-    pages = max(1, -(-total // per_page))
-    number = min(query.page, pages)
+    facets, total = _counts(user, roles, query, now, language)
+    capped = total > TOTAL_CAP
+    last = TOTAL_CAP // per_page if capped else max(1, -(-total // per_page))
+    number = min(query.page, last)
     items = _rows(user, roles, query, now, number, per_page, language) if total else []
     return Inbox(
         replace(query, page=number),
-        Page(items, number, per_page, total),
+        Page(items, number, per_page, min(total, TOTAL_CAP)),
         facets,
         page_moved=number != query.page,
         can_supervise=user.has_role("supervisor"),
+        more_than_counted=capped,
     )
 
 
@@ -220,23 +219,6 @@ def _roles(user: User, scope: str) -> list[str]:
     if scope == "team" and user.has_role("supervisor"):
         return list(OFFICER_ROLES)
     return [r for r in OFFICER_ROLES if user.has_role(r)]
-
-
-def _claim_state(user: User) -> ColumnElement[str]:
-    return case(
-        (HumanTask.claimed_by_id.is_(None), literal("unclaimed")),
-        (HumanTask.claimed_by_id == user.id, literal("mine")),
-        else_=literal("others"),
-    )
-
-
-def _due_state(now: datetime) -> ColumnElement[str]:
-    return case(
-        (HumanTask.due_at.is_(None), literal("none")),
-        (HumanTask.due_at <= now, literal("late")),
-        (HumanTask.due_at <= now + SOON, literal("soon")),
-        else_=literal("ok"),
-    )
 
 
 def _conditions(user: User, roles: list[str], query: InboxQuery, now: datetime) -> list[ColumnElement[bool]]:
@@ -278,24 +260,48 @@ def _search(query: InboxQuery) -> ColumnElement[bool] | None:
     return or_(*found) if found else literal(False)
 
 
-def _filtered(statement: Any, user: User, roles: list[str], query: InboxQuery, now: datetime, joined: bool) -> Any:
-    statement = statement.where(*_conditions(user, roles, query, now))
+def _order(query: InboxQuery, columns: Any) -> tuple[Any, ...]:
+    """The sort of the list over ``columns`` (the task table or a subquery of it): oldest first, or due
+    soonest first with tasks without a due time last (PostgreSQL's ascending order, so its index serves it)."""
+    if query.sort == "due":
+        return (columns.due_at.asc().nulls_last(), columns.id)
+    return (columns.created_at, columns.id)
+
+
+def _page_ids(user: User, roles: list[str], query: InboxQuery, now: datetime, number: int, per_page: int) -> Any:
+    """The ids of the page's tasks, in order. Several lanes are read one index range each (UNION ALL of
+    per-lane first pages), because one ORDER BY over ``role IN (...)`` would sort every open task."""
+    offset = (number - 1) * per_page
     search = _search(query)
-    if search is not None:
-        if joined:
-            statement = statement.join(Application, Application.id == HumanTask.application_id)
-        statement = statement.where(search)
-    return statement
+
+    def lane(roles_of: list[str], limit: int, skip: int = 0) -> Any:
+        statement = select(HumanTask.id, HumanTask.created_at, HumanTask.due_at).where(
+            *_conditions(user, roles_of, query, now)
+        )
+        if search is not None:
+            statement = statement.join(Application, Application.id == HumanTask.application_id).where(search)
+        return statement.order_by(*_order(query, HumanTask)).limit(limit).offset(skip)
+
+    if len(roles) == 1:
+        return lane(roles, per_page, offset).subquery()
+    branches = [
+        select(branch.c.id, branch.c.created_at, branch.c.due_at).select_from(branch)
+        for branch in (lane([role], offset + per_page).subquery() for role in roles)
+    ]
+    both = union_all(*branches).subquery()
+    return (
+        select(both.c.id, both.c.created_at, both.c.due_at)
+        .order_by(*_order(query, both.c))
+        .limit(per_page)
+        .offset(offset)
+        .subquery()
+    )
 
 
 def _rows(
     user: User, roles: list[str], query: InboxQuery, now: datetime, number: int, per_page: int, language: str | None
 ) -> list[InboxRow]:
-    order = (
-        (HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
-        if query.sort == "due"
-        else (HumanTask.created_at, HumanTask.id)
-    )
+    ids = _page_ids(user, roles, query, now, number, per_page)
     statement = (
         select(
             HumanTask,
@@ -306,12 +312,13 @@ def _rows(
             _CLAIMER.full_name,
             Application.definition_id,
         )
+        .join(ids, ids.c.id == HumanTask.id)
         .join(Application, Application.id == HumanTask.application_id)
         .join(_APPLICANT, _APPLICANT.id == Application.applicant_id)
         .outerjoin(_CLAIMER, _CLAIMER.id == HumanTask.claimed_by_id)
+        .order_by(*_order(query, HumanTask))
     )
-    statement = _filtered(statement, user, roles, query, now, joined=False)
-    rows = db.session.execute(statement.order_by(*order).limit(per_page).offset((number - 1) * per_page)).all()
+    rows = db.session.execute(statement).all()
     names = names_by_definition({row[-1] for row in rows}, language)
     return [
         InboxRow(localized(task, names.get(definition)), ref, _type_name(kind, language), index or "", name, claimed)
@@ -319,53 +326,77 @@ def _rows(
     ]
 
 
-def _facets(
+def _counts(
     user: User, roles: list[str], query: InboxQuery, now: datetime, language: str | None
 ) -> tuple[dict[str, list[Option]], int]:
-    """Each filter's options with their counts (the other filters applied), and the count of the query."""
-    claim, due = _claim_state(user), _due_state(now)
-    statement = (
-        select(HumanTask.element_id, HumanTask.kitas_type, HumanTask.index_code, claim, due, func.count())
-        .where(HumanTask.role.in_(roles))
-        .group_by(HumanTask.element_id, HumanTask.kitas_type, HumanTask.index_code, claim, due)
-    )
-    groups: list[tuple[Any, ...]] = [tuple(row) for row in db.session.execute(statement)]
-    keys = ("step", "type", "index", "claim", "due")
+    """Each filter's options with their counts (the other filters applied), and the count of the query.
 
-    def matches(group: tuple[Any, ...], skip: str) -> bool:
-        for position, key in enumerate(keys):
-            wanted = getattr(query, key)
-            if key != skip and wanted not in ("", "any") and group[position] != wanted:
-                return False
-        return True
-
-    def counts(key: str) -> dict[str, int]:
-        position = keys.index(key)
-        found: dict[str, int] = {}
-        for group in groups:
-            if matches(group, key):
-                value = str(group[position] or "")
-                found[value] = found.get(value, 0) + int(group[5])
-        return found
-
-    total = sum(int(group[5]) for group in groups if matches(group, ""))
+    ONE statement of capped counts: each reads at most its cap of index entries (``TOTAL_CAP`` for the
+    list, ``OPTION_CAP`` for an option: shown as "1000+"), so the page costs the same with 300,000 open
+    tasks as with 300. The search narrows the list's count, not the options'."""
     cat = catalog(language)
-    steps = counts("step")
-    step_names = _step_names(language)
-    facets: dict[str, list[Option]] = {
-        "step": [
-            Option(s, step_names.get(s, s), n)
-            for s, n in sorted(steps.items(), key=lambda i: step_names.get(i[0], i[0]))
-        ],
-        "type": [Option(t.code, t.name, counts("type").get(t.code, 0)) for t in cat.types],
-        "index": [Option(code, code, n) for code, n in sorted(counts("index").items()) if code],
-    }
-    claims, dues = counts("claim"), counts("due")
-    facets["claim"] = [Option(c, c, sum(claims.values()) if c == "any" else claims.get(c, 0)) for c in CLAIMS]
-    facets["due"] = [Option(d, d, sum(dues.values()) if d == "any" else dues.get(d, 0)) for d in DUES]
+    steps = _steps(roles, language)
     if query.step and query.step not in steps:
-        facets["step"].append(Option(query.step, step_names.get(query.step, query.step), 0))
-    return facets, total
+        steps[query.step] = query.step
+    type_codes = [t.code for t in cat.types]
+    index_codes = sorted(
+        {code for t in cat.types if not query.type or t.code == query.type for code in _index_codes(t)}
+    )
+    wanted: dict[str, list[str]] = {
+        "claim": ["any", "mine", "unclaimed", "others"],
+        "due": ["any", "late", "soon"],
+        "type": type_codes,
+        "index": index_codes,
+        "step": list(steps),
+    }
+    columns = [_capped(_conditions(user, roles, query, now), TOTAL_CAP, _search(query)).label("total")]
+    for facet, values in wanted.items():
+        for position, value in enumerate(values):
+            asked = replace(query, **{facet: value})  # type: ignore[arg-type]  # a str field, by name
+            columns.append(_capped(_conditions(user, roles, asked, now), OPTION_CAP).label(f"{facet}_{position}"))
+    found = db.session.execute(select(*columns)).one()
+    counted = iter(found[1:])
+    facets: dict[str, list[Option]] = {}
+    for facet, values in wanted.items():
+        facets[facet] = [Option(v, _label(facet, v, cat, steps), int(next(counted))) for v in values]
+    facets["step"].sort(key=lambda option: option.label)
+    return facets, int(found[0])
+
+
+def _capped(where: list[ColumnElement[bool]], cap: int, search: ColumnElement[bool] | None = None) -> Any:
+    """``count(*)`` of the tasks matching ``where`` (and the search), reading at most ``cap + 1`` rows."""
+    inner = select(literal(1).label("one")).select_from(HumanTask).where(*where)
+    if search is not None:
+        inner = inner.join(Application, Application.id == HumanTask.application_id).where(search)
+    return select(func.count()).select_from(inner.limit(cap + 1).subquery()).scalar_subquery()
+
+
+def _index_codes(kitas_type: Any) -> list[str]:
+    return [c.code for c in kitas_type.index_codes] or [kitas_type.index_code]
+
+
+def _label(facet: str, value: str, cat: Any, steps: dict[str, str]) -> str:
+    if facet == "type":
+        return str(cat.by_code(value).name)
+    if facet == "step":
+        return steps.get(value, value)
+    return value
+
+
+def _steps(roles: list[str], language: str | None) -> dict[str, str]:
+    """The steps of the lanes listed (element id -> name in ``language``), from the newest version of every
+    type's process."""
+    found: dict[str, str] = {}
+    lanes = catalog()
+    names = _step_names(language)
+    for kitas_type in catalog().types:
+        definition = latest_definition(kitas_type.process_id) if kitas_type.process_id else None
+        if definition is None:
+            continue
+        for element, info in process_model(definition).user_tasks.items():
+            if info.lane and lanes.role_for_lane(info.lane) in roles:
+                found.setdefault(element, names.get(element, element))
+    return found
 
 
 def _step_names(language: str | None) -> dict[str, str]:
