@@ -195,6 +195,8 @@ def service_case(users: dict[str, int], out: Samples) -> int:
     from kitas.models import Application, HumanTask, User
     from kitas.services import cases
     from kitas.services.accounts.sessions import user_for_session
+    from kitas.services.cases import claims
+    from kitas.services.cases.access import OFFICER_ROLES
 
     db.session.remove()
     tokens = {role: db.session.get(User, user_id).session_token for role, user_id in users.items()}  # type: ignore[union-attr]
@@ -216,6 +218,9 @@ def service_case(users: dict[str, int], out: Samples) -> int:
         # As a request's user loader does: the user with their roles, loaded before the step.
         user = user_for_session(f"{users[row.role]}:{tokens[row.role]}")
         assert user is not None
+        if row.role in OFFICER_ROLES:  # an officer starts working on the task first (not timed: a step of its own)
+            reference = db.session.scalar(select(Application.reference).where(Application.id == application_id))
+            claims.claim_task(str(reference), row.task_id, user)
         data = form_data(step)
         counted(
             out["complete_sql"], timed, out["complete"], cases.complete_task, application_id, row.task_id, user, data

@@ -292,7 +292,8 @@ def run_sponsor(client: Client, person: Person, counts: Counter[str]) -> None:
 
 
 def run_officer(client: Client, person: Person, counts: Counter[str]) -> None:
-    """Open a random task of the inbox's first page and decide it (another officer may be first)."""
+    """Open a random task of the inbox's first page, start working on it and decide it (another officer may
+    be first)."""
     sign_in(client, person)
     while time.monotonic() < client.stop_at:
         page = client.call("GET", "/officer/").text
@@ -302,6 +303,12 @@ def run_officer(client: Client, person: Person, counts: Counter[str]) -> None:
             continue
         path = random.choice(tasks)
         form = client.call("GET", path)
+        if form.status_code == 200 and 'data-testid="start-working"' in form.text:
+            # "Start working on this": the claim; it answers with the task page (the form, or who holds it).
+            form = client.call("POST", path + "/claim", data={"csrf_token": client.csrf(form.text)})
+            counts["claims" if 'data-testid="claimed-by-me"' in form.text else "claims_lost"] += 1
+        if form.status_code == 200 and 'data-testid="claimed-by-me"' not in form.text:
+            continue  # another officer holds it: the form is read-only
         data = officer_form(form.text) if form.status_code == 200 else None
         if data is None:
             continue

@@ -172,6 +172,14 @@ def register_commands(app: Flask) -> None:
         if report.failed:
             sys.exit(1)
 
+    @app.cli.command("inbox-backfill")
+    @with_appcontext
+    def inbox_backfill_command() -> None:
+        """Fill the inbox's search columns (name, passport number) of open cases saved before 0014_inbox."""
+        from kitas.services.cases.unit_of_work import backfill_search_columns
+
+        click.echo(f"{backfill_search_columns()} open cases filled")
+
     audit_group = click.Group("audit", help="Inspect the audit trail.")
 
     @audit_group.command("verify")

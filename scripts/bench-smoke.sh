@@ -40,15 +40,45 @@ assert all(page["requests"] > 0 and page["renders_expected_content"] for page in
 print("   ok:", ", ".join(f"{n} {p['requests_per_second']} req/s" for n, p in report["pages"].items()))
 PY
 
+echo "== bench/inbox.py (smoke, SQLite)"
+"$VENV/bin/python" bench/inbox.py --smoke >"$out/inbox.json" 2>"$out/inbox.log" || {
+  cat "$out/inbox.log" >&2
+  exit 1
+}
+"$VENV/bin/python" - "$out/inbox.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+for name, result in report["databases"].items():
+    assert result["errors"] == 0, (name, result)
+    views = result["views"]
+    assert views["all"]["rows_on_page"] == 25 and views["search_register_number"]["total"] >= 1, views["all"]
+    assert all(v["requests"] > 0 for v in views.values()), name
+print("   ok:", ", ".join(f"{n} max {r['max_db_ms']['ms']} ms at the database" for n, r in report["databases"].items()))
+PY
+
 # The multi-process benchmarks need PostgreSQL; without it (and without KITAS_REQUIRE_POSTGRES=1) they are skipped.
 if ! "$VENV/bin/python" -c "import psycopg, sys; psycopg.connect(sys.argv[1], connect_timeout=3).close()" "$PG_URL" 2>/dev/null; then
   if [ "${KITAS_REQUIRE_POSTGRES:-0}" = "1" ]; then
     echo "PostgreSQL at $PG_URL not reachable" >&2
     exit 1
   fi
-  echo "== bench/timers.py, bench/soak.py: PostgreSQL at $PG_URL not reachable: skipped"
+  echo "== bench/inbox.py (PostgreSQL), bench/timers.py, bench/soak.py: PostgreSQL at $PG_URL not reachable: skipped"
   exit 0
 fi
+
+echo "== bench/inbox.py (smoke, PostgreSQL)"
+"$VENV/bin/python" bench/inbox.py --smoke --no-sqlite --pg-url "$PG_URL" >"$out/inbox-pg.json" 2>"$out/inbox-pg.log" || {
+  cat "$out/inbox-pg.log" >&2
+  exit 1
+}
+"$VENV/bin/python" - "$out/inbox-pg.json" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+result = report["databases"]["postgresql"]
+assert result["errors"] == 0, result
+assert all("indexes" in s for v in result["views"].values() for s in v["statements"]), "EXPLAIN ANALYZE missing"
+print(f"   ok: max {result['max_db_ms']['ms']} ms at the database (EXPLAIN ANALYZE)")
+PY
 
 echo "== bench/timers.py (smoke)"
 "$VENV/bin/python" bench/timers.py --smoke --pg-url "$PG_URL" >"$out/timers.json" 2>"$out/timers.log" || {

@@ -1,7 +1,7 @@
 """SQLAlchemy models of KITAS Online."""
 
 from .audit import AuditChain, AuditEvent, AuditSeal, SealedHead
-from .case import Application, HumanTask, Timer
+from .case import Application, HumanTask, SavedFilter, Timer
 from .definition import ProcessDefinition
 from .document import Document
 from .group import ApplicationGroup, GroupBill, GroupBillItem
@@ -39,6 +39,7 @@ __all__ = [
     "Role",
     "SandboxBill",
     "SandboxWebhook",
+    "SavedFilter",
     "SchedulerHeartbeat",
     "SealedHead",
     "SecondFactor",

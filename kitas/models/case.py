@@ -31,6 +31,13 @@ class Application(db.Model):  # type: ignore[name-defined]
     group_id: Mapped[int | None] = mapped_column(ForeignKey("application_group.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
     status: Mapped[str] = mapped_column(String(40))
+    # What the officers' inbox filters and searches by, projected from the case data by the unit of work's
+    # save (never parsed from the workflow state by a list): the index code, the applicant's name (as
+    # typed) with its lower-case search form, the passport number (upper case, no spaces).
+    index_code: Mapped[str | None] = mapped_column(String(16))
+    applicant_name: Mapped[str | None] = mapped_column(String(200))
+    name_search: Mapped[str | None] = mapped_column(String(200))
+    passport_number: Mapped[str | None] = mapped_column(String(40), index=True)
     status_detail: Mapped[str | None] = mapped_column(String(500))
     # Only the engine reads the state; lists and pages read the columns around it.
     workflow_state: Mapped[str] = mapped_column(Text, deferred=True)
@@ -48,8 +55,16 @@ class Application(db.Model):  # type: ignore[name-defined]
     # The case's READY tasks (the projection); read-only here: the unit of work writes them with Core statements.
     open_tasks: Mapped[list[HumanTask]] = relationship(lazy="select", viewonly=True, order_by="HumanTask.id")
 
-    __table_args__ = (Index("ix_application_sponsor_open", "sponsor_email", "closed_at"),)
+    __table_args__ = (
+        Index("ix_application_sponsor_open", "sponsor_email", "closed_at"),
+        # PostgreSQL also has a trigram GIN index on name_search (migration 0014_inbox) for "name contains".
+        Index("ix_application_name_search", "name_search"),
+    )
     __mapper_args__ = {"version_id_col": version}
+
+
+# The columns the inbox filters tasks by (covered by its indexes on PostgreSQL).
+INBOX_COLUMNS = ["kitas_type", "index_code", "element_id", "claimed_by_id", "due_at"]
 
 
 class HumanTask(db.Model):  # type: ignore[name-defined]
@@ -60,6 +75,14 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
         UniqueConstraint("application_id", "task_id", name="uq_human_task"),
         Index("ix_human_task_inbox", "role", "created_at"),
         Index("ix_human_task_case", "application_id", "role", "created_at"),
+        # The inbox's filters and sorts (migration 0014_inbox): by due time, step, claimant, type, index code.
+        # On PostgreSQL each carries the other filters' columns, so a count with several filters reads the
+        # index alone (an index-only scan) instead of every matching row.
+        Index("ix_human_task_due", "role", "due_at", "id", postgresql_include=INBOX_COLUMNS),
+        Index("ix_human_task_step", "role", "element_id", "created_at", postgresql_include=INBOX_COLUMNS),
+        Index("ix_human_task_claimed", "role", "claimed_by_id", "created_at", postgresql_include=INBOX_COLUMNS),
+        Index("ix_human_task_type", "role", "kitas_type", "created_at", postgresql_include=INBOX_COLUMNS),
+        Index("ix_human_task_index", "role", "index_code", "created_at", postgresql_include=INBOX_COLUMNS),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
@@ -68,6 +91,10 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200))
     lane: Mapped[str] = mapped_column(String(100))
     role: Mapped[str] = mapped_column(String(32))
+    # The case's type and index code, copied when the row is written, so the inbox filters and counts
+    # tasks without joining every case.
+    kitas_type: Mapped[str | None] = mapped_column(String(32))
+    index_code: Mapped[str | None] = mapped_column(String(16))
     form_schema: Mapped[str | None] = mapped_column(String(200))
     form_ui_schema: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -80,6 +107,19 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     draft_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     application: Mapped[Application] = relationship(lazy="select")
+    claimed_by: Mapped[User | None] = relationship(foreign_keys=[claimed_by_id], lazy="select")
+
+
+class SavedFilter(db.Model):  # type: ignore[name-defined]
+    """An officer's named inbox filter: the query string of the inbox, kept as its normal form."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_filter_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Timer(LeasedWork, db.Model):  # type: ignore[name-defined]

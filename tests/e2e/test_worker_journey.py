@@ -284,6 +284,10 @@ def open_from_inbox(page: Any, words: Words, reference: str, task_name: str) -> 
     row = page.get_by_test_id("inbox").get_by_role("row").filter(has_text=reference).filter(has_text=name)
     row.get_by_role("link", name=words("Open")).click()
     expect(page.get_by_role("heading", name=re.compile(re.escape(name)))).to_be_visible()
+    # Nobody works on it yet: the form is read-only until the officer starts working on it (claims it).
+    expect(page.get_by_test_id("task-form-read-only")).to_be_visible()
+    page.get_by_role("button", name=words("Start working on this")).click()
+    expect(page.get_by_test_id("claimed-by-me")).to_have_text(words("You are working on this task"))
 
 
 def verifier_approves(page: Any, words: Words, reference: str) -> None:

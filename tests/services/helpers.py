@@ -9,6 +9,8 @@ from sqlalchemy import select
 from kitas.extensions import db
 from kitas.models import Application, HumanTask, Notification, User
 from kitas.services import cases
+from kitas.services.cases.access import OFFICER_ROLES
+from kitas.services.cases.claims import claim_task
 from tests.worker_data import PAYMENT, form_data
 
 
@@ -28,9 +30,19 @@ def in_app_templates(user: User) -> list[str | None]:
 
 
 def complete(application_id: int, element_id: str, user: User, **overrides: Any) -> Application:
-    """Complete the open task ``element_id`` as ``user`` with valid data plus overrides."""
+    """Complete the open task ``element_id`` as ``user`` with valid data plus overrides; an officer's
+    task is claimed first, as an officer starts working on it before deciding."""
     task = open_task(application_id, element_id)
+    start_working(application_id, task, user)
     return cases.complete_task(application_id, task.task_id, user, form_data(element_id, **overrides))
+
+
+def start_working(application_id: int, task: HumanTask, user: User) -> None:
+    """Claim an officer's task for ``user`` (nothing for the applicant's and sponsor's tasks)."""
+    if task.role in OFFICER_ROLES and task.claimed_by_id != user.id:
+        reference = db.session.scalar(select(Application.reference).where(Application.id == application_id))
+        assert reference is not None
+        claim_task(reference, task.task_id, user)
 
 
 def start_until_payment(users: dict[str, Any]) -> Application:

@@ -184,7 +184,7 @@ def test_an_officer_who_is_also_a_sponsor_cannot_guarantee_for_another_employer(
 def test_completed_task_names_who_completed_it(worker: int, users: dict[str, Any]) -> None:
     application = start_until_verification(users)
     task_id = open_task(application.id, "verify_documents").task_id
-    cases.complete_task(application.id, task_id, users["verifier"], form_data("verify_documents"))
+    complete(application.id, "verify_documents", users["verifier"])
     with pytest.raises(Conflict, match="already completed by Vera Verifier"):
         cases.complete_task(application.id, task_id, users["verifier2"], form_data("verify_documents"))
 

@@ -100,3 +100,77 @@ def test_only_the_claimer_releases_and_the_release_is_recorded(waiting: tuple[st
         "verify_documents",
         task_id,
     )
+
+
+def test_deciding_a_task_nobody_claimed_is_refused_by_the_service(
+    waiting: tuple[str, str], users: dict[str, Any]
+) -> None:
+    from kitas.models import Application
+    from kitas.services import cases
+    from tests.worker_data import form_data
+
+    reference, task_id = waiting
+    application_id = db.session.scalar(select(Application.id).where(Application.reference == reference))
+    with pytest.raises(Conflict) as refused:
+        cases.complete_task(application_id, task_id, users["verifier"], form_data("verify_documents"))
+    assert "Start working on this" in str(refused.value)
+    db.session.rollback()
+    assert db.session.scalar(select(HumanTask.task_id).where(HumanTask.task_id == task_id)) == task_id  # still open
+
+
+def test_deciding_a_task_another_officer_holds_is_refused_naming_them(
+    waiting: tuple[str, str], users: dict[str, Any]
+) -> None:
+    from kitas.models import Application
+    from kitas.services import cases
+    from tests.worker_data import form_data
+
+    reference, task_id = waiting
+    claim_task(reference, task_id, users["verifier"])
+    application_id = db.session.scalar(select(Application.id).where(Application.reference == reference))
+    with pytest.raises(Conflict, match="claimed by Vera Verifier"):
+        cases.complete_task(application_id, task_id, users["verifier2"], form_data("verify_documents"))
+    cases.complete_task(application_id, task_id, users["verifier"], form_data("verify_documents"))  # the holder may
+
+
+def test_a_supervisor_assigns_a_task_to_a_named_officer_and_takes_it_back(
+    waiting: tuple[str, str], users: dict[str, Any]
+) -> None:
+    from kitas.services.cases.claims import assign_task, officers_for, take_back_task
+
+    reference, task_id = waiting
+    assert [u.id for u in officers_for("verifier")] == [users["verifier"].id, users["verifier2"].id]
+    claim_task(reference, task_id, users["verifier"])
+    task = assign_task(reference, task_id, users["supervisor"], users["verifier2"].id)  # from Vera to Victor
+    assert task.claimed_by_id == users["verifier2"].id
+    with pytest.raises(Conflict, match="Victor Verifier <victor@imigrasi.example> claimed this task"):
+        claim_task(reference, task_id, users["verifier"])
+    [assigned] = _audit("task_assigned")
+    assert (assigned.actor_id, assigned.detail["officer_id"], assigned.detail["previous_id"]) == (
+        users["supervisor"].id,
+        users["verifier2"].id,
+        users["verifier"].id,
+    )
+    assert take_back_task(reference, task_id, users["supervisor"]).claimed_by_id is None
+    [taken] = _audit("task_taken_back")
+    assert taken.detail["officer_id"] == users["verifier2"].id
+    assert claim_task(reference, task_id, users["verifier"]).claimed_by_id == users["verifier"].id
+
+
+def test_only_supervisors_assign_and_only_to_officers_of_the_lane(
+    waiting: tuple[str, str], users: dict[str, Any]
+) -> None:
+    from kitas.services.cases.claims import assign_task, take_back_task
+    from kitas.services.errors import NotFound
+
+    reference, task_id = waiting
+    with pytest.raises(Forbidden):
+        assign_task(reference, task_id, users["verifier"], users["verifier2"].id)
+    with pytest.raises(Forbidden):
+        take_back_task(reference, task_id, users["verifier"])
+    with pytest.raises(NotFound, match="role verifier"):
+        assign_task(reference, task_id, users["supervisor"], users["applicant"].id)  # not of the Verifier lane
+    with pytest.raises(NotFound):
+        assign_task(reference, task_id, users["supervisor"], 999_999)
+    db.session.rollback()
+    assert db.session.scalar(select(HumanTask.claimed_by_id).where(HumanTask.task_id == task_id)) is None

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from kitas.extensions import db
 from kitas.models import Application, AuditEvent, User
 from kitas.services import cases
+from kitas.services.cases.claims import claim_task
 from kitas.services.errors import Conflict
 from tests.services.helpers import open_task, start_until_verification
 from tests.worker_data import form_data
@@ -27,6 +28,9 @@ def _race(
             user = db.session.get(User, user_ids[index])
             barrier.wait()
             try:
+                # As an officer does: start working on the task (claim it), then decide.
+                reference = db.session.get(Application, application_id).reference
+                claim_task(reference, task_id, user)
                 cases.complete_task(application_id, task_id, user, payloads[index])
                 results[index] = "ok"
             except Conflict as exc:
@@ -61,7 +65,10 @@ def test_two_officers_same_task_one_wins(ctx: Flask, worker: int, users: dict[st
         assert sorted(r == "ok" for r in results) == [False, True], results
         winner = results.index("ok")
         loser = results[1 - winner]
-        assert "already completed by" in str(loser) and officer_names[winner] in str(loser)
+        # The loser lost the claim (or found the task decided): either way told who won.
+        assert ("claimed this task" in str(loser) or "already completed by" in str(loser)) and officer_names[
+            winner
+        ] in str(loser)
 
         stored = db.session.get(Application, application_id)
         assert stored.version == version + 1

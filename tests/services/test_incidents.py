@@ -19,7 +19,7 @@ from kitas.services.incidents import actions, records
 from kitas.transactions import write_transaction
 from tests.adapters.live_server import public_url
 from tests.adapters.merchant import closed_url
-from tests.services.helpers import open_task
+from tests.services.helpers import open_task, start_working
 from tests.services.incident_cases import (
     deploy_broken,
     deploy_fixed,
@@ -109,6 +109,7 @@ def test_retry_after_a_fixed_deployment_moves_the_case_and_it_goes_on(broken: in
     assert resolved.status == "resolved" and resolved.resolved_by_id == users["admin"].id
     assert resolved.open_key is None and "went on on version 2" in (resolved.note or "")
     review = open_task(application_id, "review")
+    start_working(application_id, review, users["verifier"])
     cases.complete_task(application_id, review.task_id, users["verifier"], {"remark": "fine"})
     assert fresh(application_id).status == "approved" and fresh(application_id).closed_at is not None
     assert audit.verify_chain().ok

@@ -9,6 +9,7 @@ from kitas.models import Application
 from kitas.services import cases
 from kitas.services import catalog as kitas_catalog
 from kitas.services.cases import listings, taskforms, timeline
+from kitas.services.cases.inbox import InboxQuery, officer_inbox
 from tests.services.helpers import complete, open_task, start_until_verification
 
 
@@ -66,9 +67,11 @@ def test_the_sponsor_reads_the_applicants_answers_in_indonesian(worker: int, use
 
 def test_lists_and_status_in_indonesian(worker: int, users: dict[str, Any]) -> None:
     application = start_until_verification(users)
-    inbox = listings.officer_inbox(users["verifier"], language="id")
-    assert [(row.task.name, row.type_name) for row in inbox.items] == [("Verifikasi dokumen", "ITAS Bekerja (E23)")]
-    assert listings.officer_inbox(users["verifier"]).items[0].task.name == "Verify documents"
+    inbox = officer_inbox(users["verifier"], InboxQuery(), language="id").page
+    assert [(row.task.name, row.type_name, row.index_code) for row in inbox.items] == [
+        ("Verifikasi dokumen", "ITAS Bekerja", "E23")
+    ]
+    assert officer_inbox(users["verifier"], InboxQuery()).page.items[0].task.name == "Verify documents"
     db.session.expire_all()
     case = db.session.get(Application, application.id)
     assert case is not None

@@ -18,6 +18,11 @@ from tests.worker_data import PAYMENT
 pytestmark = pytest.mark.usefixtures("worker")
 
 
+def _table(page: str) -> str:
+    """The inbox's rows (the filters above them name the steps too)."""
+    return page.split("<tbody>")[1].split("</tbody>")[0] if "<tbody>" in page else ""
+
+
 def _paid_cases(users: dict[str, Any], count: int) -> list[Any]:
     return [start_until_verification(users) for _ in range(count)]
 
@@ -28,11 +33,10 @@ def test_inbox_lists_tasks_of_my_roles_oldest_first_and_pages(users: dict[str, A
     _paid_cases(users, 25)
     client = login_as(users["verifier"])
     page = client.get("/officer/").get_data(as_text=True)
-    assert page.count("Verify documents") == 25
-    assert page.index(first.reference) < page.index("</tbody>")
+    assert _table(page).count("Verify documents") == 25
     assert first.reference in page.split("<tbody>")[1].split("</tr>")[0]  # oldest first
     assert "Page 1 of 2 (26 in all)" in page
-    assert client.get("/officer/?page=2").get_data(as_text=True).count("Verify documents") == 1
+    assert _table(client.get("/officer/?page=2").get_data(as_text=True)).count("Verify documents") == 1
     supervisor_page = login_as(users["supervisor"]).get("/officer/").get_data(as_text=True)
     assert "Verify documents" not in supervisor_page and 'data-testid="inbox-empty"' in supervisor_page
 
@@ -107,6 +111,7 @@ def test_corrections_need_a_reason_and_reach_the_applicant(users: dict[str, Any]
     application = start_until_verification(users)
     client = login_as(users["verifier"])
     url = task_url(application, "verify_documents", "/officer")
+    assert client.post(url + "/claim").status_code == 302  # "Start working on this"
     response = post_form(client, url, {"verification_decision": "corrections", "interview_required": False})
     assert response.status_code == 422
     assert 'id="verification_reason-error"' in response.get_data(as_text=True)
@@ -133,6 +138,7 @@ def test_completed_task_says_who_was_first(users: dict[str, Any], login_as: Any)
 def test_full_approval_through_the_pages(users: dict[str, Any], login_as: Any) -> None:
     application = start_until_verification(users)
     verifier = login_as(users["verifier"])
+    verifier.post(task_url(application, "verify_documents", "/officer") + "/claim")
     post_form(
         verifier,
         task_url(application, "verify_documents", "/officer"),
@@ -140,6 +146,7 @@ def test_full_approval_through_the_pages(users: dict[str, Any], login_as: Any) -
     )
     supervisor = login_as(users["supervisor"])
     assert "Approve application" in supervisor.get("/officer/").get_data(as_text=True)
+    supervisor.post(task_url(application, "supervisor_approval", "/officer") + "/claim")
     response = post_form(
         supervisor, task_url(application, "supervisor_approval", "/officer"), {"approval_decision": "approve"}
     )
@@ -164,3 +171,43 @@ def test_officers_see_uploads_and_claims_in_the_history_applicants_do_not(users:
     status = login_as(users["applicant"]).get(f"/applications/{application.reference}").get_data(as_text=True)
     assert "Upload documents: done" in status and "Payment received" in status
     assert "Document uploaded" not in status and "Task claimed" not in status
+
+
+def test_the_form_is_active_only_for_the_officer_working_on_the_task(users: dict[str, Any], login_as: Any) -> None:
+    application = start_until_verification(users)
+    url = task_url(application, "verify_documents", "/officer")
+    vera = login_as(users["verifier"])
+    page = vera.get(url).get_data(as_text=True)
+    assert 'data-testid="start-working"' in page and "Start working on this" in page
+    assert 'data-testid="task-form-read-only"' in page and 'data-testid="task-form"' not in page
+    refused = post_form(vera, url, {"verification_decision": "approve", "interview_required": False})
+    assert refused.status_code == 409 and "Start working on this" in refused.get_data(as_text=True)
+    assert open_task_row(application.id, "verify_documents").draft is None
+    started = vera.post(url + "/claim", follow_redirects=True).get_data(as_text=True)
+    assert 'data-testid="task-form"' in started and "You are working on this task" in started
+    victor = login_as(users["verifier2"])
+    other = victor.get(url).get_data(as_text=True)
+    assert 'data-testid="task-form-read-only"' in other and 'data-testid="start-working"' not in other
+    assert "Vera Verifier is working on this task" in other
+    assert "Vera Verifier" in victor.get("/officer/").get_data(as_text=True).split("<tbody>")[1]
+
+
+def test_a_supervisor_gives_a_task_to_an_officer_and_takes_it_back_on_the_page(
+    users: dict[str, Any], login_as: Any
+) -> None:
+    application = start_until_verification(users)
+    url = task_url(application, "verify_documents", "/officer")
+    sam = login_as(users["supervisor"])
+    page = sam.get(url).get_data(as_text=True)
+    assert 'data-testid="assign"' in page and "Victor Verifier" in page
+    assert sam.post(url + "/assign", data={"officer": users["verifier2"].id}).status_code == 302
+    assert open_task_row(application.id, "verify_documents").claimed_by_id == users["verifier2"].id
+    page = sam.get(url).get_data(as_text=True)
+    assert "Victor Verifier is working on this task" in page and 'data-testid="take-back"' in page
+    refused = sam.post(url + "/assign", data={"officer": users["applicant"].id}, follow_redirects=True)
+    assert "no active officer with the role verifier" in refused.get_data(as_text=True)
+    assert sam.post(url + "/take-back").status_code == 302
+    assert open_task_row(application.id, "verify_documents").claimed_by_id is None
+    history = login_as(users["verifier"]).get(f"/officer/cases/{application.reference}").get_data(as_text=True)
+    assert "Task given to Victor Verifier" in history and "Task taken back from Victor Verifier" in history
+    assert login_as(users["verifier"]).post(url + "/assign", data={"officer": users["verifier"].id}).status_code == 403

@@ -96,9 +96,10 @@ def test_the_officer_inbox_in_indonesian(users: dict[str, Any], login_as: Any) -
     verifier = users["verifier"]
     _speaks_indonesian(verifier)
     text = _in_indonesian(login_as(verifier).get("/officer/"))
-    assert "Kotak tugas" in text and "Semua tugas terbuka" in text and "Diambil oleh saya" in text
-    assert "Pemohon" in text and "Menunggu sejak" in text and "Ambil" in text and case.reference in text
-    assert "Claimed by me" not in text and "Waiting since" not in text
+    assert "Kotak tugas" in text and "Diambil oleh saya" in text and "Belum diambil" in text
+    assert "Pemohon" in text and "Menunggu sejak" in text and "Terlama dahulu" in text and case.reference in text
+    assert "Cari: nomor registrasi, nomor paspor, atau nama" in text and "Jenis KITAS" in text
+    assert "Claimed by me" not in text and "Waiting since" not in text and "Oldest first" not in text
 
 
 def test_the_role_refusal_in_indonesian(users: dict[str, Any], login_as: Any) -> None:

@@ -61,6 +61,7 @@ from ...models import (
     LoginAttempt,
     Notification,
     RecoveryCode,
+    SavedFilter,
     SecondFactor,
     Timer,
     User,
@@ -324,6 +325,10 @@ def _erase(user: User, values: list[str]) -> tuple[Erasure, list[str]]:
             lambda row: {
                 "workflow_state": state_without_data(row.workflow_state),
                 "status_detail": _redacted(row.status_detail, pattern),
+                # The inbox's search columns hold the applicant's name and passport number.
+                "applicant_name": None,
+                "name_search": None,
+                "passport_number": None,
                 # A group's member cases are the sponsor's own and name them as sponsor too.
                 "sponsor_email": None if row.sponsor_email == user.email else row.sponsor_email,
             },
@@ -350,6 +355,7 @@ def _erase(user: User, values: list[str]) -> tuple[Erasure, list[str]]:
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.execute(delete(SecondFactor).where(SecondFactor.user_id == user.id))
     db.session.execute(delete(user_roles).where(user_roles.c.user_id == user.id))
+    db.session.execute(delete(SavedFilter).where(SavedFilter.user_id == user.id))  # searches may name people
     db.session.expire(user, ["roles", "second_factor"])
     now = app_clock().now()
     for field, value in {

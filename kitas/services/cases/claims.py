@@ -1,14 +1,21 @@
-"""Officers claim a task so that two people do not work on it at once, and release it again."""
+"""Officers claim a task so that two people do not work on it at once, and release it again; supervisors
+assign a task to a named officer of its lane and take one back. Only the officer holding an officer's
+task may decide it (``CaseStep.check_claim``); everyone sees who holds it."""
 
 from __future__ import annotations
+
+from sqlalchemy import select
 
 from forms.texts import Message
 
 from ...extensions import db
-from ...models import HumanTask, User
-from ..errors import Conflict, Forbidden
+from ...models import HumanTask, Role, User, user_roles
+from ..errors import Conflict, Forbidden, NotFound
+from .access import OFFICER_ROLES
 from .lifecycle import find_case
 from .unit_of_work import ANOTHER_OFFICER, CaseStep, case_step
+
+SUPERVISOR = "supervisor"
 
 
 def claim_task(reference: str, task_id: str, user: User) -> HumanTask:
@@ -19,11 +26,7 @@ def claim_task(reference: str, task_id: str, user: User) -> HumanTask:
         if task.claimed_by_id == user.id:
             return task
         if task.claimed_by_id is not None:
-            other = db.session.get(User, task.claimed_by_id)
-            officer = other.label if other else ANOTHER_OFFICER
-            if task.claimed_at is None:
-                raise Conflict(Message("%(officer)s claimed this task earlier", officer=officer))
-            raise Conflict(Message("%(officer)s claimed this task at %(when)s", officer=officer, when=task.claimed_at))
+            raise _held_by(task)
         task.claimed_by_id = user.id
         task.claimed_at = step.now
         step.audit("task_claimed", {"task": task.element_id, "task_id": task_id}, user=user)
@@ -45,8 +48,92 @@ def release_task(reference: str, task_id: str, user: User) -> HumanTask:
     return task
 
 
+def assign_task(reference: str, task_id: str, supervisor: User, officer_id: int) -> HumanTask:
+    """A supervisor gives an officer's task to a named, active officer of its lane (whoever held it before)."""
+    application = find_case(reference, supervisor)
+    with case_step(application.id, user=supervisor, task_id=task_id) as step:
+        task = _supervised_task(step, task_id, supervisor)
+        officer = db.session.get(User, officer_id)
+        if officer is None or not officer.is_active or not officer.has_role(task.role):
+            raise NotFound(
+                Message("there is no active officer with the role %(role)s to give this task to", role=task.role)
+            )
+        if task.claimed_by_id == officer.id:
+            return task
+        previous = task.claimed_by_id
+        task.claimed_by_id = officer.id
+        task.claimed_at = step.now
+        detail = {"task": task.element_id, "task_id": task_id, "officer": officer.label, "officer_id": officer.id}
+        step.audit("task_assigned", {**detail, "previous_id": previous}, user=supervisor)
+    return task
+
+
+def take_back_task(reference: str, task_id: str, supervisor: User) -> HumanTask:
+    """A supervisor takes a task back from the officer holding it: it returns to the shared inbox."""
+    application = find_case(reference, supervisor)
+    with case_step(application.id, user=supervisor, task_id=task_id) as step:
+        task = _supervised_task(step, task_id, supervisor)
+        if task.claimed_by_id is None:
+            return task
+        holder = db.session.get(User, task.claimed_by_id)
+        step.audit(
+            "task_taken_back",
+            {
+                "task": task.element_id,
+                "task_id": task_id,
+                "officer": holder.label if holder else "",
+                "officer_id": task.claimed_by_id,
+            },
+            user=supervisor,
+        )
+        task.claimed_by_id = None
+        task.claimed_at = None
+    return task
+
+
+def officers_for(role: str) -> list[User]:
+    """The active officers a supervisor may give a task of ``role`` to, by name."""
+    if role not in OFFICER_ROLES:
+        return []
+    query = (
+        select(User)
+        .join(user_roles, user_roles.c.user_id == User.id)
+        .join(Role, Role.id == user_roles.c.role_id)
+        .where(Role.name == role, User.is_active.is_(True))
+        .order_by(User.full_name, User.id)
+    )
+    return list(db.session.scalars(query))
+
+
+def assignable_officers(task_id: str, user: User) -> list[User]:
+    """For a supervisor: the officers of the task's lane it can be given to; nobody for anyone else."""
+    if not user.has_role(SUPERVISOR):
+        return []
+    role = db.session.scalar(select(HumanTask.role).where(HumanTask.task_id == task_id))
+    return officers_for(role) if role else []
+
+
+def _held_by(task: HumanTask) -> Conflict:
+    """The refusal naming the officer who holds the task (and since when, if known)."""
+    other = db.session.get(User, task.claimed_by_id)
+    officer = other.label if other else ANOTHER_OFFICER
+    if task.claimed_at is None:
+        return Conflict(Message("%(officer)s claimed this task earlier", officer=officer))
+    return Conflict(Message("%(officer)s claimed this task at %(when)s", officer=officer, when=task.claimed_at))
+
+
 def _task_of_my_lane(step: CaseStep, task_id: str, user: User) -> HumanTask:
     """The open task (the case is locked) after checking the user works its lane (else Conflict or Forbidden)."""
     task = step.open_task(task_id)
     step.check_lane(task, user)
+    return task
+
+
+def _supervised_task(step: CaseStep, task_id: str, user: User) -> HumanTask:
+    """The open officer's task (the case is locked), if the user is a supervisor (else Forbidden)."""
+    if not user.has_role(SUPERVISOR):
+        raise Forbidden(Message("only a supervisor can assign a task or take it back"))
+    task = step.open_task(task_id)
+    if task.role not in OFFICER_ROLES:
+        raise Forbidden(Message("the task '%(task)s' is not an officer's task", task=task.name))
     return task

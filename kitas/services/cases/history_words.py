@@ -31,6 +31,8 @@ OFFICER_ONLY = frozenset(
     {
         "task_claimed",
         "task_released",
+        "task_assigned",
+        "task_taken_back",
         "document_uploaded",
         "incident_opened",
         "incident_retried",
@@ -153,6 +155,10 @@ EVENT_WORDS: dict[str, Callable[[Words], str]] = {
     "answers_changed": lambda w: Message("Answers changed before sending: %(step)s", step=w.step("step")),
     "task_claimed": lambda w: Message("Task claimed: %(task)s", task=w.step()),
     "task_released": lambda w: Message("Task released: %(task)s", task=w.step()),
+    "task_assigned": lambda w: Message("Task given to %(officer)s: %(task)s", officer=w.text("officer"), task=w.step()),
+    "task_taken_back": lambda w: Message(
+        "Task taken back from %(officer)s: %(task)s", officer=w.text("officer"), task=w.step()
+    ),
     "message_delivered": _message,
     "timer_fired": _timer,
     INVITED: _invited,

@@ -108,6 +108,7 @@ def start_in_step(
     application = Application(
         reference=new_reference(index_code, clock_now.year),
         kitas_type=kitas_type,
+        index_code=index_code,
         applicant_id=applicant.id,
         sponsor_email=normalize_email(sponsor_email or "") or None,
         definition_id=definition.id,

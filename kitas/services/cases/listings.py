@@ -1,4 +1,4 @@
-"""The lists people work from: my applications, guarantees to confirm, the officers' inbox.
+"""The lists people work from: my applications and guarantees to confirm (the officers' inbox: inbox.py).
 
 They read the projections (application, human_task, timer) and never the workflow state. Names
 (task names, KITAS types, status words) come in the ``language`` asked for, English without one.
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import aliased, lazyload, selectinload
 
 from workflows import catalog
@@ -19,12 +19,10 @@ from ...extensions import db
 from ...models import Application, AuditEvent, HumanTask, ProcessDefinition, Timer, User
 from ..deployments import process_model
 from ..paging import Page, page_bounds
-from .access import OFFICER_ROLES
-from .names import localized, names_by_definition, task_name
+from .names import names_by_definition, task_name
 
 # Aliases made once: a new alias per call would make SQLAlchemy compile the statement again every time.
 _APPLICANT = aliased(User, name="applicant_user")
-_CLAIMER = aliased(User, name="claimer_user")
 _SPONSOR_TASK = aliased(HumanTask, name="open_sponsor_task")
 
 
@@ -55,17 +53,6 @@ class SponsorDecision:
 
     outcome: str  # "confirmed" or "declined"
     at: datetime
-
-
-@dataclass(frozen=True)
-class InboxRow:
-    """One open task in an officer's inbox."""
-
-    task: HumanTask
-    reference: str
-    type_name: str
-    applicant_name: str
-    claimed_by: str | None
 
 
 def my_applications(
@@ -190,43 +177,6 @@ def _sponsor_decisions(apps: Sequence[Application]) -> dict[int, SponsorDecision
         outcome = "declined" if by_id[application_id].status == "sponsor_declined" else "confirmed"
         found[application_id] = SponsorDecision(outcome, occurred_at)
     return found
-
-
-def officer_inbox(
-    user: User, number: int = 1, per_page: int = 25, mine_only: bool = False, language: str | None = None
-) -> Page[InboxRow]:
-    """Open tasks of the officer's roles, oldest first; ``mine_only`` keeps the ones they claimed.
-    Task and type names in ``language``."""
-    number, per_page = page_bounds(number, per_page)
-    roles = [r for r in OFFICER_ROLES if user.has_role(r)]
-    conditions: list[ColumnElement[bool]] = [HumanTask.role.in_(roles)]
-    if mine_only:
-        conditions.append(HumanTask.claimed_by_id == user.id)
-    total = db.session.scalar(select(func.count()).select_from(HumanTask).where(*conditions)) or 0
-    applicant, claimer = _APPLICANT, _CLAIMER
-    rows = db.session.execute(
-        select(
-            HumanTask,
-            Application.reference,
-            Application.kitas_type,
-            applicant.full_name,
-            claimer.full_name,
-            Application.definition_id,
-        )
-        .join(Application, Application.id == HumanTask.application_id)
-        .join(applicant, applicant.id == Application.applicant_id)
-        .outerjoin(claimer, claimer.id == HumanTask.claimed_by_id)
-        .where(*conditions)
-        .order_by(HumanTask.created_at, HumanTask.id)
-        .limit(per_page)
-        .offset((number - 1) * per_page)
-    ).all()
-    names = names_by_definition({row[-1] for row in rows}, language)
-    items = [
-        InboxRow(localized(task, names.get(definition)), ref, _type_name(kind, language), name, claimed)
-        for task, ref, kind, name, claimed, definition in rows
-    ]
-    return Page(items, number, per_page, total)
 
 
 def open_tasks(application_id: int) -> list[HumanTask]:

@@ -82,6 +82,8 @@ def sync_projections(
                     "name": t.name,
                     "lane": t.lane,
                     "role": lanes.role_for_lane(t.lane) or "",
+                    "kitas_type": application.kitas_type,
+                    "index_code": application.index_code,
                     "form_schema": t.form_schema,
                     "form_ui_schema": t.form_ui_schema,
                     "created_at": now,

@@ -26,6 +26,7 @@ from ..audit.refusals import audited_refusals
 from ..deployments import definition_form, element_names
 from ..errors import CaseCannotGoOn, Conflict, InvalidInput
 from . import sponsor_limits
+from .access import OFFICER_ROLES
 from .answers import changed_answers, checks_answers, mark_checked, with_check
 from .form_rules import rule_context
 from .lifecycle import complete_in_step, find_case
@@ -102,8 +103,10 @@ def open_task_page(reference: str, task_id: str, user: User, language: str | Non
     form, the task's name and the earlier answers' labels in ``language``."""
     application = find_case(reference, user)
     task = _task_row(application, task_id)
-    with audited_refusals(user, "application", application.id, task_id=task_id):
-        check_lane(application, task, user)
+    # A supervisor reads any officer's task (to assign it or take it back); deciding still needs the lane.
+    if not (task.role in OFFICER_ROLES and user.has_role("supervisor")):
+        with audited_refusals(user, "application", application.id, task_id=task_id):
+            check_lane(application, task, user)
     form = _form_of(application, task, language)
     data = read_runtime(application).task_data(task_id)
     values = forms.known_data(form, task.draft if task.draft is not None else data) if form else {}
@@ -231,15 +234,19 @@ def _in_step(
             errors.setdefault(key, messages)
         for key, messages in sponsor_limits.step_problems(step.application, task, answers, data).items():
             errors.setdefault(key, messages)
-    # Another officer may hold the task: their draft is theirs, and so is the decision.
+    # Another officer may hold the task: their draft is theirs, and so is the decision. An officer's task
+    # nobody claimed takes neither a draft nor a decision until someone starts working on it.
     held_by_other = task.claimed_by_id not in (None, user.id)
+    unclaimed = task.claimed_by_id is None and task.role in OFFICER_ROLES
     if not complete:
         if held_by_other:
             return _Posted(data, {}, Message("another officer claimed this task, so your draft was not saved"))
+        if unclaimed:
+            return _Posted(data, {}, Message("nobody is working on this task yet, so your draft was not saved"))
         _keep_draft(task, data, step)
         return _Posted(data, errors)
     if errors:
-        if not held_by_other:
+        if not (held_by_other or unclaimed):
             _keep_draft(task, data, step)
         return _Posted(data, errors)
     if checks_answers(step.application, task):
@@ -249,9 +256,9 @@ def _in_step(
         step.check_claim(task, user)
         step.check_version(expected_version)
     except Conflict as exc:
-        if not held_by_other:
+        if not (held_by_other or unclaimed):
             _keep_draft(task, data, step)
-        return _Posted(data, {}, str(exc))
+        return _Posted(data, {}, exc.message if isinstance(exc.message, Message) else str(exc))
     try:
         complete_in_step(step, task, user, data)
     except InvalidInput as exc:  # what the engine is given is checked once more, field by field

@@ -58,16 +58,20 @@ from ..errors import CaseCannotGoOn, CaseStateUnreadable, Conflict, Forbidden, N
 from ..incidents import records as incidents
 from ..permits import issuance as permits
 from . import invitation_mail, notices
-from .access import can_see_case, is_named_sponsor
+from .access import OFFICER_ROLES, can_see_case, is_named_sponsor
 from .engine_errors import cannot_go_on, service_error
 from .invitation_mail import INVITED
 from .projections import sync_projections
+from .search_columns import case_columns
 from .sponsor_limits import sponsor_kind_of
 from .summary import described
 
 T = TypeVar("T")
 # Who holds a task when their account is gone (a parameter of a Conflict, translated with it).
 ANOTHER_OFFICER = Message("another officer")
+# Deciding an officer's task that nobody claimed (the page offers "Start working on this").
+NOT_CLAIMED = Message("nobody is working on this task yet: choose 'Start working on this' first, then decide")
+_SEARCH_COLUMNS = ("applicant_name", "name_search", "passport_number", "index_code")
 
 
 class CaseStep:
@@ -141,7 +145,10 @@ class CaseStep:
         check_lane(self.application, task, user)
 
     def check_claim(self, task: HumanTask, user: User) -> None:
-        """Conflict when another officer holds the task."""
+        """Conflict unless the user may decide the task: an officer's task must be claimed by them
+        (``NOT_CLAIMED``), and nobody decides a task another officer holds."""
+        if task.claimed_by_id is None and task.role in OFFICER_ROLES:
+            raise Conflict(NOT_CLAIMED)
         if task.claimed_by_id is not None and task.claimed_by_id != user.id:
             claimer = db.session.get(User, task.claimed_by_id)
             raise Conflict(
@@ -206,6 +213,8 @@ class CaseStep:
         application.workflow_state, application.state_format = runtime.dump()
         application.status = runtime.status() or application.status
         application.sponsor_kind = sponsor_kind_of(application.kitas_type, runtime.data)
+        for key, value in case_columns(runtime.data).items():
+            setattr(application, key, value)
         db.session.add(application)
         db.session.flush()
         self.application, self._runtime = application, runtime
@@ -297,6 +306,8 @@ class CaseStep:
         kind = sponsor_kind_of(application.kitas_type, runtime.data)
         if kind != application.sponsor_kind:
             values["sponsor_kind"] = kind
+        current = {key: getattr(application, key) for key in _SEARCH_COLUMNS}
+        values.update(case_columns(runtime.data, current))
         if runtime.completed and application.closed_at is None:
             values["closed_at"] = self.now
         return values
@@ -424,6 +435,26 @@ def anonymise_closed_case(application_id: int, rewrite: Callable[[Application], 
     with _CACHE_LOCK:
         _CACHE.pop((id(db.engine), application.id), None)
     return application
+
+
+def backfill_search_columns() -> int:
+    """Fill the search columns of open cases that have none yet (saved before they existed), one case
+    step each: the state is read, only those columns are written (the version stays). Returns how many."""
+    ids = db.session.scalars(
+        select(Application.id).where(Application.closed_at.is_(None), Application.name_search.is_(None))
+    ).all()
+    db.session.rollback()
+    filled = 0
+    for application_id in ids:
+        with case_step(application_id) as step:
+            current = {key: getattr(step.application, key) for key in _SEARCH_COLUMNS}
+            values = case_columns(step.runtime.data, current)
+            if values:
+                table = Application.__table__
+                db.session.execute(update(table).where(table.c.id == application_id).values(**values))
+                _mark_stored(step.application, values)
+                filled += 1
+    return filled
 
 
 def check_lane(application: Application, task: HumanTask, user: User) -> None:

@@ -6,10 +6,11 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from kitas.i18n import current_language
+from kitas.i18n import current_language, translate
 from kitas.services import cases
-from kitas.services.cases import claims, listings, timeline
-from kitas.services.errors import Conflict
+from kitas.services.cases import claims, timeline
+from kitas.services.cases import inbox as inbox_service
+from kitas.services.errors import Conflict, InvalidInput, NotFound
 from kitas.services.permits import downloads as permits
 
 from ..access import require_roles, signed_in_user
@@ -25,18 +26,40 @@ TASK_TEMPLATE = "officer/task.html"
 
 @bp.get("/")
 def inbox() -> ResponseReturnValue:
-    """Open tasks of my roles, oldest first, due times coloured; ``?mine=1`` shows my claimed tasks."""
-    mine = request.args.get("mine") == "1"
-    number = request.args.get("page", 1, type=int)
-    page = listings.officer_inbox(signed_in_user(), number, mine_only=mine, language=current_language())
-    return render_template("officer/inbox.html", page=page, mine=mine)
+    """Open tasks of my lanes, filtered, searched, sorted and counted by GET parameters (bookmarkable);
+    an unknown parameter value is named on the page (400) and left out."""
+    view = inbox_service.inbox_page(signed_in_user(), request.args, language=current_language())
+    return render_template("officer/inbox.html", view=view, page=view.page), 400 if view.problems else 200
+
+
+@bp.post("/filters")
+def save_filter() -> ResponseReturnValue:
+    """Keep the current view of the inbox under a name."""
+    query = request.form.get("query", "")
+    try:
+        saved = inbox_service.save_filter(signed_in_user(), request.form.get("name", ""), query)
+    except InvalidInput as exc:
+        for messages in exc.errors.values():
+            for message in messages:
+                flash(translate(message), "warning")
+        return redirect(url_for("officer.inbox") + ("?" + query if query else ""))
+    flash(_("Filter saved: %(name)s.", name=saved.name), "success")
+    return redirect(url_for("officer.inbox") + ("?" + saved.query if saved.query else ""))
+
+
+@bp.post("/filters/<int:filter_id>/delete")
+def delete_filter(filter_id: int) -> ResponseReturnValue:
+    """Delete one of my saved filters."""
+    inbox_service.delete_filter(signed_in_user(), filter_id)
+    flash(_("The saved filter was deleted."), "info")
+    return redirect(url_for("officer.inbox"))
 
 
 @bp.route("/cases/<reference>/tasks/<task_id>", methods=["GET", "POST"])
 def task(reference: str, task_id: str) -> ResponseReturnValue:
-    """The case's data and documents next to the diagram's decision form."""
+    """The case's data and documents next to the diagram's decision form (active for the claimant only)."""
     if request.method == "GET":
-        return show_task(reference, task_id, TASK_TEMPLATE, history=_history(reference))
+        return show_task(reference, task_id, TASK_TEMPLATE, history=_history(reference), officers=_officers(task_id))
     return post_task(
         reference,
         task_id,
@@ -45,18 +68,25 @@ def task(reference: str, task_id: str) -> ResponseReturnValue:
         done_message=_("Recorded in case %(reference)s.", reference=reference),
         saved_message=_("Draft saved. The task stays open for you in the task inbox."),
         history=_history(reference),
+        officers=_officers(task_id),
     )
+
+
+def _officers(task_id: str) -> list[object]:
+    """For a supervisor: the officers the task can be given to (none for others)."""
+    user = signed_in_user()
+    return list(claims.assignable_officers(task_id, user))
 
 
 @bp.post("/cases/<reference>/tasks/<task_id>/claim")
 def claim(reference: str, task_id: str) -> ResponseReturnValue:
-    """Claim the task so that nobody else works on it at the same time."""
+    """Start working on the task: claim it so that only I decide it; refused naming who holds it."""
     try:
         claims.claim_task(reference, task_id, signed_in_user())
     except Conflict as exc:
         flash(_("You cannot claim this task: %(reason)s.", reason=message_of(exc).rstrip(".")), "warning")
-        return redirect(url_for("officer.inbox"))
-    flash(_("You claimed this task."), "success")
+        return redirect(url_for("officer.task", reference=reference, task_id=task_id))
+    flash(_("You are working on this task now; nobody else can decide it."), "success")
     return redirect(url_for("officer.task", reference=reference, task_id=task_id))
 
 
@@ -66,6 +96,27 @@ def release(reference: str, task_id: str) -> ResponseReturnValue:
     claims.release_task(reference, task_id, signed_in_user())
     flash(_("The task is back in the shared inbox."), "info")
     return redirect(url_for("officer.inbox"))
+
+
+@bp.post("/cases/<reference>/tasks/<task_id>/assign")
+def assign(reference: str, task_id: str) -> ResponseReturnValue:
+    """A supervisor gives the task to a named officer of its lane."""
+    officer = request.form.get("officer", type=int)
+    try:
+        task = claims.assign_task(reference, task_id, signed_in_user(), officer or 0)
+    except NotFound as exc:
+        flash(message_of(exc), "warning")
+        return redirect(url_for("officer.task", reference=reference, task_id=task_id))
+    flash(_("The task was given to %(name)s.", name=task.claimed_by.full_name if task.claimed_by else ""), "success")
+    return redirect(url_for("officer.task", reference=reference, task_id=task_id))
+
+
+@bp.post("/cases/<reference>/tasks/<task_id>/take-back")
+def take_back(reference: str, task_id: str) -> ResponseReturnValue:
+    """A supervisor takes the task back from the officer holding it."""
+    claims.take_back_task(reference, task_id, signed_in_user())
+    flash(_("The task was taken back; it is in the shared inbox again."), "info")
+    return redirect(url_for("officer.task", reference=reference, task_id=task_id))
 
 
 def _history(reference: str) -> timeline.CaseStatus:
