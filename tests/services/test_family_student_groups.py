@@ -90,7 +90,9 @@ def test_a_citizens_family_of_three_starts_each_with_its_own_index(citizen: Any)
         child.id,
         open_task_row(child.id, "family_applicant_data").task_id,
         citizen,
-        form_data("family_applicant_data", full_name="Luis Santos", email="luis@example.org", date_of_birth="2015-03-01"),
+        form_data(
+            "family_applicant_data", full_name="Luis Santos", email="luis@example.org", date_of_birth="2015-03-01"
+        ),
     )
     member_step = open_task_row(child.id, "family_member_data")
     answers = cases.read_runtime(child).task_data(member_step.task_id)
@@ -154,7 +156,9 @@ def test_a_permit_holder_sponsors_a_spouse_e31b_with_the_permit_number(citizen: 
 @pytest.mark.usefixtures("family_and_student")
 def test_a_schools_students_start_with_the_schools_data_and_index(ctx: Any) -> None:
     school = make_user("sponsor", email="admissions@sma-contoh.sch.id", name="SMA Contoh", confirmed=True)
-    group = groups.start_group("student", school, posted({**SCHOOL, "institution_name": "SMA Contoh Bandung"}, STUDENTS))
+    group = groups.start_group(
+        "student", school, posted({**SCHOOL, "institution_name": "SMA Contoh Bandung"}, STUDENTS)
+    )
     members = _members(group)
     assert len(members) == 3 and all(a.reference.startswith("E30A-") for a in members)
     for application, row in zip(members, STUDENTS, strict=True):
@@ -210,7 +214,12 @@ def test_a_school_has_no_limit_but_a_person_sponsoring_students_has(ctx: Any) ->
 @pytest.mark.usefixtures("family_and_student")
 def test_the_family_members_limit_counts_every_relation(citizen: Any) -> None:
     big = [
-        {"index_code": "E31C", "full_name": f"Child Number {i + 1}", "email": f"c{i + 1}@fam.example.org", "nationality": "PH"}
+        {
+            "index_code": "E31C",
+            "full_name": f"Child Number {i + 1}",
+            "email": f"c{i + 1}@fam.example.org",
+            "nationality": "PH",
+        }
         for i in range(9)
     ]
     groups.start_group("family", citizen, posted(CITIZEN, [FAMILY[0], *big]))  # ten: the limit

@@ -83,9 +83,8 @@ def checked_index(entry: KitasType, index_code: str | None) -> str:
             {
                 INDEX_FIELD: [
                     Message(
-                        "%(code)s is not an index of the %(name)s; choose one of %(codes)s.",
+                        "%(code)s is not an index code of this KITAS type; choose one of %(codes)s.",
                         code=index_code[:20],
-                        name=entry.name_en,
                         codes=", ".join(codes),
                     )
                 ]

@@ -85,9 +85,7 @@ def _entry(kitas_type: str) -> tuple[KitasType, ProcessDefinition]:
     return entry, definition
 
 
-def _step_forms(
-    definition: ProcessDefinition, steps: Sequence[str], language: str | None
-) -> dict[str, forms.FormSpec]:
+def _step_forms(definition: ProcessDefinition, steps: Sequence[str], language: str | None) -> dict[str, forms.FormSpec]:
     """The version's forms of these steps (element id -> form), steps without a form left out."""
     model = process_model(definition)
     found: dict[str, forms.FormSpec] = {}
@@ -113,8 +111,9 @@ def _fields(
         wanted = set(form.schema.get("required", ()))
         for name in names:
             if name in form.schema.get("properties", {}):
-                properties[name] = form.schema["properties"][name]
-                ui[name] = dict(ui_of(form.ui_schema, name))
+                # A field the step shows read-only (the relation, the study) is given here, at the start.
+                properties[name] = {k: v for k, v in form.schema["properties"][name].items() if k != "readOnly"}
+                ui[name] = {k: v for k, v in ui_of(form.ui_schema, name).items() if k != "ui:readonly"}
                 if name in wanted:
                     required.append(name)
     return properties, ui, required
