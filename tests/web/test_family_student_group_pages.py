@@ -40,12 +40,10 @@ def test_a_citizen_starts_the_family_of_three_and_follows_it(login_as: Any) -> N
     client = login_as(citizen)
     assert "/sponsor/groups/new/family" in _text(client.get("/sponsor/groups/"))
     form = _text(client.get("/sponsor/groups/new/family"))
-    for label in (
-        "Family member's full name",
-        "Family member's ID number (NIK)",
-        "Family member's KITAS or KITAP number",
-    ):
+    # The family member step's words, said to the sponsor (the catalog's group texts).
+    for label in ("Your full name", "Your ID number (NIK)", "Your KITAS or KITAP number", "Relation to you"):
         assert label in form
+    assert "Family member's full name" not in form
     assert "Child of an Indonesian citizen or of a permit holder (E31C)" in form
     response = client.post("/sponsor/groups/new/family", data=_flat(posted(CITIZEN, FAMILY)))
     assert response.status_code == 303
@@ -66,8 +64,8 @@ def test_a_bad_family_list_comes_back_by_field_with_everything_typed(login_as: A
     )
     assert response.status_code == 422
     text = _text(response)
-    assert "Use the format: The 16 digits on their ID card (KTP). For an Indonesian citizen." in text
-    assert "This does not fit the sponsor's answer to “Your family member is” above" in text
+    assert "Use the format: The 16 digits on your ID card (KTP). Asked when you are an Indonesian citizen." in text
+    assert "This does not fit the sponsor's answer to “You are” above" in text
     assert 'value="Budi Santoso"' in text and 'value="Maria Santos"' in text and 'value="Luis Santos"' in text
     assert db.session.scalars(select(Application)).first() is None
 

@@ -79,6 +79,11 @@ def test_an_index_the_type_does_not_have_is_refused_and_no_case_starts(users: di
     assert "E30A is not an index code of this KITAS type; choose one of E31A, E31B, E31C." in text
     assert 'value="E31A" required>' in text  # the choices again
     assert _cases() == 0
+    # Nothing chosen on the choice page (it always posts the field): asked again, no case with a default.
+    nothing = client.post("/applications/new/student", data={"index_code": ""})
+    assert nothing.status_code == 422
+    assert "Choose the index code the application is for: E30A, E30B, E30." in _text(nothing)
+    assert _cases() == 0
     with pytest.raises(InvalidInput) as refused:
         cases.start_case("worker", users["applicant"], index_code="E31A")
     assert "choose one of E23" in refused.value.errors["index_code"][0]

@@ -73,11 +73,15 @@ def index_codes_of(entry: KitasType) -> list[str]:
 
 
 def checked_index(entry: KitasType, index_code: str | None) -> str:
-    """``index_code`` if it is one of the type's (None or empty: the type's default); InvalidInput on
-    ``index_code`` naming the codes there are otherwise."""
-    if not index_code:
+    """``index_code`` if it is one of the type's (None: the type's default); InvalidInput on ``index_code``
+    otherwise: naming the codes there are, or (an empty choice) asking for one."""
+    if index_code is None:
         return entry.index_code
     codes = index_codes_of(entry)
+    if not index_code.strip():
+        raise InvalidInput(
+            {INDEX_FIELD: [Message("Choose the index code the application is for: %(codes)s.", codes=", ".join(codes))]}
+        )
     if index_code not in codes:
         raise InvalidInput(
             {

@@ -97,7 +97,10 @@ def _step_forms(definition: ProcessDefinition, steps: Sequence[str], language: s
 
 
 def _fields(
-    definition: ProcessDefinition, steps: Mapping[str, Sequence[str]], language: str | None
+    definition: ProcessDefinition,
+    steps: Mapping[str, Sequence[str]],
+    language: str | None,
+    relabel: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """The named fields of the version's forms: their schemas, UI schemas and which are required."""
     properties: dict[str, Any] = {}
@@ -114,6 +117,8 @@ def _fields(
                 # A field the step shows read-only (the relation, the study) is given here, at the start.
                 properties[name] = {k: v for k, v in form.schema["properties"][name].items() if k != "readOnly"}
                 ui[name] = {k: v for k, v in ui_of(form.ui_schema, name).items() if k != "ui:readonly"}
+                for key, value in (relabel or {}).get(name, {}).items():  # the group's own words for it
+                    (ui[name] if key.startswith("ui:") else properties[name])[key] = value
                 if name in wanted:
                     required.append(name)
     return properties, ui, required
@@ -123,8 +128,10 @@ def group_form(kitas_type: str, language: str | None = None) -> GroupForm:
     """The empty form that starts a group of ``kitas_type``, its texts in ``language``."""
     entry, definition = _entry(kitas_type)
     assert entry.group is not None
-    sponsor_props, sponsor_ui, sponsor_required = _fields(definition, entry.group.sponsor_fields, language)
-    member_props, member_ui, member_required = _fields(definition, entry.group.member_fields, language)
+    relabel = catalog(language).by_code(entry.code).group
+    texts = relabel.fields if relabel is not None else {}
+    sponsor_props, sponsor_ui, sponsor_required = _fields(definition, entry.group.sponsor_fields, language, texts)
+    member_props, member_ui, member_required = _fields(definition, entry.group.member_fields, language, texts)
     sponsor = forms.FormSpec(
         name="group-sponsor",
         schema={"type": "object", "properties": sponsor_props, "required": sponsor_required},
@@ -250,7 +257,7 @@ def _as_the_forms_would(
                 if key in member_names:
                     errors.setdefault(f"{MEMBERS}.{index}.{key}", messages)
                 elif key in sponsor_names and key not in shared_errors and read_by_form:
-                    field_spec = source.field(key)
+                    field_spec = form.sponsor.field(key)
                     title = field_spec.title if field_spec is not None else key
                     errors.setdefault(
                         f"{MEMBERS}.{index}.{read_by_form[0]}",
@@ -329,7 +336,7 @@ def _start(
                 "group_reference": group.reference,
             }
             # Each person's index (their relation, the study), shared or their own: their register number's.
-            data[INDEX] = checked_index(entry, data.get(INDEX))
+            data[INDEX] = checked_index(entry, data.get(INDEX) or None)
             with one() as step:
                 start_in_step(
                     step,

@@ -57,13 +57,16 @@ def start(kitas_type: str) -> ResponseReturnValue:
     if not accounts.is_verified(user):
         flash(_("Confirm your e-mail address first: open the link we sent you, or ask for a new one."), "warning")
         return redirect(url_for("applicant.dashboard"))
-    chosen = request.form.get("index_code", "").strip()
+    # The choice page always posts the field (empty when nothing is chosen); the dashboard's button of a
+    # type of one index code does not.
+    posted = request.form.getlist("index_code")
+    chosen = posted[-1].strip() if posted else None
     try:
-        application = cases.start_case(kitas_type, user, index_code=chosen or None)
+        application = cases.start_case(kitas_type, user, index_code=chosen)
     except InvalidInput as exc:
         entry = catalog.kitas_type(kitas_type, current_language())
         problems = [message for messages in exc.errors.values() for message in messages]
-        return render_template("applicant/start.html", t=entry, chosen=chosen, errors=problems), 422
+        return render_template("applicant/start.html", t=entry, chosen=chosen or "", errors=problems), 422
     return redirect(url_for("applicant.next_step", reference=application.reference))
 
 
