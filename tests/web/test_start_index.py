@@ -55,6 +55,7 @@ def test_the_family_start_asks_the_relation_and_the_register_number_carries_it(
     application = case_of(applicant)
     assert application.reference.startswith("E31B-")
     assert cases.read_runtime(application).data["index_code"] == "E31B"
+    assert "Family KITAS (E31B)" in _text(client.get("/applications/"))  # her list names the case's index
     # The relation step shows it read-only; a posted other relation is ignored.
     relation = _text(client.get(task_url(application, "family_relation")))
     assert (
