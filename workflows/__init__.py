@@ -91,6 +91,10 @@ class GroupRules:
 
     sponsor_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
     member_fields: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # How a field reads on the group form when the step's words speak to someone else (the family member
+    # step says "your family member" to the spouse; on the group form the sponsor is that member): the
+    # field's ``title``, ``description`` and ``ui:*`` keys replacing the step's (texts translated beside).
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -292,8 +296,11 @@ def _parse(raw: dict[str, Any]) -> Catalog:
         fields["sponsor_kinds"] = tuple(fields.get("sponsor_kinds", ()))
         fields["check_answers"] = {step: tuple(steps) for step, steps in fields.get("check_answers", {}).items()}
         if fields.get("group") is not None:
+            rules = dict(fields["group"])
+            relabelled = {name: dict(texts) for name, texts in rules.pop("fields", {}).items()}
             fields["group"] = GroupRules(
-                **{part: {k: tuple(v) for k, v in steps.items()} for part, steps in fields["group"].items()}
+                **{part: {k: tuple(v) for k, v in steps.items()} for part, steps in rules.items()},
+                fields=relabelled,
             )
         types.append(KitasType(documents=documents, **fields))
     statuses = {code: StatusText(**text) for code, text in raw.get("statuses", {}).items()}

@@ -296,6 +296,7 @@ def test_applicant_and_sponsor_pages(
         page,
         [
             ("dashboard", "/applications/"),
+            ("which family permit", "/applications/new/family?index=E31C"),
             ("applicant details", first_form),
             ("applicant details, with errors", failed_submit(first_form, "[name=action][value=submit]")),
         ],

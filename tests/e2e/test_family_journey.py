@@ -54,14 +54,18 @@ DOCUMENTS = (
 
 
 def start_family_application(page: Any, words: Words) -> str:
-    """Start a family KITAS from the dashboard and choose the relation; returns the case's reference."""
+    """Start a family KITAS from the dashboard, choosing the relation at the start; returns the case's
+    reference (it starts with the relation's index, E31B); the relation step shows it read-only."""
     page.get_by_role("link", name=words("My applications")).first.click()
-    page.get_by_role("button", name=re.compile(r"\(E31A\)")).click()  # the catalog's first family index
+    page.get_by_role("link", name=re.compile(r"\(E31A, E31B, E31C\)")).click()
+    expect(page.get_by_role("group", name=words("Which permit do you apply for?"))).to_be_visible()
+    page.locator("input[name=index_code][value=E31B]").check()
+    page.get_by_role("button", name=words("Start this application")).click()
     expect(page.get_by_role("heading", name=words("Your family relation"))).to_be_visible()
     breadcrumb = page.get_by_role("navigation", name=words("Breadcrumb"))
     reference = breadcrumb.get_by_role("link").nth(1).inner_text().strip()
-    assert reference and f"/applications/{reference}/" in page.url, f"no case reference on {page.url}"
-    page.get_by_label(words("Spouse of a KITAS or KITAP holder (E31B)")).check()
+    assert reference.startswith("E31B-") and f"/applications/{reference}/" in page.url, page.url
+    expect(page.get_by_test_id("readonly-index_code")).to_have_text(words("Spouse of a KITAS or KITAP holder (E31B)"))
     page.get_by_role("button", name=words("Save and continue"), exact=True).click()
     expect(page.get_by_role("heading", name=words("Applicant details"))).to_be_visible()
     return reference

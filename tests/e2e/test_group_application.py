@@ -85,6 +85,8 @@ def test_the_group_pages_are_accessible(browser_context: Any, live_server: LiveS
             ("group applications", "/sponsor/groups/"),
             ("start a group", "/sponsor/groups/new/worker"),
             ("start a group, with errors", failed_submit("/sponsor/groups/new/worker", "[data-testid=start-group]")),
+            ("start a family group", "/sponsor/groups/new/family"),
+            ("start a group of students", "/sponsor/groups/new/student"),
             ("a group", group_page),
             ("a group's payment", group_page + "/payment"),
         ],

@@ -42,7 +42,7 @@ def _documents(with_permit: bool) -> dict[str, tuple[str, bytes]]:
 
 def _apply(client: FlaskClient, applicant: User, index_code: str, sponsor_email: str) -> Application:
     """Start a family case on the dashboard's button and fill the applicant's three steps."""
-    response = client.post("/applications/new/family")
+    response = client.post("/applications/new/family", data={"index_code": index_code})
     assert response.status_code == 302, response.get_data(as_text=True)
     application = case_of(applicant)
     assert post_form(client, task_url(application, "family_relation"), {"index_code": index_code}).status_code == 302
@@ -93,7 +93,7 @@ def test_the_relation_decides_whether_a_citizen_or_a_permit_holder_sponsors(
     users: dict[str, Any], client: FlaskClient, login_as: Any
 ) -> None:
     login_as(users["applicant"])
-    client.post("/applications/new/family")
+    client.post("/applications/new/family", data={"index_code": "E31A"})
     application = case_of(users["applicant"])
     post_form(client, task_url(application, "family_relation"), {"index_code": "E31A"})
     post_form(client, task_url(application, "family_applicant_data"), APPLICANT_DATA)

@@ -102,7 +102,7 @@ def test_a_student_duration_not_offered_or_not_covering_the_studies_is_refused(
 def test_the_student_chooses_the_index_and_the_sponsor_confirms_from_their_account(
     users: dict[str, Any], types: None
 ) -> None:
-    application = cases.start_case("student", users["applicant"])
+    application = cases.start_case("student", users["applicant"], index_code="E30A")
     for element, user in (
         ("student_applicant_data", users["applicant"]),
         ("study_data", users["applicant"]),

@@ -29,5 +29,10 @@ def rule_context(
     application: Application, now: datetime, answers: Mapping[str, Any] | None = None
 ) -> forms.RuleContext:
     """The context every form rule of this case is checked in, at ``now``."""
+    return type_rule_context(application.kitas_type, now, answers)
+
+
+def type_rule_context(kitas_type: str, now: datetime, answers: Mapping[str, Any] | None = None) -> forms.RuleContext:
+    """The context a form rule of a type is checked in before its case exists (a group's start), at ``now``."""
     day = (now if now.tzinfo else now.replace(tzinfo=SERVICE_ZONE)).astimezone(SERVICE_ZONE).date()
-    return forms.RuleContext(today=day, values=rule_values(application.kitas_type), answers=dict(answers or {}))
+    return forms.RuleContext(today=day, values=rule_values(kitas_type), answers=dict(answers or {}))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 import forms
 from engine import CaseRuntime
 from forms.texts import Message
-from workflows import catalog
+from workflows import KitasType, catalog
 
 from ...extensions import app_clock, db
 from ...models import Application, HumanTask, User
@@ -33,10 +33,20 @@ def new_reference(index_code: str, year: int) -> str:
     return f"{index_code}-{year}-{suffix}"
 
 
+INDEX_FIELD = "index_code"  # the case data's index code, which the register number starts with
+
+
 def start_case(
-    kitas_type: str, applicant: User, *, sponsor_email: str | None = None, data: dict[str, Any] | None = None
+    kitas_type: str,
+    applicant: User,
+    *,
+    index_code: str | None = None,
+    sponsor_email: str | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Application:
-    """Start a case of a KITAS type on the newest deployed version of its diagram."""
+    """Start a case of a KITAS type on the newest deployed version of its diagram, for ``index_code``
+    (one of the type's index codes; none: the catalog's default). The register number starts with it
+    and the start data holds it, so the diagram's relation or study step shows it filled in."""
     try:
         entry = catalog().by_code(kitas_type)
     except KeyError as exc:
@@ -45,15 +55,46 @@ def start_case(
         raise NotFound(
             Message("%(name)s (%(code)s) cannot be applied for online yet", name=entry.name_en, code=entry.index_code)
         )
-    initial = {"kitas_type": entry.code, "index_code": entry.index_code, **_profile(applicant), **(data or {})}
+    chosen = checked_index(entry, index_code)
+    initial = {"kitas_type": entry.code, **_profile(applicant), **(data or {}), INDEX_FIELD: chosen}
     return start_process(
         entry.process_id,
         applicant,
         kitas_type=entry.code,
-        index_code=entry.index_code,
+        index_code=chosen,
         sponsor_email=sponsor_email,
         data=initial,
     )
+
+
+def index_codes_of(entry: KitasType) -> list[str]:
+    """The index codes a case of the type may be for (the catalog's list, else its one code)."""
+    return [code.code for code in entry.index_codes] or [entry.index_code]
+
+
+def checked_index(entry: KitasType, index_code: str | None) -> str:
+    """``index_code`` if it is one of the type's (None: the type's default); InvalidInput on ``index_code``
+    otherwise: naming the codes there are, or (an empty choice) asking for one."""
+    if index_code is None:
+        return entry.index_code
+    codes = index_codes_of(entry)
+    if not index_code.strip():
+        raise InvalidInput(
+            {INDEX_FIELD: [Message("Choose the index code the application is for: %(codes)s.", codes=", ".join(codes))]}
+        )
+    if index_code not in codes:
+        raise InvalidInput(
+            {
+                INDEX_FIELD: [
+                    Message(
+                        "%(code)s is not an index code of this KITAS type; choose one of %(codes)s.",
+                        code=index_code[:20],
+                        codes=", ".join(codes),
+                    )
+                ]
+            }
+        )
+    return index_code
 
 
 def _profile(user: User) -> dict[str, Any]:

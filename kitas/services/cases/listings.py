@@ -71,7 +71,7 @@ def my_applications(
         .offset((number - 1) * per_page)
     ).all()
     steps = next_steps(apps, "applicant", language)
-    rows = [ApplicationRow(a, _type_name(a.kitas_type, language), steps.get(a.id)) for a in apps]
+    rows = [ApplicationRow(a, _type_name(a.kitas_type, language, a.reference), steps.get(a.id)) for a in apps]
     return Page(rows, number, per_page, total)
 
 
@@ -141,7 +141,9 @@ def sponsor_requests(
     steps = next_steps(apps, "sponsor", language)
     decisions = _sponsor_decisions(apps)
     rows = [
-        ApplicationRow(a, _type_name(a.kitas_type, language), _only_tasks(steps.get(a.id)), decisions.get(a.id))
+        ApplicationRow(
+            a, _type_name(a.kitas_type, language, a.reference), _only_tasks(steps.get(a.id)), decisions.get(a.id)
+        )
         for a in apps
     ]
     return Page(rows, number, per_page, total)
@@ -201,9 +203,13 @@ def _only_tasks(step: NextStep | None) -> NextStep | None:
     return step if step is not None and step.task_id is not None else None
 
 
-def _type_name(code: str, language: str | None = None) -> str:
+def _type_name(code: str, language: str | None = None, reference: str | None = None) -> str:
+    """``Family KITAS (E31B)``: the type with the index its case is for, which the register number starts
+    with (the catalog's default index without a case, or for a reference that names none of the type's)."""
     try:
         entry = catalog(language).by_code(code)
     except KeyError:
         return code
-    return f"{entry.name} ({entry.index_code})"
+    codes = {index.code for index in entry.index_codes}
+    prefix = (reference or "").split("-", 1)[0]
+    return f"{entry.name} ({prefix if prefix in codes else entry.index_code})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -18,7 +18,8 @@ from ...models import ApplicationGroup, ProcessDefinition, Role, User
 from .. import audit
 from ..accounts.fields import normalize_email
 from ..cases import new_reference
-from ..cases.lifecycle import start_in_step
+from ..cases.form_rules import type_rule_context
+from ..cases.lifecycle import checked_index, start_in_step
 from ..cases.sponsor_limits import room_problem
 from ..cases.unit_of_work import new_case_batch
 from ..deployments import definition_form, latest_definition, process_model
@@ -26,6 +27,7 @@ from ..errors import Forbidden, InvalidInput, NotFound
 
 MEMBERS = "members"  # the list of people: rows ``members-<n>-<field>`` in the posted form
 KIND = "sponsor_kind"
+INDEX = "index_code"  # a person's index code, given once for the group or per person
 GROUP_PREFIX = "G"  # group references: G-2026-7KQ2M9XA
 
 
@@ -41,6 +43,9 @@ class GroupForm:
     max_members: int
     values: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # The forms of the type's steps the group's fields come from, whole: each person's answers with the
+    # sponsor's are validated as those forms would (a NIK for a citizen, a permit number for a holder).
+    sources: tuple[forms.FormSpec, ...] = ()
 
     @property
     def member_field(self) -> forms.FormField:
@@ -80,24 +85,40 @@ def _entry(kitas_type: str) -> tuple[KitasType, ProcessDefinition]:
     return entry, definition
 
 
+def _step_forms(definition: ProcessDefinition, steps: Sequence[str], language: str | None) -> dict[str, forms.FormSpec]:
+    """The version's forms of these steps (element id -> form), steps without a form left out."""
+    model = process_model(definition)
+    found: dict[str, forms.FormSpec] = {}
+    for element_id in steps:
+        info = model.user_tasks.get(element_id)
+        if info is not None and info.form_schema:
+            found[element_id] = definition_form(definition, info.form_schema, info.form_ui_schema, language)
+    return found
+
+
 def _fields(
-    definition: ProcessDefinition, steps: Mapping[str, Sequence[str]], language: str | None
+    definition: ProcessDefinition,
+    steps: Mapping[str, Sequence[str]],
+    language: str | None,
+    relabel: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """The named fields of the version's forms: their schemas, UI schemas and which are required."""
-    model = process_model(definition)
     properties: dict[str, Any] = {}
     ui: dict[str, Any] = {}
     required: list[str] = []
+    step_forms = _step_forms(definition, list(steps), language)
     for element_id, names in steps.items():
-        info = model.user_tasks.get(element_id)
-        if info is None or not info.form_schema:
+        form = step_forms.get(element_id)
+        if form is None:
             continue
-        form = definition_form(definition, info.form_schema, info.form_ui_schema, language)
         wanted = set(form.schema.get("required", ()))
         for name in names:
             if name in form.schema.get("properties", {}):
-                properties[name] = form.schema["properties"][name]
-                ui[name] = dict(ui_of(form.ui_schema, name))
+                # A field the step shows read-only (the relation, the study) is given here, at the start.
+                properties[name] = {k: v for k, v in form.schema["properties"][name].items() if k != "readOnly"}
+                ui[name] = {k: v for k, v in ui_of(form.ui_schema, name).items() if k != "ui:readonly"}
+                for key, value in (relabel or {}).get(name, {}).items():  # the group's own words for it
+                    (ui[name] if key.startswith("ui:") else properties[name])[key] = value
                 if name in wanted:
                     required.append(name)
     return properties, ui, required
@@ -107,8 +128,10 @@ def group_form(kitas_type: str, language: str | None = None) -> GroupForm:
     """The empty form that starts a group of ``kitas_type``, its texts in ``language``."""
     entry, definition = _entry(kitas_type)
     assert entry.group is not None
-    sponsor_props, sponsor_ui, sponsor_required = _fields(definition, entry.group.sponsor_fields, language)
-    member_props, member_ui, member_required = _fields(definition, entry.group.member_fields, language)
+    relabel = catalog(language).by_code(entry.code).group
+    texts = relabel.fields if relabel is not None else {}
+    sponsor_props, sponsor_ui, sponsor_required = _fields(definition, entry.group.sponsor_fields, language, texts)
+    member_props, member_ui, member_required = _fields(definition, entry.group.member_fields, language, texts)
     sponsor = forms.FormSpec(
         name="group-sponsor",
         schema={"type": "object", "properties": sponsor_props, "required": sponsor_required},
@@ -120,6 +143,7 @@ def group_form(kitas_type: str, language: str | None = None) -> GroupForm:
         schema={"type": "object", "properties": {MEMBERS: {"type": "array", "title": MEMBERS, "items": row}}},
         ui_schema={MEMBERS: {"items": {**member_ui, "ui:order": list(member_props)}}},
     )
+    steps = [*entry.group.sponsor_fields, *entry.group.member_fields]
     return GroupForm(
         kitas_type=entry.code,
         type_name=catalog(language).by_code(entry.code).name,
@@ -127,6 +151,7 @@ def group_form(kitas_type: str, language: str | None = None) -> GroupForm:
         members=members,
         sponsor_kinds=entry.sponsor_kinds,
         max_members=catalog().group_max_members,
+        sources=tuple(_step_forms(definition, list(dict.fromkeys(steps)), language).values()),
     )
 
 
@@ -191,6 +216,10 @@ def start_group(
     for key, messages in _member_problems(rows, form.max_members).items():
         errors.setdefault(key, messages)
     kind = _kind(form, raw, errors)
+    for key, messages in _as_the_forms_would(form, shared, kind, rows).items():
+        errors.setdefault(key, messages)
+    for key, messages in _index_problems(form, shared, rows).items():
+        errors.setdefault(key, messages)
     values = {**shared, KIND: kind, MEMBERS: rows}
     if errors:
         raise GroupRejected(errors, _with(form, values, errors))
@@ -200,17 +229,80 @@ def start_group(
         raise GroupRejected(exc.errors, _with(form, values, exc.errors)) from exc
 
 
+def _as_the_forms_would(
+    form: GroupForm, shared: dict[str, Any], kind: str, rows: list[dict[str, Any]]
+) -> dict[str, list[str]]:
+    """The errors the type's own forms find in the sponsor's answers and in each person's answers with
+    the sponsor's (conditions such as "a citizen gives a NIK", the index a person's relation allows, the
+    forms' rules), on the group's fields only: the rest is asked in the members' own steps later.
+
+    An error on a sponsor's field that only one person's answers bring about (a spouse of a permit holder,
+    E31B, in the group of a citizen) stands on that person's row, on the row's field the form reads."""
+    sponsor_names = list(form.sponsor.schema.get("properties", {}))
+    member_names = list(form.member_field.schema.get("items", {}).get("properties", {}))
+    now = app_clock().now()
+    errors: dict[str, list[str]] = {}
+    alone = {**shared, KIND: kind} if kind else dict(shared)
+    shared_errors = _source_errors(form, alone, now)
+    for key in sponsor_names:
+        if key in shared_errors:
+            errors[key] = shared_errors[key]
+    for index, row in enumerate(rows):
+        answers = {**alone, **{k: v for k, v in row.items() if v not in (None, "")}}
+        for source in form.sources:
+            found = _errors_of(source, form.kitas_type, answers, now)
+            declared = source.schema.get("properties", {})
+            read_by_form = [name for name in member_names if name in declared] or member_names
+            for key, messages in found.items():
+                if key in member_names:
+                    errors.setdefault(f"{MEMBERS}.{index}.{key}", messages)
+                elif key in sponsor_names and key not in shared_errors and read_by_form:
+                    field_spec = form.sponsor.field(key)
+                    title = field_spec.title if field_spec is not None else key
+                    errors.setdefault(
+                        f"{MEMBERS}.{index}.{read_by_form[0]}",
+                        [
+                            Message(
+                                "This does not fit the sponsor's answer to \u201c%(field)s\u201d above: change "
+                                "this person's answer, or start a group of their own.",
+                                field=title,
+                            )
+                        ],
+                    )
+    return errors
+
+
+def _index_problems(form: GroupForm, shared: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """An index code (the group's, or a person's) that is not one of the type's."""
+    entry = catalog().by_code(form.kitas_type)
+    keys = [(INDEX, shared.get(INDEX))] + [(f"{MEMBERS}.{i}.{INDEX}", row.get(INDEX)) for i, row in enumerate(rows)]
+    errors: dict[str, list[str]] = {}
+    for key, code in keys:
+        if isinstance(code, str) and code:
+            try:
+                checked_index(entry, code)
+            except InvalidInput as refused:
+                errors[key] = refused.errors[INDEX]
+    return errors
+
+
+def _source_errors(form: GroupForm, answers: dict[str, Any], now: Any) -> dict[str, list[str]]:
+    """Every source form's errors on these answers (the first form's error on a field wins)."""
+    errors: dict[str, list[str]] = {}
+    for source in form.sources:
+        for key, messages in _errors_of(source, form.kitas_type, answers, now).items():
+            errors.setdefault(key, messages)
+    return errors
+
+
+def _errors_of(source: forms.FormSpec, kitas_type: str, answers: dict[str, Any], now: Any) -> dict[str, list[str]]:
+    """One step's form on the answers a group gives: its read-only fields read from them, its rules checked
+    on the type's numbers and today (the caller keeps the errors on the group's own fields)."""
+    return forms.validate(source, answers, type_rule_context(kitas_type, now, answers))
+
+
 def _with(form: GroupForm, values: dict[str, Any], errors: dict[str, list[str]]) -> GroupForm:
-    return GroupForm(
-        form.kitas_type,
-        form.type_name,
-        form.sponsor,
-        form.members,
-        form.sponsor_kinds,
-        form.max_members,
-        values,
-        errors,
-    )
+    return replace(form, values=values, errors=errors)
 
 
 def _start(
@@ -237,20 +329,21 @@ def _start(
         for row in rows:
             data = {
                 "kitas_type": entry.code,
-                "index_code": entry.index_code,
                 **shared,
                 "sponsor_email": sponsor.email,
                 KIND: kind,
                 **{key: value for key, value in row.items() if value not in (None, "")},
                 "group_reference": group.reference,
             }
+            # Each person's index (their relation, the study), shared or their own: their register number's.
+            data[INDEX] = checked_index(entry, data.get(INDEX) or None)
             with one() as step:
                 start_in_step(
                     step,
                     entry.process_id,
                     sponsor,
                     kitas_type=entry.code,
-                    index_code=entry.index_code,
+                    index_code=data[INDEX],
                     sponsor_email=sponsor.email,
                     data=data,
                     group_id=group.id,

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from kitas.i18n import current_language, translate
-from kitas.services import accounts, cases, information
+from kitas.services import accounts, cases, catalog, information
 from kitas.services.cases import answers, invitations, listings, timeline
 from kitas.services.errors import Conflict, InvalidInput
 from kitas.services.permits import downloads as permits
@@ -42,14 +42,31 @@ def dashboard() -> ResponseReturnValue:
     )
 
 
+@bp.get("/new/<kitas_type>")
+def choose_index(kitas_type: str) -> ResponseReturnValue:
+    """Which index code of a type with several (a spouse E31A or E31B, a child E31C) the application is
+    for; ``?index=E31B`` (the guide's or the type page's link) chooses it already."""
+    entry = catalog.kitas_type(kitas_type, current_language())
+    return render_template("applicant/start.html", t=entry, chosen=request.args.get("index", ""), errors=[])
+
+
 @bp.post("/new/<kitas_type>")
 def start(kitas_type: str) -> ResponseReturnValue:
-    """Start an application of a KITAS type and open its first step."""
+    """Start an application of a KITAS type (for the index code chosen, if any) and open its first step."""
     user = signed_in_user()
     if not accounts.is_verified(user):
         flash(_("Confirm your e-mail address first: open the link we sent you, or ask for a new one."), "warning")
         return redirect(url_for("applicant.dashboard"))
-    application = cases.start_case(kitas_type, user)
+    # The choice page always posts the field (empty when nothing is chosen); the dashboard's button of a
+    # type of one index code does not.
+    posted = request.form.getlist("index_code")
+    chosen = posted[-1].strip() if posted else None
+    try:
+        application = cases.start_case(kitas_type, user, index_code=chosen)
+    except InvalidInput as exc:
+        entry = catalog.kitas_type(kitas_type, current_language())
+        problems = [message for messages in exc.errors.values() for message in messages]
+        return render_template("applicant/start.html", t=entry, chosen=chosen or "", errors=problems), 422
     return redirect(url_for("applicant.next_step", reference=application.reference))
 
 

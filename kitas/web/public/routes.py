@@ -45,7 +45,10 @@ def types() -> ResponseReturnValue:
 @bp.get("/types/<code>")
 def type_detail(code: str) -> ResponseReturnValue:
     """What one KITAS type needs, generated: who it is for, sponsor, documents, fees, steps, typical duration."""
-    return render_template("public/type_detail.html", page=information.type_page(code, current_language()))
+    chosen = request.args.get("index", "")[:20]  # the guide's answer, handed on to the start of an application
+    return render_template(
+        "public/type_detail.html", page=information.type_page(code, current_language()), chosen_index=chosen
+    )
 
 
 @bp.get("/guide")
