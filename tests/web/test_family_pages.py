@@ -18,6 +18,7 @@ from kitas.services.cases import invitations, listings
 from kitas.services.errors import InvalidInput
 from tests.family_data import APPLICANT_DATA, MEMBER_DATA, PAYMENT, PERMIT_HOLDER
 from tests.family_data import form_data as family_form
+from tests.services.helpers import start_working
 from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
 from tests.web.pages import case_of, confirm_answers, form_errors, invitation_path, post_form, task_url
 
@@ -172,6 +173,7 @@ def _do(application_id: int, element_id: str, user: User, **overrides: Any) -> A
     task = db.session.scalars(
         select(HumanTask).where(HumanTask.application_id == application_id, HumanTask.element_id == element_id)
     ).one()
+    start_working(application_id, task, user)  # an officer claims the task before deciding
     return cases.complete_task(application_id, task.task_id, user, family_form(element_id, **overrides))
 
 

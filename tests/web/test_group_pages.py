@@ -183,3 +183,18 @@ def test_another_sponsor_gets_not_found(worker: int, users: dict[str, Any], logi
     assert group.reference not in _text(client.get("/sponsor/groups/"))
     # Nor can an applicant open the sponsor's pages.
     assert login_as(users["applicant"]).get(f"/sponsor/groups/{group.reference}").status_code == 403
+
+
+def test_the_error_summary_names_each_field_and_the_persons_row(
+    worker: int, users: dict[str, Any], login_as: Any
+) -> None:
+    """A summary of "This field is required." three times cannot be acted on: each line names its field."""
+    rows = [{"full_name": "Ana Lima", "email": "not-an-address", "nationality": "BR"}]
+    client = login_as(users["sponsor"])
+    posted = {k: v[0] for k, v in group_post(rows, employer_name="").items()}
+    response = client.post("/sponsor/groups/new/worker", data=posted)
+    assert response.status_code == 422
+    summary = _text(response).split('data-testid="form-errors"', 1)[1].split("</div>", 1)[0]
+    items = [re.sub(r"<[^>]+>", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", summary, re.S)]
+    assert any(item.startswith("Employer (company name): ") for item in items), items
+    assert any(item.startswith("Person 1, E-mail address: ") for item in items), items
