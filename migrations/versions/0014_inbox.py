@@ -49,7 +49,16 @@ def upgrade():
     op.create_index('ix_application_name_search', 'application', ['name_search'], unique=False)
     if postgres:
         op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
-        op.execute('CREATE INDEX ix_application_name_trgm ON application USING gin (name_search gin_trgm_ops)')
+        # The extension may already live in another schema than this database's search_path
+        # (one database, several schemas): name its operator class by that schema.
+        schema = op.get_bind().execute(
+            sa.text(
+                'SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace '
+                "WHERE e.extname = 'pg_trgm'"
+            )
+        ).scalar_one()
+        opclass = f'"{schema}".gin_trgm_ops'
+        op.execute(f'CREATE INDEX ix_application_name_trgm ON application USING gin (name_search {opclass})')
     # On PostgreSQL each filter index carries the other filters' columns: a count with several filters
     # is then an index-only scan. SQLite has no INCLUDE (and ignores the argument).
     covered = {'postgresql_include': ['kitas_type', 'index_code', 'element_id', 'claimed_by_id', 'due_at']}
