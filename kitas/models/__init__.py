@@ -7,6 +7,7 @@ from .document import Document
 from .group import ApplicationGroup, GroupBill, GroupBillItem
 from .incident import INCIDENT_KINDS, Incident
 from .notification import Notification, Reminder
+from .office import Office, officer_offices
 from .payment import Payment, PaymentEvent
 from .permit import Permit, PermitCheck
 from .sandbox import SandboxBill, SandboxWebhook
@@ -29,6 +30,7 @@ __all__ = [
     "Incident",
     "LoginAttempt",
     "Notification",
+    "Office",
     "Payment",
     "PaymentEvent",
     "Permit",
@@ -45,5 +47,6 @@ __all__ = [
     "SecondFactor",
     "Timer",
     "User",
+    "officer_offices",
     "user_roles",
 ]

@@ -29,6 +29,10 @@ class Application(db.Model):  # type: ignore[name-defined]
     sponsor_kind: Mapped[str | None] = mapped_column(String(16))
     # The group application this case belongs to, if a sponsor started it with others.
     group_id: Mapped[int | None] = mapped_column(ForeignKey("application_group.id"), index=True)
+    # The province the applicant (or the sponsor) lives in, chosen when the case starts, and the office the
+    # catalog's domicile rule (workflows/offices.json) gives it: officers see their offices' cases only.
+    domicile_province: Mapped[str | None] = mapped_column(String(60))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
     status: Mapped[str] = mapped_column(String(40))
     # What the officers' inbox filters and searches by, projected from the case data by the unit of work's
@@ -83,6 +87,7 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
         Index("ix_human_task_claimed", "role", "claimed_by_id", "created_at", postgresql_include=INBOX_COLUMNS),
         Index("ix_human_task_type", "role", "kitas_type", "created_at", postgresql_include=INBOX_COLUMNS),
         Index("ix_human_task_index", "role", "index_code", "created_at", postgresql_include=INBOX_COLUMNS),
+        Index("ix_human_task_office", "role", "office_id", "created_at", postgresql_include=INBOX_COLUMNS),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
@@ -95,6 +100,8 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     # tasks without joining every case.
     kitas_type: Mapped[str | None] = mapped_column(String(32))
     index_code: Mapped[str | None] = mapped_column(String(16))
+    # The case's office, copied like the type: the inbox shows an officer her offices' tasks only.
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"))
     form_schema: Mapped[str | None] = mapped_column(String(200))
     form_ui_schema: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
