@@ -1,0 +1,1 @@
+"""Immigration offices: the data file synced into the table, the domicile rule, which offices an officer sees."""
