@@ -9,7 +9,7 @@ Whatever it needs from SpiffWorkflow beyond the public API lives in
 """
 
 from .clock import Clock, ManualClock, SystemClock
-from .errors import DiagramError, EngineError, NotWaiting, ScriptError, StateError, TaskNotReady
+from .errors import DiagramError, EngineError, NotWaiting, PerformerBarred, ScriptError, StateError, TaskNotReady
 from .runtime import CaseRuntime, Completion, FailedStep, PendingTimer, ReadyTask
 from .script_pool import ScriptLimits, WorkerUnavailable
 from .script_pool import configure as configure_scripts
@@ -36,6 +36,7 @@ __all__ = [
     "ManualClock",
     "NotWaiting",
     "PendingTimer",
+    "PerformerBarred",
     "ProcessModel",
     "ReadyTask",
     "ScriptError",

@@ -65,3 +65,12 @@ class TaskNotReady(EngineError):
 
 class NotWaiting(EngineError):
     """A timer or message was delivered to a case that is no longer waiting for it."""
+
+
+class PerformerBarred(EngineError):
+    """A user task's four-eyes rule (``notByPerformerOf``) keeps this performer from it."""
+
+    def __init__(self, element_id: str, performer: str):
+        super().__init__(f"{performer} may not complete {element_id}: the diagram asks for another person (four eyes)")
+        self.element_id = element_id
+        self.performer = performer

@@ -58,8 +58,9 @@ def _walk(
     if depth > MAX_CALL_DEPTH:
         raise ValueError(f"call activities nest deeper than {MAX_CALL_DEPTH} levels at {process_id}")
     order = _flow_order(spec.start)
+    position = {id(task_spec): index for index, task_spec in enumerate(order)}
     for task_spec in order:
-        skippable = optional or _skippable(task_spec, spec.start)
+        skippable = optional or _skippable(task_spec, spec.start, position)
         if isinstance(task_spec, CallActivity):
             sub = called.get(task_spec.spec)
             if sub is not None:
@@ -107,14 +108,22 @@ def _flow_order(start: Any) -> list[Any]:
     return finished
 
 
-def _skippable(task_spec: Any, start: Any) -> bool:
-    """True when some end event reachable from ``task_spec`` can also be reached from the start without it."""
-    after = {id(s) for s in _reachable(task_spec, None) if isinstance(s, EndEvent)}
+def _skippable(task_spec: Any, start: Any, position: Mapping[int, int]) -> bool:
+    """True when some end event reachable from ``task_spec`` can also be reached from the start without it.
+
+    The ends after a step are those it leads to forwards (a loop back, such as a supervisor sending the
+    case back to verification, does not make the approval optional); a step that only leads back (the
+    applicant's corrections) is judged by the ends its loop goes on to."""
+    after = {id(s) for s in _reachable(task_spec, None, position) if isinstance(s, EndEvent)}
+    if not after:
+        after = {id(s) for s in _reachable(task_spec, None) if isinstance(s, EndEvent)}
     without = {id(s) for s in _reachable(start, task_spec) if isinstance(s, EndEvent)}
     return bool(after & without)
 
 
-def _reachable(origin: Any, avoiding: Any | None) -> list[Any]:
+def _reachable(origin: Any, avoiding: Any | None, forwards: Mapping[int, int] | None = None) -> list[Any]:
+    """The specs reachable from ``origin`` without passing ``avoiding``; with ``forwards`` (positions in flow
+    order), only along flows to a later position."""
     found: list[Any] = []
     seen = {id(origin)}
     todo = [origin]
@@ -123,6 +132,8 @@ def _reachable(origin: Any, avoiding: Any | None) -> list[Any]:
         found.append(current)
         for following in _next(current):
             if following is avoiding or id(following) in seen:
+                continue
+            if forwards is not None and forwards.get(id(following), 0) <= forwards.get(id(current), 0):
                 continue
             seen.add(id(following))
             todo.append(following)

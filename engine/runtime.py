@@ -16,6 +16,12 @@ version ``move_to`` gives).
 A case runs inside its call activities (the shared steps) as at the top: their
 user tasks, timers and messages are the case's, and ``data`` is the data of the
 task completed last, in the process or in a called process still running.
+
+Four eyes: ``complete_user_task(..., performer=...)`` records who completed each user
+task, case-wide (in the top workflow's data, so it is stored with the state and
+spans the call activities), and each READY task's ``not_by`` lists the performers
+the diagram's ``notByPerformerOf`` keeps from it; completing it as one of them is
+refused (``PerformerBarred``).
 """
 
 from __future__ import annotations
@@ -43,7 +49,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import Clock, SystemClock
-from .errors import EngineError, NotWaiting, ScriptError, StateError, TaskNotReady
+from .errors import EngineError, NotWaiting, PerformerBarred, ScriptError, StateError, TaskNotReady
 from .sandbox import make_script_engine
 from .serialization import STATE_FORMAT, dump_state, load_state
 from .spec import STATUS_PROPERTY, ProcessModel, UserTaskInfo
@@ -59,9 +65,11 @@ from .spiff_internals import (
 
 @dataclass(frozen=True)
 class ReadyTask(UserTaskInfo):
-    """A READY user task: what the diagram says of it, plus the id of this task in this case."""
+    """A READY user task: what the diagram says of it, plus the id of this task in this case, and who may not
+    take it (the performers of the tasks its ``notByPerformerOf`` rules name, in this case)."""
 
     task_id: str
+    not_by: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -211,8 +219,17 @@ class CaseRuntime:
         for task in self.workflow.get_tasks(state=TaskState.READY):
             if not isinstance(task.task_spec, UserTaskMixin):
                 continue
-            tasks.append(ReadyTask(task_id=str(task.id), **vars(self._info(task))))
+            tasks.append(ReadyTask(task_id=str(task.id), not_by=self._barred(task), **vars(self._info(task))))
         return tasks
+
+    def performers(self) -> dict[str, tuple[str, ...]]:
+        """Who completed each user task of the case so far: element id -> performers, first first."""
+        recorded = self.workflow.data.get(PERFORMERS_KEY) or {}
+        return {element: tuple(people) for element, people in recorded.items()}
+
+    def not_by(self, task_id: str) -> frozenset[str]:
+        """The performers who may not take a READY user task (four eyes; empty when the diagram says nothing)."""
+        return self._barred(self._ready_user_task(task_id))
 
     def task_data(self, task_id: str) -> dict[str, Any]:
         """The data a READY user task would show in its form."""
@@ -279,11 +296,20 @@ class CaseRuntime:
 
     # -- changing -------------------------------------------------------------
 
-    def complete_user_task(self, task_id: str, data: dict[str, Any], *, run_on: bool = True) -> Completion:
+    def complete_user_task(
+        self, task_id: str, data: dict[str, Any], *, run_on: bool = True, performer: str | None = None
+    ) -> Completion:
         """Merge ``data`` into a READY user task, complete it and run the engine on (``run_on=False``: the
-        caller runs ``run_engine()`` itself, so a failure after the task is told from one of the task)."""
+        caller runs ``run_engine()`` itself, so a failure after the task is told from one of the task).
+
+        ``performer`` (who completes it) is recorded for the four-eyes rules; PerformerBarred if a rule keeps
+        them from this task."""
         self.stopped = []
         task = self._ready_user_task(task_id)
+        if performer is not None:
+            if performer in self._barred(task):
+                raise PerformerBarred(task.task_spec.bpmn_id, performer)
+            self._record_performer(task.task_spec.bpmn_id, performer)
         before = copy.deepcopy(task.data)
         task.set_data(**copy.deepcopy(data))
         self._guard(task.run)
@@ -324,6 +350,30 @@ class CaseRuntime:
                 last.set_data(**copy.deepcopy(values))
 
     # -- internals ------------------------------------------------------------
+
+    def _barred(self, task: Task) -> frozenset[str]:
+        """The performers the four-eyes rules of a task (its own, and its enclosing call activities') name."""
+        rules = self.model.not_by_performer_of
+        if not rules:
+            return frozenset()
+        named: list[str] = list(rules.get(task.task_spec.bpmn_id, ()))
+        workflow = task.workflow
+        while workflow is not self.workflow:  # up through the call activities that run this subprocess
+            caller = self.workflow.get_task_from_id(workflow.parent_task_id)
+            if caller is None:
+                break
+            named.extend(rules.get(caller.task_spec.bpmn_id, ()))
+            workflow = caller.workflow
+        done = self.performers()
+        return frozenset(person for element in named for person in done.get(element, ()))
+
+    def _record_performer(self, element_id: str, performer: str) -> None:
+        recorded = dict(self.workflow.data.get(PERFORMERS_KEY) or {})
+        people = list(recorded.get(element_id, []))
+        if performer not in people:
+            people.append(performer)
+        recorded[element_id] = people
+        self.workflow.data[PERFORMERS_KEY] = recorded
 
     def _data_task(self) -> Task | None:
         """The task whose data is the case data: the last completed task of the process, or of a called
@@ -432,6 +482,11 @@ class CaseRuntime:
             if isinstance(cause, EngineError):
                 raise cause from exc
             raise ScriptError(str(exc).splitlines()[0], failing_element(exc)) from exc
+
+
+# Where the performers of the case's user tasks are kept: the top workflow's data (not any task's, so no
+# script or form sees them), stored with the state; element id -> performers, in the order they acted.
+PERFORMERS_KEY = "kitas_performers"
 
 
 class _Missing:

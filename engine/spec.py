@@ -22,6 +22,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
@@ -33,6 +34,9 @@ from .spiff_internals import decision_expressions, gateway_conditions
 FORM_SCHEMA_PROPERTY = "formJsonSchemaFilename"
 FORM_UI_PROPERTY = "formUiSchemaFilename"
 STATUS_PROPERTY = "status"
+# Four eyes: on a user task, or on a call activity for every user task inside the process it calls, the
+# element ids (comma-separated) of user tasks whose performers in the same case may not take this task.
+NOT_BY_PERFORMER_PROPERTY = "notByPerformerOf"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class ProcessModel:
     element_names: dict[str, str] = field(default_factory=dict)
     # Call activity id -> the process it calls (of this diagram and of the diagrams it calls).
     calls: dict[str, str] = field(default_factory=dict)
+    # User task or call activity id -> the user tasks whose performers may not take it (notByPerformerOf).
+    not_by_performer_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def form_files(self) -> set[str]:
         """Every form file name the diagram's user tasks reference."""
@@ -168,6 +174,9 @@ def parse_process(
 
     user_tasks = _user_tasks(spec, subprocess_specs, problems)
     _check_forms(user_tasks, form_files, problems)
+    performer_rules = _performer_rules(spec, subprocess_specs, user_tasks, problems)
+    for text in bundle.values():
+        _check_performer_rule_owners(text, problems)
     lanes = tuple(sorted({info.lane for info in user_tasks.values() if info.lane}))
     for text in bundle.values():
         _check_lanes(text, known_lanes, problems)
@@ -185,6 +194,7 @@ def parse_process(
         decisions=tuple(sorted(parser.get_dmn_dependencies())),
         element_names=_element_names(spec, subprocess_specs),
         calls={element: target for element, target in calls.items() if target in subprocess_specs},
+        not_by_performer_of=performer_rules,
     )
 
 
@@ -279,6 +289,54 @@ def _user_tasks(
             status=props.get(STATUS_PROPERTY) or None,
         )
     return tasks
+
+
+def _performer_rules(
+    spec: BpmnProcessSpec,
+    subprocess_specs: Mapping[str, BpmnProcessSpec],
+    user_tasks: Mapping[str, UserTaskInfo],
+    problems: list[tuple[str, str]],
+) -> dict[str, tuple[str, ...]]:
+    """The four-eyes rules (``notByPerformerOf``): on a user task or a call activity, user tasks of the bundle."""
+    rules: dict[str, tuple[str, ...]] = {}
+    for task_spec in _all_specs(spec, subprocess_specs):
+        value = _properties(task_spec).get(NOT_BY_PERFORMER_PROPERTY)
+        if value is None:
+            continue
+        element_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
+        if not isinstance(task_spec, UserTaskMixin | SubWorkflowTask):
+            continue  # refused by _check_performer_rule_owners, which sees every element of the XML
+        named = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+        if not named:
+            problems.append((element_id, f"{NOT_BY_PERFORMER_PROPERTY} names no user task"))
+        for other in named:
+            if other not in user_tasks:
+                problems.append(
+                    (
+                        element_id,
+                        f"{NOT_BY_PERFORMER_PROPERTY} names {other}, which is no user task of this diagram "
+                        "or of the steps it calls",
+                    )
+                )
+        if named:
+            rules[element_id] = named
+    return rules
+
+
+_RULE_OWNERS = {f"{_MODEL_NS}{tag}" for tag in ("userTask", "manualTask", "callActivity")}
+
+
+def _check_performer_rule_owners(bpmn: str | bytes, problems: list[tuple[str, str]]) -> None:
+    """A ``notByPerformerOf`` property on anything but a user task or a call activity is refused (SpiffWorkflow
+    does not even read the properties of most other elements, so the rule would silently do nothing)."""
+    root = _xml(bpmn, "(document)")
+    for node in root.iter(f"{_SPIFF_NS}property"):
+        if node.get("name") != NOT_BY_PERFORMER_PROPERTY:
+            continue
+        owner = node.getparent().getparent().getparent() if node.getparent() is not None else None
+        if owner is None or owner.tag not in _RULE_OWNERS:
+            element = owner.get("id") if owner is not None and owner.get("id") else "(document)"
+            problems.append((element, f"{NOT_BY_PERFORMER_PROPERTY} belongs on a user task or a call activity"))
 
 
 def _check_forms(

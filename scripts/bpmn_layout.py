@@ -120,6 +120,11 @@ class Diagram:
             return [(sx + sw, scy), (mid, scy), (mid, tcy), (tx, tcy)]
         if abs(tcx - scx) <= 5:  # straight up or down
             return [(scx, sy + sh), (tcx, ty)] if tcy > scy else [(scx, sy), (tcx, ty + th)]
+        if tcy < scy - 60 and self.nodes[flow.source].kind == "exclusiveGateway":
+            # backwards from a gateway into a lane above: up to the bottom of the target's lane, along it,
+            # then up into the target (clear of the shapes beside the gateway in its own lane)
+            below = self._lane_top(self.nodes[flow.target].lane) + LANE_HEIGHT - 20
+            return [(scx, sy), (scx, below), (tcx, below), (tcx, ty + th)]
         if tcy < scy - 60:  # backwards into a lane above: along this lane, then up into the target
             return [(sx, scy), (tcx, scy), (tcx, ty + th)]
         # backwards: over the top of both shapes

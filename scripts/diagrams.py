@@ -1,6 +1,7 @@
 """The descriptions the shared steps and the worker diagram are written from (see bpmn_layout.py).
 
-``python scripts/diagrams.py`` writes bpmn/shared/*.bpmn and bpmn/kitas_worker.bpmn again.
+``python scripts/diagrams.py`` writes bpmn/shared/*.bpmn and bpmn/kitas_worker.bpmn again
+(``python scripts/diagrams.py shared_approval kitas_worker``: only those).
 """
 
 from __future__ import annotations
@@ -169,24 +170,51 @@ def shared_approval() -> Diagram:
     d = Diagram(
         "shared_approval",
         "Supervisor approval",
-        "Shared step: a supervisor approves or rejects (3-day SLA, escalated without stopping). Leaves "
-        "approval_outcome = 'approved' or 'rejected' (and approval_decision, approval_reason).",
+        "Shared step: a supervisor approves, rejects or sends the case back to verification with a reason "
+        "(3-day SLA, escalated without stopping). Leaves approval_outcome = 'approved', 'rejected' or "
+        "'send_back' (and approval_decision, approval_reason; sent_back_reason for the verifier). Four eyes: "
+        "the calling diagram's call activity states who may not approve (notByPerformerOf).",
         [("shared_approval_lane_supervisor", "Supervisor")],
     )
     s = "shared_approval_lane_supervisor"
     d.node("approval_start", "startEvent", "Approval started", s, 0)
-    task(d, "supervisor_approval", "Approve application", s, 1, "shared-supervisor-approval", "awaiting_approval")
+    # Each round starts with an empty decision: a case sent back and verified again is decided afresh.
+    d.node(
+        "supervisor_approval",
+        "userTask",
+        "Approve application",
+        s,
+        1,
+        properties=form("shared-supervisor-approval", "awaiting_approval"),
+        extensions=(
+            "<spiffworkflow:preScript>approval_decision = \"\"\napproval_reason = \"\"\n"
+            "send_back_reason = \"\"</spiffworkflow:preScript>"
+        ),
+    )
     escalation(d, "supervisor_approval", "approval_sla", "approval", 3)
     d.node("gw_approval", "exclusiveGateway", "Approved?", s, 2.5)
     approve_or_reject(d, "approval", "Application", s, 3.5)
+    outcome(
+        d,
+        "approval_sent_back",
+        "Sent back to verification",
+        s,
+        3.5,
+        1.6,
+        'approval_outcome = "send_back"\nsent_back_reason = send_back_reason',
+        "approval_sent_back_end",
+        "Sent back",
+    )
     d.flow("approval_start", "supervisor_approval")
     d.flow("approval_sla", "escalate_approval")
     d.flow("escalate_approval", "end_approval_escalated")
     d.flow("supervisor_approval", "gw_approval")
     d.flow("gw_approval", "approval_approved", "Approve", 'approval_decision == "approve"')
     d.flow("gw_approval", "approval_rejected", "Reject", 'approval_decision == "reject"')
+    d.flow("gw_approval", "approval_sent_back", "Send back", 'approval_decision == "send_back"')
     d.flow("approval_approved", "approval_approved_end")
     d.flow("approval_rejected", "approval_rejected_end")
+    d.flow("approval_sent_back", "approval_sent_back_end")
     return d
 
 
@@ -224,6 +252,10 @@ def shared_issuance() -> Diagram:
     d.flow("issuance_start", "issue_permit")
     d.flow("issue_permit", "issuance_end")
     return d
+
+
+# On a type's call_approval: the supervisor who approves is not an officer who verified the case.
+FOUR_EYES = {"notByPerformerOf": "verify_documents"}
 
 
 def call(d: Diagram, id: str, name: str, lane: str, col: float, called: str, **kw: object) -> None:
@@ -277,7 +309,8 @@ def kitas_worker() -> Diagram:
     d.node("gw_review", "exclusiveGateway", "Documents approved?", v, 10)
     d.node("end_rejected", "endEvent", "Rejected", v, 10.6, 1.3, properties=status("rejected"))
     d.node("end_expired_uncorrected", "endEvent", "Expired uncorrected", v, 11, -1.3, properties=status("expired"))
-    call(d, "call_approval", "Supervisor approval", su, 11, "shared_approval")
+    # Four eyes: nobody who verified the documents approves them (the rule covers the approval step's tasks).
+    call(d, "call_approval", "Supervisor approval", su, 11, "shared_approval", properties=FOUR_EYES)
     d.node("gw_approved", "exclusiveGateway", "Approved?", su, 12)
     d.node(
         "end_rejected_by_supervisor", "endEvent", "Rejected by supervisor", su, 12, 1.3, properties=status("rejected")
@@ -317,6 +350,7 @@ def kitas_worker() -> Diagram:
     d.flow("call_approval", "gw_approved")
     d.flow("gw_approved", "end_rejected_by_supervisor", "Rejected", 'approval_outcome == "rejected"')
     d.flow("gw_approved", "gw_interview", "Approved", 'approval_outcome == "approved"')
+    d.flow("gw_approved", "call_document_review", "Sent back", 'approval_outcome == "send_back"')
     d.flow("gw_interview", "conduct_interview", "Interview", "interview_required == True")
     d.flow("gw_interview", "gw_biometrics_merge", "No interview", default=True)
     d.flow("conduct_interview", "gw_interview_outcome")
@@ -331,13 +365,17 @@ def kitas_worker() -> Diagram:
 SHARED = (shared_payment, shared_document_review, shared_approval, shared_biometrics, shared_issuance)
 
 
-def main() -> None:
+def main(only: list[str]) -> None:
+    """Write every diagram this file describes, or only those named (``shared_approval kitas_worker``)."""
     (BPMN / "shared").mkdir(exist_ok=True)
     for make in SHARED:
+        if only and make.__name__ not in only:
+            continue
         diagram = make()
         (BPMN / "shared" / f"{diagram.process_id}.bpmn").write_text(diagram.xml(), encoding="utf-8")
-    (BPMN / "kitas_worker.bpmn").write_text(kitas_worker().xml(), encoding="utf-8")
+    if not only or "kitas_worker" in only:
+        (BPMN / "kitas_worker.bpmn").write_text(kitas_worker().xml(), encoding="utf-8")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -41,12 +41,28 @@ class Case:
     def ready(self) -> list[str]:
         return sorted(t.element_id for t in self.runtime.ready_user_tasks())
 
-    def complete(self, element_id: str, **overrides: Any) -> None:
+    def complete(self, element_id: str, *, by: str | None = None, **overrides: Any) -> None:
+        """Complete the READY task of ``element_id`` with its form data (``overrides`` changed), as the
+        performer ``by`` when given (the service always names one: the four-eyes record)."""
         runtime = self.runtime
         found = [t for t in runtime.ready_user_tasks() if t.element_id == element_id]
         assert found, f"{element_id} is not ready; ready: {[t.element_id for t in runtime.ready_user_tasks()]}"
-        runtime.complete_user_task(found[0].task_id, self.form_data(element_id, **overrides))
+        runtime.complete_user_task(found[0].task_id, self.form_data(element_id, **overrides), performer=by)
         self.store(runtime)
+
+    def not_by(self, element_id: str) -> frozenset[str]:
+        """Who may not take the READY task of ``element_id`` (four eyes), read from the stored state."""
+        [task] = [t for t in self.runtime.ready_user_tasks() if t.element_id == element_id]
+        return task.not_by
+
+    def send_back(self, reason: str = "Check the passport's expiry date again", by: str = "sup-1") -> None:
+        """The supervisor sends the case back to verification with ``reason``: the review runs again."""
+        self.complete("supervisor_approval", by=by, approval_decision="send_back", send_back_reason=reason)
+        runtime = self.runtime
+        assert [t.element_id for t in runtime.ready_user_tasks()] == ["verify_documents"]
+        assert runtime.status() == "in_verification"
+        data = runtime.task_data(runtime.ready_user_tasks()[0].task_id)
+        assert (data["approval_outcome"], data["sent_back_reason"]) == ("send_back", reason)
 
     def pay(self) -> None:
         runtime = self.runtime

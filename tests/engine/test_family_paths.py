@@ -248,3 +248,16 @@ def test_the_catalog_entry_matches_the_diagram(model: ProcessModel) -> None:
     assert set(model.statuses.values()) <= set(catalog().statuses)
     checklist = json.loads((ROOT / "forms" / "schemas" / "family-document-checklist.schema.json").read_text())
     assert [d.key for d in family.documents] == [k for k in checklist["properties"] if k != "index_code"]
+
+
+def test_the_supervisor_sends_the_case_back_to_the_review_and_the_interview_follows_again(case: Case) -> None:
+    case.until_interview()
+    case.complete("conduct_family_interview")
+    assert case.ready() == ["supervisor_approval"]
+    case.send_back("The marriage certificate's date differs from the form", by="sup-1")
+    # The family diagram goes on from the review as it always does: the interview before the approval.
+    case.complete("verify_documents", by="ver-2")
+    assert case.ready() == ["schedule_family_interview"]
+    case.complete("schedule_family_interview")
+    runtime = finish(case)
+    assert runtime.completed and runtime.status() == "permit_issued"

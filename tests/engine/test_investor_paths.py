@@ -147,3 +147,19 @@ def test_the_diagram_names_the_investors_own_steps_and_statuses(model: ProcessMo
     assert model.user_tasks["check_shareholding"].lane == "Verifier"
     assert model.statuses["end_rejected_shareholding"] == "rejected"
     assert "sponsor_confirmation" not in model.user_tasks  # no sponsor step for an investor
+
+
+def test_the_supervisor_sends_the_case_back_to_the_review(case: Case) -> None:
+    until_payment(case)
+    case.pay()
+    case.complete("check_shareholding", by="ver-1")
+    case.complete("verify_documents", by="ver-2")
+    # The investor's diagram keeps both verifiers from the approval: the shareholding's and the review's.
+    assert case.not_by("supervisor_approval") == {"ver-1", "ver-2"}
+    case.send_back("Proof of shareholding is older than the deed", by="sup-1")
+    # Back to the shared review, not to the investor's own shareholding check.
+    case.complete("verify_documents", by="ver-3")
+    assert case.ready() == ["supervisor_approval"]
+    assert case.not_by("supervisor_approval") == {"ver-1", "ver-2", "ver-3"}
+    case.complete("supervisor_approval", by="sup-1", approval_decision="reject", approval_reason="Company closed")
+    assert case.ended("rejected")

@@ -154,3 +154,17 @@ def test_the_sponsor_step_is_the_students_own(model: ProcessModel) -> None:
     step = model.user_tasks["student_sponsor_confirmation"]
     assert step.lane == "Sponsor" and step.status == "awaiting_sponsor"
     assert "sponsor_confirmation" not in model.user_tasks  # the worker's id is not reused
+
+
+def test_the_supervisor_sends_the_case_back_to_the_review(case: Case) -> None:
+    until_review(case)
+    case.complete("verify_documents", by="ver-1")
+    case.send_back("The acceptance letter names another programme", by="sup-1")
+    case.complete("verify_documents", by="ver-1", verification_decision="corrections", verification_reason="Letter")
+    case.complete("submit_corrections")
+    case.complete("verify_documents", by="ver-2")
+    assert case.ready() == ["supervisor_approval"] and case.not_by("supervisor_approval") == {"ver-1", "ver-2"}
+    case.complete("supervisor_approval", by="sup-1")
+    case.complete("book_biometrics")
+    case.complete("capture_biometrics")
+    assert case.ended("permit_issued")

@@ -338,3 +338,24 @@ def test_the_outcomes_of_the_shared_steps_reach_the_worker(case: Case) -> None:
     )
     assert data["duration_months"] == 12 and data["permit_months"] == 12
     assert data["payment"] == PAYMENT  # the message the shared payment step caught
+
+
+def test_the_supervisor_sends_the_case_back_and_a_verifier_takes_it_again(case: Case) -> None:
+    case.until_verification()
+    case.complete("verify_documents", by="ver-1")
+    assert case.not_by("supervisor_approval") == {"ver-1"}
+    case.send_back("The passport scan does not match the stated number", by="sup-1")
+    assert set(case.timers()) == {"verify_sla"}  # a new verification round, with its own SLA
+    case.complete("verify_documents", by="ver-2")
+    assert case.ready() == ["supervisor_approval"] and case.status() == "awaiting_approval"
+    runtime = case.runtime
+    [approval] = runtime.ready_user_tasks()
+    # The second round is decided afresh: the form does not open with the earlier "send back".
+    fresh = runtime.task_data(approval.task_id)
+    assert (fresh["approval_decision"], fresh["send_back_reason"]) == ("", "")
+    assert approval.not_by == {"ver-1", "ver-2"}
+    case.complete("supervisor_approval", by="sup-1")
+    assert case.ready() == ["book_biometrics"] and case.data()["approval_outcome"] == "approved"
+    case.complete("book_biometrics")
+    case.complete("capture_biometrics")
+    assert case.ended("permit_issued")
