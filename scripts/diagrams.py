@@ -187,8 +187,8 @@ def shared_approval() -> Diagram:
         1,
         properties=form("shared-supervisor-approval", "awaiting_approval"),
         extensions=(
-            "<spiffworkflow:preScript>approval_decision = \"\"\napproval_reason = \"\"\n"
-            "send_back_reason = \"\"</spiffworkflow:preScript>"
+            '<spiffworkflow:preScript>approval_decision = ""\napproval_reason = ""\n'
+            'send_back_reason = ""</spiffworkflow:preScript>'
         ),
     )
     escalation(d, "supervisor_approval", "approval_sla", "approval", 3)

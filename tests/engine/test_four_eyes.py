@@ -60,7 +60,9 @@ def test_every_verifier_of_the_case_is_kept_from_the_approval(model: ProcessMode
     for element in ("applicant_data", "employment_data", "sponsor_confirmation", "document_checklist"):
         case.complete(element)
     case.pay()
-    case.complete("verify_documents", by="ver-1", verification_decision="corrections", verification_reason="Scan blurry")
+    case.complete(
+        "verify_documents", by="ver-1", verification_decision="corrections", verification_reason="Scan blurry"
+    )
     case.complete("submit_corrections", by="applicant-1")
     case.complete("verify_documents", by="ver-2")
     assert case.not_by("supervisor_approval") == {"ver-1", "ver-2"}

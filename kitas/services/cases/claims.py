@@ -1,6 +1,7 @@
 """Officers claim a task so that two people do not work on it at once, and release it again; supervisors
 assign a task to a named officer of its lane and take one back. Only the officer holding an officer's
-task may decide it (``CaseStep.check_claim``); everyone sees who holds it."""
+task may decide it (``CaseStep.check_claim``); everyone sees who holds it. Nobody claims, or is given, a task
+the diagram's four-eyes rule keeps them from (``CaseStep.check_four_eyes``)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def claim_task(reference: str, task_id: str, user: User) -> HumanTask:
             return task
         if task.claimed_by_id is not None:
             raise _held_by(task)
+        step.check_four_eyes(task, user)
         task.claimed_by_id = user.id
         task.claimed_at = step.now
         step.audit("task_claimed", {"task": task.element_id, "task_id": task_id}, user=user)
@@ -60,6 +62,7 @@ def assign_task(reference: str, task_id: str, supervisor: User, officer_id: int)
             )
         if task.claimed_by_id == officer.id:
             return task
+        step.check_four_eyes(task, officer, assigning=True)
         previous = task.claimed_by_id
         task.claimed_by_id = officer.id
         task.claimed_at = step.now

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from engine import EngineError, NotWaiting, ScriptError, StateError, TaskNotReady
+from engine import EngineError, NotWaiting, PerformerBarred, ScriptError, StateError, TaskNotReady
 from forms.texts import Message
 
 from ..errors import CaseCannotGoOn, CaseStateUnreadable, Conflict, ServiceError
 from ..incidents import records as incidents
+from .four_eyes import YOU_VERIFIED
 
 T = TypeVar("T")
 
@@ -27,6 +28,8 @@ def guard_engine(action: Callable[[], T], reference: str) -> T:
 
 def service_error(exc: EngineError, reference: str) -> ServiceError:
     """The service error an engine error of a case becomes."""
+    if isinstance(exc, PerformerBarred):  # the unit of work checks first; this is the engine's own refusal
+        return Conflict(YOU_VERIFIED)
     if isinstance(exc, TaskNotReady | NotWaiting):
         return Conflict(Message("case %(reference)s: %(problem)s", reference=reference, problem=_problem(exc)))
     if isinstance(exc, ScriptError):

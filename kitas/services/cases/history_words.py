@@ -20,6 +20,7 @@ from workflows import Catalog
 
 from ...models import Application, AuditEvent, User
 from ...money import rupiah
+from .four_eyes import SENT_BACK
 from .invitation_mail import INVITED
 from .invitations import CORRECTED, REGISTERED
 
@@ -42,6 +43,7 @@ OFFICER_ONLY = frozenset(
         "group_payment_not_applied",
         "permit_downloaded",
         "answers_changed",
+        SENT_BACK,  # the reason is for the verifier, not the applicant
     }
 )
 
@@ -152,6 +154,7 @@ EVENT_WORDS: dict[str, Callable[[Words], str]] = {
         "Application started by the sponsor in the group application %(group)s", group=w.text("group")
     ),
     "task_completed": lambda w: Message("%(task)s: done", task=w.step()),
+    SENT_BACK: lambda w: Message("Sent back to verification by the supervisor: %(reason)s", reason=w.text("reason")),
     "answers_changed": lambda w: Message("Answers changed before sending: %(step)s", step=w.step("step")),
     "task_claimed": lambda w: Message("Task claimed: %(task)s", task=w.step()),
     "task_released": lambda w: Message("Task released: %(task)s", task=w.step()),

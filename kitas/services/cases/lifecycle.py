@@ -18,7 +18,7 @@ from ..accounts.fields import normalize_email
 from ..audit.refusals import record_refusal
 from ..deployments import definition_form, latest_definition, process_model
 from ..errors import CaseCannotGoOn, InvalidInput, NotFound, ServiceError
-from . import sponsor_limits
+from . import four_eyes, sponsor_limits
 from .access import can_see_case
 from .engine_errors import guard_engine
 from .form_rules import rule_context
@@ -200,12 +200,19 @@ def complete_in_step(
         raise InvalidInput(refused)
     # The task itself first: if it fails, the step is rolled back and the form is shown again.
     try:
-        completion = step.run(lambda runtime: runtime.complete_user_task(task.task_id, clean, run_on=False))
+        completion = step.run(
+            lambda runtime: runtime.complete_user_task(
+                task.task_id, clean, run_on=False, performer=four_eyes.performer(user)
+            )
+        )
     except CaseCannotGoOn as failure:
         failure.element_id = failure.element_id or task.element_id
         raise
     fields = list(completion.changed) if completion is not None else sorted(clean)
     step.audit("task_completed", {"task": task.element_id, "task_id": task.task_id, "changed": fields}, user=user)
+    reason = four_eyes.send_back_in(clean)
+    if reason is not None:
+        step.audit(four_eyes.SENT_BACK, {"task": task.element_id, "task_id": task.task_id, "reason": reason}, user=user)
     # Then the engine tasks after it: one that fails is kept waiting as an incident, the submission stays.
     step.run(lambda runtime: runtime.run_engine())
 

@@ -25,7 +25,7 @@ from .. import documents
 from ..audit.refusals import audited_refusals
 from ..deployments import definition_form, element_names
 from ..errors import CaseCannotGoOn, Conflict, InvalidInput
-from . import sponsor_limits
+from . import four_eyes, sponsor_limits
 from .access import OFFICER_ROLES
 from .answers import changed_answers, checks_answers, mark_checked, with_check
 from .form_rules import rule_context
@@ -46,6 +46,9 @@ class TaskPage:
     documents: dict[str, Document]
     sections: list[CaseSection] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # Four eyes (four_eyes.py): why this reader may not take the task, and the supervisor's send-back reason.
+    barred: Message | None = None
+    sent_back: str | None = None
 
 
 class TaskFormConflict(Conflict):
@@ -108,7 +111,10 @@ def open_task_page(reference: str, task_id: str, user: User, language: str | Non
         with audited_refusals(user, "application", application.id, task_id=task_id):
             check_lane(application, task, user)
     form = _form_of(application, task, language)
-    data = read_runtime(application).task_data(task_id)
+    runtime = read_runtime(application)
+    data = runtime.task_data(task_id)
+    officers_task = task.role in OFFICER_ROLES
+    barred = four_eyes.YOU_VERIFIED if officers_task and four_eyes.barred(runtime.not_by(task_id), user) else None
     values = forms.known_data(form, task.draft if task.draft is not None else data) if form else {}
     sections = summary_sections(
         application, data, exclude=task.element_id, lanes=_readable_lanes(task), language=language, review=True
@@ -116,7 +122,8 @@ def open_task_page(reference: str, task_id: str, user: User, language: str | Non
     ids = document_ids(form, values) | {i for section in sections for i in section.document_ids}
     found = documents.documents_by_public_ids(ids, application_id=application.id)
     named = localized(task, element_names(application.definition, language))
-    return TaskPage(application, named, form, values, found, sections)
+    sent_back = four_eyes.sent_back_reason(data) if officers_task else None
+    return TaskPage(application, named, form, values, found, sections, barred=barred, sent_back=sent_back)
 
 
 def save_draft(

@@ -60,6 +60,7 @@ from ..permits import issuance as permits
 from . import invitation_mail, notices
 from .access import OFFICER_ROLES, can_see_case, is_named_sponsor
 from .engine_errors import cannot_go_on, service_error
+from .four_eyes import YOU_VERIFIED, barred, they_verified
 from .invitation_mail import INVITED
 from .projections import sync_projections
 from .search_columns import case_columns
@@ -146,7 +147,9 @@ class CaseStep:
 
     def check_claim(self, task: HumanTask, user: User) -> None:
         """Conflict unless the user may decide the task: an officer's task must be claimed by them
-        (``NOT_CLAIMED``), and nobody decides a task another officer holds."""
+        (``NOT_CLAIMED``), nobody decides a task another officer holds, and nobody one the diagram's
+        four-eyes rule keeps them from (``check_four_eyes``)."""
+        self.check_four_eyes(task, user)
         if task.claimed_by_id is None and task.role in OFFICER_ROLES:
             raise Conflict(NOT_CLAIMED)
         if task.claimed_by_id is not None and task.claimed_by_id != user.id:
@@ -154,6 +157,14 @@ class CaseStep:
             raise Conflict(
                 Message("this task is claimed by %(officer)s", officer=claimer.label if claimer else ANOTHER_OFFICER)
             )
+
+    def check_four_eyes(self, task: HumanTask, user: User, *, assigning: bool = False) -> None:
+        """Conflict when the diagram's four-eyes rule keeps the user from this task (they did a step it names);
+        ``assigning``: the refusal names them, for the supervisor giving them the task."""
+        if task.role not in OFFICER_ROLES or not self.model.not_by_performer_of:
+            return
+        if barred(self.runtime.not_by(task.task_id), user):
+            raise Conflict(they_verified(user) if assigning else YOU_VERIFIED)
 
     def check_version(self, expected: int | None) -> None:
         """Conflict when the case changed since the page that posted was opened."""

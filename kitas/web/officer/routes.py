@@ -104,7 +104,7 @@ def assign(reference: str, task_id: str) -> ResponseReturnValue:
     officer = request.form.get("officer", type=int)
     try:
         task = claims.assign_task(reference, task_id, signed_in_user(), officer or 0)
-    except NotFound as exc:
+    except (NotFound, Conflict) as exc:  # no such officer; one the four-eyes rule keeps from the task
         flash(message_of(exc), "warning")
         return redirect(url_for("officer.task", reference=reference, task_id=task_id))
     flash(_("The task was given to %(name)s.", name=task.claimed_by.full_name if task.claimed_by else ""), "success")
