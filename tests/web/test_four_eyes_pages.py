@@ -61,6 +61,8 @@ def test_the_officer_who_verified_cannot_claim_be_given_or_decide_the_approval(
     assert case_of(users["applicant"]).status == "awaiting_approval"
     # A supervisor cannot hand it to her either, and is told why.
     sam = login_as(users["supervisor"])
+    offered = sam.get(url).get_data(as_text=True).split('data-testid="assign"')[1].split("</form>")[0]
+    assert "Dora Dual" not in offered and "Sam Supervisor" in offered  # she is not offered
     given = sam.post(url + "/assign", data={"officer": dora.id}, follow_redirects=True).get_data(as_text=True)
     assert "Dora Dual verified this case; another supervisor must approve it (four eyes)" in given
     assert open_task_row(application.id, "supervisor_approval").claimed_by_id is None

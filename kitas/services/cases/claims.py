@@ -13,8 +13,10 @@ from ...extensions import db
 from ...models import HumanTask, Role, User, user_roles
 from ..errors import Conflict, Forbidden, NotFound
 from .access import OFFICER_ROLES
+from ..deployments import process_model
+from . import four_eyes
 from .lifecycle import find_case
-from .unit_of_work import ANOTHER_OFFICER, CaseStep, case_step
+from .unit_of_work import ANOTHER_OFFICER, CaseStep, case_step, read_runtime
 
 SUPERVISOR = "supervisor"
 
@@ -109,11 +111,19 @@ def officers_for(role: str) -> list[User]:
 
 
 def assignable_officers(task_id: str, user: User) -> list[User]:
-    """For a supervisor: the officers of the task's lane it can be given to; nobody for anyone else."""
+    """For a supervisor: the officers of the task's lane it can be given to (not those the diagram's four-eyes
+    rule keeps from it); nobody for anyone else."""
     if not user.has_role(SUPERVISOR):
         return []
-    role = db.session.scalar(select(HumanTask.role).where(HumanTask.task_id == task_id))
-    return officers_for(role) if role else []
+    task = db.session.scalars(select(HumanTask).where(HumanTask.task_id == task_id)).first()
+    if task is None or not task.role:
+        return []
+    officers = officers_for(task.role)
+    application = task.application
+    if officers and process_model(application.definition).not_by_performer_of:
+        not_by = read_runtime(application).not_by(task_id)  # four eyes: nobody it would be refused to
+        officers = [officer for officer in officers if not four_eyes.barred(not_by, officer)]
+    return officers
 
 
 def _held_by(task: HumanTask) -> Conflict:
