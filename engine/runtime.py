@@ -359,7 +359,7 @@ class CaseRuntime:
         named: list[str] = list(rules.get(task.task_spec.bpmn_id, ()))
         workflow = task.workflow
         while workflow is not self.workflow:  # up through the call activities that run this subprocess
-            caller = self.workflow.get_task_from_id(workflow.parent_task_id)
+            caller = self._find(str(workflow.parent_task_id))
             if caller is None:
                 break
             named.extend(rules.get(caller.task_spec.bpmn_id, ()))

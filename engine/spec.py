@@ -333,7 +333,9 @@ def _check_performer_rule_owners(bpmn: str | bytes, problems: list[tuple[str, st
     for node in root.iter(f"{_SPIFF_NS}property"):
         if node.get("name") != NOT_BY_PERFORMER_PROPERTY:
             continue
-        owner = node.getparent().getparent().getparent() if node.getparent() is not None else None
+        owner = node
+        for _ in range(3):  # property -> properties -> extensionElements -> the element
+            owner = owner.getparent() if owner is not None else None
         if owner is None or owner.tag not in _RULE_OWNERS:
             element = owner.get("id") if owner is not None and owner.get("id") else "(document)"
             problems.append((element, f"{NOT_BY_PERFORMER_PROPERTY} belongs on a user task or a call activity"))
