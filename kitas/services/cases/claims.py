@@ -11,10 +11,10 @@ from forms.texts import Message
 
 from ...extensions import db
 from ...models import HumanTask, Role, User, user_roles
-from ..errors import Conflict, Forbidden, NotFound
-from .access import OFFICER_ROLES
 from ..deployments import process_model
+from ..errors import Conflict, Forbidden, NotFound
 from . import four_eyes
+from .access import OFFICER_ROLES
 from .lifecycle import find_case
 from .unit_of_work import ANOTHER_OFFICER, CaseStep, case_step, read_runtime
 
