@@ -3,7 +3,9 @@
 A deployment is refused with every problem named by its element id: a diagram
 that does not parse, a user task whose form file does not exist, a lane that
 maps to no known role, a user task outside every lane, a script, condition,
-timer or decision-table expression that the sandbox refuses to compile.
+timer or decision-table expression that the sandbox refuses to compile, a
+four-eyes rule (``notByPerformerOf``) naming no user task of the bundle or set on
+an element that is neither a user task nor a call activity.
 
 A diagram may call other processes (``<bpmn:callActivity calledElement=...>``,
 the shared steps); the called diagrams are parsed with it as one bundle. A call
