@@ -107,6 +107,8 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why it was escalated: the element id of the diagram's (non-interrupting) timer that fired on it.
+    escalated_by: Mapped[str | None] = mapped_column(String(100))
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # "Save and continue later": the form input kept until the task is completed.
