@@ -2,7 +2,8 @@
 
 ``case_milestone`` holds a case's milestones (paid, corrections requested, decided, completed, an
 officer's decision), written by the unit of work's save; the dashboard's figures read it and never a
-workflow state. ``human_task.escalated_by`` names the diagram's timer that escalated the task.
+workflow state. ``human_task.escalated_by`` names the diagram's timer that escalated the task, and
+``ix_human_task_step_office`` counts open and late tasks per step and office from the index alone.
 
 The backfill takes what the audit trail and the case rows already say: ``paid`` from the first
 ``payment_confirmed`` row of each case, ``completed`` from ``closed_at`` (with the final status), and
@@ -51,6 +52,7 @@ def upgrade():
     op.create_index("ix_case_milestone_case", "case_milestone", ["application_id", "kind"], unique=False)
     # Plain ADD COLUMN (no table copy on SQLite: many tables point at human_task's case).
     op.add_column("human_task", sa.Column("escalated_by", sa.String(length=100), nullable=True))
+    op.create_index("ix_human_task_step_office", "human_task", ["element_id", "office_id", "due_at"], unique=False)
     _backfill(op.get_bind())
 
 
@@ -140,6 +142,7 @@ def _json(text):
 
 
 def downgrade():
+    op.drop_index("ix_human_task_step_office", table_name="human_task")
     op.drop_column("human_task", "escalated_by")
     op.drop_index("ix_case_milestone_case", table_name="case_milestone")
     op.drop_index("ix_case_milestone_kind_day", table_name="case_milestone")

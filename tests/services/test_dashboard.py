@@ -21,9 +21,7 @@ WIB = ZoneInfo("Asia/Jakarta")
 
 
 def _figure(user: Any, key: str) -> dashboard.Figure:
-    found = dashboard.figure(user, key, "en")
-    assert found is not None
-    return found
+    return dashboard.figure(user, key, "en")
 
 
 def _milestones(application_id: int) -> list[tuple[str, int | None, str | None, str | None]]:

@@ -17,9 +17,10 @@ from sqlalchemy import insert, select
 from workflows.milestones import milestone_rules
 
 from ...extensions import db
-from ...i18n import DEFAULT_TIME_ZONE
 from ...models import Application, CaseMilestone, Office
 
+# A case without an office counts its days in WIB, the zone of the service's home office.
+HOME_ZONE = "Asia/Jakarta"
 _TABLE = CaseMilestone.__table__
 
 
@@ -34,7 +35,7 @@ class OfficerDecision:
 def case_day(application: Application, at: datetime) -> date:
     """The calendar day of ``at`` in the case's office's zone (WIB for a case without an office)."""
     office = db.session.get(Office, application.office_id) if application.office_id is not None else None
-    return at.astimezone(ZoneInfo(office.time_zone if office else DEFAULT_TIME_ZONE)).date()
+    return at.astimezone(ZoneInfo(office.time_zone if office else HOME_ZONE)).date()
 
 
 def record_milestones(

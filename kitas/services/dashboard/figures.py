@@ -20,9 +20,9 @@ from forms.texts import Message
 from workflows import catalog
 
 from ...extensions import app_clock, db
-from ...i18n import DEFAULT_TIME_ZONE
 from ...models import HumanTask, Office, User
 from ..cases.access import OFFICER_ROLES
+from ..cases.milestones import HOME_ZONE
 from ..deployments import element_names, latest_definition
 from ..errors import Forbidden
 from ..offices.scope import visible_office_ids
@@ -68,7 +68,7 @@ def scope_of(user: User, language: str | None) -> Scope:
     """The reader's scope, now."""
     require_supervisor(user)
     now = app_clock().now()
-    return Scope(visible_office_ids(user), now, now.astimezone(ZoneInfo(DEFAULT_TIME_ZONE)).date(), language)
+    return Scope(visible_office_ids(user), now, now.astimezone(ZoneInfo(HOME_ZONE)).date(), language)
 
 
 def office_names(language: str | None = None) -> dict[int | None, str]:

@@ -6,7 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from forms.texts import Message
+
 from ...models import User
+from ..errors import NotFound
 from . import chart, throughput
 from .figures import WINDOW_DAYS, Figure, Scope, late_tasks, open_tasks_per_step, scope_of
 
@@ -39,7 +42,12 @@ def dashboard(user: User, language: str | None = None) -> Dashboard:
     return Dashboard(figures, chart.daily_chart(flow), scope.today - timedelta(days=WINDOW_DAYS - 1), scope.today)
 
 
-def figure(user: User, key: str, language: str | None = None) -> Figure | None:
-    """One figure by its key, for the CSV export (None for a key there is not)."""
+def figure(user: User, key: str, language: str | None = None) -> Figure:
+    """One figure by its key, for the CSV export; NotFound names a key there is not and the keys there are."""
+    scope = scope_of(user, language)
     build = BUILDERS.get(key)
-    return build(scope_of(user, language)) if build else None
+    if build is None:
+        raise NotFound(
+            Message("there is no figure %(key)s; the figures are %(keys)s", key=key, keys=", ".join(FIGURES))
+        )
+    return build(scope)
