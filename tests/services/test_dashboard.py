@@ -165,7 +165,7 @@ def test_open_and_late_tasks_per_step_office_and_officer(worker: int, users: dic
 
     claim_task(first.reference, claimed.task_id, users["verifier"])
     assert ["Verify documents", "no office", 2, 2] in _figure(users["admin"], "steps").rows
-    assert sorted(_figure(users["admin"], "late").rows) == [["Vera Verifier", 1, 0], ["nobody (unclaimed)", 1, 0]]
+    assert sorted(_figure(users["admin"], "late").rows) == [["Vera Verifier", 1, 0], ["Nobody (unclaimed)", 1, 0]]
 
 
 def test_an_escalated_task_names_its_timer_and_since_when(worker: int, users: dict[str, Any], clock: Any) -> None:
@@ -182,10 +182,10 @@ def test_an_escalated_task_names_its_timer_and_since_when(worker: int, users: di
     late = dashboard.late_work(users["supervisor"], "en")
     assert late.total == 0  # a supervisor without an office sees no office's cases
     late = dashboard.late_work(users["admin"], "en")
-    assert late.total == 1 and late.groups[0][0] == "nobody (unclaimed)"
+    assert late.total == 1 and late.groups[0][0] == "Nobody (unclaimed)"
     assert late.groups[0][1][0].reference == application.reference
     assert late.groups[0][1][0].sla.escalated_by == "Verification SLA (5 days)"
-    assert _figure(users["admin"], "late").rows == [["nobody (unclaimed)", 1, 1]]
+    assert _figure(users["admin"], "late").rows == [["Nobody (unclaimed)", 1, 1]]
 
 
 def test_time_left_before_the_due_time(worker: int, users: dict[str, Any], clock: Any) -> None:

@@ -108,6 +108,6 @@ def test_late_work_per_officer_links_each_task(users: dict[str, Any], login_as: 
     task = open_task_row(application.id, "verify_documents")
     page = client.get("/officer/late").get_data(as_text=True)
     assert "1 late task in your offices" in page
-    assert "nobody (unclaimed)" in page
+    assert "Nobody (unclaimed)" in page
     assert f'href="/officer/cases/{application.reference}/tasks/{task.task_id}"' in page
     assert "late by 3 h 0 min" in page and "Verification SLA (5 days)" in page

@@ -12,7 +12,7 @@ from datetime import date
 from .figures import Figure
 
 WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 40, 10, 12, 36
+LEFT, RIGHT, TOP, BOTTOM = 40, 28, 12, 36
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,8 @@ def daily_chart(flow: Figure) -> DailyChart:
         height=HEIGHT,
         arrivals=points(1),
         completions=points(2),
-        x_ticks=[Tick(x(i), row[0]) for i, row in enumerate(rows) if i % 7 == 0 or i == len(rows) - 1],
+        # a tick a week, counted back from the last day (today)
+        x_ticks=[Tick(x(i), row[0]) for i, row in enumerate(rows) if (len(rows) - 1 - i) % 7 == 0],
         y_ticks=[Tick(y(top * step // 4), str(top * step // 4)) for step in range(5)],
         plot=(LEFT, TOP, right, bottom),
         total_arrivals=sum(row[1] for row in rows),

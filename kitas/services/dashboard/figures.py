@@ -28,7 +28,7 @@ from ..errors import Forbidden
 from ..offices.scope import visible_office_ids
 
 NO_OFFICE = Message("no office")
-NOBODY = Message("nobody (unclaimed)")
+NOBODY = Message("Nobody (unclaimed)")
 WINDOW_DAYS = 30
 
 

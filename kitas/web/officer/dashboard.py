@@ -8,10 +8,11 @@ import io
 from datetime import date
 from typing import Any
 
+from babel.dates import format_date
 from flask import Response, render_template
 from flask.typing import ResponseReturnValue
 
-from kitas.i18n import current_language, local_date, translate
+from kitas.i18n import current_language, translate
 from kitas.services import dashboard as dashboard_service
 
 from ..access import signed_in_user
@@ -62,5 +63,11 @@ def task_sla(page: Any) -> dashboard_service.late.Sla:
 
 @bp.app_template_filter("day_label")
 def day_label(value: date) -> str:
-    """A day of a figure in the reader's language."""
-    return local_date(value)
+    """A day of a figure in the reader's language: ``5 Jan 2026`` / ``5 Jan 2026``."""
+    return format_date(value, "d MMM y", locale=current_language())
+
+
+@bp.app_template_filter("day_short")
+def day_short(value: date) -> str:
+    """A day on the chart's axis, short: ``5 Jan`` / ``5 Jan`` (Indonesian month abbreviations)."""
+    return format_date(value, "d MMM", locale=current_language())
