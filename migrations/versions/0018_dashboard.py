@@ -84,14 +84,22 @@ def _backfill(bind):
             }
         )
 
-    paid = bind.execute(
+    # Paid: the provider's confirmed notice, or the payment message delivered to the case (the first of either).
+    paid = {}
+    notices = bind.execute(
         sa.text(
-            "SELECT application_id, MIN(occurred_at) AS at FROM audit_event "
-            "WHERE action = 'payment_confirmed' AND application_id IS NOT NULL GROUP BY application_id"
+            "SELECT application_id, occurred_at, action, detail FROM audit_event "
+            "WHERE action IN ('payment_confirmed', 'message_delivered') AND application_id IS NOT NULL "
+            "ORDER BY id"
         )
     )
-    for row in paid:
-        add(row.application_id, "paid", row.at)
+    for row in notices:
+        detail = row.detail if isinstance(row.detail, dict) else _json(row.detail)
+        if row.action == "message_delivered" and detail.get("message") != "payment_received":
+            continue
+        paid.setdefault(row.application_id, row.occurred_at)
+    for application_id, at in paid.items():
+        add(application_id, "paid", at)
     for case in cases.values():
         if case.closed_at is not None:
             add(case.id, "completed", case.closed_at, element_id=case.status)
@@ -116,10 +124,8 @@ def _backfill(bind):
             detail = row.detail if isinstance(row.detail, dict) else _json(row.detail)
             add(row.application_id, "officer_decision", row.occurred_at, row.actor_id, detail.get("task"))
     if rows:
-        table = sa.table(
-            "case_milestone",
-            *(sa.column(name) for name in rows[0]),
-        )
+        types = {"at": sa.DateTime(), "day": sa.Date()}
+        table = sa.table("case_milestone", *(sa.column(name, types.get(name)) for name in rows[0]))
         if bind.dialect.name == "sqlite":
             for row in rows:  # SQLite stores naive UTC (the models' UTCDateTime)
                 row["at"] = row["at"].astimezone(UTC).replace(tzinfo=None)

@@ -111,3 +111,15 @@ def test_late_work_per_officer_links_each_task(users: dict[str, Any], login_as: 
     assert "Nobody (unclaimed)" in page
     assert f'href="/officer/cases/{application.reference}/tasks/{task.task_id}"' in page
     assert "late by 3 h 0 min" in page and "Verification SLA (5 days)" in page
+
+
+def test_an_admin_let_in_for_the_dashboard_opens_late_cases_on_the_admins_page(
+    users: dict[str, Any], login_as: Any, clock: Any
+) -> None:
+    application = start_until_verification(users)
+    clock.advance(days=6)
+    client = login_as(users["admin"])
+    assert client.get("/officer/").status_code == 200
+    page = client.get("/officer/late").get_data(as_text=True)
+    assert f'href="/admin/cases/{application.reference}"' in page and 'data-testid="nav-dashboard"' in page
+    assert 'data-testid="nav-dashboard"' not in login_as(users["verifier"]).get("/officer/").get_data(as_text=True)
