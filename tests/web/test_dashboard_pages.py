@@ -8,8 +8,10 @@ import io
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 
 from kitas.extensions import db
+from kitas.models import Application, Office, officer_offices
 from kitas.services.cases import timers
 from kitas.services.dashboard import FIGURES
 from tests.services.helpers import request_corrections, start_until_verification
@@ -101,16 +103,35 @@ def test_the_task_page_shows_its_sla_and_why_it_was_escalated(users: dict[str, A
 
 def test_late_work_per_officer_links_each_task(users: dict[str, Any], login_as: Any, clock: Any) -> None:
     application = start_until_verification(users)
-    client = login_as(users["admin"])
+    office = Office(
+        code="JKS",
+        name="Kantor Imigrasi Jakarta Selatan",
+        city="Jakarta Selatan",
+        address="Jl. 1",
+        time_zone="Asia/Jakarta",
+        opens="08:00",
+        closes="16:00",
+        working_days="1,2,3,4,5",
+        active=True,
+    )
+    db.session.add(office)
+    db.session.flush()
+    db.session.get(Application, application.id).office_id = office.id
+    open_task_row(application.id, "verify_documents").office_id = office.id
+    db.session.execute(insert(officer_offices), [{"user_id": users["supervisor"].id, "office_id": office.id}])
+    db.session.commit()
+    client = login_as(users["supervisor"])
     assert 'data-testid="no-late-work"' in client.get("/officer/late").get_data(as_text=True)
     clock.advance(days=5, hours=3)
     timers.fire_due_timers("test")
     task = open_task_row(application.id, "verify_documents")
     page = client.get("/officer/late").get_data(as_text=True)
     assert "1 late task in your offices" in page
-    assert "Nobody (unclaimed)" in page
+    assert "Nobody (unclaimed)" in page and "Kantor Imigrasi Jakarta Selatan (Jakarta Selatan)" in page
     assert f'href="/officer/cases/{application.reference}/tasks/{task.task_id}"' in page
     assert "late by 3 h 0 min" in page and "Verification SLA (5 days)" in page
+    steps = _csv(client.get("/officer/dashboard/steps.csv"))
+    assert steps[1:] == [["Verify documents", "Kantor Imigrasi Jakarta Selatan (Jakarta Selatan)", "1", "1"]]
 
 
 def test_an_admin_let_in_for_the_dashboard_opens_late_cases_on_the_admins_page(
