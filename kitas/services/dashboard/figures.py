@@ -9,7 +9,7 @@ the cases without an office included). Every statement reads an index range of o
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -41,7 +41,6 @@ class Figure:
     headers: list[Message]
     rows: list[list[Any]]
     note: Message | None = None
-    links: list[str | None] = field(default_factory=list)  # per row: a page that shows the row's tasks
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def scope_of(user: User, language: str | None) -> Scope:
     return Scope(visible_office_ids(user), now, now.astimezone(ZoneInfo(HOME_ZONE)).date(), language)
 
 
-def office_names(language: str | None = None) -> dict[int | None, str]:
+def office_names() -> dict[int | None, str]:
     """Office id -> its name and city; None -> "no office"."""
     names: dict[int | None, str] = {None: NO_OFFICE}
     for office in db.session.scalars(select(Office)):
