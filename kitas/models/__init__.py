@@ -6,6 +6,7 @@ from .definition import ProcessDefinition
 from .document import Document
 from .group import ApplicationGroup, GroupBill, GroupBillItem
 from .incident import INCIDENT_KINDS, Incident
+from .milestone import MILESTONE_KINDS, CaseMilestone
 from .notification import Notification, Reminder
 from .office import Office, officer_offices
 from .payment import Payment, PaymentEvent
@@ -22,11 +23,13 @@ __all__ = [
     "AuditQuota",
     "AuditEvent",
     "AuditSeal",
+    "CaseMilestone",
     "Document",
     "GroupBill",
     "GroupBillItem",
     "HumanTask",
     "INCIDENT_KINDS",
+    "MILESTONE_KINDS",
     "Incident",
     "LoginAttempt",
     "Notification",

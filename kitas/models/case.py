@@ -88,6 +88,8 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
         Index("ix_human_task_type", "role", "kitas_type", "created_at", postgresql_include=INBOX_COLUMNS),
         Index("ix_human_task_index", "role", "index_code", "created_at", postgresql_include=INBOX_COLUMNS),
         Index("ix_human_task_office", "role", "office_id", "created_at", postgresql_include=INBOX_COLUMNS),
+        # The dashboard's open and late tasks per step and office (migration 0018_dashboard): an index-only scan.
+        Index("ix_human_task_step_office", "element_id", "office_id", "due_at"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("application.id", ondelete="CASCADE"))
@@ -107,6 +109,8 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why it was escalated: the element id of the diagram's (non-interrupting) timer that fired on it.
+    escalated_by: Mapped[str | None] = mapped_column(String(100))
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # "Save and continue later": the form input kept until the task is completed.

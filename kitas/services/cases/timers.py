@@ -67,7 +67,8 @@ def fire_timer(timer_id: int, owner: str) -> str:
         if not timer.interrupting and timer.attached_to:
             for task in step.tasks().values():
                 if task.element_id == timer.attached_to:
-                    task.escalated_at = task.escalated_at or step.now
+                    if task.escalated_at is None:
+                        task.escalated_at, task.escalated_by = step.now, timer.element_id
         step.audit(
             "timer_fired",
             {

@@ -62,6 +62,7 @@ from .access import OFFICER_ROLES, can_see_case, is_named_sponsor
 from .engine_errors import cannot_go_on, service_error
 from .four_eyes import YOU_VERIFIED, barred, they_verified
 from .invitation_mail import INVITED
+from .milestones import OfficerDecision, record_milestones
 from .projections import sync_projections
 from .search_columns import case_columns
 from .sponsor_limits import sponsor_kind_of
@@ -253,6 +254,7 @@ class CaseStep:
                 ("incident_opened", {"case": application.reference, **_failure_detail(failed)}, None, "engine")
             )
         head = {"audit_seq": application.audit_seq, "audit_hash": application.audit_hash}
+        actor_id, decisions = self._deciders()
         if self._audits:
             head["audit_seq"], head["audit_hash"] = audit.append_to_case(application, self._audits)
             self._audits.clear()
@@ -277,10 +279,25 @@ class CaseStep:
             return
         before_tasks, before_timers = self._before or (set(), set())
         self._after = sync_projections(application, self.runtime, self.now, before_tasks, before_timers)
+        closed = values is not None and "closed_at" in values
+        record_milestones(application, previous_status, self.now, actor_id, decisions, closed)
         if application.status != previous_status:
             notices.status_changed(application, application.status, previous_status, link=link)
         if invite:
             invitation_mail.queue_invitation(application, invite)
+
+    def _deciders(self) -> tuple[int | None, list[OfficerDecision]]:
+        """Who acted in this step (the last person its audit rows name) and the officers' tasks it completed."""
+        actor_id = next((user.id for _, _, user, _ in reversed(self._audits) if user is not None), None)
+        tasks = self._tasks or {}
+        decisions = [
+            OfficerDecision(actor_id=user.id, element_id=task.element_id)
+            for action, detail, user, _ in self._audits
+            if action == "task_completed" and user is not None
+            for task in [tasks.get(str(detail.get("task_id")))]
+            if task is not None and task.role in OFFICER_ROLES
+        ]
+        return actor_id, decisions
 
     def _issue_permit(self, application: Application) -> str:
         """Create the case's permit in this step (once) and audit it; returns the path its holder downloads it at."""

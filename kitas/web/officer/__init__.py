@@ -1,5 +1,6 @@
-"""The officers' pages: task inbox, claim, verify, decide."""
+"""The officers' pages: task inbox, claim, verify, decide; the supervisors' dashboard and late work."""
 
+from . import dashboard
 from .routes import bp
 
-__all__ = ["bp"]
+__all__ = ["bp", "dashboard"]

@@ -19,7 +19,7 @@ from ..task_views import post_task, show_task
 from ..text import message_of
 
 bp = Blueprint("officer", __name__, url_prefix="/officer")
-require_roles(bp, "verifier", "supervisor")
+require_roles(bp, "verifier", "supervisor", "admin")
 
 TASK_TEMPLATE = "officer/task.html"
 
