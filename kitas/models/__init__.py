@@ -6,6 +6,7 @@ from .definition import ProcessDefinition
 from .document import Document
 from .group import ApplicationGroup, GroupBill, GroupBillItem
 from .incident import INCIDENT_KINDS, Incident
+from .note import CaseNote
 from .notification import Notification, Reminder
 from .office import Office, officer_offices
 from .payment import Payment, PaymentEvent
@@ -22,6 +23,7 @@ __all__ = [
     "AuditQuota",
     "AuditEvent",
     "AuditSeal",
+    "CaseNote",
     "Document",
     "GroupBill",
     "GroupBillItem",
