@@ -245,8 +245,8 @@ def _in_step(
             errors.setdefault(key, messages)
         for key, messages in sponsor_limits.step_problems(step.application, task, answers, data).items():
             errors.setdefault(key, messages)
-        for key, messages in corrections.problems(step.application, form, answers, data, context).items():
-            errors.setdefault(key, messages)
+        # A correction's own words win: "upload a new file" says more than "required" on a document asked for.
+        errors.update(corrections.problems(step.application, form, answers, data, context))
     # Another officer may hold the task: their draft is theirs, and so is the decision. An officer's task
     # nobody claimed takes neither a draft nor a decision until someone starts working on it.
     held_by_other = task.claimed_by_id not in (None, user.id)
