@@ -85,9 +85,7 @@ def test_a_round_carries_the_request_the_changes_and_an_empty_next_decision(kind
         {"item": "field:full_name", "old": old_name, "new": "Corrected Name"},
         {"item": "document:passport_scan", "old": "doc-1", "new": "doc-9"},
     ]
-    case.complete(
-        "submit_corrections", full_name="Corrected Name", passport_scan="doc-9", correction_changes=changes
-    )
+    case.complete("submit_corrections", full_name="Corrected Name", passport_scan="doc-9", correction_changes=changes)
     assert case.ready() == ["verify_documents"]
     second = _verify_task_data(case)
     # The next verification opens empty: no decision, no reason, no ticks, no checklist of the last round.

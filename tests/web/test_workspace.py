@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from kitas.extensions import db
-from kitas.models import AuditEvent
+from kitas.models import Application, AuditEvent
 from kitas.services.cases.unit_of_work import read_runtime
 from tests.services.helpers import start_until_verification
 from tests.uploads import pdf_bytes
@@ -45,19 +45,12 @@ def _ask(client: Any, url: str, rows: dict[str, int], ticks: dict[str, str]) -> 
 
 
 def _case_data(application_id: int) -> dict[str, Any]:
-    application = case_of_id(application_id)
+    application = db.session.get(Application, application_id)
+    assert application is not None
     return read_runtime(application).data
 
 
-def case_of_id(application_id: int) -> Any:
-    from kitas.models import Application
-
-    found = db.session.get(Application, application_id)
-    assert found is not None
-    return found
-
-
-def test_a_ticked_field_without_a_reason_is_refused_and_the_ticks_are_kept(users: dict[str, Any], login_as: Any) -> None:
+def test_a_tick_without_a_reason_is_refused_and_the_ticks_are_kept(users: dict[str, Any], login_as: Any) -> None:
     application = start_until_verification(users)
     client = login_as(users["verifier"])
     url, page = _claimed_verify_page(client, application)
@@ -70,6 +63,7 @@ def test_a_ticked_field_without_a_reason_is_refused_and_the_ticks_are_kept(users
     name_row = rows["field:full_name"]
     assert f'id="correction_items-{name_row}-reason-error"' in html
     assert "Say why this must be corrected" in html
+    assert f'href="#f-correction_items-{name_row}-reason">Reason for “Full name”' in html  # the summary names it
     assert re.search(rf'id="f-correction_items-{name_row}-change"[^>]*checked', html)  # the tick is kept
     assert 'value="Missing a digit."' in html  # and the other reason
     assert case_of(users["applicant"]).status == "in_verification"

@@ -95,6 +95,7 @@ class Workspace:
     choices: dict[str, Choice] = field(default_factory=dict)
     checks: dict[str, Check] = field(default_factory=dict)
     previous: Round | None = None
+    titles: dict[str, str] = field(default_factory=dict)  # error key of a tick's reason -> the item's label
 
     @property
     def document_ids(self) -> set[str]:
@@ -167,8 +168,8 @@ def opened_form(
         "required": [*required, *(form.schema.get("required") or [])],
     }
     # The officer's words (read-only) first, then the fields she must correct, then the step's own inputs.
-    order = [field.name for field in form.fields]
-    shown_first = [name for name in order if own[name].get("readOnly") or form.ui_schema.get(name, {}).get("ui:readonly")]
+    order = [item.name for item in form.fields]
+    shown_first = [item.name for item in form.fields if item.read_only]
     rest = [name for name in order if name not in shown_first]
     ui_schema = {**form.ui_schema, **ui, "ui:order": [*shown_first, *properties, *rest]}
     return forms.FormSpec(name=form.name, schema=schema, ui_schema=ui_schema)
@@ -244,6 +245,7 @@ def workspace(
     for index, item in enumerate(known.values()):
         row = posted.get(item.key) or {}
         space.choices[item.name] = Choice(index, item.key, row.get("change") is True, str(row.get("reason") or ""))
+        space.titles[f"{ITEMS}.{index}.reason"] = item.field.review_title
     checked = {row.get("document"): row for row in values.get(CHECKS) or [] if isinstance(row, Mapping)}
     documents = [item.name for item in known.values() if item.is_document and data.get(item.name)]
     for index, name in enumerate(documents):

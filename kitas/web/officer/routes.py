@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -67,7 +67,9 @@ def task(reference: str, task_id: str) -> ResponseReturnValue:
         url_for("officer.inbox"),
         done_message=_("Recorded in case %(reference)s.", reference=reference),
         saved_message=_("Draft saved. The task stays open for you in the task inbox."),
-        **_task_context(reference, task_id),
+        history=_history(reference),
+        officers=_officers(task_id),
+        notes=notes.notes_of(reference, signed_in_user()),
     )
 
 
@@ -86,7 +88,9 @@ def add_note(reference: str, task_id: str) -> ResponseReturnValue:
         notes.add_note(reference, signed_in_user(), text)
     except InvalidInput as exc:
         context = _task_context(reference, task_id, note_text=text, note_errors=exc.errors.get(notes.TEXT, []))
-        return show_task(reference, task_id, TASK_TEMPLATE, **context), 422
+        response = make_response(show_task(reference, task_id, TASK_TEMPLATE, **context))
+        response.status_code = 422
+        return response
     flash(_("Note saved. Only officers see it."), "success")
     return redirect(url_for("officer.task", reference=reference, task_id=task_id) + "#notes")
 
