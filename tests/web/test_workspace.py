@@ -156,14 +156,16 @@ def test_internal_notes_stay_with_officers(users: dict[str, Any], login_as: Any)
     assert refused.status_code == 422 and "Write the note before saving it." in refused.get_data(as_text=True)
     secret = "Sponsor phoned twice; check the contract date"
     assert client.post(url + "/notes", data={"note": secret}).status_code == 302
-    assert secret in client.get(url).get_data(as_text=True)
+    officer_page = client.get(url).get_data(as_text=True)
+    assert secret in officer_page and "Internal note added (officers only)" in officer_page  # in the history
     assert secret in login_as(users["supervisor"]).get(url).get_data(as_text=True)
     audit = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "note_added")).all()
     assert len(audit) == 1 and secret not in str(audit[0].detail)
     applicant = login_as(users["applicant"])
     assert applicant.post(url + "/notes", data={"note": "mine"}).status_code == 403
     for address in (f"/applications/{application.reference}", f"/applications/{application.reference}/timeline"):
-        assert secret not in applicant.get(address).get_data(as_text=True)
+        page = applicant.get(address).get_data(as_text=True)
+        assert secret not in page and "Internal note added" not in page  # not even that there is one
     export = applicant.get("/auth/profile/export")
     assert export.status_code == 200 and secret not in export.get_data(as_text=True)
     task = open_task_row(application.id, "verify_documents")

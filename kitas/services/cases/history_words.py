@@ -42,6 +42,7 @@ OFFICER_ONLY = frozenset(
         "group_payment_not_applied",
         "permit_downloaded",
         "answers_changed",
+        "note_added",
     }
 )
 
@@ -154,6 +155,7 @@ EVENT_WORDS: dict[str, Callable[[Words], str]] = {
     "task_completed": lambda w: Message("%(task)s: done", task=w.step()),
     "answers_changed": lambda w: Message("Answers changed before sending: %(step)s", step=w.step("step")),
     "task_claimed": lambda w: Message("Task claimed: %(task)s", task=w.step()),
+    "note_added": lambda w: Message("Internal note added (officers only)"),
     "task_released": lambda w: Message("Task released: %(task)s", task=w.step()),
     "task_assigned": lambda w: Message("Task given to %(officer)s: %(task)s", officer=w.text("officer"), task=w.step()),
     "task_taken_back": lambda w: Message(
