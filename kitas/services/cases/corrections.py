@@ -22,6 +22,7 @@ from workflows import catalog
 
 from ...models import Application
 from ..deployments import definition_form, process_model
+from .summary import shown_answer
 
 OPENS = "x-kitas-opens"
 # The names the verify form and the diagram share with this module.
@@ -268,5 +269,9 @@ def _round(stored: Mapping[str, Any], known: Mapping[str, Askable]) -> Round:
         if isinstance(row, Mapping) and isinstance(row.get("item"), str):
             item = known.get(row["item"])
             document = item.is_document if item else row["item"].startswith("document:")
-            found.changes.append(Change(label(row["item"]), row.get("old"), row.get("new"), document))
+            old, new = row.get("old"), row.get("new")
+            if item is not None and not document:  # option labels, not codes; rows as lines
+                old = None if old is None else shown_answer(item.field, old)
+                new = None if new is None else shown_answer(item.field, new)
+            found.changes.append(Change(label(row["item"]), old, new, document))
     return found

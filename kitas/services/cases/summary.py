@@ -114,6 +114,11 @@ def document_ids(form: forms.FormSpec | None, values: Mapping[str, Any]) -> set[
     return {str(values[f.name]) for f in form.fields if f.widget == "file" and values.get(f.name)}
 
 
+def shown_answer(item: forms.FormField, value: Any) -> Any:
+    """An answer as a reviewer reads it (option labels, rows as lines), for pages that show one on its own."""
+    return _shown(item, value, review=True)
+
+
 def _shown(item: forms.FormField, value: Any, review: bool = False) -> Any:
     """A value as a reviewer reads it: option labels instead of codes, rows as short lines."""
     if item.options:
