@@ -105,6 +105,8 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         # Uploaded documents: stored outside the web root; the size limit of one file.
         "KITAS_UPLOAD_DIR": env.get("KITAS_UPLOAD_DIR", str(instance_path / "uploads")),
         "KITAS_MAX_UPLOAD_BYTES": int(env.get("KITAS_MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
+        # PDF pages rendered as pictures for the officers, cached by document hash (safe to delete).
+        "KITAS_PREVIEW_DIR": env.get("KITAS_PREVIEW_DIR", str(instance_path / "previews")),
         # Documents in an S3-compatible bucket (s3://bucket/prefix) instead of KITAS_UPLOAD_DIR. Endpoint,
         # region and keys: ours first, then the usual AWS_* variables; unset keys leave boto3 its own
         # lookup (a profile, an instance role).

@@ -62,6 +62,7 @@ def app(database_url: str, clock: ManualClock, tmp_path_factory: pytest.TempPath
             # Tests post forms directly; the `csrf_on` fixture turns protection back on to test it.
             "WTF_CSRF_ENABLED": False,
             "KITAS_UPLOAD_DIR": str(tmp_path_factory.mktemp("uploads")),
+            "KITAS_PREVIEW_DIR": str(tmp_path_factory.mktemp("previews")),
             "KITAS_PAYMENT_WEBHOOK_SECRET": "test-webhook-secret",
             "KITAS_PUBLIC_URL": "http://kitas.test",
             # Scripts that hit their limits fail fast in tests; normal scripts need a fraction of this.

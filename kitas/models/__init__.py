@@ -7,6 +7,7 @@ from .document import Document
 from .group import ApplicationGroup, GroupBill, GroupBillItem
 from .incident import INCIDENT_KINDS, Incident
 from .milestone import MILESTONE_KINDS, CaseMilestone
+from .note import CaseNote
 from .notification import Notification, Reminder
 from .office import Office, officer_offices
 from .payment import Payment, PaymentEvent
@@ -24,6 +25,7 @@ __all__ = [
     "AuditEvent",
     "AuditSeal",
     "CaseMilestone",
+    "CaseNote",
     "Document",
     "GroupBill",
     "GroupBillItem",

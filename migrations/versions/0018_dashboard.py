@@ -11,7 +11,7 @@ The backfill takes what the audit trail and the case rows already say: ``paid`` 
 are changes of status that the audit rows do not name, so they are counted from this revision on.
 
 Revision ID: 0018_dashboard
-Revises: 0015_offices
+Revises: 0017_case_notes
 Create Date: 2026-12-01
 
 """

@@ -289,6 +289,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> I
             "KITAS_SMTP_HOST": "127.0.0.1",
             "KITAS_SMTP_PORT": mailbox.port,
             "KITAS_UPLOAD_DIR": str(tmp / "uploads"),
+            "KITAS_PREVIEW_DIR": str(tmp / "previews"),
             "KITAS_PAYMENT_WEBHOOK_SECRET": secrets.token_hex(32),
             # Replaced by the real address as soon as the port is bound (below).
             "KITAS_PUBLIC_URL": "http://127.0.0.1",

@@ -139,8 +139,7 @@ def upload_documents(page: Any, words: Words, reference: str, folder: Path) -> N
 def verifier_approves_documents(page: Any, words: Words, reference: str) -> None:
     open_from_inbox(page, words, reference, "Verify documents")
     expect(page.get_by_text(APPLICANT_DATA["passport_number"]).first).to_be_visible()
-    previews = page.get_by_test_id("document-previews")
-    expect(previews.locator("iframe, img")).to_have_count(len(DOCUMENTS))
+    expect(page.get_by_test_id("workspace-documents").locator("[data-viewer]")).to_have_count(len(DOCUMENTS))
     page.get_by_label(words("Approve: the documents are complete and correct")).check()
     page.get_by_role("button", name=words("Record decision")).click()
     expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()

@@ -290,22 +290,72 @@ def open_from_inbox(page: Any, words: Words, reference: str, task_name: str) -> 
     expect(page.get_by_test_id("claimed-by-me")).to_have_text(words("You are working on this task"))
 
 
-def verifier_approves(page: Any, words: Words, reference: str) -> None:
-    """The verifier sees the six documents previewed and approves without an interview."""
-    open_from_inbox(page, words, reference, "Verify documents")
-    expect(page.get_by_text(APPLICANT_DATA["passport_number"]).first).to_be_visible()
-    previews = page.get_by_test_id("document-previews")
-    expect(previews.locator("iframe, img")).to_have_count(len(DOCUMENTS))
-    for image in previews.locator("img").all():
+def check_previews(page: Any, words: Words) -> None:
+    """Every document is shown beside the answers: a PDF as its pages rendered to pictures on the server (so
+    any browser shows them), an image as it is; both zoom, an image turns a quarter."""
+    documents = page.get_by_test_id("workspace-documents")
+    expect(documents.locator("[data-viewer]")).to_have_count(len(DOCUMENTS))
+    for image in documents.locator("img").all():
+        image.scroll_into_view_if_needed()
         expect(image).to_have_js_property("complete", True)
         assert image.evaluate("img => img.naturalWidth") > 0, f"the preview {image.get_attribute('alt')} is broken"
-    for frame in previews.locator("iframe").all():
-        # Headless chromium has no PDF viewer to look into: check what the frame was served instead.
-        served = page.request.get(frame.get_attribute("src"))
-        assert served.ok and served.headers["content-type"] == "application/pdf", (
-            f"the preview {frame.get_attribute('title')} was served as {served.status} {served.headers}"
-        )
-        assert served.body().startswith(b"%PDF-")
+    page_picture = documents.get_by_test_id("pdf-page").first
+    served = page.request.get(page_picture.get_attribute("src"))
+    assert served.ok and served.headers["content-type"] == "image/png" and served.body().startswith(b"\x89PNG")
+    viewer = documents.locator("[data-viewer]").filter(has=page.locator("[data-rotatable]")).first
+    viewer.get_by_role("button", name=words("Zoom in")).click()
+    expect(viewer.locator("[data-viewer-body]")).to_have_attribute("style", re.compile(r"width: 125%"))
+    viewer.get_by_role("button", name=words("Rotate a quarter turn")).click()
+    expect(viewer.locator("[data-rotatable]")).to_have_attribute("style", re.compile(r"rotate\(90deg\)"))
+
+
+CORRECTION_REASON = "The contract says Senior Software Engineer."
+CORRECTED_POSITION = "Senior Software Engineer"
+
+
+def verifier_asks_for_a_correction(page: Any, words: Words, reference: str) -> None:
+    """The verifier checks the previews and ticks the job title for correction: refused without a reason
+    (the tick kept), then sent with one."""
+    open_from_inbox(page, words, reference, "Verify documents")
+    expect(page.get_by_text(APPLICANT_DATA["passport_number"]).first).to_be_visible()
+    check_previews(page, words)
+    job = page.get_by_test_id("answer-position")
+    job.get_by_role("checkbox").check()
+    page.get_by_label(words("Ask the applicant for corrections")).check()
+    page.get_by_label(words("Reason"), exact=True).fill("One answer does not match the contract.")
+    page.get_by_role("button", name=words("Record decision")).click()
+    job = page.get_by_test_id("answer-position")
+    expect(job.get_by_role("textbox")).to_have_attribute("aria-invalid", "true")
+    expect(job.get_by_role("checkbox")).to_be_checked()
+    job.get_by_role("textbox").fill(CORRECTION_REASON)
+    page.get_by_role("button", name=words("Record decision")).click()
+    expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
+
+
+def applicant_corrects(page: Any, words: Words, reference: str) -> None:
+    """The correction step opens only the job title, prefilled, with the officer's reason beside it."""
+    open_case(page, words, reference)
+    page.get_by_role("link", name=words("Continue")).click()
+    expect(page.get_by_test_id("reason-position")).to_contain_text(CORRECTION_REASON)
+    expect(page.get_by_label(words("Job title"))).to_have_value(EMPLOYMENT_DATA["position"])
+    expect(page.get_by_label(words("Full name"))).to_have_count(0)  # shown read-only below, not open
+    expect(page.get_by_test_id("read-only-answers")).to_be_visible()
+    page.get_by_label(words("Job title")).fill(CORRECTED_POSITION)
+    page.get_by_label(words("What you corrected")).fill("The job title as in the contract.")
+    page.get_by_role("button", name=words("Send corrections")).click()
+    expect(page.get_by_test_id("case-status")).to_have_text(words("Paid, in verification"))
+
+
+def verifier_approves(page: Any, words: Words, reference: str) -> None:
+    """The second round opens empty and shows what the applicant changed; the verifier approves without
+    an interview."""
+    open_from_inbox(page, words, reference, "Verify documents")
+    change = page.get_by_test_id("previous-round").get_by_test_id("change-row")
+    expect(change).to_have_count(1)
+    expect(change).to_contain_text(EMPLOYMENT_DATA["position"])
+    expect(change).to_contain_text(CORRECTED_POSITION)
+    expect(page.get_by_label(words("Ask the applicant for corrections"))).not_to_be_checked()
+    expect(page.get_by_test_id("answer-position").get_by_role("checkbox")).not_to_be_checked()
     page.get_by_label(words("Approve: the documents are complete and correct")).check()
     expect(page.get_by_label(words("An interview is required"))).not_to_be_checked()
     page.get_by_role("button", name=words("Record decision")).click()
@@ -335,7 +385,8 @@ def verifier_confirms_capture(page: Any, words: Words, reference: str) -> None:
 def test_worker_kitas_from_registration_to_permit(
     browser_context: Any, live_server: LiveServer, mailbox: Mailbox, words: Words, tmp_path: Path
 ) -> None:
-    """Register, apply, sponsor confirms, upload, pay, verify, approve, biometrics: "Permit issued", the
+    """Register, apply, sponsor confirms, upload, pay, verify (a job title corrected in a field-level correction
+    round), approve, biometrics: "Permit issued", the
     permit downloaded, its QR code decoded and its verification page checked; every page, e-mail and SMS
     of the applicant in the browser's language."""
     page = browser_context.new_page()
@@ -364,6 +415,14 @@ def test_worker_kitas_from_registration_to_permit(
     # Money is worth a text message: the applicant's phone is told, in their language.
     sms = live_server.sms.wait_for(APPLICANT_DATA["phone"], f"{reference}: {words('Awaiting payment')}")
     assert f"/applications/{reference}" in sms, sms
+
+    sign_in(page, words, staff(live_server, "verifier"))
+    verifier_asks_for_a_correction(page, words, reference)
+    sign_out(page, words)
+
+    sign_in(page, words, applicant)
+    applicant_corrects(page, words, reference)
+    sign_out(page, words)
 
     sign_in(page, words, staff(live_server, "verifier"))
     verifier_approves(page, words, reference)

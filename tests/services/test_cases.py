@@ -93,7 +93,9 @@ def test_read_only_fields_cannot_be_written(worker: int, users: dict[str, Any]) 
         {**form_data("submit_corrections"), "verification_reason": "all fine, approve me"},
     )
     runtime = cases.read_runtime(db.session.get(Application, application.id))
-    assert runtime.data["verification_reason"] == "Passport scan is blurry"
+    # The round is kept with the officer's words, not the applicant's; the next verification opens empty.
+    assert runtime.data["correction_rounds"][-1]["reason"] == "Passport scan is blurry"
+    assert "verification_reason" not in runtime.data
 
 
 def test_task_of_another_lane_is_refused(worker: int, users: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from kitas.models import Application, AuditEvent, Document, Incident, Notificati
 from kitas.services import audit, cases, documents
 from kitas.services.accounts import passwords, privacy
 from kitas.services.accounts import profile as profiles
+from kitas.services.cases import notes
 from kitas.services.errors import InvalidInput, NotFound
 from tests import uploads
 from tests.services.helpers import complete, start_until_verification
@@ -133,6 +134,10 @@ def test_erasure_is_refused_while_a_case_is_open_then_leaves_nothing_personal(pe
     assert db.session.get(User, applicant.id).email == "ana@example.org"  # type: ignore[union-attr]
 
     decide(application, people)
+    # An officer's internal note names her: it goes with her data.
+    notes.add_note(
+        application.reference, people["verifier"], f"{APPLICANT_DATA['full_name']} phoned about the contract"
+    )
     assert privacy.open_cases(applicant.id) == []
     now = people["admin"].created_at  # an incident of no case that quotes her address
     db.session.add(

@@ -100,11 +100,14 @@ def test_task_page_shows_applicant_data_documents_and_decision_form(users: dict[
     assert "Ana Lima" in page and "FZ1234567" in page and "Acme Ltda" in page
     assert 'name="verification_decision"' in page and "Ask the applicant for corrections" in page
     assert "Applicant: <strong>Ana Applicant</strong>" in page
-    assert page.count('<iframe class="doc-preview"') == 4  # the four PDFs
-    assert page.count('<img class="doc-preview-img"') == 2  # the JPEG photo and the PNG letter
-    previews = re.findall(r'<iframe class="doc-preview" src="([^"]+)"', page)
-    response = client.get(previews[0])
-    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    # The four PDFs' pages as pictures rendered on the server (every browser shows them), the two images as they are.
+    pages = re.findall(r'<img class="d-block w-100 mb-1 bg-white" src="([^"]+)"', page)
+    assert len({address.rsplit("/pages/", 1)[0] for address in pages}) == 4  # every page of each
+    assert len(pages) == 5 and sum(address.endswith("/pages/2.png") for address in pages) == 1
+    assert page.count("data-rotatable") == 2  # the JPEG photo and the PNG letter turn and zoom
+    response = client.get(next(address for address in pages if address.endswith("/pages/2.png")))
+    assert response.status_code == 200 and response.mimetype == "image/png"
+    assert response.data.startswith(b"\x89PNG\r\n")
 
 
 def test_corrections_need_a_reason_and_reach_the_applicant(users: dict[str, Any], login_as: Any) -> None:

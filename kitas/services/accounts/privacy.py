@@ -55,6 +55,7 @@ from ...models import (
     Application,
     ApplicationGroup,
     AuditEvent,
+    CaseNote,
     Document,
     HumanTask,
     Incident,
@@ -318,6 +319,8 @@ def _erase(user: User, values: list[str]) -> tuple[Erasure, list[str]]:
         keys = list(db.session.scalars(select(Document.storage_key).where(Document.application_id.in_(own_ids))))
         db.session.execute(delete(Document).where(Document.application_id.in_(own_ids)))
         db.session.execute(delete(HumanTask).where(HumanTask.application_id.in_(own_ids)))
+        # Officers' notes on her cases may name her: they go with the documents.
+        db.session.execute(delete(CaseNote).where(CaseNote.application_id.in_(own_ids)))
     pattern = _pattern(values)
     for case in own:
         anonymise_closed_case(

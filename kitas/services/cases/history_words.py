@@ -44,6 +44,7 @@ OFFICER_ONLY = frozenset(
         "permit_downloaded",
         "answers_changed",
         SENT_BACK,  # the reason is for the verifier, not the applicant
+        "note_added",
     }
 )
 
@@ -157,6 +158,7 @@ EVENT_WORDS: dict[str, Callable[[Words], str]] = {
     SENT_BACK: lambda w: Message("Sent back to verification by the supervisor: %(reason)s", reason=w.text("reason")),
     "answers_changed": lambda w: Message("Answers changed before sending: %(step)s", step=w.step("step")),
     "task_claimed": lambda w: Message("Task claimed: %(task)s", task=w.step()),
+    "note_added": lambda w: Message("Internal note added (officers only)"),
     "task_released": lambda w: Message("Task released: %(task)s", task=w.step()),
     "task_assigned": lambda w: Message("Task given to %(officer)s: %(task)s", officer=w.text("officer"), task=w.step()),
     "task_taken_back": lambda w: Message(

@@ -18,7 +18,7 @@ from ..accounts.fields import normalize_email
 from ..audit.refusals import record_refusal
 from ..deployments import definition_form, latest_definition, process_model
 from ..errors import CaseCannotGoOn, InvalidInput, NotFound, ServiceError
-from . import four_eyes, sponsor_limits
+from . import corrections, four_eyes, sponsor_limits
 from .access import can_see_case
 from .engine_errors import guard_engine
 from .form_rules import rule_context
@@ -242,6 +242,8 @@ def validated(
     if not task.form_schema:
         return dict(data)
     form = definition_form(application.definition, task.form_schema, task.form_ui_schema)
+    # A correction step writes the fields it opened (named in the case data its rules see).
+    form = corrections.opened_form(application, form, context.answers if context is not None else {}) or form
     properties = form.schema.get("properties", {})
     writable = {k: v for k, v in data.items() if k in properties and not properties[k].get("readOnly")}
     errors = forms.validate(form, writable, context)

@@ -21,6 +21,7 @@ class SummaryRow:
     label: str
     value: Any
     is_document: bool = False
+    name: str = ""  # the field's name in the case data
 
 
 @dataclass
@@ -66,10 +67,12 @@ def summary_sections(
         for item in form.fields:
             if item.name in seen or item.name not in data or data[item.name] in (None, "", []):
                 continue
+            if item.ui.get("ui:apart"):  # shown by its own page (the verifier's ticks and checklists)
+                continue
             seen.add(item.name)
             label = item.review_title if review else item.title
             shown = _shown(item, data[item.name], review)
-            section.rows.append(SummaryRow(label, shown, item.widget == "file"))
+            section.rows.append(SummaryRow(label, shown, item.widget == "file", item.name))
         if section.rows:
             sections.append(section)
     return sections
@@ -109,6 +112,11 @@ def document_ids(form: forms.FormSpec | None, values: Mapping[str, Any]) -> set[
     if form is None:
         return set()
     return {str(values[f.name]) for f in form.fields if f.widget == "file" and values.get(f.name)}
+
+
+def shown_answer(item: forms.FormField, value: Any) -> Any:
+    """An answer as a reviewer reads it (option labels, rows as lines), for pages that show one on its own."""
+    return _shown(item, value, review=True)
 
 
 def _shown(item: forms.FormField, value: Any, review: bool = False) -> Any:

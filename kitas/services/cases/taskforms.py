@@ -25,7 +25,7 @@ from .. import documents
 from ..audit.refusals import audited_refusals
 from ..deployments import definition_form, element_names
 from ..errors import CaseCannotGoOn, Conflict, InvalidInput
-from . import four_eyes, sponsor_limits
+from . import corrections, four_eyes, sponsor_limits
 from .access import OFFICER_ROLES
 from .answers import changed_answers, checks_answers, mark_checked, with_check
 from .form_rules import rule_context
@@ -49,6 +49,9 @@ class TaskPage:
     # Four eyes (four_eyes.py): why this reader may not take the task, and the supervisor's send-back reason.
     barred: Message | None = None
     sent_back: str | None = None
+    reasons: dict[str, str] = field(default_factory=dict)  # a correction form: the officer's reason per field
+    workspace: corrections.Workspace | None = None  # a verification: the ticks, checklists, previous round
+    previews: dict[str, int] = field(default_factory=dict)  # an officer's page: pages shown of each PDF
 
 
 class TaskFormConflict(Conflict):
@@ -110,20 +113,27 @@ def open_task_page(reference: str, task_id: str, user: User, language: str | Non
     if not (task.role in OFFICER_ROLES and user.has_role("supervisor")):
         with audited_refusals(user, "application", application.id, task_id=task_id):
             check_lane(application, task, user)
-    form = _form_of(application, task, language)
     runtime = read_runtime(application)
     data = runtime.task_data(task_id)
+    form = corrections.opened_form(application, _form_of(application, task, language), data, language)
     officers_task = task.role in OFFICER_ROLES
     barred = four_eyes.YOU_VERIFIED if officers_task and four_eyes.barred(runtime.not_by(task_id), user) else None
     values = forms.known_data(form, task.draft if task.draft is not None else data) if form else {}
-    sections = summary_sections(
-        application, data, exclude=task.element_id, lanes=_readable_lanes(task), language=language, review=True
-    )
+    # A correction step shows the rest of the applicant's answers read-only.
+    lanes = catalog().lanes_of("applicant") if corrections.opens(form) else _readable_lanes(task)
+    sections = summary_sections(application, data, exclude=task.element_id, lanes=lanes, language=language, review=True)
+    workspace = corrections.workspace(application, form, values, data, language)
     ids = document_ids(form, values) | {i for section in sections for i in section.document_ids}
+    ids |= workspace.document_ids if workspace else set()
     found = documents.documents_by_public_ids(ids, application_id=application.id)
     named = localized(task, element_names(application.definition, language))
     sent_back = four_eyes.sent_back_reason(data) if officers_task else None
-    return TaskPage(application, named, form, values, found, sections, barred=barred, sent_back=sent_back)
+    page = TaskPage(application, named, form, values, found, sections, barred=barred, sent_back=sent_back)
+    page.reasons = corrections.reasons(application, form, data)
+    page.workspace = workspace
+    if officers_task:
+        page.previews = documents.page_counts(found.values())
+    return page
 
 
 def save_draft(
@@ -179,6 +189,8 @@ def _post(
     application = find_case(reference, user)
     task = _task_row(application, task_id)
     form = _form_of(application, task, language)
+    if corrections.opens(form):  # the fields it opens are named in the case data
+        form = corrections.opened_form(application, form, read_runtime(application).task_data(task_id), language)
     file_fields = {f.name for f in form.fields if f.widget == "file"} if form else set()
     prepared = documents.prepare_uploads(
         {name: upload for name, upload in uploads.items() if name in file_fields and upload[0]},
@@ -241,6 +253,8 @@ def _in_step(
             errors.setdefault(key, messages)
         for key, messages in sponsor_limits.step_problems(step.application, task, answers, data).items():
             errors.setdefault(key, messages)
+        # A correction's own words win: "upload a new file" says more than "required" on a document asked for.
+        errors.update(corrections.problems(step.application, form, answers, data, context))
     # Another officer may hold the task: their draft is theirs, and so is the decision. An officer's task
     # nobody claimed takes neither a draft nor a decision until someone starts working on it.
     held_by_other = task.claimed_by_id not in (None, user.id)
@@ -266,6 +280,8 @@ def _in_step(
         if not (held_by_other or unclaimed):
             _keep_draft(task, data, step)
         return _Posted(data, {}, exc.message if isinstance(exc.message, Message) else str(exc))
+    if form is not None and corrections.opens(form):
+        data[corrections.CHANGES] = corrections.changes(form, step.runtime.task_data(task_id), data)
     try:
         complete_in_step(step, task, user, data)
     except InvalidInput as exc:  # what the engine is given is checked once more, field by field

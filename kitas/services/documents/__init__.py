@@ -4,6 +4,7 @@ cases/ (access, the unit of work) and audit/.
 """
 
 from .file_checks import accepted_formats, megabytes
+from .previews import page_counts, page_picture
 from .store import document_store
 from .sweep import SweepReport, run_sweep, sweep_orphan_files
 from .uploads import (
@@ -20,6 +21,8 @@ from .uploads import (
 __all__ = [
     "accepted_formats",
     "megabytes",
+    "page_counts",
+    "page_picture",
     "upload_limit",
     "PreparedUploads",
     "add_documents",

@@ -264,7 +264,7 @@ def open_document(public_id: str, user: User) -> tuple[Document, IO[bytes]]:
     if document is None or application is None or not can_see_case(application, user):
         record_refusal(user, "document", public_id[:100], "no such document, or not allowed to see its case")
         raise NotFound(Message("there is no such document"))
-    content = _verified_copy(document)
+    content = verified_copy(document)
     try:
         with write_transaction():
             audit.record(
@@ -279,7 +279,7 @@ def open_document(public_id: str, user: User) -> tuple[Document, IO[bytes]]:
     return document, content
 
 
-def _verified_copy(document: Document) -> IO[bytes]:
+def verified_copy(document: Document) -> IO[bytes]:
     """The stored bytes of ``document``, read in chunks into a spooled file, checked for size and SHA-256."""
     store = document_store()
     spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)

@@ -68,3 +68,15 @@ def show(public_id: str) -> Response:
     )
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     return response
+
+
+@bp.get("/<public_id>/pages/<int:page>.png")
+def preview(public_id: str, page: int) -> Response:
+    """One page of a PDF document as a picture, for the officers' workspace (rendered and cached by the service)."""
+    picture = documents.page_picture(public_id, page, signed_in_user())
+    response = Response(picture, mimetype="image/png")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = _IMAGE_POLICY
+    response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from kitas.i18n import current_language, translate
 from kitas.services import cases
-from kitas.services.cases import claims, timeline
+from kitas.services.cases import claims, notes, timeline
 from kitas.services.cases import inbox as inbox_service
 from kitas.services.errors import Conflict, InvalidInput, NotFound
 from kitas.services.permits import downloads as permits
@@ -59,7 +59,7 @@ def delete_filter(filter_id: int) -> ResponseReturnValue:
 def task(reference: str, task_id: str) -> ResponseReturnValue:
     """The case's data and documents next to the diagram's decision form (active for the claimant only)."""
     if request.method == "GET":
-        return show_task(reference, task_id, TASK_TEMPLATE, history=_history(reference), officers=_officers(task_id))
+        return show_task(reference, task_id, TASK_TEMPLATE, **_task_context(reference, task_id))
     return post_task(
         reference,
         task_id,
@@ -69,7 +69,30 @@ def task(reference: str, task_id: str) -> ResponseReturnValue:
         saved_message=_("Draft saved. The task stays open for you in the task inbox."),
         history=_history(reference),
         officers=_officers(task_id),
+        notes=notes.notes_of(reference, signed_in_user()),
     )
+
+
+def _task_context(reference: str, task_id: str, **extra: object) -> dict[str, object]:
+    """What the task page shows beside the task: the history, the assignable officers, the internal notes."""
+    user = signed_in_user()
+    context = {"history": _history(reference), "officers": _officers(task_id), "notes": notes.notes_of(reference, user)}
+    return {**context, **extra}
+
+
+@bp.post("/cases/<reference>/tasks/<task_id>/notes")
+def add_note(reference: str, task_id: str) -> ResponseReturnValue:
+    """Keep an internal note on the case (officers only); an empty or too long note is refused, its text kept."""
+    text = request.form.get("note", "")
+    try:
+        notes.add_note(reference, signed_in_user(), text)
+    except InvalidInput as exc:
+        context = _task_context(reference, task_id, note_text=text, note_errors=exc.errors.get(notes.TEXT, []))
+        response = make_response(show_task(reference, task_id, TASK_TEMPLATE, **context))
+        response.status_code = 422
+        return response
+    flash(_("Note saved. Only officers see it."), "success")
+    return redirect(url_for("officer.task", reference=reference, task_id=task_id) + "#notes")
 
 
 def _officers(task_id: str) -> list[object]:
