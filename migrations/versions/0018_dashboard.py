@@ -23,7 +23,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "0018_dashboard"
-down_revision = "0015_offices"
+down_revision = "0017_case_notes"
 branch_labels = None
 depends_on = None
 
