@@ -346,7 +346,7 @@ def test_an_applicant_on_an_officer_page_is_refused_and_audited(ana: User, login
     [row] = audit_rows("access_refused")
     assert row.actor_id == ana.id
     assert row.detail["object"] == "page" and row.detail["id"] == "/officer/" and row.detail["reason"] == "role"
-    assert row.detail["area"] == "officer" and row.detail["roles"] == ["verifier", "supervisor"]
+    assert row.detail["area"] == "officer" and row.detail["roles"] == ["verifier", "supervisor", "admin"]
 
 
 def test_anonymous_hits_on_a_role_check_are_audited_once_per_window(client: FlaskClient, clock: ManualClock) -> None:
