@@ -17,7 +17,7 @@ from ..cases.unit_of_work import CaseStep, case_step
 from ..errors import Conflict, NotFound
 from .choices import SlotChoices, slot_choices
 from .kinds import BY_KIND, CHANGE_UNTIL, AppointmentStep
-from .places import active_booking, bookable_slot, booking_data, end_booking, replan_reminders, take_place
+from .places import active_booking, audit_detail, bookable_slot, booking_data, end_booking, replan_reminders, take_place
 
 TOO_LATE = Message("an appointment less than 24 hours away can no longer be changed or cancelled")
 
@@ -29,7 +29,9 @@ class ChangePage:
     choices: SlotChoices
 
 
-def _waiting(application: Application, tasks: list[HumanTask], kind: str, user: User) -> tuple[AppointmentStep, HumanTask]:
+def _waiting(
+    application: Application, tasks: list[HumanTask], kind: str, user: User
+) -> tuple[AppointmentStep, HumanTask]:
     """The kind's appointment step the case waits at, if ``user`` may change its booking."""
     appointment = BY_KIND.get(kind)
     if appointment is None or not can_see_case(application, user):
@@ -64,7 +66,7 @@ def rebook(reference: str, kind: str, user: User, slot_id: Any) -> None:
             end_booking(previous, "cancelled", user, step.now)
         take_place(slot, step.application.id, appointment.kind, user, step.now)
         _into_case(step, appointment, task, booking_data(step.application, appointment, slot))
-        step.audit("appointment_rebooked", {"kind": appointment.kind, "slot": slot.id}, user=user)
+        step.audit("appointment_rebooked", audit_detail(appointment, slot), user=user)
 
 
 def cancel(reference: str, kind: str, user: User) -> None:
@@ -79,10 +81,9 @@ def cancel(reference: str, kind: str, user: User) -> None:
             raise Conflict(TOO_LATE)
         end_booking(previous, "cancelled", user, step.now)
         _into_case(step, appointment, task, booking_data(step.application, appointment, None))
-        step.audit("appointment_cancelled", {"kind": appointment.kind, "slot": previous.slot_id}, user=user)
+        step.audit("appointment_cancelled", audit_detail(appointment, previous.slot), user=user)
 
 
 def _into_case(step: CaseStep, appointment: AppointmentStep, task: HumanTask, data: dict[str, Any]) -> None:
     step.run(lambda runtime: runtime.correct_waiting_data(task.task_id, data))
     replan_reminders(step.application, data, step.now)
-

@@ -30,7 +30,13 @@ class AppointmentStep:
 
 STEPS = (
     AppointmentStep(
-        "biometrics", "book_biometrics", "capture_biometrics", "appointment_date", "appointment_at", "office", "applicant"
+        "biometrics",
+        "book_biometrics",
+        "capture_biometrics",
+        "appointment_date",
+        "appointment_at",
+        "office",
+        "applicant",
     ),
     AppointmentStep(
         "interview",

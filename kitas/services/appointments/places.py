@@ -26,7 +26,7 @@ SLOT_FULL = Message("this time is full: every place was booked; choose another t
 
 
 def refused(message: Message) -> InvalidInput:
-    return InvalidInput({SLOT_FIELD: [message]})  # type: ignore[list-item]
+    return InvalidInput({SLOT_FIELD: [message]})
 
 
 def active_booking(application_id: int, kind: str) -> Appointment | None:
@@ -106,6 +106,11 @@ def booking_data(application: Application, step: AppointmentStep, slot: Appointm
     }
 
 
+def audit_detail(step: AppointmentStep, slot: AppointmentSlot) -> dict[str, Any]:
+    """What the case's history says of a booking: the kind, the slot, its time and office."""
+    return {"kind": step.kind, "slot": slot.id, "at": slot.starts_at.isoformat(), "office": slot.office.name}
+
+
 def replan_reminders(application: Application, data: dict[str, Any], now: datetime) -> None:
     from ..reminders import replan_date_reminders  # reminders read cases, which call this module
 
@@ -125,7 +130,7 @@ def in_step(step: CaseStep, task: HumanTask, user: User, clean: dict[str, Any]) 
         take_place(slot, application.id, booking_step.kind, user, step.now)
         data = {**clean, **booking_data(application, booking_step, slot), OUTCOME_FIELD: "booked"}
         replan_reminders(application, data, step.now)
-        step.audit("appointment_booked", {"kind": booking_step.kind, "slot": slot.id}, user=user)
+        step.audit("appointment_booked", audit_detail(booking_step, slot), user=user)
         return data
     attend_step = BY_ATTEND_TASK.get(task.element_id)
     if attend_step is not None:

@@ -17,6 +17,7 @@ from ...transactions import write_transaction
 from ..errors import Conflict, InvalidInput, NotFound
 from ..offices.scope import visible_office_ids
 from .kinds import BY_KIND, at_local, hours_of, local, within_hours, working_days, zone_label
+from .places import OUTCOME_FIELD
 
 MAX_CAPACITY = 50
 MAX_SERIES_DAYS = 62
@@ -76,15 +77,19 @@ def publish(user: User, request: SlotRequest) -> int:
     slot every ``every`` minutes from ``start`` while it ends by closing time); returns how many. Every
     problem of the request is named by field; a series skips times already published or past."""
     office = office_for(user, request.office_id)
-    errors: dict[str, list[object]] = {}
+    errors: dict[str, list[str]] = {}
 
     def bad(key: str, message: Message) -> None:
         errors.setdefault(key, []).append(message)
 
     if request.kind not in APPOINTMENT_KINDS:
         bad("kind", Message("choose biometrics or interview"))
-    first = _day(request.day) or bad("day", Message("enter the date as YYYY-MM-DD"))
-    start = _clock(request.start) or bad("start", Message("enter the time as HH:MM"))
+    first = _day(request.day)
+    if first is None:
+        bad("day", Message("enter the date as YYYY-MM-DD"))
+    start = _clock(request.start)
+    if start is None:
+        bad("start", Message("enter the time as HH:MM"))
     minutes = _number(request.minutes)
     if minutes not in LENGTHS:
         bad("minutes", Message("choose one of the offered lengths"))
@@ -94,7 +99,9 @@ def publish(user: User, request: SlotRequest) -> int:
     series = bool(request.last_day.strip())
     last, every = first, minutes
     if series:
-        last = _day(request.last_day) or bad("last_day", Message("enter the date as YYYY-MM-DD"))
+        last = _day(request.last_day)
+        if last is None:
+            bad("last_day", Message("enter the date as YYYY-MM-DD"))
         every = _number(request.every)
         if every is None or not 5 <= every <= 240:
             bad("every", Message("enter a number of minutes from 5 to 240"))
@@ -104,7 +111,7 @@ def publish(user: User, request: SlotRequest) -> int:
             elif (last - first).days > MAX_SERIES_DAYS:
                 bad("last_day", Message("a series covers at most %(days)s days", days=MAX_SERIES_DAYS))
     if errors:
-        raise InvalidInput(errors)  # type: ignore[arg-type]
+        raise InvalidInput(errors)
     assert isinstance(first, date) and isinstance(last, date) and isinstance(start, time)
     assert minutes is not None and capacity is not None and every is not None
     now = app_clock().now()
@@ -113,13 +120,13 @@ def publish(user: User, request: SlotRequest) -> int:
         starts_at = at_local(office, first, start)
         problem = _refusal(office, starts_at, starts_at + length, now)
         if problem is not None:
-            raise InvalidInput({"start": [problem]})  # type: ignore[list-item]
+            raise InvalidInput({"start": [problem]})
         times = [starts_at]
     else:
         times = _series(office, first, last, start, length, timedelta(minutes=every), now)
         if not times:
             raise InvalidInput(
-                {"start": [Message("no time of this series is ahead and within the office's working hours")]}  # type: ignore[list-item]
+                {"start": [Message("no time of this series is ahead and within the office's working hours")]}
             )
     with write_transaction():
         taken = set(
@@ -225,11 +232,38 @@ def mark_attended(user: User, appointment_id: int) -> Appointment:
     return booking
 
 
+def mark_missed(user: User, appointment_id: int) -> Appointment:
+    """The person did not come: the step held at the appointment is completed as missed (the officer
+    starts working on it first when nobody holds it), and the diagram books again or closes the case."""
+    from ..cases import complete_task  # cases call the booking code inside their steps
+    from ..cases.claims import claim_task
+
+    booking = _booking_of_mine(user, appointment_id)
+    if booking.status != "booked":
+        raise Conflict(Message("this appointment is already recorded as %(status)s", status=booking.status))
+    if booking.slot.starts_at > app_clock().now():
+        raise Conflict(Message("an appointment can be recorded as missed only once its time has come"))
+    task = open_step_of(booking)
+    if task is None:
+        raise Conflict(Message("the case no longer waits for this appointment"))
+    application = db.session.get(Application, booking.application_id)
+    assert application is not None
+    application_id, task_id, claimed_by = application.id, task.task_id, task.claimed_by_id
+    if claimed_by is None:
+        claim_task(application.reference, task_id, user)
+    complete_task(application_id, task_id, user, {OUTCOME_FIELD: "missed"})
+    refreshed = db.session.get(Appointment, appointment_id)
+    assert refreshed is not None
+    return refreshed
+
+
 def open_step_of(booking: Appointment) -> HumanTask | None:
     """The case's open step held at this appointment (capture the biometrics, conduct the interview)."""
     step = BY_KIND[booking.kind]
     return db.session.scalars(
-        select(HumanTask).where(HumanTask.application_id == booking.application_id, HumanTask.element_id == step.attend_task)
+        select(HumanTask).where(
+            HumanTask.application_id == booking.application_id, HumanTask.element_id == step.attend_task
+        )
     ).first()
 
 

@@ -14,8 +14,8 @@ from workflows import KitasType, catalog
 
 from ...extensions import app_clock, db
 from ...models import Application, HumanTask, User
-from ..appointments import places
 from ..accounts.fields import normalize_email
+from ..appointments import places
 from ..audit.refusals import record_refusal
 from ..deployments import definition_form, latest_definition, process_model
 from ..errors import CaseCannotGoOn, InvalidInput, NotFound, ServiceError
