@@ -137,7 +137,8 @@ def test_booking_puts_the_office_day_and_time_into_the_case(worker: int, users: 
 def test_a_full_slot_a_past_slot_and_another_offices_slot_cannot_be_booked(
     worker: int, users: dict[str, Any], clock: ManualClock
 ) -> None:
-    office, elsewhere = make_office(), make_office(code="DPS", name="Kantor Imigrasi Denpasar", time_zone="Asia/Makassar")
+    office = make_office()
+    elsewhere = make_office(code="DPS", name="Kantor Imigrasi Denpasar", time_zone="Asia/Makassar")
     application = _at_booking(users, office)
     full = make_slot(office, MONDAY_10_WIB, capacity=1)
     full.booked = 1
@@ -189,7 +190,8 @@ def test_moving_until_24_hours_before_and_not_after(worker: int, users: dict[str
     first, later = make_slot(office, MONDAY_10_WIB), make_slot(office, MONDAY_10_WIB + timedelta(days=1))
     _book(application, users["applicant"], first.id)
     booking.rebook(application.reference, "biometrics", users["applicant"], later.id)
-    assert (db.session.get(AppointmentSlot, first.id).booked, db.session.get(AppointmentSlot, later.id).booked) == (0, 1)
+    counts = [db.session.get(AppointmentSlot, slot.id).booked for slot in (first, later)]
+    assert counts == [0, 1]
     data = cases.read_runtime(db.session.get(Application, application.id)).data
     assert data["appointment_date"] == "2026-01-13" and data["appointment_slot"] == later.id
     clock.set(MONDAY_10_WIB + timedelta(days=1) - timedelta(hours=23))  # 23 hours before the new time
@@ -258,14 +260,13 @@ def test_a_series_covers_the_working_days_within_the_hours(worker: int, users: d
     office = make_office()
     _works_in(users["verifier"], office)
     # Friday 9 to Monday 12 January, every hour from 08:00, 30 minutes each: Friday and Monday only.
-    count = slots.publish(
-        users["verifier"], _request(office, day="2026-01-09", last_day="2026-01-12", start="08:00", every="60")
-    )
+    series = _request(office, day="2026-01-09", last_day="2026-01-12", start="08:00", every="60")
+    count = slots.publish(users["verifier"], series)
     assert count == 16
     starts = db.session.scalars(select(AppointmentSlot.starts_at).order_by(AppointmentSlot.starts_at)).all()
     assert starts[0] == datetime(2026, 1, 9, 1, 0, tzinfo=UTC) and starts[-1] == datetime(2026, 1, 12, 8, 0, tzinfo=UTC)
     with pytest.raises(Conflict, match="already published"):
-        slots.publish(users["verifier"], _request(office, day="2026-01-09", last_day="2026-01-12", start="08:00", every="60"))
+        slots.publish(users["verifier"], series)
 
 
 def test_an_officer_publishes_only_for_her_offices(worker: int, users: dict[str, Any]) -> None:

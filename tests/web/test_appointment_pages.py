@@ -131,16 +131,16 @@ def test_the_officer_of_the_office_sees_the_days_list_and_records_a_missed_appoi
     _works_in(users["verifier"], office)
     _works_in(users["verifier2"], elsewhere)
     application = _at_booking(users, office)
-    complete(application.id, "book_biometrics", users["applicant"], appointment_slot=make_slot(office, MONDAY_10_WIB).id)
+    slot = make_slot(office, MONDAY_10_WIB)
+    complete(application.id, "book_biometrics", users["applicant"], appointment_slot=slot.id)
     login_as(users["verifier"])
     page = client.get(f"/officer/appointments?office={office.id}&day=2026-01-12").get_data(as_text=True)
     assert application.reference in page and "Ana Lima" in page and "10:00–10:30 WIB" in page
     assert "Biometrics" in page and 'data-testid="appointment-status">Booked<' in page
     [booking] = db.session.scalars(select(Appointment)).all()
     clock.set(MONDAY_10_WIB + timedelta(hours=1))
-    response = client.post(
-        f"/officer/appointments/{booking.id}/missed", data={"office": office.id, "day": "2026-01-12"}, follow_redirects=True
-    )
+    back = {"office": office.id, "day": "2026-01-12"}
+    response = client.post(f"/officer/appointments/{booking.id}/missed", data=back, follow_redirects=True)
     assert "Recorded: the appointment was missed." in response.get_data(as_text=True)
     assert 'data-testid="appointment-status">Missed<' in response.get_data(as_text=True)
     assert open_task_row(application.id, "book_biometrics")  # the applicant books again

@@ -16,9 +16,9 @@ from kitas.models import Application, AuditEvent, Document, HumanTask, Reminder,
 from kitas.services import cases, reminders
 from kitas.services.cases import invitations, listings
 from kitas.services.errors import InvalidInput
+from tests.factories import make_office, make_slot
 from tests.family_data import APPLICANT_DATA, MEMBER_DATA, PAYMENT, PERMIT_HOLDER
 from tests.family_data import form_data as family_form
-from tests.factories import make_office, make_slot
 from tests.services.helpers import start_working
 from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
 from tests.web.pages import case_of, confirm_answers, form_errors, invitation_path, post_form, task_url

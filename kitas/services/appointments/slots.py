@@ -227,7 +227,7 @@ def mark_attended(user: User, appointment_id: int) -> Appointment:
     with write_transaction():
         booking = _booking_of_mine(user, appointment_id)
         if booking.status != "booked":
-            raise Conflict(Message("this appointment is already recorded as %(status)s", status=booking.status))
+            raise Conflict(Message("this appointment is already recorded"))
         booking.status, booking.ended_at, booking.ended_by_id = "attended", app_clock().now(), user.id
     return booking
 
@@ -240,7 +240,7 @@ def mark_missed(user: User, appointment_id: int) -> Appointment:
 
     booking = _booking_of_mine(user, appointment_id)
     if booking.status != "booked":
-        raise Conflict(Message("this appointment is already recorded as %(status)s", status=booking.status))
+        raise Conflict(Message("this appointment is already recorded"))
     if booking.slot.starts_at > app_clock().now():
         raise Conflict(Message("an appointment can be recorded as missed only once its time has come"))
     task = open_step_of(booking)
