@@ -66,6 +66,8 @@ def summary_sections(
         for item in form.fields:
             if item.name in seen or item.name not in data or data[item.name] in (None, "", []):
                 continue
+            if item.widget == "hidden":  # a value of the page, not an answer (the chosen slot's number)
+                continue
             seen.add(item.name)
             label = item.review_title if review else item.title
             shown = _shown(item, data[item.name], review)
