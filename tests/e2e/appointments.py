@@ -63,7 +63,8 @@ def officer_publishes_times(page: Any, words: Words, kind: str) -> None:
     every hour from 09:00); times published before are kept."""
     page.get_by_role("link", name=words("Appointments")).click()
     form = page.get_by_test_id("publish-form")
-    form.get_by_label(words("Kind"), exact=True).select_option(label=words("Biometrics" if kind == "biometrics" else "Interview"))
+    kind_label = words("Biometrics" if kind == "biometrics" else "Interview")
+    form.get_by_label(words("Kind"), exact=True).select_option(label=kind_label)
     form.get_by_label(words("Date"), exact=True).fill(_working_day(3).isoformat())
     form.get_by_label(words("Start time"), exact=True).fill("09:00")
     form.get_by_label(words("Places"), exact=True).fill("3")
