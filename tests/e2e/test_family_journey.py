@@ -156,7 +156,7 @@ def verifier_holds_the_interview(page: Any, words: Words, reference: str) -> Non
     page.get_by_role("button", name=words("Schedule interview")).click()
     expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
     open_from_inbox(page, words, reference, "Conduct the family interview")
-    page.get_by_label(words("They came to the interview")).check()
+    page.get_by_label(words("They came to the interview"), exact=True).check()
     page.get_by_label(words("Passed: the relation is genuine")).check()
     page.get_by_role("button", name=words("Record interview")).click()
     expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()

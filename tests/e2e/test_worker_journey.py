@@ -326,7 +326,7 @@ def supervisor_approves(page: Any, words: Words, reference: str) -> None:
 def verifier_confirms_capture(page: Any, words: Words, reference: str) -> None:
     """The verifier records that photo and fingerprints were taken."""
     open_from_inbox(page, words, reference, "Capture biometrics")
-    page.get_by_label(words("Came to the appointment")).check()
+    page.get_by_label(words("Came to the appointment"), exact=True).check()
     page.get_by_label(words("Photo and fingerprints have been captured")).check()
     page.get_by_role("button", name=words("Confirm capture")).click()
     expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
