@@ -50,6 +50,8 @@ from flask import Flask  # noqa: E402
 from sqlalchemy import create_engine, event, select, text  # noqa: E402
 
 from engine import CaseRuntime, ManualClock, ProcessModel  # noqa: E402
+from tests.factories import free_slot_for  # noqa: E402
+from tests.services.helpers import BOOKING_KINDS  # noqa: E402
 from tests.worker_data import PAYMENT, form_data  # noqa: E402
 
 MESSAGE = "payment_received"
@@ -222,6 +224,8 @@ def service_case(users: dict[str, int], out: Samples) -> int:
             reference = db.session.scalar(select(Application.reference).where(Application.id == application_id))
             claims.claim_task(str(reference), row.task_id, user)
         data = form_data(step)
+        if step in BOOKING_KINDS:  # a free time of the case's office, published beforehand (not timed)
+            data["appointment_slot"] = free_slot_for(application_id, BOOKING_KINDS[step])
         counted(
             out["complete_sql"], timed, out["complete"], cases.complete_task, application_id, row.task_id, user, data
         )

@@ -46,8 +46,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 _HERE = Path(__file__).resolve().parent
@@ -203,8 +205,9 @@ def applicant_form(html: str, person: Person) -> dict[str, Any] | None:
         return {**EMPLOYMENT_DATA, "sponsor_email": person.sponsor}
     if 'name="passport_scan"' in html:
         return good_documents()
-    if 'name="office"' in html:
-        return {"office": "JKT_SELATAN", "appointment_date": _working_day(7)}
+    if 'name="appointment_slot"' in html:  # the first free time of the office (seeded)
+        found = re.search(r'name="appointment_slot" id="slot-\d+" value="(\d+)"', html)
+        return {"appointment_slot": found.group(1)} if found else None
     if 'name="correction_note"' in html:
         return {"correction_note": "Uploaded a clearer scan."}
     return None
@@ -217,7 +220,7 @@ def officer_form(html: str) -> dict[str, Any] | None:
     if 'name="approval_decision"' in html:
         return {"approval_decision": "approve"}
     if 'name="biometrics_captured"' in html:
-        return {"biometrics_captured": True}
+        return {"appointment_outcome": "attended", "biometrics_captured": True}
     if 'name="interview_outcome"' in html:
         return {"interview_date": _working_day(3), "interview_outcome": "pass"}
     return None
@@ -333,13 +336,23 @@ def people(count: int) -> list[Person]:
 
 def seed(app: Any, persons: list[Person]) -> None:
     """Every diagram, the timer scenario, and the accounts (addresses confirmed, a password set)."""
+    from sqlalchemy import select
+
     from kitas.extensions import app_clock, db
+    from kitas.models import Office
     from kitas.services.deployments import deploy_all, deploy_path
-    from tests.factories import make_user
+    from tests.factories import make_office, make_slot, make_user
 
     with app.app_context():
         deploy_all(Path(app.config["KITAS_BPMN_DIR"]), Path(app.config["KITAS_FORMS_DIR"]))
         deploy_path(ROOT / "tests" / "data" / "timer_at.bpmn", ROOT / "tests" / "data")
+        # The office cases fall back to: the first active one (synced by init), else one made here.
+        office = db.session.scalars(select(Office).where(Office.active.is_(True)).order_by(Office.id)).first()
+        office = office or make_office()
+        for day in sorted({date.fromisoformat(_working_day(days)) for days in range(3, 12)}):
+            # biometrics times on the coming working days, room for every applicant
+            ten = datetime.combine(day, day_time(10), ZoneInfo(office.time_zone))
+            make_slot(office, ten.astimezone(UTC), capacity=50)
         for person in persons:
             user = make_user(person.role, email=person.email, name=person.name, password=PASSWORD)
             user.email_verified_at = app_clock().now()

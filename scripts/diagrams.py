@@ -222,18 +222,65 @@ def shared_biometrics() -> Diagram:
     d = Diagram(
         "shared_biometrics",
         "Biometrics",
-        "Shared step: the applicant books an appointment at an immigration office (office), a verifier captures "
-        "the biometrics there.",
+        "Shared step: the applicant books a free slot of her office (appointment slots), a verifier captures "
+        "the biometrics there or records the appointment missed: a first missed appointment is booked again, "
+        "a second one ends the step. Leaves biometrics_outcome = 'captured' or 'missed'.",
         [("shared_biometrics_lane_applicant", "Applicant"), ("shared_biometrics_lane_verifier", "Verifier")],
     )
     a, v = "shared_biometrics_lane_applicant", "shared_biometrics_lane_verifier"
     d.node("biometrics_start", "startEvent", "Biometrics started", a, 0)
-    task(d, "book_biometrics", "Book biometrics appointment", a, 1, "shared-book-biometrics", "biometrics_appointment")
-    task(d, "capture_biometrics", "Capture biometrics", v, 2, "shared-capture-biometrics", "biometrics_appointment")
-    d.node("biometrics_end", "endEvent", "Biometrics captured", v, 3)
-    d.flow("biometrics_start", "book_biometrics")
+    scripted(
+        d,
+        "biometrics_prepare",
+        "No appointment missed yet",
+        a,
+        1,
+        'biometrics_missed = 0\nappointment_outcome = "booked"\nbiometrics_outcome = "captured"',
+    )
+    d.node("gw_book_biometrics", "exclusiveGateway", "Ready to book", a, 2)
+    task(d, "book_biometrics", "Book biometrics appointment", a, 3, "shared-book-biometrics", "biometrics_appointment")
+    task(d, "capture_biometrics", "Capture biometrics", v, 4, "shared-capture-biometrics", "biometrics_appointment")
+    d.node("gw_biometrics_attended", "exclusiveGateway", "Came to the appointment?", v, 5)
+    d.node("biometrics_end", "endEvent", "Biometrics captured", v, 6)
+    scripted(
+        d,
+        "biometrics_count_missed",
+        "First appointment missed",
+        a,
+        5,
+        'biometrics_missed = biometrics_missed + 1\nappointment_outcome = "booked"',
+    )
+    outcome(
+        d,
+        "biometrics_missed_twice",
+        "Appointment missed again",
+        v,
+        6,
+        1.3,
+        'biometrics_outcome = "missed"',
+        "biometrics_end_missed",
+        "Appointment missed twice",
+    )
+    d.flow("biometrics_start", "biometrics_prepare")
+    d.flow("biometrics_prepare", "gw_book_biometrics")
+    d.flow("gw_book_biometrics", "book_biometrics")
     d.flow("book_biometrics", "capture_biometrics")
-    d.flow("capture_biometrics", "biometrics_end")
+    d.flow("capture_biometrics", "gw_biometrics_attended")
+    d.flow("gw_biometrics_attended", "biometrics_end", "Came", default=True)
+    d.flow(
+        "gw_biometrics_attended",
+        "biometrics_count_missed",
+        "Missed, book again",
+        'appointment_outcome == "missed" and biometrics_missed < 1',
+    )
+    d.flow(
+        "gw_biometrics_attended",
+        "biometrics_missed_twice",
+        "Missed again",
+        'appointment_outcome == "missed" and biometrics_missed >= 1',
+    )
+    d.flow("biometrics_count_missed", "gw_book_biometrics", "Book again")
+    d.flow("biometrics_missed_twice", "biometrics_end_missed")
     return d
 
 
@@ -329,8 +376,18 @@ def kitas_worker() -> Diagram:
     )
     d.node("gw_biometrics_merge", "exclusiveGateway", "Ready for biometrics", a, 16)
     call(d, "call_biometrics", "Biometrics", a, 17, "shared_biometrics")
-    call(d, "call_issuance", "Permit issue", v, 18, "shared_issuance")
-    d.node("end_permit_issued", "endEvent", "Permit issued", v, 19, properties=status("permit_issued"))
+    d.node("gw_biometrics_taken", "exclusiveGateway", "Biometrics taken?", a, 17.6)
+    d.node(
+        "end_missed_appointment",
+        "endEvent",
+        "Closed: appointment missed twice",
+        a,
+        17.6,
+        1.3,
+        properties=status("closed_missed_appointment"),
+    )
+    call(d, "call_issuance", "Permit issue", v, 18.4, "shared_issuance")
+    d.node("end_permit_issued", "endEvent", "Permit issued", v, 19.4, properties=status("permit_issued"))
     d.flow("start", "init_case")
     d.flow("init_case", "applicant_data")
     d.flow("applicant_data", "employment_data")
@@ -357,7 +414,9 @@ def kitas_worker() -> Diagram:
     d.flow("gw_interview_outcome", "end_rejected_after_interview", "Fail", 'interview_outcome == "fail"')
     d.flow("gw_interview_outcome", "gw_biometrics_merge", "Pass", 'interview_outcome == "pass"')
     d.flow("gw_biometrics_merge", "call_biometrics")
-    d.flow("call_biometrics", "call_issuance")
+    d.flow("call_biometrics", "gw_biometrics_taken")
+    d.flow("gw_biometrics_taken", "call_issuance", "Taken", default=True)
+    d.flow("gw_biometrics_taken", "end_missed_appointment", "Missed twice", 'biometrics_outcome == "missed"')
     d.flow("call_issuance", "end_permit_issued")
     return d
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import select
 
 from kitas.extensions import app_clock, db
-from kitas.models import Role, SecondFactor, User
+from kitas.models import Application, AppointmentSlot, Office, Role, SecondFactor, User
 from kitas.services.accounts.passwords import hash_password
 from kitas.services.accounts.second_factor import MFA_ROLES, code_at, current_step
 
@@ -49,3 +52,69 @@ def make_user(
 def current_code(secret: str = OFFICER_TOTP_SECRET, steps_ahead: int = 0) -> str:
     """The code an app with ``secret`` shows now on the application's clock (or ``steps_ahead`` steps later)."""
     return code_at(secret, current_step() + steps_ahead)
+
+
+def make_office(
+    code: str = "JKS",
+    name: str = "Kantor Imigrasi Jakarta Selatan",
+    time_zone: str = "Asia/Jakarta",
+    opens: str = "08:00",
+    closes: str = "16:00",
+    working_days: str = "1,2,3,4,5",
+) -> Office:
+    """Create and commit an office (the offices helper syncs the real ones from workflows/offices.json)."""
+    office = Office(
+        code=code,
+        name=name,
+        city=name.rsplit(" ", 1)[-1],
+        address="Jl. Test 1",
+        time_zone=time_zone,
+        opens=opens,
+        closes=closes,
+        working_days=working_days,
+        active=True,
+    )
+    db.session.add(office)
+    db.session.commit()
+    return office
+
+
+def make_slot(
+    office: Office, starts_at: datetime, kind: str = "biometrics", capacity: int = 5, minutes: int = 30
+) -> AppointmentSlot:
+    """Create and commit a published slot (as an officer's page would, without its checks)."""
+    slot = AppointmentSlot(
+        office_id=office.id,
+        kind=kind,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=minutes),
+        capacity=capacity,
+        booked=0,
+        created_at=app_clock().now(),
+    )
+    db.session.add(slot)
+    db.session.commit()
+    return slot
+
+
+def free_slot_for(application_id: int, kind: str) -> int:
+    """A free slot of the case's office (an office made when there is none), three days ahead at 10:00
+    in the office's zone, moved to a working day: what a test books when it does not test booking."""
+    application = db.session.get(Application, application_id)
+    office = db.session.get(Office, application.office_id) if application and application.office_id else None
+    office = office or db.session.scalars(select(Office).where(Office.active.is_(True)).order_by(Office.id)).first()
+    office = office or make_office()
+    zone = ZoneInfo(office.time_zone)
+    day = app_clock().now().astimezone(zone).date() + timedelta(days=3)
+    while day.isoweekday() > 5:
+        day += timedelta(days=1)
+    starts_at = datetime.combine(day, time(10), zone).astimezone(UTC)
+    slot = db.session.scalars(
+        select(AppointmentSlot).where(
+            AppointmentSlot.office_id == office.id, AppointmentSlot.kind == kind, AppointmentSlot.starts_at == starts_at
+        )
+    ).first()
+    if slot is None or slot.booked >= slot.capacity:
+        slot = make_slot(office, starts_at if slot is None else starts_at + timedelta(hours=1), kind=kind, capacity=50)
+    db.session.commit()
+    return slot.id

@@ -48,11 +48,19 @@ def form_data(element_id: str, **overrides: Any) -> dict[str, Any]:
         # The shared form asks whether an interview is needed; the family diagram holds one whatever the answer.
         "verify_documents": {"verification_decision": "approve", "interview_required": False},
         "submit_corrections": {"correction_note": "Uploaded a clearer marriage certificate."},
-        "schedule_family_interview": {"interview_office": "JKT_SELATAN", "interview_date": "2026-02-02"},
-        "conduct_family_interview": {"interview_outcome": "pass"},
+        "schedule_family_interview": {
+            "appointment_slot": 1,
+            "interview_office": "Kantor Imigrasi Jakarta Selatan",
+            "interview_date": "2026-02-02",
+        },
+        "conduct_family_interview": {"appointment_outcome": "attended", "interview_outcome": "pass"},
         "supervisor_approval": {"approval_decision": "approve"},
-        "book_biometrics": {"office": "JKT_SELATAN", "appointment_date": "2026-02-10"},
-        "capture_biometrics": {"biometrics_captured": True},
+        "book_biometrics": {
+            "appointment_slot": 1,
+            "office": "Kantor Imigrasi Jakarta Selatan",
+            "appointment_date": "2026-02-10",
+        },
+        "capture_biometrics": {"appointment_outcome": "attended", "biometrics_captured": True},
     }
     merged = {**defaults[element_id], **overrides}
     return {key: value for key, value in merged.items() if value is not None}

@@ -63,8 +63,12 @@ def form_data(element_id: str, **overrides: Any) -> dict[str, Any]:
         "submit_corrections": {"correction_note": "Uploaded a clearer passport scan."},
         "supervisor_approval": {"approval_decision": "approve"},
         "conduct_interview": {"interview_date": "2026-01-20", "interview_outcome": "pass"},
-        "book_biometrics": {"office": "JKT_SELATAN", "appointment_date": "2026-01-25"},
-        "capture_biometrics": {"biometrics_captured": True},
+        "book_biometrics": {
+            "appointment_slot": 1,
+            "office": "Kantor Imigrasi Jakarta Selatan",
+            "appointment_date": "2026-01-25",
+        },
+        "capture_biometrics": {"appointment_outcome": "attended", "biometrics_captured": True},
     }
     return {**defaults[element_id], **overrides}
 

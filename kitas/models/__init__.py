@@ -1,5 +1,6 @@
 """SQLAlchemy models of KITAS Online."""
 
+from .appointment import APPOINTMENT_KINDS, Appointment, AppointmentSlot
 from .audit import AuditChain, AuditEvent, AuditSeal, SealedHead
 from .case import Application, HumanTask, SavedFilter, Timer
 from .definition import ProcessDefinition
@@ -18,6 +19,9 @@ from .security import AuditQuota, LoginAttempt, RecoveryCode, SecondFactor
 from .user import Role, User, user_roles
 
 __all__ = [
+    "APPOINTMENT_KINDS",
+    "Appointment",
+    "AppointmentSlot",
     "Application",
     "ApplicationGroup",
     "AuditChain",

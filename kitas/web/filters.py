@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from babel.dates import format_date
 from flask import Flask
 from flask_babel import format_decimal
 from flask_babel import gettext as _
@@ -57,6 +58,16 @@ def due_state(due: datetime | None, soon_hours: int = 24) -> str:
     return "soon" if due - now <= timedelta(hours=soon_hours) else "ok"
 
 
+def day_name(value: date) -> str:
+    """A day with its weekday in the reader's language: ``Senin, 26 Januari 2026``."""
+    return format_date(value, "EEEE, d MMMM y", locale=current_language())
+
+
+def clock_time(value: datetime) -> str:
+    """The time of a datetime in its own zone (an office's local time), ``14:05``."""
+    return value.strftime("%H:%M")
+
+
 def register_filters(app: Flask) -> None:
     """Make the filters available to every template."""
     app.jinja_env.add_extension("jinja2.ext.do")
@@ -71,3 +82,5 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(status_label, "status_label")
     app.add_template_filter(status_explanation, "status_explanation")
     app.add_template_filter(due_state, "due_state")
+    app.add_template_filter(day_name, "day_name")
+    app.add_template_filter(clock_time, "clock_time")

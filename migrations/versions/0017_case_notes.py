@@ -1,7 +1,7 @@
 """case notes: officers' internal notes on a case, never shown to the applicant nor in her export
 
 Revision ID: 0017_case_notes
-Revises: 0015_offices
+Revises: 0016_appointments
 Create Date: 2026-12-01
 
 """
@@ -9,7 +9,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = '0017_case_notes'
-down_revision = '0015_offices'
+down_revision = '0016_appointments'
 branch_labels = None
 depends_on = None
 

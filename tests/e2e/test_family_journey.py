@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.e2e.appointments import officer_publishes_times, officers_work_in_an_office, pick_first_free_time
 from tests.e2e.permits import check_permit
 from tests.e2e.test_worker_journey import (
     Person,
     book_biometrics,
     expect,
-    next_working_day,
     open_case,
     open_from_inbox,
     pay_in_sandbox_bank,
@@ -147,12 +147,15 @@ def verifier_approves_documents(page: Any, words: Words, reference: str) -> None
 
 def verifier_holds_the_interview(page: Any, words: Words, reference: str) -> None:
     """Every family case has an interview: scheduled on a coming working day, then recorded as passed."""
+    officer_publishes_times(page, words, "interview")
     open_from_inbox(page, words, reference, "Schedule the family interview")
-    page.get_by_label(words("Immigration office")).select_option(label=words("Jakarta Selatan immigration office"))
-    page.get_by_label(words("Interview date")).fill(next_working_day(3))
+    # The case has no office of its own yet: the officer is told whose times are shown.
+    expect(page.get_by_test_id("slot-office")).to_contain_text("WIB")
+    pick_first_free_time(page)
     page.get_by_role("button", name=words("Schedule interview")).click()
     expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
     open_from_inbox(page, words, reference, "Conduct the family interview")
+    page.get_by_label(words("They came to the interview"), exact=True).check()
     page.get_by_label(words("Passed: the relation is genuine")).check()
     page.get_by_role("button", name=words("Record interview")).click()
     expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
@@ -182,9 +185,11 @@ def test_family_kitas_from_registration_to_permit(
     pay_in_sandbox_bank(page, words, reference)
     sign_out(page, words)
 
+    officers_work_in_an_office(live_server)
     sign_in(page, words, staff(live_server, "verifier"))
     verifier_approves_documents(page, words, reference)
     verifier_holds_the_interview(page, words, reference)
+    officer_publishes_times(page, words, "biometrics")
     sign_out(page, words)
 
     sign_in(page, words, staff(live_server, "supervisor"))

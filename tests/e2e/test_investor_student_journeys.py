@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from forms.rules import add_months
+from tests.e2e.appointments import officer_publishes_times, officers_work_in_an_office
 from tests.e2e.permits import check_permit
 from tests.e2e.test_worker_journey import (
     book_biometrics,
@@ -109,8 +110,10 @@ def upload(page: Any, words: Words, reference: str, folder: Path, documents: Any
 
 def officers_until_biometrics(page: Any, words: Words, server: LiveServer, reference: str) -> None:
     """The shared review and approval by the verifier and the supervisor."""
+    officers_work_in_an_office(server)
     sign_in(page, words, staff(server, "verifier"))
     verifier_approves(page, words, reference)
+    officer_publishes_times(page, words, "biometrics")
     sign_out(page, words)
     sign_in(page, words, staff(server, "supervisor"))
     supervisor_approves(page, words, reference)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.e2e.appointments import officer_publishes_times, officers_work_in_an_office, pick_first_free_time
 from tests.e2e.permits import check_permit
 from tests.e2e.words import Words
 from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
@@ -250,14 +251,16 @@ def pay_in_sandbox_bank(page: Any, words: Words, reference: str) -> None:
 
 
 def book_biometrics(page: Any, words: Words, reference: str) -> None:
-    """Choose the office and a working day for the photo and fingerprints."""
+    """Choose a free time of the office for the photo and fingerprints (the officers published them);
+    the status page then shows the day and time in the office's zone."""
     open_case(page, words, reference)
     page.get_by_role("link", name=words("Continue")).click()
     expect(page.get_by_role("heading", name=words("Book a biometrics appointment"))).to_be_visible()
-    page.get_by_label(words("Immigration office")).select_option(label=words("Jakarta Selatan immigration office"))
-    page.get_by_label(words("Appointment date")).fill(next_working_day(7))
+    expect(page.get_by_test_id("slot-office")).to_contain_text("WIB")
+    pick_first_free_time(page)
     page.get_by_role("button", name=words("Book appointment")).click()
     expect(page.get_by_test_id("case-status")).to_have_text(words("Biometrics appointment"))
+    expect(page.get_by_test_id("appointment-biometrics")).to_contain_text("09:00 WIB")
 
 
 # -- the sponsor's and the officers' steps ---------------------------------------------------
@@ -373,6 +376,7 @@ def supervisor_approves(page: Any, words: Words, reference: str) -> None:
 def verifier_confirms_capture(page: Any, words: Words, reference: str) -> None:
     """The verifier records that photo and fingerprints were taken."""
     open_from_inbox(page, words, reference, "Capture biometrics")
+    page.get_by_label(words("Came to the appointment"), exact=True).check()
     page.get_by_label(words("Photo and fingerprints have been captured")).check()
     page.get_by_role("button", name=words("Confirm capture")).click()
     expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
@@ -416,6 +420,7 @@ def test_worker_kitas_from_registration_to_permit(
     sms = live_server.sms.wait_for(APPLICANT_DATA["phone"], f"{reference}: {words('Awaiting payment')}")
     assert f"/applications/{reference}" in sms, sms
 
+    officers_work_in_an_office(live_server)
     sign_in(page, words, staff(live_server, "verifier"))
     verifier_asks_for_a_correction(page, words, reference)
     sign_out(page, words)
@@ -426,6 +431,7 @@ def test_worker_kitas_from_registration_to_permit(
 
     sign_in(page, words, staff(live_server, "verifier"))
     verifier_approves(page, words, reference)
+    officer_publishes_times(page, words, "biometrics")
     sign_out(page, words)
 
     sign_in(page, words, staff(live_server, "supervisor"))

@@ -91,7 +91,7 @@ def test_spouse_of_a_citizen_reaches_the_permit(case: Case) -> None:
     data = case.data()
     assert data["index_code"] == "E31A" and data["sponsor_kind"] == "person"
     assert data["duration_months"] == 12 and data["fee_amount"] == 1700000  # fees.dmn: family, any index, 12
-    assert data["interview_date"] == "2026-02-02" and data["interview_office"] == "JKT_SELATAN"
+    assert data["interview_date"] == "2026-02-02" and data["interview_office"] == "Kantor Imigrasi Jakarta Selatan"
     runtime = finish(case)
     assert runtime.completed and runtime.status() == "permit_issued"
     assert runtime.data["permit_issued"] is True and runtime.data["full_name"] == "Maria Santos"
@@ -261,3 +261,35 @@ def test_the_supervisor_sends_the_case_back_to_the_review_and_the_interview_foll
     case.complete("schedule_family_interview")
     runtime = finish(case)
     assert runtime.completed and runtime.status() == "permit_issued"
+
+
+# -- missed interviews ------------------------------------------------------------------------------
+
+
+def test_a_missed_interview_is_scheduled_again_once(case: Case) -> None:
+    case.until_interview()
+    case.complete("conduct_family_interview", appointment_outcome="missed", interview_outcome=None)
+    assert case.ready() == ["schedule_family_interview"] and case.data()["interview_missed"] == 1
+    case.complete("schedule_family_interview")
+    assert case.ready() == ["conduct_family_interview"] and case.status() == "interview_scheduled"
+    runtime = finish(case)
+    assert runtime.completed and runtime.status() == "permit_issued"
+
+
+def test_a_second_missed_interview_closes_the_case(case: Case) -> None:
+    case.until_interview()
+    case.complete("conduct_family_interview", appointment_outcome="missed", interview_outcome=None)
+    case.complete("schedule_family_interview")
+    case.complete("conduct_family_interview", appointment_outcome="missed", interview_outcome=None)
+    assert case.ended("closed_missed_appointment")
+
+
+def test_missed_biometrics_twice_closes_the_family_case(case: Case) -> None:
+    case.until_interview()
+    case.complete("conduct_family_interview")
+    case.complete("supervisor_approval")
+    for _ in range(2):
+        assert case.ready() == ["book_biometrics"]
+        case.complete("book_biometrics")
+        case.complete("capture_biometrics", appointment_outcome="missed", biometrics_captured=None)
+    assert case.ended("closed_missed_appointment")

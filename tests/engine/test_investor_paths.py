@@ -66,7 +66,7 @@ def test_happy_path_reaches_the_permit(case: Case) -> None:
     assert case.ended("permit_issued")
     data = case.data()
     assert data["permit_issued"] is True and data["duration_months"] == 12 and data["index_code"] == "E28A"
-    assert data["share_value_idr"] == 12_000_000_000 and data["office"] == "JKT_SELATAN"
+    assert data["share_value_idr"] == 12_000_000_000 and data["office"] == "Kantor Imigrasi Jakarta Selatan"
     assert "sponsor_kind" not in data and "sponsor_email" not in data  # no sponsor for an investor
     assert case.restores > 20
 

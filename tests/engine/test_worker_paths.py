@@ -284,6 +284,26 @@ def _issued_after_corrections_and_escalations(case: Case) -> None:
     case.complete("capture_biometrics")
 
 
+def _missed_once_then_came(case: Case) -> None:
+    """A missed biometrics appointment is booked again once; coming the second time goes on to the permit."""
+    _approved(case)
+    case.complete("book_biometrics")
+    case.complete("capture_biometrics", appointment_outcome="missed", biometrics_captured=None)
+    assert case.ready() == ["book_biometrics"] and case.status() == "biometrics_appointment"
+    case.complete("book_biometrics")
+    case.complete("capture_biometrics")
+    assert case.data()["biometrics_outcome"] == "captured"
+
+
+def _missed_twice(case: Case) -> None:
+    """The second missed appointment closes the case: the type's own end after the shared step."""
+    _approved(case)
+    for _ in range(2):
+        case.complete("book_biometrics")
+        case.complete("capture_biometrics", appointment_outcome="missed", biometrics_captured=None)
+    assert case.data()["biometrics_outcome"] == "missed" and case.data()["biometrics_missed"] == 1
+
+
 JOURNEYS = {
     "sponsor declines": (_sponsor_declines, "end_sponsor_declined", "sponsor_declined"),
     "sponsor silent": (_sponsor_silent, "end_sponsor_expired", "expired"),
@@ -294,6 +314,8 @@ JOURNEYS = {
     "interview failed": (_failed_interview, "end_rejected_after_interview", "rejected"),
     "interview passed": (_issued_after_interview, "end_permit_issued", "permit_issued"),
     "corrections, escalations": (_issued_after_corrections_and_escalations, "end_permit_issued", "permit_issued"),
+    "biometrics missed once": (_missed_once_then_came, "end_permit_issued", "permit_issued"),
+    "biometrics missed twice": (_missed_twice, "end_missed_appointment", "closed_missed_appointment"),
 }
 
 

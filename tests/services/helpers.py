@@ -11,7 +11,11 @@ from kitas.models import Application, HumanTask, Notification, User
 from kitas.services import cases
 from kitas.services.cases.access import OFFICER_ROLES
 from kitas.services.cases.claims import claim_task
+from tests.factories import free_slot_for
 from tests.worker_data import PAYMENT, form_data
+
+# The booking steps and the kind of slot they book.
+BOOKING_KINDS = {"book_biometrics": "biometrics", "schedule_family_interview": "interview"}
 
 
 def open_task(application_id: int, element_id: str) -> HumanTask:
@@ -34,6 +38,8 @@ def complete(application_id: int, element_id: str, user: User, **overrides: Any)
     task is claimed first, as an officer starts working on it before deciding."""
     task = open_task(application_id, element_id)
     start_working(application_id, task, user)
+    if element_id in BOOKING_KINDS and "appointment_slot" not in overrides:  # a free time of the case's office
+        overrides["appointment_slot"] = free_slot_for(application_id, BOOKING_KINDS[element_id])
     return cases.complete_task(application_id, task.task_id, user, form_data(element_id, **overrides))
 
 

@@ -33,7 +33,7 @@ def test_the_issuing_step_creates_the_permit_once_with_the_case_data(
     assert (permit.holder_name, permit.nationality, permit.date_of_birth) == ("Ana Lima", "BR", date(1990, 4, 2))
     assert (permit.kitas_type, permit.index_code) == ("worker", "E23")
     assert permit.sponsor == EMPLOYMENT_DATA["employer_name"]
-    assert permit.office == "JKT_SELATAN"
+    assert permit.office == "Kantor Imigrasi Jakarta Selatan"  # the office of the booked slot
     # 12 months from the issue day in Jakarta, less one day.
     assert (permit.valid_from, permit.valid_until) == (date(2026, 1, 6), date(2027, 1, 5))
     assert re.fullmatch(r"E23-2026-P[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}", permit.number), permit.number
@@ -106,7 +106,7 @@ def test_the_pdf_is_the_holders_and_the_officers_and_nobody_elses(worker: int, u
         "Brazil",
         "Work KITAS (E23)",
         EMPLOYMENT_DATA["employer_name"],
-        "Jakarta Selatan immigration office",
+        "Kantor Imigrasi Jakarta Selatan",
         "Valid until",
     ):
         assert words in text, f"{words!r} not on the permit:\n{text}"

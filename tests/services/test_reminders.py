@@ -18,6 +18,8 @@ from kitas.extensions import db
 from kitas.jobs.scheduler import OUTBOX_JOBS
 from kitas.models import Application, Incident, Notification, Reminder, User
 from kitas.services import cases, leases, notifications, reminders
+from kitas.services.appointments import booking
+from tests.factories import make_office, make_slot
 from tests.services.helpers import complete, request_corrections, start_until_payment, start_until_verification
 from workflows import catalog
 
@@ -154,11 +156,14 @@ def test_the_appointment_is_reminded_the_day_before(users: dict[str, Any], clock
     application = start_until_verification(users)
     complete(application.id, "verify_documents", users["verifier"])
     complete(application.id, "supervisor_approval", users["supervisor"])
-    complete(application.id, "book_biometrics", users["applicant"], appointment_date="2026-01-25")
+    # The planner passes while the booking step is open (no date yet), then she books a slot.
+    assert reminders.send_due_reminders() == 0
+    slot = make_slot(make_office(), datetime(2026, 1, 26, 3, 0, tzinfo=UTC))  # Monday 26 January, 10:00 WIB
+    complete(application.id, "book_biometrics", users["applicant"], appointment_slot=slot.id)
     assert reminders.send_due_reminders() == 0
     [row] = db.session.scalars(select(Reminder).where(Reminder.rule == "appointment_tomorrow")).all()
-    nine_wib = datetime(2026, 1, 24, 2, 0, tzinfo=UTC)  # 09:00 the day before, in the applicant's zone
-    assert (row.subject, row.due_at) == ("2026-01-25", nine_wib)
+    nine_wib = datetime(2026, 1, 25, 2, 0, tzinfo=UTC)  # 09:00 the day before, in the applicant's zone
+    assert (row.subject, row.due_at, row.status) == ("2026-01-26", nine_wib, "pending")
     clock.set(nine_wib - timedelta(seconds=1))
     assert reminders.send_due_reminders() == 0
     clock.set(nine_wib)
@@ -167,7 +172,28 @@ def test_the_appointment_is_reminded_the_day_before(users: dict[str, Any], clock
     mailer = Mailer()
     notifications.deliver_due(mailer=mailer, sms=Sms())
     [mail] = [m for m in mailer.sent if "biometrics appointment is tomorrow" in m.subject]
-    assert "tomorrow, 25 January 2026" in mail.text
+    assert "tomorrow, 26 January 2026" in mail.text
+
+
+def test_a_moved_appointment_moves_its_reminder_and_a_cancelled_one_drops_it(
+    users: dict[str, Any], clock: ManualClock
+) -> None:
+    application = start_until_verification(users)
+    complete(application.id, "verify_documents", users["verifier"])
+    complete(application.id, "supervisor_approval", users["supervisor"])
+    office = make_office()
+    first = make_slot(office, datetime(2026, 1, 26, 3, 0, tzinfo=UTC))
+    later = make_slot(office, datetime(2026, 1, 29, 7, 0, tzinfo=UTC))  # Thursday 29 January, 14:00 WIB
+    complete(application.id, "book_biometrics", users["applicant"], appointment_slot=first.id)
+    reference = db.session.get(Application, application.id).reference
+    booking.rebook(reference, "biometrics", users["applicant"], later.id)
+    [row] = db.session.scalars(select(Reminder).where(Reminder.rule == "appointment_tomorrow")).all()
+    assert (row.subject, row.due_at) == ("2026-01-29", datetime(2026, 1, 28, 2, 0, tzinfo=UTC))
+    assert cases.read_runtime(db.session.get(Application, application.id)).data["appointment_date"] == "2026-01-29"
+    booking.cancel(reference, "biometrics", users["applicant"])
+    assert db.session.scalars(select(Reminder).where(Reminder.rule == "appointment_tomorrow")).all() == []
+    clock.set(datetime(2026, 1, 28, 2, 0, tzinfo=UTC))
+    assert reminders.send_due_reminders() == 0  # nothing to remind of: the case has no appointment
 
 
 def test_a_reminder_in_indonesian_for_an_indonesian_reader(users: dict[str, Any], clock: ManualClock) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from kitas.extensions import db
-from kitas.models import AuditEvent, Document, HumanTask
+from kitas.models import Application, AuditEvent, Document, HumanTask
 from kitas.services import cases
-from tests.factories import make_user
+from tests.factories import make_office, make_slot, make_user
 from tests.services.helpers import complete, request_corrections, start_until_verification
 from tests.uploads import exe_bytes, truncated_pdf
 from tests.web.pages import (
@@ -261,10 +262,14 @@ def test_the_booked_appointment_shows_where_and_when(users: dict[str, Any], logi
     application = start_until_verification(users)
     complete(application.id, "verify_documents", users["verifier"])
     complete(application.id, "supervisor_approval", users["supervisor"])
-    complete(application.id, "book_biometrics", users["applicant"], office="DENPASAR", appointment_date="2026-02-03")
+    office = make_office(code="DPS", name="Kantor Imigrasi Denpasar", time_zone="Asia/Makassar")
+    db.session.get(Application, application.id).office_id = office.id
+    db.session.commit()
+    slot = make_slot(office, datetime(2026, 2, 3, 2, 0, tzinfo=UTC))  # 10:00 WITA
+    complete(application.id, "book_biometrics", users["applicant"], appointment_slot=slot.id)
     page = login_as(users["applicant"]).get(f"/applications/{application.reference}").get_data(as_text=True)
     assert "Biometrics appointment" in page
-    assert "Immigration office: Denpasar immigration office · Appointment date: 2026-02-03" in page
+    assert "Tuesday, 3 February 2026 at 10:00 WITA, Kantor Imigrasi Denpasar" in page
     assert 'data-testid="status-reason"' not in page
 
 

@@ -4,7 +4,7 @@ they have none yet)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from kitas.models import Application, AuditEvent, Document, HumanTask, Reminder,
 from kitas.services import cases, reminders
 from kitas.services.cases import invitations, listings
 from kitas.services.errors import InvalidInput
+from tests.factories import make_office, make_slot
 from tests.family_data import APPLICANT_DATA, MEMBER_DATA, PAYMENT, PERMIT_HOLDER
 from tests.family_data import form_data as family_form
 from tests.services.helpers import start_working
@@ -190,15 +191,19 @@ def test_the_interview_is_scheduled_on_a_coming_day_shown_and_reminded(
     cases.deliver_message(application.id, "payment_received", PAYMENT, actor="sandbox-bank")
     _do(application.id, "verify_documents", verifier)
     today = clock.now().date()
+    office = make_office()
+    past = make_slot(office, clock.now() - timedelta(hours=1), kind="interview")
     with pytest.raises(InvalidInput) as refused:
-        _do(application.id, "schedule_family_interview", verifier, interview_date=today.isoformat())
-    assert list(refused.value.errors) == ["interview_date"]
+        _do(application.id, "schedule_family_interview", verifier, appointment_slot=past.id)
+    assert list(refused.value.errors) == ["appointment_slot"]
     day = today + timedelta(days=10)
-    application = _do(application.id, "schedule_family_interview", verifier, interview_date=day.isoformat())
+    slot = make_slot(office, datetime.combine(day, time(3, 0), UTC), kind="interview")  # 10:00 WIB
+    application = _do(application.id, "schedule_family_interview", verifier, appointment_slot=slot.id)
     assert application.status == "interview_scheduled"
     login_as(applicant)
     page = client.get(f"/applications/{application.reference}").get_data(as_text=True)
-    assert "Interview scheduled" in page and "Jakarta Selatan immigration office" in page
+    assert "Interview scheduled" in page and "Your family interview" in page
+    assert "at 10:00 WIB, Kantor Imigrasi Jakarta Selatan" in page
     reminders.plan_reminders()
     planned = db.session.scalars(
         select(Reminder).where(Reminder.application_id == application.id, Reminder.rule == "interview_tomorrow")

@@ -164,6 +164,13 @@ EVENT_WORDS: dict[str, Callable[[Words], str]] = {
     "task_taken_back": lambda w: Message(
         "Task taken back from %(officer)s: %(task)s", officer=w.text("officer"), task=w.step()
     ),
+    "appointment_booked": lambda w: Message(
+        "Appointment booked for %(when)s at %(office)s", when=w.moment("at"), office=w.text("office")
+    ),
+    "appointment_rebooked": lambda w: Message(
+        "Appointment moved to %(when)s at %(office)s", when=w.moment("at"), office=w.text("office")
+    ),
+    "appointment_cancelled": lambda w: Message("Appointment of %(when)s cancelled", when=w.moment("at")),
     "message_delivered": _message,
     "timer_fired": _timer,
     INVITED: _invited,

@@ -15,6 +15,7 @@ from workflows import KitasType, catalog
 from ...extensions import app_clock, db
 from ...models import Application, HumanTask, User
 from ..accounts.fields import normalize_email
+from ..appointments import places
 from ..audit.refusals import record_refusal
 from ..deployments import definition_form, latest_definition, process_model
 from ..errors import CaseCannotGoOn, InvalidInput, NotFound, ServiceError
@@ -198,6 +199,8 @@ def complete_in_step(
     refused = sponsor_limits.step_problems(step.application, task, answers, clean)
     if refused:
         raise InvalidInput(refused)
+    # A booking step takes its place in the chosen slot; the step held at an appointment records it.
+    clean = places.in_step(step, task, user, clean)
     # The task itself first: if it fails, the step is rolled back and the form is shown again.
     try:
         completion = step.run(

@@ -67,7 +67,9 @@ def summary_sections(
         for item in form.fields:
             if item.name in seen or item.name not in data or data[item.name] in (None, "", []):
                 continue
-            if item.ui.get("ui:apart"):  # shown by its own page (the verifier's ticks and checklists)
+            # Shown by its own page (the verifier's ticks and checklists), or a value of the page, not an
+            # answer (the chosen slot's number).
+            if item.ui.get("ui:apart") or item.widget == "hidden":
                 continue
             seen.add(item.name)
             label = item.review_title if review else item.title

@@ -19,9 +19,11 @@ import forms
 from forms.texts import Message
 from workflows import catalog
 
-from ...extensions import db
+from ...extensions import app_clock, db
 from ...models import Application, Document, HumanTask, User
 from .. import documents
+from ..appointments.choices import SlotChoices, slot_choices
+from ..appointments.kinds import BY_BOOK_TASK
 from ..audit.refusals import audited_refusals
 from ..deployments import definition_form, element_names
 from ..errors import CaseCannotGoOn, Conflict, InvalidInput
@@ -45,6 +47,8 @@ class TaskPage:
     values: dict[str, Any]
     documents: dict[str, Document]
     sections: list[CaseSection] = field(default_factory=list)
+    # A booking step: the free times of the case's office to choose from (the form's slot field).
+    appointment: SlotChoices | None = None
     errors: dict[str, list[str]] = field(default_factory=dict)
     # Four eyes (four_eyes.py): why this reader may not take the task, and the supervisor's send-back reason.
     barred: Message | None = None
@@ -128,7 +132,11 @@ def open_task_page(reference: str, task_id: str, user: User, language: str | Non
     found = documents.documents_by_public_ids(ids, application_id=application.id)
     named = localized(task, element_names(application.definition, language))
     sent_back = four_eyes.sent_back_reason(data) if officers_task else None
-    page = TaskPage(application, named, form, values, found, sections, barred=barred, sent_back=sent_back)
+    booking = BY_BOOK_TASK.get(task.element_id)
+    choices = slot_choices(application, booking, app_clock().now()) if booking is not None else None
+    page = TaskPage(
+        application, named, form, values, found, sections, barred=barred, sent_back=sent_back, appointment=choices
+    )
     page.reasons = corrections.reasons(application, form, data)
     page.workspace = workspace
     if officers_task:

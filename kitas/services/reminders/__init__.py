@@ -5,6 +5,6 @@ subject from the timer and human_task projections and the case data, and sends e
 notification outbox. Calls cases/ (to read a case's data) and notifications/.
 """
 
-from .due import REMINDER, plan_reminders, send_due_reminders, send_reminders
+from .due import REMINDER, plan_reminders, replan_date_reminders, send_due_reminders, send_reminders
 
-__all__ = ["REMINDER", "plan_reminders", "send_due_reminders", "send_reminders"]
+__all__ = ["REMINDER", "plan_reminders", "replan_date_reminders", "send_due_reminders", "send_reminders"]

@@ -143,11 +143,46 @@ def _date_subjects(rule: ReminderRule, limit: int, now: datetime) -> Iterable[di
         if day is None:  # nothing to remind of: a row that says so, so the case is not read again
             rows.append(_row(application.id, rule, NO_DATE, now, now, now) | {"status": "dropped", "done_at": now})
             continue
-        zone = _zone_of(db.session.get(User, application.applicant_id))
-        start = datetime.combine(day, time(0), zone)
-        due = datetime.combine(day - timedelta(days=rule.days_before), time(rule.hour), zone)
-        rows.append(_row(application.id, rule, day.isoformat(), due.astimezone(UTC), start.astimezone(UTC), now))
+        rows.append(_date_row(application, rule, day, now))
     return rows
+
+
+def replan_date_reminders(application: Application, data: dict[str, Any], now: datetime) -> None:
+    """Inside the transaction that changes a date of the case data (an appointment booked, moved or
+    cancelled): the date rules reading a field of ``data`` forget their pending and dropped rows and plan
+    the new date, so the reminder follows the booking. A reminder already sent stays sent (and a day
+    already reminded of is not reminded of twice)."""
+    for rule in catalog().reminders.values():
+        if not rule.date_field or rule.date_field not in data:
+            continue
+        db.session.execute(
+            Reminder.__table__.delete().where(
+                Reminder.application_id == application.id,
+                Reminder.rule == rule.name,
+                Reminder.status.in_(("pending", "dropped")),
+            )
+        )
+        day = _parsed_date(data[rule.date_field])
+        if day is None:
+            continue
+        row = _date_row(application, rule, day, now)
+        dialect = postgresql if is_postgres() else sqlite
+        statement = dialect.insert(Reminder.__table__).values([row])
+        db.session.execute(statement.on_conflict_do_nothing(index_elements=["application_id", "rule", "subject"]))
+
+
+def _date_row(application: Application, rule: ReminderRule, day: date, now: datetime) -> dict[str, Any]:
+    zone = _zone_of(db.session.get(User, application.applicant_id))
+    start = datetime.combine(day, time(0), zone)
+    due = datetime.combine(day - timedelta(days=rule.days_before), time(rule.hour), zone)
+    return _row(application.id, rule, day.isoformat(), due.astimezone(UTC), start.astimezone(UTC), now)
+
+
+def _parsed_date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def _date_in(application: Application, field: str) -> date | None:
@@ -156,10 +191,7 @@ def _date_in(application: Application, field: str) -> date | None:
     except Exception:  # a state that cannot be read is the case's incident, not the reminder's
         log.warning("reminders: the data of case %s cannot be read", application.id, exc_info=True)
         return None
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
+    return _parsed_date(value)
 
 
 def _zone_of(user: User | None) -> ZoneInfo:

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from kitas.i18n import current_language, translate
 from kitas.services import accounts, cases, catalog, information
+from kitas.services.appointments.choices import booked_appointments
 from kitas.services.cases import answers, invitations, listings, timeline
 from kitas.services.errors import Conflict, InvalidInput
 from kitas.services.permits import downloads as permits
@@ -97,6 +98,7 @@ def _status(template: str, reference: str, sponsor_form: dict[str, Any] | None =
         own=own,
         sponsor_form=sponsor_form or {},
         permit=permits.permit_for(reference, user),
+        appointments=booked_appointments(application) if template == "applicant/status.html" else [],
     )
     return (page, 400) if sponsor_form else page
 
@@ -198,3 +200,6 @@ def change_answers(reference: str, task_id: str, element_id: str) -> ResponseRet
         return render_template("applicant/change_answers.html", page=exc.page), 422
     flash(_("Your change is kept. Check your answers, then send them."), "success")
     return redirect(url_for("applicant.check_answers", reference=reference, task_id=task_id))
+
+
+from . import appointments  # noqa: E402,F401  (its routes are on this blueprint)

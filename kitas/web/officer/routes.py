@@ -159,3 +159,6 @@ def case(reference: str) -> ResponseReturnValue:
 def permit_pdf(reference: str) -> Response:
     """The case's permit as a PDF, in its holder's language."""
     return pdf_response(permits.permit_pdf(reference, signed_in_user()))
+
+
+from . import appointments  # noqa: E402,F401  (its routes are on this blueprint)
