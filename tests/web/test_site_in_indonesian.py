@@ -107,7 +107,7 @@ def test_the_role_refusal_in_indonesian(users: dict[str, Any], login_as: Any) ->
     response = login_as(users["analyst"]).get("/officer/")
     assert response.status_code == 403
     text = _in_indonesian(response)
-    assert "Halaman ini untuk peran: verifikator, supervisor." in text and "Tidak diizinkan" in text
+    assert "Halaman ini untuk peran: verifikator, supervisor, administrator." in text and "Tidak diizinkan" in text
 
 
 def test_the_expired_form_page_in_indonesian(client: FlaskClient, csrf_on: None) -> None:
