@@ -11,7 +11,8 @@ from forms.texts import Message
 from ...extensions import db
 from ...models import HumanTask, Role, User, user_roles
 from ..errors import Conflict, Forbidden, NotFound
-from .access import OFFICER_ROLES
+from ..offices.scope import visible_office_ids
+from .access import OFFICER_ROLES, officer_sees
 from .lifecycle import find_case
 from .unit_of_work import ANOTHER_OFFICER, CaseStep, case_step
 
@@ -58,6 +59,13 @@ def assign_task(reference: str, task_id: str, supervisor: User, officer_id: int)
             raise NotFound(
                 Message("there is no active officer with the role %(role)s to give this task to", role=task.role)
             )
+        if not officer_sees(step.application, officer):
+            raise NotFound(
+                Message(
+                    "%(officer)s does not work in this case's office; give the task to one who does",
+                    officer=officer.label,
+                )
+            )
         if task.claimed_by_id == officer.id:
             return task
         previous = task.claimed_by_id
@@ -91,8 +99,9 @@ def take_back_task(reference: str, task_id: str, supervisor: User) -> HumanTask:
     return task
 
 
-def officers_for(role: str) -> list[User]:
-    """The active officers a supervisor may give a task of ``role`` to, by name."""
+def officers_for(role: str, office_id: int | None = None) -> list[User]:
+    """The active officers a supervisor may give a task of ``role`` to, by name (with ``office_id``: those
+    who work in that office)."""
     if role not in OFFICER_ROLES:
         return []
     query = (
@@ -102,15 +111,25 @@ def officers_for(role: str) -> list[User]:
         .where(Role.name == role, User.is_active.is_(True))
         .order_by(User.full_name, User.id)
     )
-    return list(db.session.scalars(query))
+    officers = list(db.session.scalars(query))
+    if office_id is None:
+        return officers
+    return [officer for officer in officers if _works_in(officer, office_id)]
+
+
+def _works_in(officer: User, office_id: int) -> bool:
+    offices = visible_office_ids(officer)
+    return offices is None or office_id in offices
 
 
 def assignable_officers(task_id: str, user: User) -> list[User]:
-    """For a supervisor: the officers of the task's lane it can be given to; nobody for anyone else."""
+    """For a supervisor: the officers of the task's lane and office it can be given to; nobody for anyone else."""
     if not user.has_role(SUPERVISOR):
         return []
-    role = db.session.scalar(select(HumanTask.role).where(HumanTask.task_id == task_id))
-    return officers_for(role) if role else []
+    row = db.session.execute(select(HumanTask.role, HumanTask.office_id).where(HumanTask.task_id == task_id)).first()
+    if row is None or not row.role:
+        return []
+    return officers_for(row.role, row.office_id) if row.office_id is not None else officers_for(row.role)
 
 
 def _held_by(task: HumanTask) -> Conflict:
