@@ -230,7 +230,7 @@ def _sync_offices() -> None:
     from kitas.services.offices.directory import offices_file_path, sync_offices
 
     try:
-        report = sync_offices(_actor())
+        report = sync_offices()
     except OfficesFileRefused as exc:
         click.echo(f"offices file refused ({offices_file_path()}):", err=True)
         for problem in exc.problems:

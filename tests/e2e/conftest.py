@@ -261,7 +261,7 @@ def _initialise(app: Flask) -> dict[str, str]:
         upgrade()
         ensure_roles()
         deploy_all(Path(app.config["KITAS_BPMN_DIR"]), Path(app.config["KITAS_FORMS_DIR"]), actor="e2e")
-        sync_offices("e2e")
+        sync_offices()
         for role, (address, name) in STAFF.items():
             user = create_account(address, name, STAFF_PASSWORD, [role], verified=True, phone="+62 812 0000 0000")
             if role in STAFF_WITH_APP:

@@ -165,3 +165,27 @@ def test_only_admins_reach_the_officers_page(users: dict[str, Any], login_as: An
     db.session.commit()
     page = unescape(read(login_as(users["admin"]), "/admin/officers"))
     assert "Kantor para petugas" in page and "Simpan kantor" in page
+
+
+# -- the group form ---------------------------------------------------------------------------
+
+
+def test_the_group_form_asks_the_sponsors_province_once_and_every_case_goes_to_its_office(
+    users: dict[str, Any], login_as: Any
+) -> None:
+    from tests.services.group_helpers import group_post, people
+
+    client = login_as(users["sponsor"])
+    assert "Province where the sponsor is based" in _text(client.get("/sponsor/groups/new/worker"))
+    posted = {key: value[0] for key, value in group_post(people(2)).items()}
+    refused = client.post("/sponsor/groups/new/worker", data={**posted, "domicile_province": ""})
+    page = _text(refused)
+    assert refused.status_code == 422 and "Choose the province where the sponsor is based." in page
+    assert 'value="Person Number 2"' in page  # everything typed is kept
+    assert db.session.scalar(select(db.func.count()).select_from(Application)) == 0
+    response = client.post("/sponsor/groups/new/worker", data={**posted, "domicile_province": "Jawa Timur"})
+    assert response.status_code == 303
+    db.session.expire_all()
+    members = db.session.scalars(select(Application)).all()
+    assert len(members) == 2
+    assert {(m.domicile_province, m.office_id) for m in members} == {("Jawa Timur", _office("SBY").id)}

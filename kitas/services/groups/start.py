@@ -241,6 +241,9 @@ def _province(raw: Mapping[str, Any], errors: dict[str, list[str]]) -> str | Non
     province = posted[-1] if isinstance(posted, list) and posted else posted
     if province is None:
         return None
+    if not str(province).strip():
+        errors[PROVINCE_FIELD] = [Message("Choose the province where the sponsor is based.")]
+        return ""
     try:
         office_for_province(str(province))
     except InvalidInput as exc:

@@ -18,7 +18,6 @@ from forms.texts import Message
 from ...extensions import db
 from ...models import Office
 from ...transactions import write_transaction
-from .. import audit
 from ..errors import InvalidInput, ServiceError
 from .data import OFFICES_FILE, OfficeEntry, OfficesFile, read_offices_file, zone_label
 
@@ -66,8 +65,10 @@ def provinces() -> list[str]:
     return offices_file().provinces
 
 
-def sync_offices(actor: str = "cli") -> SyncReport:
-    """Make the office table equal the file: upsert by code, deactivate the codes it no longer lists; audited."""
+def sync_offices() -> SyncReport:
+    """Make the office table equal the file: upsert by code, deactivate the codes it no longer lists.
+
+    Not audited: the file is versioned with the code, and the command prints what it changed."""
     data = offices_file()  # refused before anything is written
     created: list[str] = []
     updated: list[str] = []
@@ -88,12 +89,6 @@ def sync_offices(actor: str = "cli") -> SyncReport:
             if office.active:
                 office.active = False
                 deactivated.append(office.code)
-        if created or updated or deactivated:
-            audit.record(
-                "offices_synced",
-                {"created": created, "updated": updated, "deactivated": deactivated},
-                actor=actor,
-            )
     return SyncReport(tuple(created), tuple(updated), tuple(deactivated), unchanged)
 
 
