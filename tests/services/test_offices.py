@@ -301,3 +301,21 @@ def test_a_supervisor_gives_a_task_only_to_an_officer_of_its_office(worker: int,
     assert [o.id for o in assignable_officers(task.task_id, users["supervisor"])] == [users["verifier"].id]
     with pytest.raises(NotFound, match="does not work in this case's office"):
         assign_task(application.reference, task.task_id, users["supervisor"], users["verifier2"].id)
+
+
+def test_the_demo_officers_work_in_the_default_office_and_denpasar_and_keep_what_an_admin_set(
+    ctx: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kitas.models import User
+    from kitas.services.accounts.demo import ensure_demo_accounts
+    from kitas.services.offices.staff import offices_of
+
+    monkeypatch.setattr(ctx, "instance_path", str(tmp_path))
+    ensure_demo_accounts()
+    by_email = {u.email: u for u in db.session.scalars(select(User))}
+    assert offices_of(by_email["verifier@example.com"]) == ["DPS", "JKS"]
+    assert offices_of(by_email["supervisor@example.com"]) == ["DPS", "JKS"]
+    assert offices_of(by_email["applicant@example.com"]) == []
+    place_officer(by_email["verifier@example.com"], ["MKS"], actor="test")
+    ensure_demo_accounts()
+    assert offices_of(by_email["verifier@example.com"]) == ["MKS"]  # an administrator's choice is kept
