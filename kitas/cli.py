@@ -1,4 +1,5 @@
-"""The ``kitas`` command: init, demo, demo-code, deploy, serve, scheduler, sweep-files, audit verify and seal."""
+"""The ``kitas`` command: init, demo, demo-code, deploy, serve, scheduler, sweep-files, offices sync and
+backfill, audit verify and seal."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ def register_commands(app: Flask) -> None:
             state = "deployed as" if result.created else "unchanged, still"
             click.echo(f"{result.process_id}: {state} version {result.version}")
             _echo_callers(result)
+        _sync_offices()
+        _backfill_offices()
 
     @app.cli.command("demo")
     @click.option("--reset", is_flag=True, help="Give every demo account a new password (and officers a new app).")
@@ -180,6 +183,22 @@ def register_commands(app: Flask) -> None:
 
         click.echo(f"{backfill_search_columns()} open cases filled")
 
+    offices_group = click.Group("offices", help="The immigration offices of workflows/offices.json.")
+
+    @offices_group.command("sync")
+    @with_appcontext
+    def offices_sync() -> None:
+        """Make the office table equal the offices file (refused, naming each problem, when it is wrong)."""
+        _sync_offices()
+
+    app.cli.add_command(offices_group)
+
+    @app.cli.command("offices-backfill")
+    @with_appcontext
+    def offices_backfill_command() -> None:
+        """Give cases without an office their province's office (else the default one), and their tasks too."""
+        _backfill_offices()
+
     audit_group = click.Group("audit", help="Inspect the audit trail.")
 
     @audit_group.command("verify")
@@ -204,6 +223,32 @@ def register_commands(app: Flask) -> None:
         click.echo(f"sealed {seal_chains()} chain heads")
 
     app.cli.add_command(audit_group)
+
+
+def _sync_offices() -> None:
+    from kitas.services.offices.data import OfficesFileRefused
+    from kitas.services.offices.directory import offices_file_path, sync_offices
+
+    try:
+        report = sync_offices()
+    except OfficesFileRefused as exc:
+        click.echo(f"offices file refused ({offices_file_path()}):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        sys.exit(1)
+    changes = [
+        f"{label} {', '.join(codes)}"
+        for label, codes in (("added", report.created), ("updated", report.updated), ("closed", report.deactivated))
+        if codes
+    ]
+    click.echo(f"offices: {'; '.join(changes) if changes else 'unchanged'} ({report.unchanged} unchanged)")
+
+
+def _backfill_offices() -> None:
+    from kitas.services.offices.backfill import backfill_offices
+
+    report = backfill_offices(_actor())
+    click.echo(f"offices: {report.cases} cases and {report.tasks} tasks given an office")
 
 
 def _refused(exc: Exception) -> None:

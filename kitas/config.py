@@ -138,6 +138,9 @@ def load_config(instance_path: Path, overrides: dict[str, Any] | None = None) ->
         "KITAS_SMS_PROVIDER": env.get("KITAS_SMS_PROVIDER", "sandbox"),
         # The e-permit: the issuing office when the case recorded none; public verification lookups allowed
         # per client address within the window (then a 429 page says when to try again).
+        # The offices, the domicile rule (province -> office) and the default office: workflows/offices.json
+        # unless this names another file; synced into the database by `kitas init` / `kitas offices sync`.
+        "KITAS_OFFICES_FILE": env.get("KITAS_OFFICES_FILE") or None,
         "KITAS_PERMIT_DEFAULT_OFFICE": env.get("KITAS_PERMIT_DEFAULT_OFFICE", "Direktorat Jenderal Imigrasi"),
         "KITAS_VERIFY_MAX_PER_ADDRESS": int(env.get("KITAS_VERIFY_MAX_PER_ADDRESS", "30")),
         "KITAS_VERIFY_WINDOW_MINUTES": int(env.get("KITAS_VERIFY_WINDOW_MINUTES", "10")),

@@ -103,11 +103,13 @@ def ctx(app: Flask, clock: ManualClock) -> Iterator[Flask]:
     """An application context on an empty database, with roles created and the clock reset."""
     from kitas.extensions import db
     from kitas.services.accounts.roles import ensure_roles
+    from kitas.services.offices.directory import sync_offices
 
     clock.set(ManualClock().now())
     with app.app_context():
         _wipe(app)
         ensure_roles()
+        sync_offices()  # the shipped offices, as `kitas init` leaves them
         yield app
         db.session.remove()
 

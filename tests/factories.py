@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from kitas.extensions import app_clock, db
-from kitas.models import Application, AppointmentSlot, Office, Role, SecondFactor, User
+from kitas.models import Application, AppointmentSlot, Office, Role, SecondFactor, User, officer_offices
 from kitas.services.accounts.passwords import hash_password
 from kitas.services.accounts.second_factor import MFA_ROLES, code_at, current_step
+from kitas.services.cases.access import OFFICER_ROLES
+from kitas.services.offices.directory import default_office
 
 # The authenticator-app secret of every officer the factory makes (tests compute its codes with it).
 OFFICER_TOTP_SECRET = "KITASTESTSECRETKITASTESTSECRET23"
@@ -24,6 +26,7 @@ def make_user(
     app: bool | None = None,
     confirmed: bool = False,
     language: str | None = "en",
+    offices: tuple[str, ...] | None = None,
 ) -> User:
     """Create and commit a user with the given roles (and a password to sign in with, when given).
 
@@ -31,6 +34,8 @@ def make_user(
     ``OFFICER_TOTP_SECRET``, as if they had enrolled; ``app`` overrides that either way.
     ``confirmed``: the address was proven by the verification link, as for ``users`` of conftest.
     ``language``: English by default, as the test client's browser asks (None: no setting).
+    ``offices``: the codes of the offices an officer works in; by default the default office, where
+    cases started without a province go (``()``: none).
     """
     now = app_clock().now()
     user = User(email=email, full_name=name, created_at=now, is_active=True, language=language)
@@ -45,8 +50,17 @@ def make_user(
     if app if app is not None else any(role in MFA_ROLES for role in roles):
         now = app_clock().now()
         db.session.add(SecondFactor(user_id=user.id, secret=OFFICER_TOTP_SECRET, created_at=now, confirmed_at=now))
+    if any(role in OFFICER_ROLES for role in roles):
+        give_offices(user, offices if offices is not None else (default_office().code,))
     db.session.commit()
     return user
+
+
+def give_offices(user: User, codes: tuple[str, ...]) -> None:
+    """Make ``user`` an officer of exactly these offices (committed by the caller)."""
+    db.session.execute(delete(officer_offices).where(officer_offices.c.user_id == user.id))
+    for office in db.session.scalars(select(Office).where(Office.code.in_(codes))):
+        db.session.execute(insert(officer_offices).values(user_id=user.id, office_id=office.id))
 
 
 def current_code(secret: str = OFFICER_TOTP_SECRET, steps_ahead: int = 0) -> str:
@@ -62,19 +76,20 @@ def make_office(
     closes: str = "16:00",
     working_days: str = "1,2,3,4,5",
 ) -> Office:
-    """Create and commit an office (the offices helper syncs the real ones from workflows/offices.json)."""
-    office = Office(
-        code=code,
-        name=name,
-        city=name.rsplit(" ", 1)[-1],
-        address="Jl. Test 1",
-        time_zone=time_zone,
-        opens=opens,
-        closes=closes,
-        working_days=working_days,
-        active=True,
-    )
-    db.session.add(office)
+    """The office ``code`` as given, committed: the shipped offices are synced before each test, so one
+    with this code is set to these values (its zone, hours, days), otherwise it is created."""
+    office = db.session.scalars(select(Office).where(Office.code == code)).first()
+    if office is None:
+        office = Office(code=code)
+        db.session.add(office)
+    office.name = name
+    office.city = name.rsplit(" ", 1)[-1]
+    office.address = "Jl. Test 1"
+    office.time_zone = time_zone
+    office.opens = opens
+    office.closes = closes
+    office.working_days = working_days
+    office.active = True
     db.session.commit()
     return office
 

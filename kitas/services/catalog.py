@@ -9,11 +9,13 @@ never read the request, so the caller says which.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from forms.texts import Message
 from workflows import KitasType, RequiredDocument, StatusText, catalog
 
 from .errors import NotFound
+from .offices.directory import provinces
 
 
 def kitas_types(language: str | None = None) -> tuple[KitasType, ...]:
@@ -32,6 +34,20 @@ def kitas_type(code: str, language: str | None = None) -> KitasType:
         return catalog(language).by_code(code)
     except KeyError as exc:
         raise NotFound(Message("There is no KITAS type %(code)s.", code=code)) from exc
+
+
+@dataclass(frozen=True)
+class StartForm:
+    """The applicant's start page of a type: the index codes to choose from and the provinces."""
+
+    type: KitasType
+    provinces: tuple[str, ...]
+
+
+def start_form(code: str, language: str | None = None) -> StartForm:
+    """What the start page of type ``code`` asks: its index code (when it has several) and the province
+    the applicant will live in (the case's office comes from it); NotFound for an unknown type."""
+    return StartForm(kitas_type(code, language), tuple(provinces()))
 
 
 def type_name(code: str, language: str | None = None) -> str:

@@ -243,7 +243,7 @@ def _enable_loggers() -> None:
 
 
 def _initialise(app: Flask) -> dict[str, str]:
-    """As ``kitas init`` does: migrations, roles, every diagram deployed; then the staff and sponsor
+    """As ``kitas init`` does: migrations, roles, every diagram deployed, the offices; then the staff and sponsor
     accounts, the officers with an authenticator app as ``kitas demo`` sets up. Returns role -> secret."""
     import pyotp
     from flask_migrate import upgrade
@@ -253,15 +253,20 @@ def _initialise(app: Flask) -> dict[str, str]:
     from kitas.services.accounts.roles import ensure_roles
     from kitas.services.accounts.second_factor import enrol_with_secret
     from kitas.services.deployments import deploy_all
+    from kitas.services.offices.directory import default_office, sync_offices
+    from kitas.services.offices.staff import place_officer
 
     secrets_by_role = {}
     with app.app_context():
         upgrade()
         ensure_roles()
         deploy_all(Path(app.config["KITAS_BPMN_DIR"]), Path(app.config["KITAS_FORMS_DIR"]), actor="e2e")
+        sync_offices()
         for role, (address, name) in STAFF.items():
             user = create_account(address, name, STAFF_PASSWORD, [role], verified=True, phone="+62 812 0000 0000")
             if role in STAFF_WITH_APP:
+                # The officers work in the office of the province the applicants choose (E2E_PROVINCE).
+                place_officer(user, [default_office().code], actor="e2e")
                 secrets_by_role[role] = pyotp.random_base32()
                 enrol_with_secret(user, secrets_by_role[role])
         db.session.remove()

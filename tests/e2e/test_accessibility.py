@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.e2e.conftest import TIMEOUT_MS
+from tests.e2e.starting import E2E_PROVINCE
 from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
 from tests.worker_data import APPLICANT_DATA, EMPLOYMENT_DATA
 
@@ -285,7 +286,10 @@ def test_applicant_and_sponsor_pages(
 
     # The first two forms: the first is also sent empty once, to see its errors.
     page.goto("/applications/")
-    page.get_by_role("button", name=re.compile(r"\(E23\)")).click()
+    page.get_by_role("link", name=re.compile(r"\(E23\)")).click()
+    start_page = page.url
+    page.get_by_label("Province where you will live in Indonesia").select_option(E2E_PROVINCE)
+    page.get_by_role("button", name="Start this application").click()
     expect(page.get_by_test_id("task-form")).to_be_visible()
     first_form = page.url
     reference = page.get_by_test_id("case-reference").inner_text().strip()
@@ -297,6 +301,7 @@ def test_applicant_and_sponsor_pages(
         [
             ("dashboard", "/applications/"),
             ("which family permit", "/applications/new/family?index=E31C"),
+            ("the start, with its province", start_page),
             ("applicant details", first_form),
             ("applicant details, with errors", failed_submit(first_form, "[name=action][value=submit]")),
         ],
@@ -433,7 +438,12 @@ def test_keyboard_only(new_context: Callable[[], Any], live_server: LiveServer, 
     expect(page.get_by_test_id("signed-in-as")).to_have_text(person.name)
 
     page.goto("/applications/")
-    tab_to(page, "main button:has-text('(E23)')")
+    tab_to(page, "main a:has-text('(E23)')")
+    page.keyboard.press("Enter")
+    tab_to(page, "#f-domicile_province")
+    page.keyboard.type(E2E_PROVINCE)  # a closed select picks the option that starts with what is typed
+    expect(page.locator("#f-domicile_province")).to_have_value(E2E_PROVINCE)
+    tab_to(page, "main form [type=submit]")
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("task-form")).to_be_visible()
     # Sent empty first: the focus lands on the error summary, and its first link leads to the field.

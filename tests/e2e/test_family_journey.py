@@ -19,6 +19,7 @@ import pytest
 
 from tests.e2e.appointments import officer_publishes_times, officers_work_in_an_office, pick_first_free_time
 from tests.e2e.permits import check_permit
+from tests.e2e.starting import choose_province
 from tests.e2e.test_worker_journey import (
     Person,
     book_biometrics,
@@ -60,6 +61,7 @@ def start_family_application(page: Any, words: Words) -> str:
     page.get_by_role("link", name=re.compile(r"\(E31A, E31B, E31C\)")).click()
     expect(page.get_by_role("group", name=words("Which permit do you apply for?"))).to_be_visible()
     page.locator("input[name=index_code][value=E31B]").check()
+    choose_province(page, words)
     page.get_by_role("button", name=words("Start this application")).click()
     expect(page.get_by_role("heading", name=words("Your family relation"))).to_be_visible()
     breadcrumb = page.get_by_role("navigation", name=words("Breadcrumb"))

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.e2e.starting import choose_province
 from tests.e2e.test_accessibility import AXE_FILES, Audit, check_everywhere, failed_submit
 from tests.e2e.test_worker_journey import expect, sign_in, staff
 from tests.e2e.words import Words
@@ -42,6 +43,7 @@ def test_a_sponsor_starts_a_group_of_two_and_sees_both_on_the_group_page(
     expect(page.get_by_role("heading", name=words("Group applications"))).to_be_visible()
     page.get_by_test_id("group-start").get_by_role("link").first.click()
     form = page.get_by_test_id("group-form")
+    choose_province(page, words, "Province where the sponsor is based")
     form.get_by_label(words("Employer (company name)")).fill("PT Contoh Teknologi")
     form.get_by_label(words("RPTKA approval number")).fill("RPTKA-2026-00042")
     for index, (name, email, country) in enumerate(PEOPLE):
@@ -69,6 +71,7 @@ def test_the_group_pages_are_accessible(browser_context: Any, live_server: LiveS
     page.goto("/")
     sign_in(page, words, staff(live_server, "sponsor"))
     page.goto("/sponsor/groups/new/worker")
+    choose_province(page, words, "Province where the sponsor is based")
     page.get_by_label(words("Employer (company name)")).fill("PT Contoh Teknologi")
     page.get_by_label(words("RPTKA approval number")).fill("RPTKA-2026-00042")
     page.locator("#f-members-0-full_name").fill(PEOPLE[0][0])

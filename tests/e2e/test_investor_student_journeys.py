@@ -19,6 +19,7 @@ import pytest
 from forms.rules import add_months
 from tests.e2e.appointments import officer_publishes_times, officers_work_in_an_office
 from tests.e2e.permits import check_permit
+from tests.e2e.starting import choose_province
 from tests.e2e.test_worker_journey import (
     book_biometrics,
     expect,
@@ -64,13 +65,12 @@ STUDENT_DOCUMENTS = (
 def start_application(page: Any, words: Words, index_code: str, first_heading: str) -> str:
     """Start an application of the type whose button names ``index_code``; returns the case's reference."""
     page.get_by_role("link", name=words("My applications")).first.click()
-    several = page.get_by_role("link", name=re.compile(rf"\(([A-Z0-9]+, )*{index_code}(, [A-Z0-9]+)*\)"))
+    page.get_by_role("link", name=re.compile(rf"\(([A-Z0-9]+, )*{index_code}(, [A-Z0-9]+)*\)")).click()
+    several = page.locator(f"input[name=index_code][value={index_code}]")
     if several.count():  # a type of several index codes: which one is chosen at the start
-        several.click()
-        page.locator(f"input[name=index_code][value={index_code}]").check()
-        page.get_by_role("button", name=words("Start this application")).click()
-    else:
-        page.get_by_role("button", name=re.compile(rf"\({index_code}\)")).click()
+        several.check()
+    choose_province(page, words)
+    page.get_by_role("button", name=words("Start this application")).click()
     expect(page.get_by_role("heading", name=words(first_heading))).to_be_visible()
     breadcrumb = page.get_by_role("navigation", name=words("Breadcrumb"))
     reference = breadcrumb.get_by_role("link").nth(1).inner_text().strip()

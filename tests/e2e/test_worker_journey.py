@@ -24,6 +24,7 @@ import pytest
 
 from tests.e2e.appointments import officer_publishes_times, officers_work_in_an_office, pick_first_free_time
 from tests.e2e.permits import check_permit
+from tests.e2e.starting import choose_province
 from tests.e2e.words import Words
 from tests.uploads import jpeg_bytes, pdf_bytes, png_bytes
 from tests.worker_data import APPLICANT_DATA, EMPLOYMENT_DATA
@@ -167,7 +168,9 @@ def open_case(page: Any, words: Words, reference: str) -> None:
 def start_worker_application(page: Any, words: Words) -> str:
     """Start a worker KITAS from the dashboard; returns the case's reference."""
     page.get_by_role("link", name=words("My applications")).first.click()
-    page.get_by_role("button", name=re.compile(r"\(E23\)")).click()
+    page.get_by_role("link", name=re.compile(r"\(E23\)")).click()
+    choose_province(page, words)
+    page.get_by_role("button", name=words("Start this application")).click()
     expect(page.get_by_role("heading", name=words("Applicant details"))).to_be_visible()
     breadcrumb = page.get_by_role("navigation", name=words("Breadcrumb"))
     reference = breadcrumb.get_by_role("link").nth(1).inner_text().strip()

@@ -285,7 +285,8 @@ def test_a_group_notice_for_the_wrong_amount_or_too_late_changes_nothing(
     assert payments.handle_webhook("sandbox", *notice(bill.amount, bill.expires_at, "evt_b")) == payments.EXPIRED
     assert [a.version for a in _members(group)] == [a.version for a in members]
     assert {i.outcome for i in db.session.scalars(select(GroupBillItem))} == {"pending"}
-    refused = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "payment_webhook_refused")).all()
+    query = select(AuditEvent).where(AuditEvent.action == "payment_webhook_refused").order_by(AuditEvent.id)
+    refused = db.session.scalars(query).all()  # in the order written (PostgreSQL returns no order unasked)
     assert [row.detail["outcome"] for row in refused] == ["wrong_amount", "expired"]
     clock.advance(minutes=1)
     assert payments.handle_webhook("sandbox", *notice(bill.amount, app_clock().now(), "evt_c")) == payments.ACCEPTED

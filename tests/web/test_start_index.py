@@ -129,12 +129,14 @@ def _open(application: Application, element_id: str) -> str:
 
 
 @pytest.mark.usefixtures("types")
-def test_a_type_of_one_index_starts_at_once_and_the_type_page_hands_the_index_on(
+def test_a_type_of_one_index_asks_only_the_province_and_the_type_page_hands_the_index_on(
     users: dict[str, Any], login_as: Any, client: FlaskClient
 ) -> None:
     login_as(users["applicant"])
-    assert client.post("/applications/new/worker").status_code == 302
+    start = _text(client.get("/applications/new/worker"))
+    assert 'name="domicile_province"' in start and 'name="index_code"' not in start
+    assert client.post("/applications/new/worker", data={"domicile_province": "Bali"}).status_code == 302
     assert case_of(users["applicant"]).reference.startswith("E23-")
     page = _text(client.get("/types/family?index=E31C"))
     assert 'href="/applications/new/family?index=E31C"' in page
-    assert 'action="/applications/new/worker"' in _text(client.get("/types/worker"))
+    assert 'href="/applications/new/worker"' in _text(client.get("/types/worker"))

@@ -23,7 +23,9 @@ from forms.texts import Message
 
 from ...extensions import app_clock, db
 from ...models import User
+from ..cases.access import OFFICER_ROLES
 from ..errors import ServiceError
+from ..offices.staff import offices_of, place_officer
 from . import registration as accounts
 from . import second_factor
 from .passwords import verify_password
@@ -49,6 +51,10 @@ DEMO_LANGUAGES: dict[str, str] = {
     "admin": "id",
 }
 
+
+# The offices the demo officers work in: the default office (where a case of an unknown domicile goes,
+# DKI Jakarta's) and Denpasar (Bali's); the demo applicant chooses a province of one of them.
+DEMO_OFFICES = ("JKS", "DPS")
 
 PASSWORDS_FILE = "demo_accounts.json"  # in the instance folder, readable by its owner only
 
@@ -98,6 +104,8 @@ def ensure_demo_accounts(reset: bool = False) -> list[DemoAccount]:
                 created = False
         if created or existing.language is None:  # a language chosen with the switch is kept
             set_language(existing.id, DEMO_LANGUAGES.get(role, "id"))
+        if role in OFFICER_ROLES and (created or not offices_of(existing)):  # offices an admin set are kept
+            place_officer(existing, DEMO_OFFICES, actor="demo")
         made.append(DemoAccount(role, email, password, created, _ensure_app(existing, role, kept.get(email, {}))))
     _keep({a.email: {"password": a.password, "totp_secret": a.totp_secret} for a in made})
     return made

@@ -1,19 +1,36 @@
-"""Who may see a case: its applicant, the sponsor it names (with a confirmed address) and officers."""
+"""Who may see a case: its applicant, the sponsor it names (with a confirmed address) and the officers of
+its office (an administrator who is also an officer: every office)."""
 
 from __future__ import annotations
 
 from ...models import Application, User
+from ..offices.scope import visible_office_ids
 
 OFFICER_ROLES = ("verifier", "supervisor")
 
 
 def can_see_case(application: Application, user: User) -> bool:
-    """Applicant, named sponsor and officers may see a case; nobody else may know it exists."""
+    """Applicant, named sponsor and the officers of the case's office may see a case; nobody else may know
+    it exists."""
     if application.applicant_id == user.id:
         return True
     if is_named_sponsor(application, user):
         return True
-    return any(user.has_role(role) for role in OFFICER_ROLES)
+    return officer_sees(application, user)
+
+
+def officer_sees(application: Application, user: User) -> bool:
+    """``user`` is an officer who works in the case's office (or an administrator-officer, who sees all)."""
+    if not any(user.has_role(role) for role in OFFICER_ROLES):
+        return False
+    offices = visible_office_ids(user)
+    return offices is None or application.office_id in offices
+
+
+def another_office(application: Application, user: User) -> bool:
+    """``user`` is an officer refused the case only because it belongs to another office (what the
+    refusal's audit row says)."""
+    return any(user.has_role(role) for role in OFFICER_ROLES) and not officer_sees(application, user)
 
 
 def is_named_sponsor(application: Application, user: User) -> bool:

@@ -13,8 +13,9 @@ from ...extensions import db
 from ...models import HumanTask, Role, User, user_roles
 from ..deployments import process_model
 from ..errors import Conflict, Forbidden, NotFound
+from ..offices.scope import visible_office_ids
 from . import four_eyes
-from .access import OFFICER_ROLES
+from .access import OFFICER_ROLES, officer_sees
 from .lifecycle import find_case
 from .unit_of_work import ANOTHER_OFFICER, CaseStep, case_step, read_runtime
 
@@ -62,6 +63,13 @@ def assign_task(reference: str, task_id: str, supervisor: User, officer_id: int)
             raise NotFound(
                 Message("there is no active officer with the role %(role)s to give this task to", role=task.role)
             )
+        if not officer_sees(step.application, officer):
+            raise NotFound(
+                Message(
+                    "%(officer)s does not work in this case's office; give the task to one who does",
+                    officer=officer.label,
+                )
+            )
         if task.claimed_by_id == officer.id:
             return task
         step.check_four_eyes(task, officer, assigning=True)
@@ -96,8 +104,9 @@ def take_back_task(reference: str, task_id: str, supervisor: User) -> HumanTask:
     return task
 
 
-def officers_for(role: str) -> list[User]:
-    """The active officers a supervisor may give a task of ``role`` to, by name."""
+def officers_for(role: str, office_id: int | None = None) -> list[User]:
+    """The active officers a supervisor may give a task of ``role`` to, by name (with ``office_id``: those
+    who work in that office)."""
     if role not in OFFICER_ROLES:
         return []
     query = (
@@ -107,18 +116,26 @@ def officers_for(role: str) -> list[User]:
         .where(Role.name == role, User.is_active.is_(True))
         .order_by(User.full_name, User.id)
     )
-    return list(db.session.scalars(query))
+    officers = list(db.session.scalars(query))
+    if office_id is None:
+        return officers
+    return [officer for officer in officers if _works_in(officer, office_id)]
+
+
+def _works_in(officer: User, office_id: int) -> bool:
+    offices = visible_office_ids(officer)
+    return offices is None or office_id in offices
 
 
 def assignable_officers(task_id: str, user: User) -> list[User]:
-    """For a supervisor: the officers of the task's lane it can be given to (not those the diagram's four-eyes
-    rule keeps from it); nobody for anyone else."""
+    """For a supervisor: the officers of the task's lane and office it can be given to (not those the
+    diagram's four-eyes rule keeps from it); nobody for anyone else."""
     if not user.has_role(SUPERVISOR):
         return []
     task = db.session.scalars(select(HumanTask).where(HumanTask.task_id == task_id)).first()
     if task is None or not task.role:
         return []
-    officers = officers_for(task.role)
+    officers = officers_for(task.role, task.office_id) if task.office_id is not None else officers_for(task.role)
     application = task.application
     if officers and process_model(application.definition).not_by_performer_of:
         not_by = read_runtime(application).not_by(task_id)  # four eyes: nobody it would be refused to

@@ -19,8 +19,9 @@ from ..appointments import places
 from ..audit.refusals import record_refusal
 from ..deployments import definition_form, latest_definition, process_model
 from ..errors import CaseCannotGoOn, InvalidInput, NotFound, ServiceError
+from ..offices.directory import office_for_province
 from . import corrections, four_eyes, sponsor_limits
-from .access import can_see_case
+from .access import another_office, can_see_case
 from .engine_errors import guard_engine
 from .form_rules import rule_context
 from .unit_of_work import CaseStep, case_step, new_case_step
@@ -42,12 +43,15 @@ def start_case(
     applicant: User,
     *,
     index_code: str | None = None,
+    domicile_province: str | None = None,
     sponsor_email: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Application:
     """Start a case of a KITAS type on the newest deployed version of its diagram, for ``index_code``
     (one of the type's index codes; none: the catalog's default). The register number starts with it
-    and the start data holds it, so the diagram's relation or study step shows it filled in."""
+    and the start data holds it, so the diagram's relation or study step shows it filled in. The case
+    belongs to the office the domicile rule gives ``domicile_province`` (None: the default office);
+    InvalidInput names every problem of the choices (index code, province) at once."""
     try:
         entry = catalog().by_code(kitas_type)
     except KeyError as exc:
@@ -56,13 +60,25 @@ def start_case(
         raise NotFound(
             Message("%(name)s (%(code)s) cannot be applied for online yet", name=entry.name_en, code=entry.index_code)
         )
-    chosen = checked_index(entry, index_code)
+    errors: dict[str, list[str]] = {}
+    chosen = entry.index_code
+    try:
+        chosen = checked_index(entry, index_code)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    try:
+        office_for_province(domicile_province)
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
     initial = {"kitas_type": entry.code, **_profile(applicant), **(data or {}), INDEX_FIELD: chosen}
     return start_process(
         entry.process_id,
         applicant,
         kitas_type=entry.code,
         index_code=chosen,
+        domicile_province=domicile_province,
         sponsor_email=sponsor_email,
         data=initial,
     )
@@ -110,6 +126,7 @@ def start_process(
     *,
     kitas_type: str,
     index_code: str,
+    domicile_province: str | None = None,
     sponsor_email: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Application:
@@ -121,6 +138,7 @@ def start_process(
             applicant,
             kitas_type=kitas_type,
             index_code=index_code,
+            domicile_province=domicile_province,
             sponsor_email=sponsor_email,
             data=data,
         )
@@ -134,11 +152,14 @@ def start_in_step(
     *,
     kitas_type: str,
     index_code: str,
+    domicile_province: str | None = None,
     sponsor_email: str | None = None,
     data: dict[str, Any] | None = None,
     group_id: int | None = None,
 ) -> Application:
-    """Inside a new case's step: run the newest version of the process to its first wait, insert the case."""
+    """Inside a new case's step: run the newest version of the process to its first wait, insert the case
+    in the office the domicile rule gives ``domicile_province`` (None: the default office)."""
+    office = office_for_province(domicile_province)
     definition = latest_definition(process_id)
     if definition is None:
         raise ServiceError(Message("the process %(process)s is not deployed; run 'kitas init'", process=process_id))
@@ -157,6 +178,8 @@ def start_in_step(
         definition=definition,
         status=catalog().initial_status,
         group_id=group_id,
+        domicile_province=domicile_province,
+        office_id=office.id,
         created_at=clock_now,
         updated_at=clock_now,
     )
@@ -232,9 +255,17 @@ def find_case(reference: str, user: User) -> Application:
     """The case with this reference, if the user may see it; otherwise NotFound, and the refusal is audited."""
     application = db.session.scalars(select(Application).where(Application.reference == reference)).first()
     if application is None or not can_see_case(application, user):
-        record_refusal(user, "application", application.id if application else None, f"case {reference}")
+        reason, detail = _refusal(application, reference, user)
+        record_refusal(user, "application", application.id if application else None, reason, **detail)
         raise NotFound(Message("there is no such application, or it is not yours"))
     return application
+
+
+def _refusal(application: Application | None, reference: str, user: User) -> tuple[str, dict[str, Any]]:
+    """Why the case is refused, as its audit row says: another office's case names its office."""
+    if application is not None and another_office(application, user):
+        return f"case {reference} belongs to another office", {"office_id": application.office_id}
+    return f"case {reference}", {}
 
 
 def validated(

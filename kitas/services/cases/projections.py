@@ -84,6 +84,7 @@ def sync_projections(
                     "role": lanes.role_for_lane(t.lane) or "",
                     "kitas_type": application.kitas_type,
                     "index_code": application.index_code,
+                    "office_id": application.office_id,
                     "form_schema": t.form_schema,
                     "form_ui_schema": t.form_ui_schema,
                     "created_at": now,

@@ -15,6 +15,7 @@ from ...extensions import db
 from ...models import Application, AuditEvent, User
 from ..deployments import element_names
 from ..incidents import OpenIncident, open_for_case
+from ..offices.directory import OfficeView, office_of
 from . import history_words
 from .access import OFFICER_ROLES
 from .history_words import HIDDEN_EVENTS, OFFICER_ONLY, Words
@@ -50,6 +51,8 @@ class CaseStatus:
     incidents: list[OpenIncident]
     # The invitation to a sponsor without an account the case waits on (shown to the applicant only).
     invitation: SponsorInvitation | None = None
+    # The immigration office the case belongs to (officers' pages name it: name, city, WIB/WITA/WIT).
+    office: OfficeView | None = None
 
 
 def case_status(application: Application, viewer: User, language: str | None = None) -> CaseStatus:
@@ -70,6 +73,7 @@ def case_status(application: Application, viewer: User, language: str | None = N
         entries=_history(application, viewer, officer, names, language) + _now(application, names, officer, language),
         incidents=_incidents(application, names),
         invitation=invitation_of(application) if viewer.id == application.applicant_id else None,
+        office=office_of(application.office_id),
     )
 
 

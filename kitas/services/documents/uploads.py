@@ -25,7 +25,7 @@ from ...models import Application, Document, User
 from ...transactions import write_transaction
 from .. import audit
 from ..audit.refusals import record_refusal
-from ..cases.access import can_see_case
+from ..cases.access import another_office, can_see_case
 from ..cases.unit_of_work import CaseStep, case_step
 from ..errors import Conflict, Forbidden, NotFound, ServiceError, Unavailable
 from .file_checks import CheckedUpload, UploadRejected, check_upload, clean_filename
@@ -262,7 +262,10 @@ def open_document(public_id: str, user: User) -> tuple[Document, IO[bytes]]:
     document = db.session.scalars(select(Document).where(Document.public_id == public_id)).first()
     application = db.session.get(Application, document.application_id) if document is not None else None
     if document is None or application is None or not can_see_case(application, user):
-        record_refusal(user, "document", public_id[:100], "no such document, or not allowed to see its case")
+        reason = "no such document, or not allowed to see its case"
+        if application is not None and another_office(application, user):
+            reason = f"the document's case {application.reference} belongs to another office"
+        record_refusal(user, "document", public_id[:100], reason)
         raise NotFound(Message("there is no such document"))
     content = verified_copy(document)
     try:

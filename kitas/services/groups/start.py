@@ -24,6 +24,7 @@ from ..cases.sponsor_limits import room_problem
 from ..cases.unit_of_work import new_case_batch
 from ..deployments import definition_form, latest_definition, process_model
 from ..errors import Forbidden, InvalidInput, NotFound
+from ..offices.directory import PROVINCE_FIELD, office_for_province, provinces
 
 MEMBERS = "members"  # the list of people: rows ``members-<n>-<field>`` in the posted form
 KIND = "sponsor_kind"
@@ -46,6 +47,8 @@ class GroupForm:
     # The forms of the type's steps the group's fields come from, whole: each person's answers with the
     # sponsor's are validated as those forms would (a NIK for a citizen, a permit number for a holder).
     sources: tuple[forms.FormSpec, ...] = ()
+    # The provinces the sponsor may say they live in (the domicile rule's): every case goes to its office.
+    provinces: tuple[str, ...] = ()
 
     @property
     def member_field(self) -> forms.FormField:
@@ -152,6 +155,7 @@ def group_form(kitas_type: str, language: str | None = None) -> GroupForm:
         sponsor_kinds=entry.sponsor_kinds,
         max_members=catalog().group_max_members,
         sources=tuple(_step_forms(definition, list(dict.fromkeys(steps)), language).values()),
+        provinces=tuple(provinces()),
     )
 
 
@@ -220,13 +224,31 @@ def start_group(
         errors.setdefault(key, messages)
     for key, messages in _index_problems(form, shared, rows).items():
         errors.setdefault(key, messages)
-    values = {**shared, KIND: kind, MEMBERS: rows}
+    province = _province(raw, errors)
+    values = {**shared, KIND: kind, MEMBERS: rows, PROVINCE_FIELD: province or ""}
     if errors:
         raise GroupRejected(errors, _with(form, values, errors))
     try:
-        return _start(form, sponsor, shared, kind, rows)
+        return _start(form, sponsor, shared, kind, rows, province)
     except InvalidInput as exc:  # the limit, checked under the transaction's lock
         raise GroupRejected(exc.errors, _with(form, values, exc.errors)) from exc
+
+
+def _province(raw: Mapping[str, Any], errors: dict[str, list[str]]) -> str | None:
+    """The sponsor's province, asked once for every case of the group (its office comes from it); not
+    posted at all: the default office (a caller without the form), posted empty: an error."""
+    posted = raw.get(PROVINCE_FIELD)
+    province = posted[-1] if isinstance(posted, list) and posted else posted
+    if province is None:
+        return None
+    if not str(province).strip():
+        errors[PROVINCE_FIELD] = [Message("Choose the province where the sponsor is based.")]
+        return ""
+    try:
+        office_for_province(str(province))
+    except InvalidInput as exc:
+        errors.update(exc.errors)
+    return str(province)
 
 
 def _as_the_forms_would(
@@ -306,7 +328,12 @@ def _with(form: GroupForm, values: dict[str, Any], errors: dict[str, list[str]])
 
 
 def _start(
-    form: GroupForm, sponsor: User, shared: dict[str, Any], kind: str, rows: list[dict[str, Any]]
+    form: GroupForm,
+    sponsor: User,
+    shared: dict[str, Any],
+    kind: str,
+    rows: list[dict[str, Any]],
+    province: str | None,
 ) -> ApplicationGroup:
     entry, _ = _entry(form.kitas_type)
     assert entry.process_id is not None
@@ -344,6 +371,7 @@ def _start(
                     sponsor,
                     kitas_type=entry.code,
                     index_code=data[INDEX],
+                    domicile_province=province,
                     sponsor_email=sponsor.email,
                     data=data,
                     group_id=group.id,

@@ -1,4 +1,4 @@
-"""The permit's PDF for the people who may have it: its holder and the officers (404 and an audited
+"""The permit's PDF for the people who may have it: its holder and the officers of its office (404 and an audited
 refusal for anyone else, as documents do); always in the holder's language."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ...models import Application, Permit, User
 from ...transactions import write_transaction
 from .. import audit
 from ..audit.refusals import record_refusal
-from ..cases.access import OFFICER_ROLES
+from ..cases.access import another_office, officer_sees
 from ..errors import NotFound
 from ..notifications import in_language_of
 from ..public_address import absolute
@@ -36,7 +36,7 @@ def verify_url(permit: Permit) -> str:
 
 
 def _may_have(application: Application, user: User) -> bool:
-    return application.applicant_id == user.id or any(user.has_role(role) for role in OFFICER_ROLES)
+    return application.applicant_id == user.id or officer_sees(application, user)
 
 
 def permit_for(reference: str, user: User) -> Permit | None:
@@ -54,7 +54,10 @@ def permit_pdf(reference: str, user: User) -> PermitFile:
     if application is not None and _may_have(application, user):
         permit = db.session.scalars(select(Permit).where(Permit.application_id == application.id)).first()
     if application is None or permit is None:
-        record_refusal(user, "permit", reference[:100], "no such permit, or not allowed to have it")
+        reason = "no such permit, or not allowed to have it"
+        if application is not None and another_office(application, user):
+            reason = f"case {application.reference} belongs to another office"
+        record_refusal(user, "permit", reference[:100], reason)
         raise NotFound(Message("there is no such permit"))
     data = render_pdf(application, permit)
     with write_transaction():

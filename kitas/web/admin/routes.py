@@ -1,4 +1,5 @@
-"""The administrators' pages: the incidents list, one incident with retry and resolve, the case behind it."""
+"""The administrators' pages: the incidents list, one incident with retry and resolve, the case behind it,
+permits, and the offices each officer works in."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask_babel import gettext as _
 from kitas.i18n import current_language, translate
 from kitas.services.errors import Conflict, InvalidInput
 from kitas.services.incidents import actions, listing
+from kitas.services.offices import staff
 from kitas.services.permits import revocation
 
 from ..access import require_roles, signed_in_user
@@ -124,3 +126,28 @@ def revoke_permit(number: str) -> ResponseReturnValue:
         return redirect(url_for("admin.permits", number=number))
     flash(_("Permit %(number)s is revoked.", number=number), "success")
     return redirect(url_for("admin.permits", number=number))
+
+
+@bp.get("/officers")
+def officers() -> ResponseReturnValue:
+    """Every officer with her offices, and a form per officer to set them."""
+    rows, offices = staff.officer_offices_page(signed_in_user())
+    return render_template("admin/officers.html", rows=rows, offices=offices, errors=[])
+
+
+@bp.post("/officers/<int:officer_id>/offices")
+def set_officer_offices(officer_id: int) -> ResponseReturnValue:
+    """Give an officer exactly the offices ticked (none: she sees no case); audited."""
+    user = signed_in_user()
+    chosen = request.form.getlist("office", type=int)
+    try:
+        codes = staff.set_officer_offices(user, officer_id, chosen)
+    except InvalidInput as exc:
+        rows, offices = staff.officer_offices_page(user)
+        problems = [message for messages in exc.errors.values() for message in messages]
+        return render_template("admin/officers.html", rows=rows, offices=offices, errors=problems), 422
+    if codes:
+        flash(_("Saved: the officer works in %(offices)s.", offices=", ".join(codes)), "success")
+    else:
+        flash(_("Saved: the officer has no office now and sees no case."), "info")
+    return redirect(url_for("admin.officers"))

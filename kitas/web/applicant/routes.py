@@ -45,29 +45,39 @@ def dashboard() -> ResponseReturnValue:
 
 @bp.get("/new/<kitas_type>")
 def choose_index(kitas_type: str) -> ResponseReturnValue:
-    """Which index code of a type with several (a spouse E31A or E31B, a child E31C) the application is
-    for; ``?index=E31B`` (the guide's or the type page's link) chooses it already."""
-    entry = catalog.kitas_type(kitas_type, current_language())
-    return render_template("applicant/start.html", t=entry, chosen=request.args.get("index", ""), errors=[])
+    """The start of an application: the province where the applicant will live (the case's office comes
+    from it) and, for a type of several index codes (a spouse E31A or E31B, a child E31C), which one;
+    ``?index=E31B`` (the guide's or the type page's link) chooses it already."""
+    form = catalog.start_form(kitas_type, current_language())
+    return render_template("applicant/start.html", form=form, t=form.type, chosen=request.args.get("index", ""))
 
 
 @bp.post("/new/<kitas_type>")
 def start(kitas_type: str) -> ResponseReturnValue:
-    """Start an application of a KITAS type (for the index code chosen, if any) and open its first step."""
+    """Start an application of a KITAS type (for the index code and province chosen) and open its first step."""
     user = signed_in_user()
     if not accounts.is_verified(user):
         flash(_("Confirm your e-mail address first: open the link we sent you, or ask for a new one."), "warning")
         return redirect(url_for("applicant.dashboard"))
-    # The choice page always posts the field (empty when nothing is chosen); the dashboard's button of a
-    # type of one index code does not.
+    # The page posts the index field (empty when nothing is chosen) only for a type of several codes.
     posted = request.form.getlist("index_code")
     chosen = posted[-1].strip() if posted else None
+    province = request.form.get("domicile_province")
     try:
-        application = cases.start_case(kitas_type, user, index_code=chosen)
+        application = cases.start_case(kitas_type, user, index_code=chosen, domicile_province=province)
     except InvalidInput as exc:
-        entry = catalog.kitas_type(kitas_type, current_language())
-        problems = [message for messages in exc.errors.values() for message in messages]
-        return render_template("applicant/start.html", t=entry, chosen=chosen or "", errors=problems), 422
+        form = catalog.start_form(kitas_type, current_language())
+        return (
+            render_template(
+                "applicant/start.html",
+                form=form,
+                t=form.type,
+                chosen=chosen or "",
+                province=province or "",
+                errors=exc.errors,
+            ),
+            422,
+        )
     return redirect(url_for("applicant.next_step", reference=application.reference))
 
 
