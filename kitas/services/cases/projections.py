@@ -83,6 +83,7 @@ def sync_projections(
                     "lane": t.lane,
                     "role": lanes.role_for_lane(t.lane) or "",
                     "kitas_type": application.kitas_type,
+                    "office_id": application.office_id,
                     "index_code": application.index_code,
                     "form_schema": t.form_schema,
                     "form_ui_schema": t.form_ui_schema,
