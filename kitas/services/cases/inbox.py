@@ -148,6 +148,7 @@ class Inbox:
     problems: list[Message] = field(default_factory=list)
     page_moved: bool = False  # the page asked for was past the last: the last one is shown
     can_supervise: bool = False
+    every_office: bool = False  # an admin: every office's tasks, and those of no office
     more_than_counted: bool = False  # more tasks match than the list counts (TOTAL_CAP)
     saved: list[SavedFilter] = field(default_factory=list)
 
@@ -233,6 +234,7 @@ def officer_inbox(user: User, query: InboxQuery, per_page: int = PER_PAGE, langu
         facets,
         page_moved=number != query.page,
         can_supervise=user.has_role("supervisor"),
+        every_office=everywhere,
         more_than_counted=capped,
     )
 
