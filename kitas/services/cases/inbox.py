@@ -495,12 +495,15 @@ def _counts(where: _Where, language: str | None) -> tuple[dict[str, list[Option]
         "index": index_codes,
         "step": list(steps),
     }
-    types_of_index = {code: t.code for t in cat.types for code in _index_codes(t)}
+    types_of_index: dict[str, set[str]] = {}
+    for kitas_type in cat.types:
+        for code in _index_codes(kitas_type):
+            types_of_index.setdefault(code, set()).add(kitas_type.code)
 
     def possible(asked: InboxQuery) -> bool:
         kinds = {asked.type} if asked.type else set(type_codes)
         if asked.index:
-            kinds &= {types_of_index.get(asked.index, "")}
+            kinds &= types_of_index.get(asked.index, set())
         return bool(kinds)
 
     columns = [_capped(where.ranges(), TOTAL_CAP, where.search()).label("total")]
