@@ -292,17 +292,25 @@ class _Where:
             return None
         return [o.id for o in self.offices]
 
-    def ranges(self, query: InboxQuery | None = None) -> list[list[ColumnElement[bool]]]:
+    def ranges(self, query: InboxQuery | None = None, searched: bool = False) -> list[list[ColumnElement[bool]]]:
         """The WHERE of ``query`` (default: the page's) with its lanes and offices, not the search: one
         list of terms per index range (two for "claimed by others": below my id and above it, where
-        "!= me AND NOT NULL" would read every claimed task)."""
+        "!= me AND NOT NULL" would read every claimed task). ``searched``: the search's cases are the
+        range (their tasks by the case index), the rest are terms."""
         query = query or self.query
+        if searched:
+            column = self._columns("application_id")
+            return [
+                [column("role").in_(self.roles), *self._scope_offices(query, column), *terms]
+                for terms in self._filters(query, column, split=False)
+            ]
         column = self._columns(self._driver(query, listing=False))
-        scope: list[ColumnElement[bool]] = [column("role").in_(self.roles)]
-        offices = self.office_ids(query)
-        if offices is not None:
-            scope.append(column("office_id").in_(offices))
+        scope = [column("role").in_(self.roles), *self._scope_offices(query, column)]
         return [scope + terms for terms in self._filters(query, column)]
+
+    def _scope_offices(self, query: InboxQuery, column: Any) -> list[ColumnElement[bool]]:
+        offices = self.office_ids(query)
+        return [] if offices is None else [column("office_id").in_(offices)]
 
     def branches(self) -> list[list[ColumnElement[bool]]]:
         """The list's WHERE as one index range per lane and office, whose first pages are merged: one
@@ -506,7 +514,8 @@ def _counts(where: _Where, language: str | None) -> tuple[dict[str, list[Option]
             kinds &= types_of_index.get(asked.index, set())
         return bool(kinds)
 
-    columns = [_capped(where.ranges(), TOTAL_CAP, where.search()).label("total")]
+    search = where.search()
+    columns = [_capped(where.ranges(searched=search is not None), TOTAL_CAP, search).label("total")]
     # How each option's count is known: counted here, the list's own count (the option chosen), or
     # none possible.
     how: list[str] = []
