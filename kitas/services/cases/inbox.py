@@ -377,7 +377,7 @@ class _Where:
 
         return column
 
-    def search(self) -> ColumnElement[bool] | None:
+    def search(self, counting: bool = False) -> ColumnElement[bool] | None:
         """The search as the tasks of the cases it finds: one IN over the UNION of each key's own lookup
         (register number, passport number: exact, any case or spacing; name: contains, any case or
         accents), each through its own index, where one OR over the three would read every case."""
@@ -396,10 +396,11 @@ class _Where:
         if not found:
             return literal(False)
         cases: Any = union(*found) if len(found) > 1 else found[0]
-        if self.steered:
+        if self.steered or not counting:
             return HumanTask.application_id.in_(cases)
-        # PostgreSQL: the cases found, as one array computed first, probe the tasks' case index; as an
-        # IN the planner, guessing thousands of cases, would hash-join every open task instead.
+        # PostgreSQL's count: the cases found, as one array computed first, probe the tasks' case index;
+        # as an IN the planner, guessing thousands of cases, would hash-join every open task instead.
+        # (The list keeps the IN: its first page is found in the office's range, in order.)
         return HumanTask.application_id == any_(func.array(cases.scalar_subquery()))
 
 
@@ -514,7 +515,7 @@ def _counts(where: _Where, language: str | None) -> tuple[dict[str, list[Option]
             kinds &= types_of_index.get(asked.index, set())
         return bool(kinds)
 
-    search = where.search()
+    search = where.search(counting=True)
     columns = [_capped(where.ranges(searched=search is not None), TOTAL_CAP, search).label("total")]
     # How each option's count is known: counted here, the list's own count (the option chosen), or
     # none possible.
