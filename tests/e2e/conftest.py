@@ -34,6 +34,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -44,6 +45,7 @@ from urllib.parse import quote
 import pytest
 from flask import Flask, got_request_exception
 
+from tests.conftest import one_office_for_everyone
 from tests.e2e.words import Words
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -295,8 +297,11 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> I
         }
     )
     server = LiveServer(url="", app=app, staff=dict(STAFF), staff_password=STAFF_PASSWORD)
+    interim = ExitStack()
     try:
         server.staff_totp = _initialise(app)
+        with app.app_context():  # interim, until cases get their office from the domicile rule
+            interim.enter_context(one_office_for_everyone())
         _enable_loggers()
         problem_log = _ProblemLog(server.problems)
         for name in ("kitas", "engine", "apscheduler"):
@@ -328,6 +333,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> I
                 logging.getLogger(name).removeHandler(problem_log)
             sms_logger.removeHandler(server.sms)
             got_request_exception.disconnect(record_exception, app)
+            interim.close()
     finally:
         with app.app_context():
             db.engine.dispose()
