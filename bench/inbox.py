@@ -11,7 +11,10 @@ included), one real case run through the services to verification (its state is 
 carries; the inbox never reads it), then the cases and tasks generated with bulk inserts (PostgreSQL:
 ``COPY``; SQLite: one ``executemany`` per batch): every catalog type and index code, names drawn from
 lists, a passport number each, a fifth of the verifiers' tasks claimed (some by the measured verifier),
-due times from 20 days late to 5 days ahead; then ``VACUUM ANALYZE`` (``ANALYZE`` on SQLite).
+due times from 20 days late to 5 days ahead (the late ones escalated, as the SLA timer does); every case
+and its tasks in one of the offices of ``workflows/offices.json`` (``OFFICE_SHARES``), the verifier
+working in two of them (half the tasks), the supervisor in one, an admin (with both officer roles)
+seeing every office; then ``VACUUM ANALYZE`` (``ANALYZE`` on SQLite).
 
 Measured, for the first page of every filter, sort and search (``VIEWS``):
 
@@ -142,6 +145,9 @@ LAST = [
     "Hakim",
     "Lindqvist",
 ]
+# The share of the cases of each office (codes of workflows/offices.json); who works where.
+OFFICE_SHARES = {"JKS": 30, "SBY": 20, "MDN": 15, "DPS": 15, "MKS": 12, "DJJ": 8}
+WORKS_IN = {"verifier": ("JKS", "SBY"), "supervisor": ("JKS",), "others": ("JKS", "SBY")}
 # (element, role, lane, name) of the generated open tasks; one of each per case (rows = cases x 3).
 TASKS = [
     ("verify_documents", "verifier", "Verifier", "Verify documents"),
@@ -167,6 +173,10 @@ def views(sample: dict[str, str]) -> dict[str, tuple[str, dict[str, str]]]:
         "sort_by_due": ("verifier", {"sort": "due"}),
         "combined": ("verifier", {"type": "worker", "claim": "unclaimed", "due": "late", "sort": "due"}),
         "supervisor_team": ("supervisor", {"scope": "team"}),
+        "office": ("verifier", {"office": "SBY"}),
+        "escalated": ("verifier", {"due": "escalated"}),
+        "admin_all_offices": ("admin", {}),
+        "admin_team_one_office": ("admin", {"scope": "team", "office": "MDN"}),
         "search_register_number": ("verifier", {"q": sample["reference"]}),
         "search_passport": ("verifier", {"q": sample["passport"], "by": "passport"}),
         "search_name_rare": ("verifier", {"q": sample["rare_name"], "by": "name"}),
@@ -183,7 +193,7 @@ def prepare(app: Any, cases_count: int, per_case: int, rng: random.Random) -> tu
     """``kitas init``, the people, one real case, then the generated cases and tasks; facts and a sample."""
     from bench.http_seed import TO_VERIFICATION, make_person, real_case
     from kitas.extensions import app_clock, db
-    from kitas.models import Application, HumanTask, User
+    from kitas.models import Application, HumanTask, Office, Role, User, officer_offices
     from kitas.models.audit import GENESIS_HASH
     from kitas.services.cases.search_columns import name_form
     from workflows import catalog
@@ -199,9 +209,21 @@ def prepare(app: Any, cases_count: int, per_case: int, rng: random.Random) -> tu
             "verifier": make_person("verifier", "vera.inbox@imigrasi.example", "Vera Inbox", password),
             "supervisor": make_person("supervisor", "sam.inbox@imigrasi.example", "Sam Inbox", password),
         }
+        people["admin"] = make_person("verifier", "ada.inbox@imigrasi.example", "Ada Inbox", password)
         others = [
             make_person("verifier", f"verifier{i}.inbox@imigrasi.example", f"Verifier {i}", password) for i in range(4)
         ]
+        offices = _offices(db, Office)
+        admin = db.session.get(User, people["admin"].id)
+        assert admin is not None
+        admin.roles = list(db.session.scalars(select(Role).where(Role.name.in_(["admin", "verifier", "supervisor"]))))
+        for who, works_in in WORKS_IN.items():
+            for person in [people[who]] if who in people else others:
+                db.session.execute(
+                    insert(officer_offices), [{"user_id": person.id, "office_id": offices[c]} for c in works_in]
+                )
+        db.session.commit()
+        office_codes, office_weights = list(OFFICE_SHARES), list(OFFICE_SHARES.values())
         template = real_case("in_verification", TO_VERIFICATION, people)
         started = time.perf_counter()
         now = app_clock().now()
@@ -225,6 +247,7 @@ def prepare(app: Any, cases_count: int, per_case: int, rng: random.Random) -> tu
             name = f"{rng.choice(FIRST)} {rng.choice(MIDDLE)} {rng.choice(LAST)}"
             passport = rng.choice(string.ascii_uppercase) + "".join(rng.choices(string.digits, k=8))
             created = now - timedelta(seconds=rng.randint(3600, 30 * 86400))
+            office = offices[rng.choices(office_codes, office_weights)[0]]
             app_id = first_app + i
             apps.append(
                 {
@@ -233,6 +256,7 @@ def prepare(app: Any, cases_count: int, per_case: int, rng: random.Random) -> tu
                     "reference": reference,
                     "kitas_type": kind,
                     "index_code": index,
+                    "office_id": office,
                     "applicant_id": people["applicant"].id,
                     "applicant_name": name,
                     "name_search": name_form(name),
@@ -244,11 +268,12 @@ def prepare(app: Any, cases_count: int, per_case: int, rng: random.Random) -> tu
                     "audit_hash": GENESIS_HASH,
                 }
             )
-            if i == cases_count // 2:
+            if office == offices["SBY"] and "reference" not in sample and i >= cases_count // 2:
                 sample = {"reference": reference, "passport": passport.lower(), "rare_name": name.lower()}
             for n, (element, role, lane, title) in enumerate(rng.sample(TASKS, per_case)):
                 opened = created + timedelta(hours=n)
                 claimed = rng.random() < 0.2
+                due = now + timedelta(hours=rng.randint(-20 * 24, 5 * 24))
                 tasks.append(
                     {
                         "id": first_task + len(tasks),
@@ -260,8 +285,10 @@ def prepare(app: Any, cases_count: int, per_case: int, rng: random.Random) -> tu
                         "role": role,
                         "kitas_type": kind,
                         "index_code": index,
+                        "office_id": office,
                         "created_at": opened,
-                        "due_at": now + timedelta(hours=rng.randint(-20 * 24, 5 * 24)),
+                        "due_at": due,
+                        "escalated_at": due if due <= now else None,
                         "claimed_by_id": rng.choice(claimers) if claimed and role == "verifier" else None,
                         "claimed_at": opened if claimed and role == "verifier" else None,
                     }
@@ -277,12 +304,33 @@ def prepare(app: Any, cases_count: int, per_case: int, rng: random.Random) -> tu
             "cases": cases_count + 1,
             "human_task_rows": len(tasks) + len(template.tasks),
             "verifier_open_tasks": sum(1 for t in tasks if t["role"] == "verifier"),
+            "verifier_open_tasks_of_her_offices": sum(
+                1
+                for t in tasks
+                if t["role"] == "verifier" and t["office_id"] in {offices[c] for c in WORKS_IN["verifier"]}
+            ),
+            "offices": OFFICE_SHARES,
             "seed_seconds": round(time.perf_counter() - started, 1),
         }
         db.session.remove()
         verifier = db.session.get(User, people["verifier"].id)
         assert verifier is not None
     return {"facts": facts, "people": people}, sample
+
+
+def _offices(db: Any, office_model: Any) -> dict[str, int]:
+    """The offices of ``workflows/offices.json`` (added if ``kitas init`` did not): code -> id."""
+    listed = json.loads((ROOT / "workflows" / "offices.json").read_text(encoding="utf-8"))["offices"]
+    known = {o.code: o.id for o in db.session.scalars(select(office_model))}
+    for entry in listed:
+        if entry["code"] not in known:
+            fields = {k: entry[k] for k in ("code", "name", "city", "address", "time_zone", "opens", "closes")}
+            row = office_model(**fields, working_days=",".join(map(str, entry["working_days"])), active=True)
+            db.session.add(row)
+            db.session.flush()
+            known[row.code] = row.id
+    db.session.commit()
+    return known
 
 
 def _bulk(db: Any, table: Any, rows: list[dict[str, Any]]) -> None:
@@ -456,7 +504,7 @@ def measure(url: str, label: str, tmp: Path, args: argparse.Namespace) -> dict[s
     server = None
     try:
         server = start_gunicorn(port, WORKERS, env, tmp / f"gunicorn-{label}.log")
-        sessions = {who: sign_in(port, seeded["people"][who]) for who in ("verifier", "supervisor")}
+        sessions = {who: sign_in(port, seeded["people"][who]) for who in ("verifier", "supervisor", "admin")}
         log(f"{label}: pages through gunicorn")
         pages = end_to_end(port, sessions, named, args)
     finally:

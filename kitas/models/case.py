@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -67,8 +67,49 @@ class Application(db.Model):  # type: ignore[name-defined]
     __mapper_args__ = {"version_id_col": version}
 
 
-# The columns the inbox filters tasks by (covered by its indexes on PostgreSQL).
-INBOX_COLUMNS = ["kitas_type", "index_code", "element_id", "claimed_by_id", "due_at"]
+# The columns the inbox filters tasks by (covered by its indexes on PostgreSQL: INCLUDE, migration 0019).
+INBOX_COLUMNS = ["kitas_type", "index_code", "element_id", "claimed_by_id", "due_at", "office_id", "escalated_at"]
+# The inbox's filter indexes: (role, the filter's column, the sort column). PostgreSQL INCLUDEs the other
+# filters' columns; SQLite has no INCLUDE, so its indexes carry them as trailing keys instead (``*_cover``,
+# created on SQLite only; the id right after the sort column, so the index is in the list's order): either
+# way a count with several filters reads the index alone, never the table.
+_FILTERS = {
+    "due": ("due_at", "id"),
+    "step": ("element_id", "created_at"),
+    "claimed": ("claimed_by_id", "created_at"),
+    "type": ("kitas_type", "created_at"),
+    "index": ("index_code", "created_at"),
+    "office": ("office_id", "created_at"),
+}
+
+
+def inbox_indexes() -> list[Index]:
+    """The inbox's filter indexes of both databases (migration 0019_inbox_speed creates the same)."""
+    found: list[Index] = []
+    for name, keys in _FILTERS.items():
+        postgres = Index(f"ix_human_task_{name}", "role", *keys, postgresql_include=INBOX_COLUMNS)
+        found.append(postgres.ddl_if(dialect="postgresql"))
+        found.append(Index(f"ix_human_task_{name}_cover", *sqlite_cover(keys)).ddl_if(dialect="sqlite"))
+    escalated = text("escalated_at IS NOT NULL")
+    postgres = Index(
+        "ix_human_task_escalated",
+        "role",
+        "office_id",
+        "created_at",
+        postgresql_include=INBOX_COLUMNS,
+        postgresql_where=escalated,
+    )
+    found.append(postgres.ddl_if(dialect="postgresql"))
+    cover = Index("ix_human_task_escalated_cover", *sqlite_cover(("office_id", "created_at")), sqlite_where=escalated)
+    found.append(cover.ddl_if(dialect="sqlite"))
+    return found
+
+
+def sqlite_cover(keys: tuple[str, ...]) -> list[str]:
+    """The columns of a SQLite filter index: the role, the filter's keys, the sort column and the id (the
+    list's order), then every other column the inbox filters by."""
+    ordered = ["role", *keys] + ([] if keys[-1] == "id" else ["id"])
+    return ordered + [c for c in ["created_at", *INBOX_COLUMNS] if c not in ordered]
 
 
 class HumanTask(db.Model):  # type: ignore[name-defined]
@@ -79,15 +120,9 @@ class HumanTask(db.Model):  # type: ignore[name-defined]
         UniqueConstraint("application_id", "task_id", name="uq_human_task"),
         Index("ix_human_task_inbox", "role", "created_at"),
         Index("ix_human_task_case", "application_id", "role", "created_at"),
-        # The inbox's filters and sorts (migration 0014_inbox): by due time, step, claimant, type, index code.
-        # On PostgreSQL each carries the other filters' columns, so a count with several filters reads the
-        # index alone (an index-only scan) instead of every matching row.
-        Index("ix_human_task_due", "role", "due_at", "id", postgresql_include=INBOX_COLUMNS),
-        Index("ix_human_task_step", "role", "element_id", "created_at", postgresql_include=INBOX_COLUMNS),
-        Index("ix_human_task_claimed", "role", "claimed_by_id", "created_at", postgresql_include=INBOX_COLUMNS),
-        Index("ix_human_task_type", "role", "kitas_type", "created_at", postgresql_include=INBOX_COLUMNS),
-        Index("ix_human_task_index", "role", "index_code", "created_at", postgresql_include=INBOX_COLUMNS),
-        Index("ix_human_task_office", "role", "office_id", "created_at", postgresql_include=INBOX_COLUMNS),
+        # The inbox's filters and sorts (migrations 0014_inbox, 0019_inbox_speed): by due time, step,
+        # claimant, type, index code, office; the escalated tasks (a partial index).
+        *inbox_indexes(),
         # The dashboard's open and late tasks per step and office (migration 0018_dashboard): an index-only scan.
         Index("ix_human_task_step_office", "element_id", "office_id", "due_at"),
     )

@@ -84,6 +84,11 @@ def test_claim_filters_and_their_counts(users: dict[str, Any], login_as: Any) ->
     assert "Victor Verifier" in others.split("<tbody>")[1]  # the claimant is shown to everyone
     # Counts of the other filters follow the chosen one: of the unclaimed tasks, one is at this step.
     assert _count(vera.get("/officer/?claim=unclaimed").get_data(as_text=True), "step", "verify_documents") == 1
+    # "Claimed by others" reads claimants below and above the reader: Victor sees Vera's claim there.
+    victor = login_as(users["verifier2"])
+    assert users["verifier"].id < users["verifier2"].id
+    assert _rows(victor.get("/officer/?claim=others").get_data(as_text=True)) == [mine.reference]
+    assert _count(victor.get("/officer/").get_data(as_text=True), "claim", "others") == 1
 
 
 def test_due_filters_sort_by_due_or_age_and_step_filter(users: dict[str, Any], login_as: Any, clock: Any) -> None:

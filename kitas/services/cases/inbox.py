@@ -1,35 +1,40 @@
-"""The officers' inbox: open tasks of their lanes, filtered, searched, sorted, counted and paged.
+"""The officers' inbox: open tasks of their lanes and offices, filtered, searched, sorted, counted and paged.
 
-It reads the projections only: ``human_task`` (which carries its case's type and index code, and its
-due time from the SLA timer of the timer projection) and the case row's search columns (register
+It reads the projections only: ``human_task`` (which carries its case's type, index code and office, and
+its due time from the SLA timer of the timer projection) and the case row's search columns (register
 number, passport number, name), never the workflow state. Filters arrive as the page's GET parameters
 (``parse_query``), so every view is a bookmark; an officer can keep views by name (``saved_filters``).
 
-Counts per filter come from ONE grouped count of the officer's lanes (step, type, index code, claim
-and due state): each option's count applies the other filters chosen, so a number says how many tasks
-choosing that option would show. A search is not part of the counts (it narrows the list only).
+An officer sees the tasks of her offices only (``offices.scope.visible_office_ids``); an admin sees
+every office's, and the tasks of no office. Counts per filter are ONE statement of capped counts
+(office, step, type, index code, claim and due state): each option's count applies the other filters
+chosen, so a number says how many tasks choosing that option would show. A search is not part of the
+option counts (it narrows the list only).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, any_, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from forms.texts import Message
 from workflows import catalog
 
 from ...extensions import app_clock, db
-from ...models import Application, HumanTask, SavedFilter, User
+from ...models import Application, HumanTask, Office, SavedFilter, User
 from ...transactions import write_transaction
 from ..deployments import element_names, latest_definition, process_model
 from ..errors import InvalidInput, NotFound
+from ..offices.scope import visible_office_ids
 from ..paging import MAX_PAGE_NUMBER, Page
 from .access import OFFICER_ROLES
 from .names import localized, names_by_definition
@@ -40,7 +45,7 @@ TOTAL_CAP = 10_000  # the list counts this far ("more than 10,000"), and pages t
 OPTION_CAP = 1_000  # a filter option counts this far ("1000+")
 SOON = timedelta(hours=24)  # "due soon": within a day, as the due times are coloured
 CLAIMS = ("any", "mine", "unclaimed", "others")
-DUES = ("any", "late", "soon")
+DUES = ("any", "late", "soon", "escalated")  # escalated: the SLA timer fired (``escalated_at``)
 SORTS = ("age", "due")  # oldest first; soonest due first (tasks without a due time last)
 SEARCH_KEYS = ("any", "reference", "passport", "name")
 SCOPES = ("mine", "team")  # my lanes; every officer lane (supervisors)
@@ -53,6 +58,7 @@ FILTER_WORDS = {
     "step": Message("Step"),
     "claim": Message("Claimed"),
     "due": Message("Due"),
+    "office": Message("Office"),
     "sort": Message("Sort"),
     "by": Message("Search in"),
     "scope": Message("Lanes"),
@@ -68,6 +74,7 @@ class InboxQuery:
 
     type: str = ""
     index: str = ""
+    office: str = ""  # an office's code
     step: str = ""
     claim: str = "any"
     due: str = "any"
@@ -96,7 +103,10 @@ class InboxQuery:
     @property
     def filtered(self) -> bool:
         """True when anything narrows the list."""
-        return bool(self.type or self.index or self.step or self.q) or (self.claim, self.due) != ("any", "any")
+        return bool(self.type or self.index or self.step or self.office or self.q) or (self.claim, self.due) != (
+            "any",
+            "any",
+        )
 
 
 @dataclass(frozen=True)
@@ -109,6 +119,14 @@ class InboxRow:
     index_code: str
     applicant_name: str
     claimed_by: str | None
+    office: str = ""  # the office's code and city ("JKS, Jakarta Selatan"); empty: the case has no office yet
+
+    @property
+    def late_since(self) -> datetime | None:
+        """An escalated task: the due time it is late since (the escalation's time if it had none)."""
+        if self.task.escalated_at is None:
+            return None
+        return self.task.due_at or self.task.escalated_at
 
 
 @dataclass(frozen=True)
@@ -130,12 +148,15 @@ class Inbox:
     problems: list[Message] = field(default_factory=list)
     page_moved: bool = False  # the page asked for was past the last: the last one is shown
     can_supervise: bool = False
+    every_office: bool = False  # an admin: every office's tasks, and those of no office
     more_than_counted: bool = False  # more tasks match than the list counts (TOTAL_CAP)
     saved: list[SavedFilter] = field(default_factory=list)
 
 
-def parse_query(args: Mapping[str, str]) -> tuple[InboxQuery, list[Message]]:
-    """The inbox query of GET parameters; an unknown value is left out and named in the problems."""
+def parse_query(args: Mapping[str, str], offices: Collection[str] | None = None) -> tuple[InboxQuery, list[Message]]:
+    """The inbox query of GET parameters; an unknown value is left out and named in the problems.
+
+    ``offices``: the codes of the offices the reader may choose (default: every office)."""
     problems: list[Message] = []
     chosen: dict[str, Any] = {}
     cat = catalog()
@@ -149,6 +170,7 @@ def parse_query(args: Mapping[str, str]) -> tuple[InboxQuery, list[Message]]:
         "sort": SORTS,
         "by": SEARCH_KEYS,
         "scope": SCOPES,
+        "office": set(offices) if offices is not None else set(db.session.scalars(select(Office.code))),
     }
     for name, values in allowed.items():
         value = (args.get(name) or "").strip()
@@ -181,7 +203,7 @@ def parse_query(args: Mapping[str, str]) -> tuple[InboxQuery, list[Message]]:
 
 def inbox_page(user: User, args: Mapping[str, str], language: str | None = None) -> Inbox:
     """The inbox page of these GET parameters: the tasks, counts, problems with the parameters, saved filters."""
-    query, problems = parse_query(args)
+    query, problems = parse_query(args, [office.code for office in _offices_of(user)[0]])
     inbox = officer_inbox(user, query, language=language)
     inbox.problems = problems
     inbox.saved = saved_filters(user)
@@ -198,18 +220,21 @@ def officer_inbox(user: User, query: InboxQuery, per_page: int = PER_PAGE, langu
     """The tasks the query asks for, one page of them (a page past the last shows the last), with the
     counts of every filter's options."""
     now = app_clock().now()
-    roles = _roles(user, query.scope)
-    facets, total = _counts(user, roles, query, now, language)
+    offices, everywhere = _offices_of(user)
+    steered = db.session.get_bind().dialect.name == "sqlite"
+    where = _Where(user, _roles(user, query.scope), offices, everywhere, query, now, steered)
+    facets, total = _counts(where, language)
     capped = total > TOTAL_CAP
     last = TOTAL_CAP // per_page if capped else max(1, -(-total // per_page))
     number = min(query.page, last)
-    items = _rows(user, roles, query, now, number, per_page, language) if total else []
+    items = _rows(where, number, per_page, language) if total else []
     return Inbox(
         replace(query, page=number),
         Page(items, number, per_page, min(total, TOTAL_CAP)),
         facets,
         page_moved=number != query.page,
         can_supervise=user.has_role("supervisor"),
+        every_office=everywhere,
         more_than_counted=capped,
     )
 
@@ -221,43 +246,162 @@ def _roles(user: User, scope: str) -> list[str]:
     return [r for r in OFFICER_ROLES if user.has_role(r)]
 
 
-def _conditions(user: User, roles: list[str], query: InboxQuery, now: datetime) -> list[ColumnElement[bool]]:
-    """The WHERE of the task filters (not the search)."""
-    where: list[ColumnElement[bool]] = [HumanTask.role.in_(roles)]
-    if query.type:
-        where.append(HumanTask.kitas_type == query.type)
-    if query.index:
-        where.append(HumanTask.index_code == query.index)
-    if query.step:
-        where.append(HumanTask.element_id == query.step)
-    if query.claim == "mine":
-        where.append(HumanTask.claimed_by_id == user.id)
-    elif query.claim == "unclaimed":
-        where.append(HumanTask.claimed_by_id.is_(None))
-    elif query.claim == "others":
-        where.append(and_(HumanTask.claimed_by_id.is_not(None), HumanTask.claimed_by_id != user.id))
-    if query.due == "late":
-        where.append(HumanTask.due_at <= now)
-    elif query.due == "soon":
-        where.append(and_(HumanTask.due_at > now, HumanTask.due_at <= now + SOON))
-    return where
+def _offices_of(user: User) -> tuple[list[Office], bool]:
+    """The offices whose tasks ``user`` sees, by code, and whether she sees every task (an admin: every
+    office, and the tasks of no office)."""
+    visible = visible_office_ids(user)
+    statement = select(Office).order_by(Office.code)
+    if visible is not None:
+        statement = statement.where(Office.id.in_(sorted(visible)))
+    return list(db.session.scalars(statement)), visible is None
 
 
-def _search(query: InboxQuery) -> ColumnElement[bool] | None:
-    """The WHERE of the search on the case row: register number, passport number (exact, any case or
-    spacing), name (contains, any case or accents)."""
-    if not query.q:
-        return None
-    found: list[ColumnElement[bool]] = []
-    if query.by in ("any", "reference"):
-        found.append(Application.reference == query.q.upper().replace(" ", ""))
-    if query.by in ("any", "passport"):
-        found.append(Application.passport_number == passport_form(query.q))
-    if query.by in ("any", "name"):
-        words = name_form(query.q).replace("\\", "").replace("%", "").replace("_", " ").strip()
-        if words:
-            found.append(Application.name_search.like(f"%{words}%"))
-    return or_(*found) if found else literal(False)
+# On SQLite, which index a statement reads is steered: the planner, knowing only average counts per key,
+# often reads a long range of a poor index. Every term but those of the chosen index is written
+# ``+column`` (no index can serve it), so the statement reads the one range that fits it. The choice,
+# from the filter that usually narrows most: my claims, escalated, due soon, index code, step, type,
+# others' claims (two ranges), then the office. PostgreSQL's planner, with its histograms, chooses alone.
+_DRIVERS = (
+    ("claim", "mine", "claimed_by_id"),
+    ("due", "escalated", "escalated_at"),
+    ("due", "soon", "due_at"),
+    ("index", None, "index_code"),
+    ("step", None, "element_id"),
+    ("type", None, "kitas_type"),
+    ("claim", "others", "claimed_by_id"),
+)
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Who asks, for which lanes and offices, and what: the WHERE of every statement of the page."""
+
+    user: User
+    roles: list[str]
+    offices: list[Office]  # the offices the reader sees (an admin: every office)
+    everywhere: bool  # an admin: every office's tasks, and those of no office
+    query: InboxQuery
+    now: datetime
+    steered: bool = False  # SQLite: terms outside the chosen index are written ``+column``
+
+    def office_ids(self, query: InboxQuery) -> list[int] | None:
+        """The offices ``query`` lists (None: every office and none, an admin's whole view)."""
+        if query.office:
+            return [o.id for o in self.offices if o.code == query.office]
+        if self.everywhere:
+            return None
+        return [o.id for o in self.offices]
+
+    def ranges(self, query: InboxQuery | None = None, searched: bool = False) -> list[list[ColumnElement[bool]]]:
+        """The WHERE of ``query`` (default: the page's) with its lanes and offices, not the search: one
+        list of terms per index range (two for "claimed by others": below my id and above it, where
+        "!= me AND NOT NULL" would read every claimed task). ``searched``: the search's cases are the
+        range (their tasks by the case index), the rest are terms."""
+        query = query or self.query
+        if searched:
+            column = self._columns("application_id")
+            return [
+                [column("role").in_(self.roles), *self._scope_offices(query, column), *terms]
+                for terms in self._filters(query, column, split=False)
+            ]
+        column = self._columns(self._driver(query, listing=False))
+        scope = [column("role").in_(self.roles), *self._scope_offices(query, column)]
+        return [scope + terms for terms in self._filters(query, column)]
+
+    def _scope_offices(self, query: InboxQuery, column: Any) -> list[ColumnElement[bool]]:
+        offices = self.office_ids(query)
+        return [] if offices is None else [column("office_id").in_(offices)]
+
+    def branches(self) -> list[list[ColumnElement[bool]]]:
+        """The list's WHERE as one index range per lane and office, whose first pages are merged: one
+        ORDER BY over ``role IN (...)`` or ``office_id IN (...)`` would sort every matching task."""
+        query = self.query
+        column = self._columns("application_id" if query.q else self._driver(query, listing=True))
+        offices = self.office_ids(query)
+        found: list[list[ColumnElement[bool]]] = []
+        for role in self.roles:
+            for office in offices if offices is not None else [None]:
+                scope = [column("role") == role]
+                if office is not None:
+                    scope.append(column("office_id") == office)
+                found.extend(scope + terms for terms in self._filters(query, column, split=False))
+        return found
+
+    def _filters(self, query: InboxQuery, column: Any, split: bool = True) -> list[list[ColumnElement[bool]]]:
+        """The terms of the filters (lanes, offices and search aside); "claimed by others" as two
+        alternatives when ``split``."""
+        terms: list[ColumnElement[bool]] = []
+        for name, attribute in (("type", "kitas_type"), ("index", "index_code"), ("step", "element_id")):
+            if getattr(query, name):
+                terms.append(column(attribute) == getattr(query, name))
+        claimant = column("claimed_by_id")
+        if query.claim == "mine":
+            terms.append(claimant == self.user.id)
+        elif query.claim == "unclaimed":
+            terms.append(claimant.is_(None))
+        due = column("due_at")
+        if query.due == "late":
+            terms.append(due <= self.now)
+        elif query.due == "soon":
+            terms.extend([due > self.now, due <= self.now + SOON])
+        elif query.due == "escalated":
+            terms.append(column("escalated_at").is_not(None))
+        if query.claim != "others":
+            return [terms]
+        if split:
+            return [[*terms, claimant < self.user.id], [*terms, claimant > self.user.id]]
+        return [[*terms, or_(claimant < self.user.id, claimant > self.user.id)]]
+
+    def _driver(self, query: InboxQuery, listing: bool) -> str:
+        """SQLite: the column whose index the statement reads (after the role)."""
+        if query.sort == "due" and listing and query.claim != "mine":
+            return "due_at"  # its index is in the list's order
+        for name, value, column in _DRIVERS:
+            chosen = getattr(query, name)
+            if chosen and (value is None or chosen == value) and not (listing and value == "others"):
+                return column
+        return "office_id" if self.office_ids(query) is not None else "role"
+
+    def _columns(self, driver: str) -> Any:
+        """A column by name, as a term of the chosen index may use it (``driver``, the role and, for the
+        office's index, the office) or, steered, as ``+column`` that no index serves."""
+        usable = {driver, "role"} | ({"office_id"} if driver in ("office_id", "escalated_at") else set())
+        if driver == "application_id":
+            usable = {driver}
+
+        def column(name: str) -> Any:
+            found = getattr(HumanTask, name)
+            if not self.steered or name in usable:
+                return found
+            return UnaryExpression(found, operator=operators.custom_op("+"), type_=found.type)
+
+        return column
+
+    def search(self, counting: bool = False) -> ColumnElement[bool] | None:
+        """The search as the tasks of the cases it finds: one IN over the UNION of each key's own lookup
+        (register number, passport number: exact, any case or spacing; name: contains, any case or
+        accents), each through its own index, where one OR over the three would read every case."""
+        query = self.query
+        if not query.q:
+            return None
+        found: list[Any] = []
+        if query.by in ("any", "reference"):
+            found.append(select(Application.id).where(Application.reference == query.q.upper().replace(" ", "")))
+        if query.by in ("any", "passport"):
+            found.append(select(Application.id).where(Application.passport_number == passport_form(query.q)))
+        if query.by in ("any", "name"):
+            words = name_form(query.q).replace("\\", "").replace("%", "").replace("_", " ").strip()
+            if words:
+                found.append(select(Application.id).where(Application.name_search.like(f"%{words}%")))
+        if not found:
+            return literal(False)
+        cases: Any = union(*found) if len(found) > 1 else found[0]
+        if self.steered or not counting:
+            return HumanTask.application_id.in_(cases)
+        # PostgreSQL's count: the cases found, as one array computed first, probe the tasks' case index;
+        # as an IN the planner, guessing thousands of cases, would hash-join every open task instead.
+        # (The list keeps the IN: its first page is found in the office's range, in order.)
+        return HumanTask.application_id == any_(func.array(cases.scalar_subquery()))
 
 
 def _order(query: InboxQuery, columns: Any) -> tuple[Any, ...]:
@@ -268,40 +412,38 @@ def _order(query: InboxQuery, columns: Any) -> tuple[Any, ...]:
     return (columns.created_at, columns.id)
 
 
-def _page_ids(user: User, roles: list[str], query: InboxQuery, now: datetime, number: int, per_page: int) -> Any:
-    """The ids of the page's tasks, in order. Several lanes are read one index range each (UNION ALL of
-    per-lane first pages), because one ORDER BY over ``role IN (...)`` would sort every open task."""
+def _page_ids(where: _Where, number: int, per_page: int) -> Any:
+    """The ids of the page's tasks, in order: each lane and office one index range (UNION ALL of their
+    first pages), then merged."""
     offset = (number - 1) * per_page
-    search = _search(query)
+    search = where.search()
+    query = where.query
 
-    def lane(roles_of: list[str], limit: int, skip: int = 0) -> Any:
-        statement = select(HumanTask.id, HumanTask.created_at, HumanTask.due_at).where(
-            *_conditions(user, roles_of, query, now)
-        )
+    def branch(conditions: list[ColumnElement[bool]], limit: int, skip: int = 0) -> Any:
+        statement = select(HumanTask.id, HumanTask.created_at, HumanTask.due_at).where(*conditions)
         if search is not None:
-            statement = statement.join(Application, Application.id == HumanTask.application_id).where(search)
+            statement = statement.where(search)
         return statement.order_by(*_order(query, HumanTask)).limit(limit).offset(skip)
 
-    if len(roles) == 1:
-        return lane(roles, per_page, offset).subquery()
-    branches = [
-        select(branch.c.id, branch.c.created_at, branch.c.due_at).select_from(branch)
-        for branch in (lane([role], offset + per_page).subquery() for role in roles)
+    branches = where.branches()
+    if len(branches) == 1:
+        return branch(branches[0], per_page, offset).subquery()
+    parts = [
+        select(part.c.id, part.c.created_at, part.c.due_at).select_from(part)
+        for part in (branch(conditions, offset + per_page).subquery() for conditions in branches)
     ]
-    both = union_all(*branches).subquery()
+    merged = union_all(*parts).subquery()
     return (
-        select(both.c.id, both.c.created_at, both.c.due_at)
-        .order_by(*_order(query, both.c))
+        select(merged.c.id, merged.c.created_at, merged.c.due_at)
+        .order_by(*_order(query, merged.c))
         .limit(per_page)
         .offset(offset)
         .subquery()
     )
 
 
-def _rows(
-    user: User, roles: list[str], query: InboxQuery, now: datetime, number: int, per_page: int, language: str | None
-) -> list[InboxRow]:
-    ids = _page_ids(user, roles, query, now, number, per_page)
+def _rows(where: _Where, number: int, per_page: int, language: str | None) -> list[InboxRow]:
+    ids = _page_ids(where, number, per_page)
     statement = (
         select(
             HumanTask,
@@ -310,76 +452,120 @@ def _rows(
             Application.index_code,
             func.coalesce(Application.applicant_name, _APPLICANT.full_name),
             _CLAIMER.full_name,
+            Office.code,
+            Office.city,
             Application.definition_id,
         )
         .join(ids, ids.c.id == HumanTask.id)
         .join(Application, Application.id == HumanTask.application_id)
         .join(_APPLICANT, _APPLICANT.id == Application.applicant_id)
         .outerjoin(_CLAIMER, _CLAIMER.id == HumanTask.claimed_by_id)
-        .order_by(*_order(query, HumanTask))
+        .outerjoin(Office, Office.id == HumanTask.office_id)
+        .order_by(*_order(where.query, HumanTask))
     )
     rows = db.session.execute(statement).all()
     names = names_by_definition({row[-1] for row in rows}, language)
     return [
-        InboxRow(localized(task, names.get(definition)), ref, _type_name(kind, language), index or "", name, claimed)
-        for task, ref, kind, index, name, claimed, definition in rows
+        InboxRow(
+            localized(task, names.get(definition)),
+            ref,
+            _type_name(kind, language),
+            index or "",
+            name,
+            claimed,
+            f"{code}, {city}" if code else "",
+        )
+        for task, ref, kind, index, name, claimed, code, city, definition in rows
     ]
 
 
-def _counts(
-    user: User, roles: list[str], query: InboxQuery, now: datetime, language: str | None
-) -> tuple[dict[str, list[Option]], int]:
+def _counts(where: _Where, language: str | None) -> tuple[dict[str, list[Option]], int]:
     """Each filter's options with their counts (the other filters applied), and the count of the query.
 
     ONE statement of capped counts: each reads at most its cap of index entries (``TOTAL_CAP`` for the
     list, ``OPTION_CAP`` for an option: shown as "1000+"), so the page costs the same with 300,000 open
-    tasks as with 300. The search narrows the list's count, not the options'."""
+    tasks as with 300. The search narrows the list's count, not the options'. An option no task can have
+    (a type other than the chosen index code's) is 0 without a count."""
+    query = where.query
     cat = catalog(language)
-    steps = _steps(roles, language)
+    steps = _steps(where.roles, language)
     if query.step and query.step not in steps:
         steps[query.step] = query.step
     type_codes = [t.code for t in cat.types]
     index_codes = sorted(
         {code for t in cat.types if not query.type or t.code == query.type for code in _index_codes(t)}
     )
+    offices = {o.code: f"{o.code}, {o.city}" for o in where.offices}
     wanted: dict[str, list[str]] = {
-        "claim": ["any", "mine", "unclaimed", "others"],
-        "due": ["any", "late", "soon"],
+        "claim": list(CLAIMS),
+        "due": list(DUES),
+        "office": list(offices),
         "type": type_codes,
         "index": index_codes,
         "step": list(steps),
     }
-    columns = [_capped(_conditions(user, roles, query, now), TOTAL_CAP, _search(query)).label("total")]
+    types_of_index: dict[str, set[str]] = {}
+    for kitas_type in cat.types:
+        for code in _index_codes(kitas_type):
+            types_of_index.setdefault(code, set()).add(kitas_type.code)
+
+    def possible(asked: InboxQuery) -> bool:
+        kinds = {asked.type} if asked.type else set(type_codes)
+        if asked.index:
+            kinds &= types_of_index.get(asked.index, set())
+        return bool(kinds)
+
+    search = where.search(counting=True)
+    columns = [_capped(where.ranges(searched=search is not None), TOTAL_CAP, search).label("total")]
+    # How each option's count is known: counted here, the list's own count (the option chosen), or
+    # none possible.
+    how: list[str] = []
     for facet, values in wanted.items():
-        for position, value in enumerate(values):
+        for value in values:
             asked = replace(query, **{facet: value})  # type: ignore[arg-type]  # a str field, by name
-            columns.append(_capped(_conditions(user, roles, asked, now), OPTION_CAP).label(f"{facet}_{position}"))
-    found = db.session.execute(select(*columns)).one()
-    counted = iter(found[1:])
+            if asked == query and not query.q:
+                how.append("list")
+            elif possible(asked):
+                columns.append(_capped(where.ranges(asked), OPTION_CAP).label(f"count_{len(columns)}"))
+                how.append("counted")
+            else:
+                how.append("none")
+    found = iter(db.session.execute(select(*columns)).one())
+    total = int(next(found))
     facets: dict[str, list[Option]] = {}
+    labels = {"step": steps, "office": offices}
+    known = iter(how)
     for facet, values in wanted.items():
-        facets[facet] = [Option(v, _label(facet, v, cat, steps), int(next(counted))) for v in values]
+        facets[facet] = []
+        for value in values:
+            way = next(known)
+            count = int(next(found)) if way == "counted" else min(total, OPTION_CAP + 1) if way == "list" else 0
+            facets[facet].append(Option(value, _label(facet, value, cat, labels), count))
     facets["step"].sort(key=lambda option: option.label)
-    return facets, int(found[0])
+    return facets, total
 
 
-def _capped(where: list[ColumnElement[bool]], cap: int, search: ColumnElement[bool] | None = None) -> Any:
-    """``count(*)`` of the tasks matching ``where`` (and the search), reading at most ``cap + 1`` rows."""
-    inner = select(literal(1).label("one")).select_from(HumanTask).where(*where)
-    if search is not None:
-        inner = inner.join(Application, Application.id == HumanTask.application_id).where(search)
-    return select(func.count()).select_from(inner.limit(cap + 1).subquery()).scalar_subquery()
+def _capped(ranges: list[list[ColumnElement[bool]]], cap: int, search: ColumnElement[bool] | None = None) -> Any:
+    """``count(*)`` of the tasks in ``ranges`` (and the search), reading at most ``cap + 1`` rows of each."""
+    parts = []
+    for where in ranges:
+        part = select(literal(1).label("one")).select_from(HumanTask).where(*where)
+        if search is not None:
+            part = part.where(search)
+        parts.append(part.limit(cap + 1))
+    inner = parts[0] if len(parts) == 1 else union_all(*(p.subquery().select() for p in parts)).limit(cap + 1)
+    return select(func.count()).select_from(inner.subquery()).scalar_subquery()
 
 
 def _index_codes(kitas_type: Any) -> list[str]:
     return [c.code for c in kitas_type.index_codes] or [kitas_type.index_code]
 
 
-def _label(facet: str, value: str, cat: Any, steps: dict[str, str]) -> str:
+def _label(facet: str, value: str, cat: Any, labels: dict[str, dict[str, str]]) -> str:
     if facet == "type":
         return str(cat.by_code(value).name)
-    if facet == "step":
-        return steps.get(value, value)
+    if facet in labels:
+        return labels[facet].get(value, value)
     return value
 
 
@@ -436,7 +622,7 @@ def save_filter(user: User, name: str, query_string: str) -> SavedFilter:
     name = " ".join(name.split())
     if not name or len(name) > 80:
         raise InvalidInput({"name": [Message("Give the filter a name of 1 to 80 characters.")]})
-    query, problems = parse_query(dict(parse_qsl(query_string)))
+    query, problems = parse_query(dict(parse_qsl(query_string)), [office.code for office in _offices_of(user)[0]])
     if problems:
         refused: list[str] = list(problems)
         raise InvalidInput({"name": refused})
