@@ -63,6 +63,14 @@ def give_offices(user: User, codes: tuple[str, ...]) -> None:
         db.session.execute(insert(officer_offices).values(user_id=user.id, office_id=office.id))
 
 
+def work_in(user: User, office: Office) -> None:
+    """Add ``office`` to the offices ``user`` works in (if she does not already), committed."""
+    member = officer_offices.c.user_id == user.id, officer_offices.c.office_id == office.id
+    if db.session.execute(select(officer_offices).where(*member)).first() is None:
+        db.session.execute(insert(officer_offices).values(user_id=user.id, office_id=office.id))
+    db.session.commit()
+
+
 def current_code(secret: str = OFFICER_TOTP_SECRET, steps_ahead: int = 0) -> str:
     """The code an app with ``secret`` shows now on the application's clock (or ``steps_ahead`` steps later)."""
     return code_at(secret, current_step() + steps_ahead)

@@ -368,6 +368,9 @@ def test_the_supervisor_sends_the_case_back_and_a_verifier_takes_it_again(case: 
     assert case.not_by("supervisor_approval") == {"ver-1"}
     case.send_back("The passport scan does not match the stated number", by="sup-1")
     assert set(case.timers()) == {"verify_sla"}  # a new verification round, with its own SLA
+    # ... which opens with an empty decision, not the approval the first round recorded.
+    [review] = case.runtime.ready_user_tasks()
+    assert {"verification_decision", "verification_reason"}.isdisjoint(case.runtime.task_data(review.task_id))
     case.complete("verify_documents", by="ver-2")
     assert case.ready() == ["supervisor_approval"] and case.status() == "awaiting_approval"
     runtime = case.runtime

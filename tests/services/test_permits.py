@@ -33,7 +33,9 @@ def test_the_issuing_step_creates_the_permit_once_with_the_case_data(
     assert (permit.holder_name, permit.nationality, permit.date_of_birth) == ("Ana Lima", "BR", date(1990, 4, 2))
     assert (permit.kitas_type, permit.index_code) == ("worker", "E23")
     assert permit.sponsor == EMPLOYMENT_DATA["employer_name"]
-    assert permit.office == "Kantor Imigrasi Jakarta Selatan"  # the office of the booked slot
+    assert (
+        permit.office == "Kantor Imigrasi Kelas I Khusus TPI Jakarta Selatan"
+    )  # the office of the booked slot: the case's
     # 12 months from the issue day in Jakarta, less one day.
     assert (permit.valid_from, permit.valid_until) == (date(2026, 1, 6), date(2027, 1, 5))
     assert re.fullmatch(r"E23-2026-P[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}", permit.number), permit.number
@@ -106,7 +108,7 @@ def test_the_pdf_is_the_holders_and_the_officers_and_nobody_elses(worker: int, u
         "Brazil",
         "Work KITAS (E23)",
         EMPLOYMENT_DATA["employer_name"],
-        "Kantor Imigrasi Jakarta Selatan",
+        "Kantor Imigrasi Kelas I Khusus TPI Jakarta Selatan",
         "Valid until",
     ):
         assert words in text, f"{words!r} not on the permit:\n{text}"
@@ -128,7 +130,9 @@ def test_the_pdf_is_in_the_holders_language(worker: int, users: dict[str, Any]) 
     application = issued_case(users)
     # An officer downloads it: still the holder's language.
     text = pdf_text(downloads.permit_pdf(application.reference, users["verifier"]).data)
-    assert "Berlaku sampai" in text and "Kantor Imigrasi Jakarta Selatan" in text and "Brasil" in text
+    assert (
+        "Berlaku sampai" in text and "Kantor Imigrasi Kelas I Khusus TPI Jakarta Selatan" in text and "Brasil" in text
+    )
     assert "Valid until" not in text
     assert "Tidak ada foto" in text  # no photo was uploaded: a clear placeholder
 

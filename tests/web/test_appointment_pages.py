@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from engine import ManualClock
 from kitas.extensions import db
-from kitas.models import Application, Appointment, AppointmentSlot, Office, User, officer_offices
-from tests.factories import make_office, make_slot
+from kitas.models import Application, Appointment, AppointmentSlot, Office
+from tests.factories import give_offices, make_office, make_slot, work_in
 from tests.services.helpers import complete, start_until_verification
 from tests.web.pages import open_task_row
 
@@ -23,6 +23,8 @@ def _at_booking(users: dict[str, Any], office: Office) -> Application:
     application = start_until_verification(users)
     db.session.get(Application, application.id).office_id = office.id
     db.session.commit()
+    for role in ("verifier", "supervisor"):
+        work_in(users[role], office)
     complete(application.id, "verify_documents", users["verifier"])
     complete(application.id, "supervisor_approval", users["supervisor"])
     return db.session.get(Application, application.id)
@@ -30,11 +32,6 @@ def _at_booking(users: dict[str, Any], office: Office) -> Application:
 
 def _booking_url(application: Application) -> str:
     return f"/applications/{application.reference}/tasks/{open_task_row(application.id, 'book_biometrics').task_id}"
-
-
-def _works_in(user: User, office: Office) -> None:
-    db.session.execute(officer_offices.insert().values(user_id=user.id, office_id=office.id))
-    db.session.commit()
 
 
 def test_the_booking_step_lists_free_times_by_day_in_the_offices_zone(
@@ -110,7 +107,7 @@ def test_a_slot_outside_working_hours_is_refused_with_the_reason(
     worker: int, users: dict[str, Any], client: FlaskClient, login_as: Any
 ) -> None:
     office = make_office()
-    _works_in(users["verifier"], office)
+    work_in(users["verifier"], office)
     login_as(users["verifier"])
     form = {"office_id": str(office.id), "kind": "biometrics", "day": "2026-01-12", "minutes": "30", "capacity": "2"}
     response = client.post("/officer/appointments/slots", data={**form, "start": "16:30"})
@@ -128,8 +125,9 @@ def test_the_officer_of_the_office_sees_the_days_list_and_records_a_missed_appoi
 ) -> None:
     office = make_office()
     elsewhere = make_office(code="DPS", name="Kantor Imigrasi Denpasar", time_zone="Asia/Makassar")
-    _works_in(users["verifier"], office)
-    _works_in(users["verifier2"], elsewhere)
+    work_in(users["verifier"], office)
+    give_offices(users["verifier2"], (elsewhere.code,))  # DPS only
+    db.session.commit()
     application = _at_booking(users, office)
     slot = make_slot(office, MONDAY_10_WIB)
     complete(application.id, "book_biometrics", users["applicant"], appointment_slot=slot.id)

@@ -8,10 +8,9 @@ import io
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
 
 from kitas.extensions import db
-from kitas.models import Application, Office, officer_offices
+from kitas.models import Application, Office
 from kitas.services.cases import timers
 from kitas.services.dashboard import FIGURES
 from tests.services.helpers import request_corrections, start_until_verification
@@ -70,12 +69,13 @@ def test_each_figure_exports_as_csv_with_a_header_row_in_the_readers_language(
     assert flow[0] == ["Day", "Arrivals (paid)", "Completions (closed)"] and len(flow) == 31
     assert ["2026-01-05", "1", "0"] in flow
     steps = _csv(client.get("/officer/dashboard/steps.csv"))
-    assert steps == [["Step", "Office", "Open tasks", "Late"], ["Submit corrections", "no office", "1", "0"]]
+    office = "Kantor Imigrasi Kelas I Khusus TPI Jakarta Selatan (Jakarta Selatan)"  # the default office
+    assert steps == [["Step", "Office", "Open tasks", "Late"], ["Submit corrections", office, "1", "0"]]
     admin.language = "id"
     db.session.commit()
     steps = _csv(client.get("/officer/dashboard/steps.csv"))
     assert steps[0] == ["Langkah", "Kantor", "Tugas terbuka", "Terlambat"]
-    assert steps[1][1] == "tanpa kantor"
+    assert steps[1][1] == office
 
 
 def test_an_unknown_figure_is_404(users: dict[str, Any], login_as: Any) -> None:
@@ -103,23 +103,10 @@ def test_the_task_page_shows_its_sla_and_why_it_was_escalated(users: dict[str, A
 
 def test_late_work_per_officer_links_each_task(users: dict[str, Any], login_as: Any, clock: Any) -> None:
     application = start_until_verification(users)
-    office = Office(
-        code="JKS",
-        name="Kantor Imigrasi Jakarta Selatan",
-        city="Jakarta Selatan",
-        address="Jl. 1",
-        time_zone="Asia/Jakarta",
-        opens="08:00",
-        closes="16:00",
-        working_days="1,2,3,4,5",
-        active=True,
-    )
-    db.session.add(office)
-    db.session.flush()
-    db.session.get(Application, application.id).office_id = office.id
-    open_task_row(application.id, "verify_documents").office_id = office.id
-    db.session.execute(insert(officer_offices), [{"user_id": users["supervisor"].id, "office_id": office.id}])
-    db.session.commit()
+    # The case is in the default office (no province given), where the factory's officers work.
+    office = db.session.get(Office, db.session.get(Application, application.id).office_id)
+    assert office.code == "JKS"
+    shown = f"{office.name} ({office.city})"
     client = login_as(users["supervisor"])
     assert 'data-testid="no-late-work"' in client.get("/officer/late").get_data(as_text=True)
     clock.advance(days=5, hours=3)
@@ -127,11 +114,11 @@ def test_late_work_per_officer_links_each_task(users: dict[str, Any], login_as: 
     task = open_task_row(application.id, "verify_documents")
     page = client.get("/officer/late").get_data(as_text=True)
     assert "1 late task in your offices" in page
-    assert "Nobody (unclaimed)" in page and "Kantor Imigrasi Jakarta Selatan (Jakarta Selatan)" in page
+    assert "Nobody (unclaimed)" in page and shown in page
     assert f'href="/officer/cases/{application.reference}/tasks/{task.task_id}"' in page
     assert "late by 3 h 0 min" in page and "Verification SLA (5 days)" in page
     steps = _csv(client.get("/officer/dashboard/steps.csv"))
-    assert steps[1:] == [["Verify documents", "Kantor Imigrasi Jakarta Selatan (Jakarta Selatan)", "1", "1"]]
+    assert steps[1:] == [["Verify documents", shown, "1", "1"]]
 
 
 def test_an_admin_let_in_for_the_dashboard_opens_late_cases_on_the_admins_page(

@@ -114,7 +114,7 @@ def test_the_task_page_and_its_documents_are_refused_to_another_office_and_name_
     url = task_url(application, "verify_documents", "/officer")
     own = _text(login_as(users["verifier"]).get(url))
     assert 'data-testid="case-office"' in own and "Jakarta Selatan (WIB)" in own
-    documents = re.findall(r'<iframe class="doc-preview" src="([^"]+)"', own)
+    documents = re.findall(r'<img class="d-block w-100[^"]*" src="([^"]+)"', own)  # the workspace's previews
     assert documents
     bali = make_user("verifier", email="dewi@imigrasi.example", offices=("DPS",))
     client = login_as(bali)

@@ -24,7 +24,7 @@ from ...models import Application, Document, User
 from ...transactions import write_transaction
 from .. import audit
 from ..audit.refusals import record_refusal
-from ..cases.access import OFFICER_ROLES, can_see_case
+from ..cases.access import OFFICER_ROLES, another_office, can_see_case
 from ..errors import NotFound
 from .uploads import verified_copy
 
@@ -83,7 +83,10 @@ def page_picture(public_id: str, page: int, user: User) -> bytes:
     application = db.session.get(Application, document.application_id) if document is not None else None
     officer = any(user.has_role(role) for role in OFFICER_ROLES)
     if document is None or application is None or not officer or not can_see_case(application, user):
-        record_refusal(user, "document", public_id[:100], "no such document, or no officer of its case (preview)")
+        reason = "no such document, or no officer of its case (preview)"
+        if application is not None and officer and another_office(application, user):
+            reason = f"the document's case {application.reference} belongs to another office (preview)"
+        record_refusal(user, "document", public_id[:100], reason)
         raise NotFound(Message("there is no such document"))
     if document.content_type != "application/pdf" or not 1 <= page <= MAX_PAGES:
         raise NotFound(Message("this document has no such page"))
