@@ -160,3 +160,15 @@ def registration_form(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def filter_count(page: str, facet: str, value: str) -> int:
+    """The count a filter's option shows (the quick links of the claim filter; the option lists' numbers)."""
+    if facet == "claim":
+        found = re.search(rf'data-testid="count-claim-{value}">(\d+)<', page)
+    else:
+        found = re.search(
+            rf'<select[^>]*name="{facet}".*?<option value="{value}"[^>]*>[^<]*\((\d+)\)</option>', page, re.S
+        )
+    assert found, f"no count for {facet}={value}"
+    return int(found.group(1))

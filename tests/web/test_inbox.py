@@ -13,6 +13,7 @@ from kitas.extensions import db
 from kitas.models import Application, SavedFilter
 from kitas.services import cases
 from tests.services.helpers import complete, open_task, start_until_verification
+from tests.web.pages import filter_count
 from tests.worker_data import PAYMENT
 
 pytestmark = pytest.mark.usefixtures("worker")
@@ -34,18 +35,6 @@ def _rows(page: str) -> list[str]:
         return []
     body = page.split("<tbody>")[1].split("</tbody>")[0]
     return re.findall(r'<span class="font-monospace">([^<]+)</span>', body)
-
-
-def _count(page: str, facet: str, value: str) -> int:
-    """The count a filter's option shows (the quick links of the claim filter; the option lists' numbers)."""
-    if facet == "claim":
-        found = re.search(rf'data-testid="count-claim-{value}">(\d+)<', page)
-    else:
-        found = re.search(
-            rf'<select[^>]*name="{facet}".*?<option value="{value}"[^>]*>[^<]*\((\d+)\)</option>', page, re.S
-        )
-    assert found, f"no count for {facet}={value}"
-    return int(found.group(1))
 
 
 def test_search_by_register_number_passport_number_and_name(users: dict[str, Any], login_as: Any) -> None:
@@ -75,7 +64,7 @@ def test_claim_filters_and_their_counts(users: dict[str, Any], login_as: Any) ->
     victor.post(f"/officer/cases/{theirs.reference}/tasks/{open_task(theirs.id, 'verify_documents').task_id}/claim")
     vera = login_as(users["verifier"])
     page = vera.get("/officer/").get_data(as_text=True)
-    counts = {value: _count(page, "claim", value) for value in ("any", "mine", "unclaimed", "others")}
+    counts = {value: filter_count(page, "claim", value) for value in ("any", "mine", "unclaimed", "others")}
     assert counts == {"any": 3, "mine": 1, "unclaimed": 1, "others": 1}
     assert _rows(vera.get("/officer/?claim=mine").get_data(as_text=True)) == [mine.reference]
     assert _rows(vera.get("/officer/?claim=unclaimed").get_data(as_text=True)) == [free.reference]
@@ -83,12 +72,12 @@ def test_claim_filters_and_their_counts(users: dict[str, Any], login_as: Any) ->
     assert _rows(others) == [theirs.reference]
     assert "Victor Verifier" in others.split("<tbody>")[1]  # the claimant is shown to everyone
     # Counts of the other filters follow the chosen one: of the unclaimed tasks, one is at this step.
-    assert _count(vera.get("/officer/?claim=unclaimed").get_data(as_text=True), "step", "verify_documents") == 1
+    assert filter_count(vera.get("/officer/?claim=unclaimed").get_data(as_text=True), "step", "verify_documents") == 1
     # "Claimed by others" reads claimants below and above the reader: Victor sees Vera's claim there.
     victor = login_as(users["verifier2"])
     assert users["verifier"].id < users["verifier2"].id
     assert _rows(victor.get("/officer/?claim=others").get_data(as_text=True)) == [mine.reference]
-    assert _count(victor.get("/officer/").get_data(as_text=True), "claim", "others") == 1
+    assert filter_count(victor.get("/officer/").get_data(as_text=True), "claim", "others") == 1
 
 
 def test_due_filters_sort_by_due_or_age_and_step_filter(users: dict[str, Any], login_as: Any, clock: Any) -> None:
@@ -100,7 +89,9 @@ def test_due_filters_sort_by_due_or_age_and_step_filter(users: dict[str, Any], l
     supervisor = login_as(users["supervisor"])
     team = supervisor.get("/officer/?scope=team").get_data(as_text=True)
     assert _rows(team) == [old.reference, newer.reference]  # oldest first
-    assert _count(team, "step", "verify_documents") == 1 and _count(team, "step", "supervisor_approval") == 1
+    assert (
+        filter_count(team, "step", "verify_documents") == 1 and filter_count(team, "step", "supervisor_approval") == 1
+    )
     assert _rows(supervisor.get("/officer/?scope=team&step=verify_documents").get_data(as_text=True)) == [
         newer.reference
     ]
@@ -116,7 +107,7 @@ def test_due_filters_sort_by_due_or_age_and_step_filter(users: dict[str, Any], l
         old.reference,
         newer.reference,
     ]
-    assert _count(supervisor.get("/officer/?scope=team").get_data(as_text=True), "due", "late") == 2
+    assert filter_count(supervisor.get("/officer/?scope=team").get_data(as_text=True), "due", "late") == 2
 
 
 def test_sort_by_due_puts_the_soonest_first_even_when_opened_later(
@@ -144,7 +135,7 @@ def test_type_and_index_filters(users: dict[str, Any], login_as: Any) -> None:
     assert _rows(client.get("/officer/?index=E23").get_data(as_text=True)) == [worker.reference]
     empty = client.get("/officer/?type=family").get_data(as_text=True)
     assert _rows(empty) == [] and "No open task matches these filters." in empty
-    assert _count(empty, "type", "worker") == 1 and _count(empty, "type", "family") == 0
+    assert filter_count(empty, "type", "worker") == 1 and filter_count(empty, "type", "family") == 0
     assert _rows(client.get("/officer/?type=worker&index=E31A").get_data(as_text=True)) == []
 
 

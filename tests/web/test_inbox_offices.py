@@ -16,6 +16,7 @@ from kitas.services.cases import timers
 from kitas.services.cases.inbox import InboxQuery, officer_inbox
 from tests.factories import make_user
 from tests.services.helpers import start_until_verification
+from tests.web.pages import filter_count
 
 pytestmark = pytest.mark.usefixtures("worker")
 
@@ -66,17 +67,6 @@ def _rows(page: str) -> list[str]:
     return re.findall(r'<span class="font-monospace">([^<]+)</span>', page.split("<tbody>")[1].split("</tbody>")[0])
 
 
-def _count(page: str, facet: str, value: str) -> int:
-    if facet == "claim":
-        found = re.search(rf'data-testid="count-claim-{value}">(\d+)<', page)
-    else:
-        found = re.search(
-            rf'<select[^>]*name="{facet}".*?<option value="{value}"[^>]*>[^<]*\((\d+)\)</option>', page, re.S
-        )
-    assert found, f"no count for {facet}={value}"
-    return int(found.group(1))
-
-
 def _options(page: str, facet: str) -> list[str]:
     select_ = re.search(rf'<select[^>]*name="{facet}"(.*?)</select>', page, re.S)
     assert select_, f"no filter {facet}"
@@ -94,9 +84,9 @@ def test_an_officer_sees_her_offices_tasks_only_counts_and_searches_included(
     vera = login_as(users["verifier"])
     page = vera.get("/officer/").get_data(as_text=True)
     assert _rows(page) == [ambon.reference]
-    assert _count(page, "claim", "any") == 1 and _count(page, "claim", "unclaimed") == 1
-    assert _count(page, "type", "worker") == 1 and _count(page, "step", "verify_documents") == 1
-    assert _count(page, "due", "any") == 1
+    assert filter_count(page, "claim", "any") == 1 and filter_count(page, "claim", "unclaimed") == 1
+    assert filter_count(page, "type", "worker") == 1 and filter_count(page, "step", "verify_documents") == 1
+    assert filter_count(page, "due", "any") == 1
     assert _options(page, "office") == ["AAA"]  # only her offices are offered
     # Another office's case is not found by any key, nor listed by choosing its office.
     assert _rows(vera.get(f"/officer/?q={bogor.reference}").get_data(as_text=True)) == []
@@ -110,7 +100,7 @@ def test_an_officer_sees_her_offices_tasks_only_counts_and_searches_included(
     # The supervisor's team view is scoped the same way; a case of no office is for admins only.
     _works_in(users["supervisor"], offices["B"])
     team = login_as(users["supervisor"]).get("/officer/?scope=team").get_data(as_text=True)
-    assert _rows(team) == [bogor.reference] and _count(team, "claim", "any") == 1
+    assert _rows(team) == [bogor.reference] and filter_count(team, "claim", "any") == 1
     assert nowhere.reference not in vera.get("/officer/").get_data(as_text=True)
 
 
@@ -122,13 +112,13 @@ def test_an_officer_without_an_office_sees_nothing_and_an_admin_sees_everything(
     nowhere = _in_office(start_until_verification(users), None)
     _works_in(users["verifier"])
     page = login_as(users["verifier"]).get("/officer/").get_data(as_text=True)
-    assert _rows(page) == [] and _count(page, "claim", "any") == 0
+    assert _rows(page) == [] and filter_count(page, "claim", "any") == 0
     admin = make_user("admin", "verifier", email="adi@imigrasi.example", name="Adi Admin")
     admin_page = login_as(admin).get("/officer/").get_data(as_text=True)
     assert _rows(admin_page) == [ambon.reference, bogor.reference, nowhere.reference]
-    assert _count(admin_page, "claim", "any") == 3
+    assert filter_count(admin_page, "claim", "any") == 3
     assert {"AAA", "BBB"} <= set(_options(admin_page, "office"))
-    assert _count(admin_page, "office", "AAA") == 1 and _count(admin_page, "office", "BBB") == 1
+    assert filter_count(admin_page, "office", "AAA") == 1 and filter_count(admin_page, "office", "BBB") == 1
     offices_shown = re.findall(r'<td data-testid="office">([^<]*)</td>', admin_page)
     assert offices_shown == ["AAA, Ambon", "BBB, Bogor", "—"]
     assert _rows(login_as(admin).get("/officer/?office=BBB").get_data(as_text=True)) == [bogor.reference]
@@ -149,11 +139,13 @@ def test_the_office_filter_its_counts_and_the_office_column(
     vera = login_as(users["verifier"])
     page = vera.get("/officer/").get_data(as_text=True)
     assert _rows(page) == [first.reference, second.reference, third.reference]  # both offices, oldest first
-    assert _count(page, "office", "AAA") == 2 and _count(page, "office", "BBB") == 1
+    assert filter_count(page, "office", "AAA") == 2 and filter_count(page, "office", "BBB") == 1
     assert re.findall(r'<td data-testid="office">([^<]*)</td>', page) == ["AAA, Ambon", "BBB, Bogor", "AAA, Ambon"]
     chosen = vera.get("/officer/?office=AAA").get_data(as_text=True)
     assert _rows(chosen) == [first.reference, third.reference]
-    assert _count(chosen, "claim", "any") == 2 and _count(chosen, "office", "BBB") == 1  # the other options stay
+    assert (
+        filter_count(chosen, "claim", "any") == 2 and filter_count(chosen, "office", "BBB") == 1
+    )  # the other options stay
     assert _rows(vera.get("/officer/?office=BBB&sort=due").get_data(as_text=True)) == [second.reference]
     assert _rows(vera.get("/officer/?office=AAA&claim=mine").get_data(as_text=True)) == []
     # A saved view keeps the office; a saved view of another's office is refused.
@@ -178,7 +170,7 @@ def test_the_escalated_filter_and_the_flag_with_its_reason(
     assert due is not None and due.escalated_at is not None and due.due_at is not None
     vera = login_as(users["verifier"])
     page = vera.get("/officer/").get_data(as_text=True)
-    assert _count(page, "due", "escalated") == 1
+    assert filter_count(page, "due", "escalated") == 1
     flagged = vera.get("/officer/?due=escalated").get_data(as_text=True)
     assert _rows(flagged) == [late.reference]
     body = flagged.split("<tbody>")[1]
@@ -189,7 +181,7 @@ def test_the_escalated_filter_and_the_flag_with_its_reason(
     # Another office's escalated task is neither listed nor counted.
     _in_office(late, offices["B"])
     page = vera.get("/officer/?due=escalated").get_data(as_text=True)
-    assert _rows(page) == [] and _count(page, "due", "escalated") == 0
+    assert _rows(page) == [] and filter_count(page, "due", "escalated") == 0
     assert elsewhere.reference not in page
     users["verifier"].language = "id"
     db.session.commit()
