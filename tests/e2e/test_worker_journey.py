@@ -352,7 +352,7 @@ def applicant_corrects(page: Any, words: Words, reference: str) -> None:
     expect(page.get_by_test_id("case-status")).to_have_text(words("Paid, in verification"))
 
 
-def verifier_approves(page: Any, words: Words, reference: str) -> None:
+def verifier_approves_the_corrections(page: Any, words: Words, reference: str) -> None:
     """The second round opens empty and shows what the applicant changed; the verifier approves without
     an interview."""
     open_from_inbox(page, words, reference, "Verify documents")
@@ -362,6 +362,18 @@ def verifier_approves(page: Any, words: Words, reference: str) -> None:
     expect(change).to_contain_text(CORRECTED_POSITION)
     expect(page.get_by_label(words("Ask the applicant for corrections"))).not_to_be_checked()
     expect(page.get_by_test_id("answer-position").get_by_role("checkbox")).not_to_be_checked()
+    approve_documents(page, words, reference)
+
+
+def verifier_approves(page: Any, words: Words, reference: str) -> None:
+    """The verifier approves the documents at the first round, without an interview."""
+    open_from_inbox(page, words, reference, "Verify documents")
+    expect(page.get_by_test_id("previous-round")).to_have_count(0)
+    approve_documents(page, words, reference)
+
+
+def approve_documents(page: Any, words: Words, reference: str) -> None:
+    """On the open verification task: approve, no interview, and record it."""
     page.get_by_label(words("Approve: the documents are complete and correct")).check()
     expect(page.get_by_label(words("An interview is required"))).not_to_be_checked()
     page.get_by_role("button", name=words("Record decision")).click()
@@ -433,7 +445,7 @@ def test_worker_kitas_from_registration_to_permit(
     sign_out(page, words)
 
     sign_in(page, words, staff(live_server, "verifier"))
-    verifier_approves(page, words, reference)
+    verifier_approves_the_corrections(page, words, reference)
     officer_publishes_times(page, words, "biometrics")
     sign_out(page, words)
 
