@@ -10,6 +10,7 @@ time officers published. The supervisor (not the verifier: four eyes) has the ap
 sends the case back once with a reason; the verifier reads the reason, verifies again and the family
 diagram schedules the interview again (booked and held again). The supervisor approves, biometrics are
 booked in a published time and captured, and the permit is issued and checked as every journey's is.
+It runs in English and in Bahasa Indonesia (the browser's language; officers read Indonesian by default).
 
 That the verifier of a case may not approve it is proved at the test-client level (tests/web, four eyes):
 the live server has one supervisor, who never verified the case.
@@ -197,6 +198,7 @@ def verifier_verifies_again(page: Any, words: Words, reference: str) -> None:
     expect(page.get_by_text(words("Recorded in case %(reference)s.", reference=reference))).to_be_visible()
 
 
+@pytest.mark.parametrize("language", ["en", "id"])
 def test_officer_console_from_payment_to_permit(
     browser_context: Any, live_server: LiveServer, mailbox: Mailbox, words: Words, tmp_path: Path
 ) -> None:
