@@ -130,3 +130,25 @@ def test_send_back_needs_a_reason_then_the_verifier_reads_it(users: dict[str, An
     assert sam.post(url + "/claim").status_code == 302
     assert post_form(sam, url, {"approval_decision": "approve"}).status_code == 302
     assert case_of(users["applicant"]).status == "biometrics_appointment"
+
+
+def test_the_round_a_case_is_sent_back_to_opens_with_an_empty_decision(users: dict[str, Any], login_as: Any) -> None:
+    """The verifier decides afresh: her approval and reason of the round before are not chosen for her."""
+    application = start_until_verification(users)
+    said = "Checked against the registry."
+    complete(application.id, "verify_documents", users["verifier"], verification_reason=said)
+    complete(
+        application.id,
+        "supervisor_approval",
+        users["supervisor"],
+        approval_decision="send_back",
+        send_back_reason=REASON,
+    )
+    assert case_of(users["applicant"]).status == "in_verification"
+    page = (
+        login_as(users["verifier2"]).get(task_url(application, "verify_documents", "/officer")).get_data(as_text=True)
+    )
+    assert REASON in page  # the supervisor's reason is shown
+    decisions = re.findall(r'<input[^>]*name="verification_decision"[^>]*>', page)
+    assert decisions and not any(" checked" in radio for radio in decisions)
+    assert said not in page and re.search(r'<textarea[^>]*name="verification_reason"[^>]*>\s*</textarea>', page)
