@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,6 +63,20 @@ def test_pages_carry_security_headers(client: Any) -> None:
     assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_no_template_carries_an_inline_style_the_policy_would_block(client: Any) -> None:
+    """The policy says style-src 'self': a style="..." attribute is dropped by the browser (a note's line
+    breaks, a placeholder's size), so templates use classes of kitas.css instead."""
+    assert "style-src 'self'" in client.get("/").headers["Content-Security-Policy"]
+    templates = Path(__file__).resolve().parents[2] / "kitas" / "templates"
+    inline = [
+        f"{path.relative_to(templates)}:{number}"
+        for path in sorted(templates.rglob("*.html"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"<[^>]*\sstyle\s*=\s*[\"']", line)  # an attribute inside a tag
+    ]
+    assert inline == []
 
 
 def test_public_pages_render(client: Any) -> None:
