@@ -144,6 +144,7 @@ def make_app(url: str) -> Flask:
 
     from app import create_app
     from kitas.extensions import db
+    from kitas.services.offices.directory import sync_offices
 
     app = create_app(
         {"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url, "KITAS_EMBEDDED_SCHEDULER": False},
@@ -154,6 +155,7 @@ def make_app(url: str) -> Flask:
             db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             db.session.commit()
         upgrade()
+        sync_offices()  # as `kitas init` does: people and cases need the offices
         db.session.remove()
     return app
 

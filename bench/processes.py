@@ -51,6 +51,7 @@ def fresh_postgres_app(url: str, settings: dict[str, Any] | None = None) -> Any:
     from app import create_app
     from kitas.extensions import db
     from kitas.services.accounts.roles import ensure_roles
+    from kitas.services.offices.directory import sync_offices
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "KITAS_EMBEDDED_SCHEDULER": False, **(settings or {})})
     with app.app_context():
@@ -59,6 +60,7 @@ def fresh_postgres_app(url: str, settings: dict[str, Any] | None = None) -> Any:
         db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         db.session.commit()
         upgrade()
+        sync_offices()  # as `kitas init` does: people and cases need the offices
         ensure_roles()
         db.session.remove()
     return app
