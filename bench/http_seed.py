@@ -30,6 +30,9 @@ from kitas.extensions import app_clock, db
 from kitas.models import Application, AuditEvent, HumanTask, Role, Timer, User, user_roles
 from kitas.models.audit import GENESIS_HASH
 from kitas.services import accounts, audit, cases
+from kitas.services.cases.access import OFFICER_ROLES
+from kitas.services.offices.directory import default_office
+from kitas.services.offices.staff import place_officer
 from tests.services.helpers import complete
 from tests.worker_data import PAYMENT
 
@@ -104,6 +107,8 @@ def make_person(role: str, email: str, name: str, password: str) -> Person:
     if role in accounts.MFA_ROLES:
         secret = pyotp.random_base32()
         accounts.enrol_with_secret(user, secret)
+    if role in OFFICER_ROLES:  # the seeded cases have no province: they are the default office's
+        place_officer(user, [default_office().code], actor="bench")
     person = Person(user.id, user.email, user.label, user.get_id(), password, secret)
     db.session.remove()
     return person

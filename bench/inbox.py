@@ -53,7 +53,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, insert, select, text  # noqa: E402
+from sqlalchemy import delete, event, insert, select, text  # noqa: E402
 
 from bench.processes import free_port, log, machine, percentile, start_gunicorn, stop  # noqa: E402
 
@@ -219,6 +219,8 @@ def prepare(app: Any, cases_count: int, per_case: int, rng: random.Random) -> tu
         admin.roles = list(db.session.scalars(select(Role).where(Role.name.in_(["admin", "verifier", "supervisor"]))))
         for who, works_in in WORKS_IN.items():
             for person in [people[who]] if who in people else others:
+                # make_person placed officers in the default office; each gets exactly these instead
+                db.session.execute(delete(officer_offices).where(officer_offices.c.user_id == person.id))
                 db.session.execute(
                     insert(officer_offices), [{"user_id": person.id, "office_id": offices[c]} for c in works_in]
                 )
