@@ -15,11 +15,14 @@ from .script_pool import ScriptLimits, WorkerUnavailable
 from .script_pool import configure as configure_scripts
 from .serialization import STATE_FORMAT, state_without_data
 from .spec import (
+    ProcessInfo,
     ProcessModel,
     UserTaskInfo,
     called_elements,
     canonical_json,
     content_hash,
+    decode_bpmn,
+    list_processes,
     named_forms,
     parse_process,
     read_process_id,
@@ -37,6 +40,7 @@ __all__ = [
     "NotWaiting",
     "PendingTimer",
     "PerformerBarred",
+    "ProcessInfo",
     "ProcessModel",
     "ReadyTask",
     "ScriptError",
@@ -50,6 +54,8 @@ __all__ = [
     "canonical_json",
     "configure_scripts",
     "content_hash",
+    "decode_bpmn",
+    "list_processes",
     "named_forms",
     "parse_process",
     "read_process_id",

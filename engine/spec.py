@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,6 +89,57 @@ def content_hash(bpmn: str | bytes, files: Mapping[str, str | bytes]) -> str:
         digest.update(b"\0" + name.encode() + b"\0")
         digest.update(_as_bytes(files[name]))
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    """One process a diagram defines, as an analyst picks it: its id, its name (or its participant's in a
+    collaboration), and whether it is marked executable (a missing ``isExecutable`` counts as executable;
+    only ``isExecutable="false"`` does not)."""
+
+    process_id: str
+    name: str
+    executable: bool
+
+
+_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*?encoding=[\"']([A-Za-z0-9._-]+)[\"'][^>]*\?>")
+
+
+def decode_bpmn(data: bytes) -> str:
+    """The text of a diagram file as its XML declaration says (UTF-8 without one), its declaration then
+    saying UTF-8. A file whose bytes are not in the encoding it declares (Latin-1 text in a file that
+    says UTF-8, as some modelers write) is read as Windows-1252, which every byte decodes; a file that
+    is not text at all is refused."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if b"\0" in data[:1024]:
+        raise DiagramError([("(document)", "the file is not a text file (UTF-16 and binary files cannot be read)")])
+    match = _DECLARATION.match(data)
+    declared = match.group(1).decode("ascii") if match else "utf-8"
+    try:
+        text = data.decode(declared)
+    except LookupError:
+        raise DiagramError([("(document)", f"the file declares the unknown encoding {declared}")]) from None
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    if match:  # the declaration is ASCII, so its offsets in the bytes are those in the text
+        text = text[: match.start(1)] + "UTF-8" + text[match.end(1) :]
+    return text
+
+
+def list_processes(bpmn: str | bytes) -> tuple[ProcessInfo, ...]:
+    """Every process of a diagram, in document order (without full parsing)."""
+    root = _xml(bpmn, "(document)")
+    participants = {
+        str(node.get("processRef")): str(node.get("name") or "")
+        for node in root.xpath("//bpmn:participant[@processRef]", namespaces=_NS)
+    }
+    found = []
+    for node in root.xpath("//bpmn:process", namespaces=_NS):
+        process_id = str(node.get("id") or "")
+        name = str(node.get("name") or participants.get(process_id) or process_id)
+        found.append(ProcessInfo(process_id, name, node.get("isExecutable") != "false"))
+    return tuple(found)
 
 
 def read_process_id(bpmn: str | bytes) -> str:

@@ -16,6 +16,7 @@ from .permit import Permit, PermitCheck
 from .sandbox import SandboxBill, SandboxWebhook
 from .scheduler import SchedulerHeartbeat
 from .security import AuditQuota, LoginAttempt, RecoveryCode, SecondFactor
+from .studio import DRAFT_STATUSES, PROPOSAL_STATUSES, DeploymentProposal, StudioDraft
 from .user import Role, User, user_roles
 
 __all__ = [
@@ -23,6 +24,10 @@ __all__ = [
     "Appointment",
     "AppointmentSlot",
     "Application",
+    "DRAFT_STATUSES",
+    "DeploymentProposal",
+    "PROPOSAL_STATUSES",
+    "StudioDraft",
     "ApplicationGroup",
     "AuditChain",
     "AuditQuota",

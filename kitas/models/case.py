@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -34,6 +34,8 @@ class Application(db.Model):  # type: ignore[name-defined]
     domicile_province: Mapped[str | None] = mapped_column(String(60))
     office_id: Mapped[int | None] = mapped_column(ForeignKey("office.id"), index=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"))
+    # A sandbox case an analyst runs from the studio: officers, inboxes and statistics never see it.
+    trial: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     status: Mapped[str] = mapped_column(String(40))
     # What the officers' inbox filters and searches by, projected from the case data by the unit of work's
     # save (never parsed from the workflow state by a list): the index code, the applicant's name (as

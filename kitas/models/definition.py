@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, deferred, mapped_column
 
 from ..extensions import db
@@ -13,7 +13,13 @@ from .types import UTCDateTime
 
 
 class ProcessDefinition(db.Model):  # type: ignore[name-defined]
-    """One deployed version of a diagram, with the form and decision files it uses."""
+    """One deployed version of a diagram, with the form and decision files it uses.
+
+    A trial version (``trial``) is one an analyst tries from the studio: only sandbox cases run on it,
+    and it is never the version new cases start on. Trial versions count down (-1, -2, ...), so they
+    never take a deployed version's number. A rollback makes an older version current again by
+    retiring the versions after it (``retired``): new cases start on the newest version that is
+    neither trial nor retired; running cases keep theirs."""
 
     __tablename__ = "process_definition"
     __table_args__ = (
@@ -32,3 +38,7 @@ class ProcessDefinition(db.Model):  # type: ignore[name-defined]
     deployed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     deployed_by: Mapped[str] = mapped_column(String(300))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # What the analyst said of the version (the proposal's comment), shown in the version list.
+    comment: Mapped[str | None] = mapped_column(String(1000))
+    trial: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    retired: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")

@@ -21,6 +21,7 @@ def register_web(app: Flask) -> None:
     from .security import register_security_headers
     from .sessions import IdleAwareSessionInterface
     from .sponsor import bp as sponsor_bp
+    from .studio import bp as studio_bp
     from .webhooks import bp as webhooks_bp
 
     for bp in (
@@ -30,6 +31,7 @@ def register_web(app: Flask) -> None:
         sponsor_bp,
         officer_bp,
         admin_bp,
+        studio_bp,
         documents_bp,
         payment_bp,
         webhooks_bp,

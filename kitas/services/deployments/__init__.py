@@ -3,6 +3,7 @@ a deployed version. Calls audit/.
 """
 
 from .versions import (
+    CALLED,
     DeployResult,
     called_diagrams,
     collect_files,
@@ -19,6 +20,7 @@ from .versions import (
 )
 
 __all__ = [
+    "CALLED",
     "DeployResult",
     "called_diagrams",
     "collect_files",

@@ -192,13 +192,17 @@ def _deploy_one(
     digest = content_hash(bpmn, stored)
     existing = db.session.scalars(
         select(ProcessDefinition).where(
-            ProcessDefinition.process_id == model.process_id, ProcessDefinition.content_hash == digest
+            ProcessDefinition.process_id == model.process_id,
+            ProcessDefinition.content_hash == digest,
+            ProcessDefinition.trial.is_(False),
         )
     ).first()
     if existing is not None:
         return DeployResult(existing.id, existing.process_id, existing.version, created=False)
     latest = db.session.scalar(
-        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_id == model.process_id)
+        select(func.max(ProcessDefinition.version)).where(
+            ProcessDefinition.process_id == model.process_id, ProcessDefinition.trial.is_(False)
+        )
     )
     why = f"{because.process_id} version {because.version}" if because is not None else None
     definition = ProcessDefinition(
@@ -529,10 +533,14 @@ def _diagram_texts(files: dict[str, str], language: str) -> dict[str, str]:
 
 
 def latest_definition(process_id: str) -> ProcessDefinition | None:
-    """The newest deployed version of a process, which new cases use."""
+    """The newest deployed version of a process that no rollback retired, which new cases use."""
     return db.session.scalars(
         select(ProcessDefinition)
-        .where(ProcessDefinition.process_id == process_id)
+        .where(
+            ProcessDefinition.process_id == process_id,
+            ProcessDefinition.trial.is_(False),
+            ProcessDefinition.retired.is_(False),
+        )
         .order_by(ProcessDefinition.version.desc())
         .limit(1)
     ).first()

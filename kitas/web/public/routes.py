@@ -30,6 +30,7 @@ def home() -> ResponseReturnValue:
             ("supervisor", "officer.inbox"),
             ("applicant", "applicant.dashboard"),
             ("sponsor", "sponsor.requests"),
+            ("analyst", "studio.index"),
         ):
             if current_user.has_role(role):
                 return redirect(url_for(endpoint))
