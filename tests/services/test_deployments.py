@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kitas.extensions import db
 from kitas.models import Application, AuditEvent, ProcessDefinition
@@ -266,3 +266,16 @@ def test_element_names_in_a_language(ctx: Any) -> None:
     assert element_name(definition, "verify_documents", "id") == "Verifikasi dokumen"
     assert element_name(definition, "payment_deadline", "id") == "Kode billing kedaluwarsa (7 hari)"
     assert element_name(definition, "no_such_element", "id") == "no_such_element"
+
+
+def test_check_deployable_names_what_deploy_would_refuse_and_writes_nothing(ctx: Any) -> None:
+    from kitas.services.deployments import check_deployable
+
+    deploy_shared_steps()
+    before = db.session.scalar(select(func.count(ProcessDefinition.id)))
+    bpmn, files = collect_files(ROOT / "bpmn" / "kitas_worker.bpmn", ROOT / "forms" / "schemas")
+    assert check_deployable(bpmn, files) == []
+    broken = {name: text for name, text in files.items() if name != "worker-applicant-data.schema.json"}
+    problems = check_deployable(bpmn, broken)
+    assert problems and any("worker-applicant-data.schema.json" in why for _element, why in problems)
+    assert db.session.scalar(select(func.count(ProcessDefinition.id))) == before

@@ -164,6 +164,21 @@ def deploy(bpmn: str, files: dict[str, str], deployed_by: User | None = None, ac
     return result
 
 
+def check_deployable(bpmn: str, files: dict[str, str]) -> list[tuple[str, str]]:
+    """Every problem ``deploy`` would refuse the diagram and files for (element or file, what is wrong),
+    found without writing anything: empty when it can be deployed as it is."""
+    try:
+        _process_id(bpmn)
+        bundled, called, _versions = _bundle(bpmn, files, replace_bundled=False)
+        decisions = {name: text for name, text in bundled.items() if name.endswith(".dmn")}
+        form_files = {name: text for name, text in bundled.items() if not name.endswith(".dmn")}
+        model = _validate(bpmn, decisions, form_files, called)
+        _check_texts(model, form_files)
+    except DeploymentRefused as exc:
+        return list(exc.problems)
+    return []
+
+
 def _deploy_one(
     bpmn: str,
     files: dict[str, str],
