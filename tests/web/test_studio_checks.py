@@ -92,3 +92,27 @@ def test_the_context_is_for_analysts_and_admins_and_only_of_a_draft_that_exists(
 def test_the_checks_need_the_csrf_token(ctx: Flask, users: dict[str, Any], login_as: Any, csrf_on: None) -> None:
     client = login_as(users["analyst"])
     assert client.post("/studio/check/script", json={"code": "x = 1", "kind": "script"}).status_code == 400
+
+
+def test_the_panels_english_fallback_is_the_catalogs_english(ctx: Flask) -> None:
+    """The panel shows its own English until context.json brings the reader's labels: the same keys, the same
+    English, so no label is missing in either language."""
+    import re
+    from pathlib import Path
+
+    from flask_babel import force_locale
+
+    from kitas.web.studio.checks import panel_labels
+
+    source = (Path(__file__).resolve().parents[2] / "frontend/studio/properties/context.js").read_text("utf-8")
+    block = source.split("const ENGLISH = {", 1)[1].split("};", 1)[0]
+    fallback = {
+        key: single or double
+        for key, single, double in re.findall(r"^\s*(\w+): (?:'((?:[^'\\]|\\.)*)'|\"([^\"]*)\")", block, re.M)
+    }
+    with ctx.test_request_context(), force_locale("en"):
+        english = panel_labels()
+    assert fallback == english
+    with ctx.test_request_context(), force_locale("id"):
+        indonesian = panel_labels()
+    assert all(indonesian[key] != english[key] for key in english if key not in ("kitas", "status"))

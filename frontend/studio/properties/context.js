@@ -31,6 +31,7 @@ const ENGLISH = {
   timer_cycle: 'Cycle (repeating)',
   timer_value: 'Value (ISO 8601)',
   timer_expression: 'Computed by an expression',
+  timer_expression_value: 'Expression (Python)',
   timer_expression_words: 'Computed by the expression when the timer starts.',
   message: 'Message',
   message_name: 'Message name',

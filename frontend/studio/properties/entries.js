@@ -319,7 +319,7 @@ export function TimerValueEntry(props) {
   return html`<${TextFieldEntry}
     id=${id}
     element=${element}
-    label=${expression ? t('timer_expression') : t('timer_value')}
+    label=${expression ? t('timer_expression_value') : t('timer_value')}
     getValue=${() => shown}
     setValue=${setValue}
     debounce=${all.debounce}

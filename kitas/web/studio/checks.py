@@ -83,6 +83,7 @@ def panel_labels() -> dict[str, str]:
         "timer_cycle": _("Cycle (repeating)"),
         "timer_value": _("Value (ISO 8601)"),
         "timer_expression": _("Computed by an expression"),
+        "timer_expression_value": _("Expression (Python)"),
         "timer_expression_words": _("Computed by the expression when the timer starts."),
         "message": _("Message"),
         "message_name": _("Message name"),
