@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask_babel import force_locale
 
+from kitas.extensions import db
 from kitas.i18n import translate
 from kitas.services.errors import InvalidInput, NotFound
 from kitas.services.studio import drafts
@@ -161,18 +162,16 @@ def test_the_context_of_a_draft_lists_what_its_panel_picks_from(worker: int, use
 def test_the_context_names_decisions_and_sorts_forms_by_their_content(worker: int, users: dict[str, Any]) -> None:
     draft = drafts.open_draft("shared_payment", users["analyst"])
     assert "kitas_fee" in draft_context(draft.id)["decisions"]
-    saved = drafts.save_draft(
-        draft.id,
-        draft.revision,
-        users["analyst"],
-        files={
-            "visa-form.json": '{"type": "object", "properties": {}}',
-            "visa-layout.json": '{"ui:order": ["name"]}',
-            "extra.dmn": '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"><decision id="extra_rule"/>'
-            "</definitions>",
-        },
-    )
-    context = draft_context(saved.id)
+    # Written straight to the draft: what the studio's save would store (save_draft is tested elsewhere).
+    draft.files = {
+        **draft.files,
+        "visa-form.json": '{"type": "object", "properties": {}}',
+        "visa-layout.json": '{"ui:order": ["name"]}',
+        "extra.dmn": '<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"><decision id="extra_rule"/>'
+        "</definitions>",
+    }
+    db.session.commit()
+    context = draft_context(draft.id)
     assert "visa-form.json" in context["forms"]["schemas"] and "visa-layout.json" in context["forms"]["ui_schemas"]
     assert {"kitas_fee", "extra_rule"} <= set(context["decisions"])
 
