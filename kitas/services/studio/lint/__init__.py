@@ -75,7 +75,11 @@ def lint_diagram(
         deploy_raw = checks.deploy_problems(text, files)
     else:
         deploy_raw = checks.offline_deploy_problems(text, with_called, bundle, diagram.process_id, lane_roles)
-    official.extend(checks.translate(element, why, "deploy", files) for element, why in deploy_raw)
+    official.extend(
+        checks.translate(element, why, "deploy", files)
+        for element, why in deploy_raw
+        if (element, why) not in engine_raw
+    )
 
     called_diagrams_read = _read_called(bundle)
     own = list(choice_problems)
@@ -85,7 +89,11 @@ def lint_diagram(
         own.extend(kitas_rules.form_problems(linted, with_called))
         own.extend(kitas_rules.sla_problems(linted, lane_roles))
         own.extend(kitas_rules.call_problems(linted, set(in_file) | set(bundle)))
-        own.extend(kitas_rules.payment_problems(linted, lane_roles, {**called_diagrams_read, **_in_file_diagrams(root, in_file)}))
+        own.extend(
+            kitas_rules.payment_problems(
+                linted, lane_roles, {**called_diagrams_read, **_in_file_diagrams(root, in_file)}
+            )
+        )
         own.extend(kitas_rules.timer_problems(linted))
     own.extend(kitas_rules.label_problems(diagram, _diagram_texts(files)))
     covered = {(p.element, p.rule) for p in official}
@@ -119,22 +127,30 @@ def _document(bpmn: str | bytes) -> tuple[str, Any, Problem | None]:
     try:
         root = parse_xml(text)
     except etree.XMLSyntaxError as exc:
-        return text, None, Problem(
-            DOCUMENT,
-            ERROR,
-            "engine",
-            Message(
-                "The file is not XML (line %(line)s): %(error)s. Save it again from the modeler.",
-                line=exc.lineno,
-                error=exc.msg,
+        return (
+            text,
+            None,
+            Problem(
+                DOCUMENT,
+                ERROR,
+                "engine",
+                Message(
+                    "The file is not XML (line %(line)s): %(error)s. Save it again from the modeler.",
+                    line=exc.lineno,
+                    error=exc.msg,
+                ),
             ),
         )
     if root.tag != f"{{{BPMN}}}definitions":
-        return text, None, Problem(
-            DOCUMENT,
-            ERROR,
-            "engine",
-            Message("The file is XML but not a BPMN 2.0 diagram: its root is not bpmn:definitions."),
+        return (
+            text,
+            None,
+            Problem(
+                DOCUMENT,
+                ERROR,
+                "engine",
+                Message("The file is XML but not a BPMN 2.0 diagram: its root is not bpmn:definitions."),
+            ),
         )
     return text, root, None
 
@@ -158,7 +174,7 @@ def _choose(found: list[Any], process_id: str | None) -> tuple[Any, list[Problem
         Problem(
             DOCUMENT,
             WARNING,
-            "engine",
+            "process-choice",
             Message(
                 "The file defines %(count)s processes; this lint is of %(process)s. Choose the process "
                 "when you import the file to lint another one.",

@@ -20,12 +20,12 @@ from sqlalchemy import inspect as inspect_database
 from sqlalchemy.exc import SQLAlchemyError
 
 import forms
-from engine import DiagramError, ProcessModel, parse_process
+from engine import DiagramError, ProcessModel, parse_process, read_process_id
 from forms.texts import Message, missing_texts, parse_texts
 
-from ...deployments import check_deployable
 from ....extensions import db
-from . import kitas_rules
+from ...deployments import check_deployable
+from . import kitas_rules, modeling
 from .diagram import BPMN
 from .report import DOCUMENT, ERROR, Problem
 
@@ -104,9 +104,13 @@ def offline_deploy_problems(
     form's schema and rules, the translations files."""
     decisions = {name: text for name, text in files.items() if name.endswith(".dmn")}
     form_files = {name: text for name, text in files.items() if not name.endswith(".dmn")}
-    model, problems = parse(
-        bpmn, decisions, called, process_id=process_id, form_files=form_files, known_lanes=lane_roles
-    )
+    problems: list[Raw] = []
+    try:
+        read_process_id(bpmn)  # deployment takes the one executable process of the file
+    except DiagramError as exc:
+        problems.extend((str(element), str(why)) for element, why in exc.problems)
+    model, parsed = parse(bpmn, decisions, called, process_id=process_id, form_files=form_files, known_lanes=lane_roles)
+    problems.extend(parsed)
     if model is None:
         return problems
     problems.extend(form_content_problems(model, form_files))
@@ -122,11 +126,15 @@ def form_content_problems(model: ProcessModel, form_files: Mapping[str, str]) ->
         if not info.form_schema or info.form_schema not in form_files:
             continue
         try:
-            form = forms.load_form(form_files[info.form_schema], form_files.get(info.form_ui_schema or ""), info.form_schema)
+            form = forms.load_form(
+                form_files[info.form_schema], form_files.get(info.form_ui_schema or ""), info.form_schema
+            )
         except forms.FormError as exc:
             problems.append((info.element_id, str(exc)))
             continue
-        problems.extend((info.element_id, f"{info.form_schema}: {p}") for p in forms.check_form(form.schema, form.ui_schema))
+        problems.extend(
+            (info.element_id, f"{info.form_schema}: {p}") for p in forms.check_form(form.schema, form.ui_schema)
+        )
         loaded[info.element_id] = form
     answers = {f.name for form in loaded.values() for f in form.fields}
     from workflows import catalog
@@ -170,19 +178,38 @@ def texts_problems(model: ProcessModel, files: Mapping[str, str]) -> list[Raw]:
 # The engine's and deployment's sentences we know, in plain words with what to do. Each pattern's
 # groups feed its sentence; the rule says which family of the lint it belongs to.
 _KNOWN: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], Message]]] = [
+    (re.compile(r"^No start event found"), "start-event-required", lambda m: modeling.no_start()),
+    (
+        re.compile(r"^Non-default exclusive outgoing sequence flow without condition"),
+        "conditional-flows",
+        lambda m: modeling.flow_without_condition(),
+    ),
+    (
+        re.compile(r"^Multiple outgoing flows are not supported"),
+        "no-implicit-split",
+        lambda m: modeling.implicit_split(),
+    ),
     (re.compile(r"^the user task is in no lane"), "kitas/lane-role", lambda m: kitas_rules.no_lane()),
     (
         re.compile(r"^the lane '(.*)' maps to no known role \(known lanes: (.*)\)$"),
         "kitas/lane-role",
         lambda m: kitas_rules.unknown_lane(m.group(1), m.group(2)),
     ),
-    (re.compile(rf"^the user task has no {kitas_rules.FORM_SCHEMA} property"), "kitas/form-exists", lambda m: kitas_rules.no_form()),
+    (
+        re.compile(rf"^the user task has no {kitas_rules.FORM_SCHEMA} property"),
+        "kitas/form-exists",
+        lambda m: kitas_rules.no_form(),
+    ),
     (
         re.compile(r"^the form file (.+) does not exist$"),
         "kitas/form-exists",
         lambda m: kitas_rules.missing_form(m.group(1)),
     ),
-    (re.compile(r"^the call activity names no calledElement"), "kitas/call-resolves", lambda m: kitas_rules.no_called_element()),
+    (
+        re.compile(r"^the call activity names no calledElement"),
+        "kitas/call-resolves",
+        lambda m: kitas_rules.no_called_element(),
+    ),
     (
         re.compile(r"^the call activity calls (\S+), which (no diagram of the bundle defines|is not deployed)"),
         "kitas/call-resolves",
@@ -192,7 +219,7 @@ _KNOWN: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], Message]]] = 
         re.compile(r"^expected exactly one executable process, found (\d+)$"),
         "engine",
         lambda m: Message(
-            "The engine runs exactly one process marked executable (isExecutable=\"true\"); this file has "
+            'The engine runs exactly one process marked executable (isExecutable="true"); this file has '
             "%(count)s. Mark the process to run as executable, and only that one.",
             count=m.group(1),
         ),
@@ -200,26 +227,33 @@ _KNOWN: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], Message]]] = 
     (
         re.compile(r"^the XML does not parse: (.*)$"),
         "engine",
-        lambda m: Message("The file is not well-formed XML: %(error)s. Save it again from the modeler.", error=m.group(1)),
+        lambda m: Message(
+            "The file is not well-formed XML: %(error)s. Save it again from the modeler.", error=m.group(1)
+        ),
     ),
     (
         re.compile(r"^the id is used (.*); ids must be unique"),
         "engine",
-        lambda m: Message(
-            "This id is used %(where)s. Give each element an id of its own.", where=m.group(1)
-        ),
+        lambda m: Message("This id is used %(where)s. Give each element an id of its own.", where=m.group(1)),
     ),
 ]
 
 
+_UNUSABLE_FORM = re.compile(r"^form '(.+?)' cannot be used: (.*)$")
+
+
 def translate(element: str, raw: str, source: str, files: Mapping[str, str]) -> Problem:
     """An engine (``source`` "engine") or deployment ("deploy") refusal as a lint problem, always an error."""
+    raw = raw.strip().rstrip(".")
     for pattern, rule, words in _KNOWN:
         match = pattern.search(raw)
         if match:
             return Problem(element, ERROR, rule, words(match))
-    form = raw.split(": ", 1)[0]
-    if form != raw and (form in files or form.endswith(".json")) and not element.endswith(".json"):
+    unusable = _UNUSABLE_FORM.match(raw)
+    form, _, detail = raw.partition(": ")
+    if unusable:
+        form, detail = unusable.group(1), unusable.group(2)
+    if detail and (form in files or form.endswith(".json")) and not element.endswith(".json"):
         return Problem(
             element,
             ERROR,
@@ -227,7 +261,7 @@ def translate(element: str, raw: str, source: str, files: Mapping[str, str]) -> 
             Message(
                 "The form %(form)s of this task has a problem: %(detail)s. Correct the form in the form editor.",
                 form=form,
-                detail=raw.split(": ", 1)[1],
+                detail=detail,
             ),
         )
     if element.endswith(".id.json"):
@@ -245,4 +279,3 @@ def translate(element: str, raw: str, source: str, files: Mapping[str, str]) -> 
     else:
         message = Message("Deployment would refuse this: %(detail)s. Correct it, then lint again.", detail=raw)
     return Problem(element, ERROR, source, message)
-

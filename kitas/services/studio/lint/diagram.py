@@ -31,9 +31,7 @@ TASKS = frozenset(
     }
 )
 GATEWAYS = frozenset({"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway"})
-EVENTS = frozenset(
-    {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
-)
+EVENTS = frozenset({"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"})
 FLOW_NODES = TASKS | GATEWAYS | EVENTS
 SUBPROCESSES = frozenset({"subProcess", "transaction", "adHocSubProcess"})
 
@@ -157,9 +155,9 @@ def _walk(container: Any, container_id: str, nodes: dict[str, Node], flows: dict
 
 
 def _node(element: Any, kind: str, element_id: str, container_id: str) -> Node:
-    definitions = tuple(
-        local(child.tag) for child in element if local(child.tag).endswith("EventDefinition")
-    ) + tuple("eventDefinitionRef" for _ in element.findall(f"{_B}eventDefinitionRef"))
+    definitions = tuple(local(child.tag) for child in element if local(child.tag).endswith("EventDefinition")) + tuple(
+        "eventDefinitionRef" for _ in element.findall(f"{_B}eventDefinitionRef")
+    )
     timers: list[tuple[str, str]] = []
     for timer in element.findall(f"{_B}timerEventDefinition"):
         for child in timer:

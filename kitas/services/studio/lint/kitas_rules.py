@@ -24,7 +24,9 @@ PAYMENT_PROCESS = "shared_payment"
 
 
 def no_lane() -> Message:
-    return Message("This user task is in no lane, so nobody can do it. Move it into a lane such as Applicant or Verifier.")
+    return Message(
+        "This user task is in no lane, so nobody can do it. Move it into a lane such as Applicant or Verifier."
+    )
 
 
 def unknown_lane(name: str, known: str) -> Message:
@@ -108,7 +110,9 @@ def call_problems(diagram: Diagram, resolvable: set[str]) -> Iterator[Problem]:
             yield Problem(node.id, ERROR, "kitas/call-resolves", unresolved_call(node.called_element))
 
 
-def payment_problems(diagram: Diagram, lane_roles: Mapping[str, str], called: Mapping[str, Diagram]) -> Iterator[Problem]:
+def payment_problems(
+    diagram: Diagram, lane_roles: Mapping[str, str], called: Mapping[str, Diagram]
+) -> Iterator[Problem]:
     """In a type's process, no verification is reached from the start without passing a payment step."""
     if diagram.process_id.startswith("shared_"):
         return  # a shared step is one part of a type's process; the type's diagram orders them
@@ -120,7 +124,9 @@ def payment_problems(diagram: Diagram, lane_roles: Mapping[str, str], called: Ma
         if node.kind == "userTask":
             return lane_roles.get(node.lane or "") == "verifier"
         target = called.get(node.called_element or "")
-        return target is not None and any(lane_roles.get(n.lane or "") == "verifier" for n in target.of_kind("userTask"))
+        return target is not None and any(
+            lane_roles.get(n.lane or "") == "verifier" for n in target.of_kind("userTask")
+        )
 
     if not any(is_payment(n) for n in diagram.nodes.values()) and not any(
         is_verification(n) for n in diagram.nodes.values()
@@ -181,7 +187,9 @@ def label_problems(diagram: Diagram, texts: Mapping[str, str] | None) -> Iterato
             )
 
 
-_DURATION = re.compile(r"^P(?!$)(\d+([.,]\d+)?Y)?(\d+([.,]\d+)?M)?(\d+([.,]\d+)?W)?(\d+([.,]\d+)?D)?(T(?=\d)(\d+([.,]\d+)?H)?(\d+([.,]\d+)?M)?(\d+([.,]\d+)?S)?)?$")
+_DURATION = re.compile(
+    r"^P(?!$)(\d+([.,]\d+)?Y)?(\d+([.,]\d+)?M)?(\d+([.,]\d+)?W)?(\d+([.,]\d+)?D)?(T(?=\d)(\d+([.,]\d+)?H)?(\d+([.,]\d+)?M)?(\d+([.,]\d+)?S)?)?$"
+)
 _CYCLE = re.compile(r"^R(\d*)/(.+)$")
 _LOOKS_LITERAL = re.compile(r"^(P|R\d*/|\d{4}-\d{2}-\d{2})", re.IGNORECASE)
 
@@ -201,7 +209,7 @@ def _timer_message(kind: str, text: str) -> tuple[str, Message] | None:
     if not text:
         return ERROR, Message(
             "This timer is empty, so the case would fail when it reaches it. Write a duration such as "
-            "\"P5D\" (with the quotes)."
+            '"P5D" (with the quotes).'
         )
     try:
         value = ast.literal_eval(text)
@@ -209,16 +217,16 @@ def _timer_message(kind: str, text: str) -> tuple[str, Message] | None:
         if _LOOKS_LITERAL.match(text):
             return ERROR, Message(
                 "The timer %(text)s is not quoted: the engine reads it as Python code and fails. Write it "
-                "with quotes: \"%(text)s\".",
+                'with quotes: "%(text)s".',
                 text=text,
             )
         return None  # an expression of the case's data, such as a variable: checked when it runs
     if not isinstance(value, str):
-        return ERROR, Message("The timer %(text)s is not a text. Write an ISO 8601 duration such as \"P5D\".", text=text)
+        return ERROR, Message('The timer %(text)s is not a text. Write an ISO 8601 duration such as "P5D".', text=text)
     if not _valid_timer(kind, value.strip()):
         return ERROR, Message(
-            "The timer “%(value)s” is not an ISO 8601 %(kind)s. Write a duration such as \"P5D\" or \"PT4H\", "
-            "a date such as \"2026-01-31T09:00:00+07:00\", or a cycle such as \"R3/PT1H\".",
+            'The timer “%(value)s” is not an ISO 8601 %(kind)s. Write a duration such as "P5D" or "PT4H", '
+            'a date such as "2026-01-31T09:00:00+07:00", or a cycle such as "R3/PT1H".',
             value=value,
             kind=_KIND_WORDS.get(kind, kind),
         )
@@ -247,8 +255,10 @@ def _valid_timer(kind: str, value: str) -> bool:
     if match is None:
         return False
     parts = match.group(2).split("/")
-    return 1 <= len(parts) <= 2 and sum(bool(_DURATION.match(p)) for p in parts) >= 1 and all(
-        _DURATION.match(p) or _valid_date(p) for p in parts
+    return (
+        1 <= len(parts) <= 2
+        and sum(bool(_DURATION.match(p)) for p in parts) >= 1
+        and all(_DURATION.match(p) or _valid_date(p) for p in parts)
     )
 
 

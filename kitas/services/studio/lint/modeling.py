@@ -14,6 +14,30 @@ from .report import ERROR, WARNING, Problem
 CHOOSING = ("exclusiveGateway", "inclusiveGateway")
 
 
+def no_start() -> Message:
+    return Message("The process has no start event, so no case can start. Add a start event.")
+
+
+def implicit_split() -> Message:
+    return Message(
+        "This element has several outgoing flows without conditions: they would all run at once. "
+        "Add a gateway after it, or conditions on the flows."
+    )
+
+
+def flow_without_condition(gateway: str | None = None) -> Message:
+    if gateway is None:
+        return Message(
+            "This flow leaves a gateway without a condition and is not its default flow, so the gateway cannot "
+            "choose it. Give the flow a condition, or make it the gateway's default flow."
+        )
+    return Message(
+        "This flow leaves the gateway “%(gateway)s” without a condition and is not its default flow, so the "
+        "gateway cannot choose it. Give the flow a condition, or make it the gateway's default flow.",
+        gateway=gateway,
+    )
+
+
 def modeling_problems(diagram: Diagram) -> Iterator[Problem]:
     """Every modeling problem of the diagram."""
     yield from _start_and_end(diagram)
@@ -45,9 +69,11 @@ def _start_and_end(diagram: Diagram) -> Iterator[Problem]:
         starts = [n for n in nodes if n.kind == "startEvent"]
         if not starts:
             if owner is None:
-                message = Message("The process has no start event, so no case can start. Add a start event.")
+                message = no_start()
             else:
-                message = Message("This subprocess has no start event, so it cannot begin. Add a start event inside it.")
+                message = Message(
+                    "This subprocess has no start event, so it cannot begin. Add a start event inside it."
+                )
             yield Problem(container, ERROR, "start-event-required", message)
         elif not owner or not owner.triggered_by_event:
             blank = [n for n in starts if not n.event_definitions]
@@ -89,15 +115,12 @@ def _implicit_split(diagram: Diagram, node: Node) -> Iterator[Problem]:
         return
     plain = [f for f in diagram.outgoing(node) if f.condition is None and f.id != node.default_flow]
     if len(plain) > 1:
+        # SpiffWorkflow refuses a task with several outgoing flows; an event's are a style matter.
         yield Problem(
             node.id,
-            WARNING,
+            ERROR if node.kind in TASKS else WARNING,
             "no-implicit-split",
-            Message(
-                "This element has %(count)s outgoing flows without conditions: they all run at once. "
-                "Add a gateway after it, or conditions on the flows.",
-                count=len(plain),
-            ),
+            implicit_split(),
         )
 
 
@@ -128,11 +151,7 @@ def _conditional_flows(diagram: Diagram, node: Node) -> Iterator[Problem]:
                 flow.id,
                 ERROR,
                 "conditional-flows",
-                Message(
-                    "This flow leaves the gateway “%(gateway)s” without a condition and is not its default flow, "
-                    "so the gateway cannot choose it. Give the flow a condition, or make it the default.",
-                    gateway=node.name or node.id,
-                ),
+                flow_without_condition(node.name or node.id),
             )
 
 

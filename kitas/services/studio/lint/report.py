@@ -24,7 +24,12 @@ class Problem:
     message: Message
 
     def as_json(self, translate: Callable[[Message], str] = str) -> dict[str, str]:
-        return {"element": self.element, "severity": self.severity, "rule": self.rule, "message": translate(self.message)}
+        return {
+            "element": self.element,
+            "severity": self.severity,
+            "rule": self.rule,
+            "message": translate(self.message),
+        }
 
 
 @dataclass(frozen=True)
