@@ -189,7 +189,30 @@ _KNOWN: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], Message]]] = 
         "no-implicit-split",
         lambda m: modeling.implicit_split(),
     ),
-    (re.compile(r"^the user task is in no lane"), "kitas/lane-role", lambda m: kitas_rules.no_lane()),
+    # The engine's words for the same problems, after its foreign-diagram work (h/engine), map alike.
+    (re.compile(r"flows leave the task directly"), "no-implicit-split", lambda m: modeling.implicit_split()),
+    (
+        re.compile(r"^the flow leaves the gateway (\S+) without a condition"),
+        "conditional-flows",
+        lambda m: modeling.flow_without_condition(),
+    ),
+    (
+        re.compile(r"^the timer has no date, duration or cycle"),
+        "kitas/timer-parses",
+        lambda m: kitas_rules.empty_timer(),
+    ),
+    (re.compile(r"^the timer's \w+ is empty"), "kitas/timer-parses", lambda m: kitas_rules.empty_timer()),
+    (
+        re.compile(r"^the timer's \w+ (.+) is read as a Python expression"),
+        "kitas/timer-parses",
+        lambda m: kitas_rules.unquoted_timer(m.group(1)),
+    ),
+    (
+        re.compile(r"^the timer repeats \((.*)\); repeating timers cannot run"),
+        "kitas/timer-parses",
+        lambda m: kitas_rules.repeating_timer(m.group(1)),
+    ),
+    (re.compile(r"^the (user )?task is in no lane"), "kitas/lane-role", lambda m: kitas_rules.no_lane()),
     (
         re.compile(r"^the lane '(.*)' maps to no known role \(known lanes: (.*)\)$"),
         "kitas/lane-role",

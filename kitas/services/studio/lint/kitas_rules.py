@@ -62,6 +62,29 @@ def unresolved_call(target: str) -> Message:
     )
 
 
+def empty_timer() -> Message:
+    return Message(
+        "This timer is empty, so the case would fail when it reaches it. Write a duration such as "
+        '"P5D" (with the quotes).'
+    )
+
+
+def unquoted_timer(text: str) -> Message:
+    return Message(
+        "The timer %(text)s is not quoted: the engine reads it as Python code and fails. Write it "
+        'with quotes: "%(text)s".',
+        text=text,
+    )
+
+
+def repeating_timer(text: str) -> Message:
+    return Message(
+        "This timer repeats (%(text)s), and the engine cannot run repeating timers: every case would fail "
+        'on it. Use a duration timer instead (for a reminder, a non-interrupting boundary timer such as "PT1H").',
+        text=text,
+    )
+
+
 def lane_problems(diagram: Diagram, lane_roles: Mapping[str, str]) -> Iterator[Problem]:
     """Every user task in a lane, every lane a known role."""
     known = ", ".join(sorted(lane_roles))
@@ -191,7 +214,8 @@ _DURATION = re.compile(
     r"^P(?!$)(\d+([.,]\d+)?Y)?(\d+([.,]\d+)?M)?(\d+([.,]\d+)?W)?(\d+([.,]\d+)?D)?(T(?=\d)(\d+([.,]\d+)?H)?(\d+([.,]\d+)?M)?(\d+([.,]\d+)?S)?)?$"
 )
 _CYCLE = re.compile(r"^R(\d*)/(.+)$")
-_LOOKS_LITERAL = re.compile(r"^(P|R\d*/|\d{4}-\d{2}-\d{2})", re.IGNORECASE)
+# An ISO 8601 text written without quotes (P5D, R3/PT1H, 2026-01-31T09:00): not a name of the case's data.
+_LOOKS_LITERAL = re.compile(r"^(R\d*/)?(P[\dYMWDTHS.,]+|\d{4}-\d{2}-\d{2}\S*)(/\S+)?$")
 
 
 def timer_problems(diagram: Diagram) -> Iterator[Problem]:
@@ -207,19 +231,12 @@ def timer_problems(diagram: Diagram) -> Iterator[Problem]:
 
 def _timer_message(kind: str, text: str) -> tuple[str, Message] | None:
     if not text:
-        return ERROR, Message(
-            "This timer is empty, so the case would fail when it reaches it. Write a duration such as "
-            '"P5D" (with the quotes).'
-        )
+        return ERROR, empty_timer()
     try:
         value = ast.literal_eval(text)
     except (ValueError, SyntaxError):
         if _LOOKS_LITERAL.match(text):
-            return ERROR, Message(
-                "The timer %(text)s is not quoted: the engine reads it as Python code and fails. Write it "
-                'with quotes: "%(text)s".',
-                text=text,
-            )
+            return ERROR, unquoted_timer(text)
         return None  # an expression of the case's data, such as a variable: checked when it runs
     if not isinstance(value, str):
         return ERROR, Message('The timer %(text)s is not a text. Write an ISO 8601 duration such as "P5D".', text=text)
@@ -230,6 +247,8 @@ def _timer_message(kind: str, text: str) -> tuple[str, Message] | None:
             value=value,
             kind=_KIND_WORDS.get(kind, kind),
         )
+    if kind == "timeCycle":
+        return ERROR, repeating_timer(value)
     if kind == "timeDate" and datetime.fromisoformat(value.strip()).tzinfo is None:
         return WARNING, Message(
             "The date “%(value)s” has no time zone, so it is read in the server's zone. Add the offset, "
