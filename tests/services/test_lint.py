@@ -54,6 +54,7 @@ def test_a_clean_diagram_has_no_problem() -> None:
         ("calls.bpmn", "calls_nowhere", "kitas/call-resolves", "error"),
         ("calls.bpmn", "calls_sub", "start-event-required", "error"),
         ("two_processes.bpmn", "(document)", "process-choice", "warning"),
+        ("misspelt.bpmn", "misspelt_f_yes", "kitas/form-fields", "warning"),
     ],
 )
 def test_each_fixture_gives_its_rule_on_its_element(file: str, element: str, rule: str, severity: str) -> None:
@@ -158,3 +159,10 @@ def test_a_draft_is_linted_with_its_files_and_process(ctx: Any) -> None:
     broken = SimpleNamespace(bpmn_xml=bpmn.replace('"P14D"', "P14D"), files=files, process_id="kitas_worker")
     report = lint_draft(broken)  # type: ignore[arg-type]
     assert [p.rule for p in report.of("sponsor_deadline")] == ["kitas/timer-parses"]
+
+
+def test_a_condition_names_the_misspelt_field_only() -> None:
+    report = lint_path(LINT / "misspelt.bpmn")
+    # "answer" is the form's field and "ready" the script's; "raedy" is nobody's.
+    assert [(p.element, p.message.params) for p in report.problems] == [("misspelt_f_yes", {"name": "raedy"})]
+    assert report.deployable

@@ -96,6 +96,10 @@ def lint_diagram(
         )
         own.extend(kitas_rules.timer_problems(linted))
     own.extend(kitas_rules.label_problems(diagram, _diagram_texts(files)))
+    reachable = {**called_diagrams_read, **_in_file_diagrams(root, in_file)}
+    calls = [n.called_element for d in (diagram, *reachable.values()) for n in d.of_kind("callActivity")]
+    if all(target in reachable for target in calls):  # what a step nobody can read sets is unknown
+        own.extend(kitas_rules.condition_name_problems(diagram, reachable, with_called, _decision_outputs(decisions)))
     covered = {(p.element, p.rule) for p in official}
     own = [p for p in own if (p.element, p.rule) not in covered]
     return make_report(diagram.process_id, True, [*official, *own])
@@ -264,6 +268,18 @@ def _diagram_texts(files: Mapping[str, str]) -> dict[str, str] | None:
         except ValueError:
             texts = texts or {}  # deployment's check names the broken file
     return texts
+
+
+def _decision_outputs(decisions: Mapping[str, str]) -> set[str]:
+    """The names the decision tables write (their outputs)."""
+    names: set[str] = set()
+    for body in decisions.values():
+        try:
+            root = parse_xml(body)
+        except etree.XMLSyntaxError:
+            continue
+        names.update(str(node.get("name")) for node in root.iter("{*}output") if node.get("name"))
+    return names
 
 
 def _shared_on_disk(path: Path) -> dict[str, str]:

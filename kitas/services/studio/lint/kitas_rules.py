@@ -5,10 +5,14 @@ before verification, every label in Bahasa Indonesia, calls that resolve, timers
 from __future__ import annotations
 
 import ast
+import builtins
+import json
 import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
+from typing import Any
 
+from engine.sandbox import HELPERS
 from forms.texts import Message
 
 from .diagram import Diagram, Node
@@ -287,3 +291,85 @@ def _valid_date(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def condition_name_problems(
+    diagram: Diagram, bundle: Mapping[str, Diagram], files: Mapping[str, str], decision_outputs: set[str]
+) -> Iterator[Problem]:
+    """Every name a gateway's condition reads is set somewhere: a form field of the diagram or of a step it
+    calls, a script's variable, a decision table's output, a message's variable, or the data a case starts
+    with. A misspelt answer (``sponsor_decison``) would otherwise fail the case at the gateway."""
+    known = set(decision_outputs) | set(dir(builtins)) | set(HELPERS) | set(START_DATA)
+    for linted in (diagram, *bundle.values()):
+        for node in linted.nodes.values():
+            known.update(_set_by(node, files))
+    for flow in diagram.flows.values():
+        if not flow.condition or not flow.condition.strip():
+            continue
+        try:
+            tree = ast.parse(flow.condition.strip(), mode="eval")
+        except SyntaxError:
+            continue  # the engine's compile names it
+        local = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        read = sorted(
+            {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - known - local
+        )
+        for name in read:
+            yield Problem(
+                flow.id,
+                WARNING,
+                "kitas/form-fields",
+                Message(
+                    "The condition reads %(name)s, which no form field, script or step of this diagram sets, so "
+                    "the case would fail here. Check the spelling, or add the field to a form before it.",
+                    name=name,
+                ),
+            )
+
+
+# What every case's data holds from its start (services/cases put it there), whatever its diagram.
+START_DATA = ("kitas_type", "index_code")
+
+
+def _set_by(node: Node, files: Mapping[str, str]) -> set[str]:
+    """The names one element puts into the case data."""
+    names: set[str] = set()
+    schema = node.properties.get(FORM_SCHEMA)
+    if schema and schema in files:
+        try:
+            names.update(_property_names(json.loads(files[schema])))
+        except ValueError:
+            pass
+    element = node.xml
+    if element is None:
+        return names
+    for child in element.iter():
+        tag = child.tag if isinstance(child.tag, str) else ""
+        if tag.endswith("}script") or tag.endswith("}preScript") or tag.endswith("}postScript"):
+            names.update(_assigned(child.text or ""))
+        elif tag.endswith("}messageVariable") and child.text:
+            names.add(child.text.strip())
+    return names
+
+
+def _property_names(schema: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "properties" and isinstance(value, dict):
+                found.update(str(name) for name in value)
+            found.update(_property_names(value))
+    elif isinstance(schema, list):
+        for item in schema:
+            found.update(_property_names(item))
+    return found
+
+
+def _assigned(source: str) -> set[str]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    names.update(n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef))
+    return names
