@@ -166,3 +166,10 @@ def test_a_condition_names_the_misspelt_field_only() -> None:
     # "answer" is the form's field and "ready" the script's; "raedy" is nobody's.
     assert [(p.element, p.message.params) for p in report.problems] == [("misspelt_f_yes", {"name": "raedy"})]
     assert report.deployable
+
+
+def test_exclusive_paths_meeting_at_a_task_are_no_fake_join() -> None:
+    # The worker's review is reached from payment and again when the supervisor sends the case back.
+    report = lint_path(ROOT / "bpmn" / "kitas_worker.bpmn", FORMS)
+    assert report.of("call_document_review") == ()
+    assert [p.rule for p in report.of("conduct_interview")] == ["kitas/sla-timer"]

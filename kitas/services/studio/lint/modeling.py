@@ -124,10 +124,24 @@ def _implicit_split(diagram: Diagram, node: Node) -> Iterator[Problem]:
         )
 
 
+def _concurrent(diagram: Diagram) -> bool:
+    """Whether two tokens can run at once anywhere: a parallel or inclusive split, a task with several plain
+    outgoing flows, a non-interrupting boundary event. Without, several flows into a task are only the
+    exclusive paths (or a loop back) meeting, which needs no gateway."""
+    for node in diagram.nodes.values():
+        if node.kind in ("parallelGateway", "inclusiveGateway", "complexGateway") and len(node.outgoing) > 1:
+            return True
+        if node.kind == "boundaryEvent" and not node.cancel_activity:
+            return True
+        if node.kind not in GATEWAYS and sum(1 for f in diagram.outgoing(node) if f.condition is None) > 1:
+            return True
+    return False
+
+
 def _fake_join(diagram: Diagram, node: Node) -> Iterator[Problem]:
     if node.kind not in TASKS and node.kind not in EVENTS:
         return
-    if len(diagram.incoming(node)) > 1:
+    if len(diagram.incoming(node)) > 1 and _concurrent(diagram):
         yield Problem(
             node.id,
             WARNING,
