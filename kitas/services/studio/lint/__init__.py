@@ -65,44 +65,68 @@ def lint_diagram(
     online = checks.database_ready()
     bundle, extra_files = _called(diagram, in_file, files, called or {}, online)
     with_called = {**extra_files, **files}
-    decisions = {name: body for name, body in with_called.items() if name.endswith(".dmn")}
 
-    official: list[Problem] = []
-    _model, engine_raw = checks.parse(text, decisions, bundle, process_id=diagram.process_id)
-    official.extend(checks.translate(element, why, "engine", files) for element, why in engine_raw)
     lane_roles = catalog().lane_roles
+    official = _official_problems(text, files, with_called, bundle, diagram.process_id, online, lane_roles)
+    reachable = {**_read_called(bundle), **{i: read_diagram(root, p) for i, p in in_file.items()}}
+    own = [*choice_problems, *_rule_problems(diagram, reachable, set(in_file), files, with_called, lane_roles)]
+    covered = {(p.element, p.rule) for p in official}
+    own = [p for p in own if (p.element, p.rule) not in covered]
+    return make_report(diagram.process_id, True, [*official, *own])
+
+
+def _official_problems(
+    text: str,
+    files: Mapping[str, str],
+    with_called: Mapping[str, str],
+    bundle: Mapping[str, str],
+    process_id: str,
+    online: bool,
+    lane_roles: Mapping[str, str],
+) -> list[Problem]:
+    """What the engine and deployment refuse (each said once), as lint problems."""
+    decisions = {name: body for name, body in with_called.items() if name.endswith(".dmn")}
+    _model, engine_raw = checks.parse(text, decisions, bundle, process_id=process_id)
     if online:
         deploy_raw = checks.deploy_problems(text, files)
     else:
-        deploy_raw = checks.offline_deploy_problems(text, with_called, bundle, diagram.process_id, lane_roles)
-    official.extend(
-        checks.translate(element, why, "deploy", files)
-        for element, why in deploy_raw
-        if (element, why) not in engine_raw
-    )
+        deploy_raw = checks.offline_deploy_problems(text, with_called, bundle, process_id, lane_roles)
+    return [
+        *(checks.translate(element, why, "engine", files) for element, why in engine_raw),
+        *(
+            checks.translate(element, why, "deploy", files)
+            for element, why in deploy_raw
+            if (element, why) not in engine_raw
+        ),
+    ]
 
-    called_diagrams_read = _read_called(bundle)
-    own = list(choice_problems)
-    for linted in (diagram, *_in_file_calls(root, diagram, in_file)):
+
+def _rule_problems(
+    diagram: Diagram,
+    reachable: Mapping[str, Diagram],
+    in_file: set[str],
+    files: Mapping[str, str],
+    with_called: Mapping[str, str],
+    lane_roles: Mapping[str, str],
+) -> list[Problem]:
+    """The modeling and KITAS rules over the diagram and the processes of its file it calls; ``reachable``
+    holds every process the call activities may reach (of the file, given, deployed)."""
+    own: list[Problem] = []
+    in_file_calls = _calls_within(diagram, reachable, in_file)
+    for linted in (diagram, *in_file_calls):
         own.extend(modeling_problems(linted))
         own.extend(kitas_rules.lane_problems(linted, lane_roles))
         own.extend(kitas_rules.form_problems(linted, with_called))
         own.extend(kitas_rules.sla_problems(linted, lane_roles))
-        own.extend(kitas_rules.call_problems(linted, set(in_file) | set(bundle)))
-        own.extend(
-            kitas_rules.payment_problems(
-                linted, lane_roles, {**called_diagrams_read, **_in_file_diagrams(root, in_file)}
-            )
-        )
+        own.extend(kitas_rules.call_problems(linted, set(reachable)))
+        own.extend(kitas_rules.payment_problems(linted, lane_roles, reachable))
         own.extend(kitas_rules.timer_problems(linted))
     own.extend(kitas_rules.label_problems(diagram, _diagram_texts(files)))
-    reachable = {**called_diagrams_read, **_in_file_diagrams(root, in_file)}
     calls = [n.called_element for d in (diagram, *reachable.values()) for n in d.of_kind("callActivity")]
     if all(target in reachable for target in calls):  # what a step nobody can read sets is unknown
+        decisions = {name: body for name, body in with_called.items() if name.endswith(".dmn")}
         own.extend(kitas_rules.condition_name_problems(diagram, reachable, with_called, _decision_outputs(decisions)))
-    covered = {(p.element, p.rule) for p in official}
-    own = [p for p in own if (p.element, p.rule) not in covered]
-    return make_report(diagram.process_id, True, [*official, *own])
+    return own
 
 
 def lint_path(path: Path, forms_dir: Path | None = None) -> LintReport:
@@ -238,19 +262,15 @@ def _read_called(bundle: Mapping[str, str]) -> dict[str, Diagram]:
     return read
 
 
-def _in_file_diagrams(root: Any, in_file: Mapping[str, Any]) -> dict[str, Diagram]:
-    return {process_id: read_diagram(root, process) for process_id, process in in_file.items()}
-
-
-def _in_file_calls(root: Any, diagram: Diagram, in_file: Mapping[str, Any]) -> list[Diagram]:
-    """The other processes of the file that the linted one calls (directly or further on)."""
+def _calls_within(diagram: Diagram, reachable: Mapping[str, Diagram], in_file: set[str]) -> list[Diagram]:
+    """The processes of the same file the linted one calls (directly or further on), to lint with it."""
     found: dict[str, Diagram] = {}
     pending = [n.called_element for n in diagram.of_kind("callActivity")]
     while pending:
         target = pending.pop()
         if not target or target == diagram.process_id or target in found or target not in in_file:
             continue
-        found[target] = read_diagram(root, in_file[target])
+        found[target] = reachable[target]
         pending.extend(n.called_element for n in found[target].of_kind("callActivity"))
     return list(found.values())
 
