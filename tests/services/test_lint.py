@@ -55,6 +55,8 @@ def test_a_clean_diagram_has_no_problem() -> None:
         ("calls.bpmn", "calls_sub", "start-event-required", "error"),
         ("two_processes.bpmn", "(document)", "process-choice", "warning"),
         ("misspelt.bpmn", "misspelt_f_yes", "kitas/form-fields", "warning"),
+        ("in_file_call.bpmn", "inner_work", "label-required", "warning"),  # the called process of the file
+        ("in_file_call.bpmn", "lint_inner", "engine", "error"),  # called, but marked not executable
     ],
 )
 def test_each_fixture_gives_its_rule_on_its_element(file: str, element: str, rule: str, severity: str) -> None:
@@ -173,3 +175,9 @@ def test_exclusive_paths_meeting_at_a_task_are_no_fake_join() -> None:
     report = lint_path(ROOT / "bpmn" / "kitas_worker.bpmn", FORMS)
     assert report.of("call_document_review") == ()
     assert [p.rule for p in report.of("conduct_interview")] == ["kitas/sla-timer"]
+
+
+def test_a_process_of_the_file_that_is_called_is_no_choice_to_make() -> None:
+    report = lint_path(LINT / "in_file_call.bpmn")
+    assert report.process_id == "lint_caller"
+    assert not any(p.rule in ("process-choice", "kitas/call-resolves") for p in report.problems)

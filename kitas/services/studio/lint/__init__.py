@@ -194,10 +194,12 @@ def _choose(found: list[Any], process_id: str | None) -> tuple[Any, list[Problem
         return None, [
             Problem(DOCUMENT, ERROR, "engine", Message("The diagram has no process %(process)s.", process=process_id))
         ]
-    if len(found) == 1:
-        return found[0], []
-    executable = [p for p in found if p.get("isExecutable") != "false"]
-    chosen = (executable or found)[0]
+    called = {str(node.get("calledElement")) for p in found for node in p.iter(f"{{{BPMN}}}callActivity")}
+    candidates = [p for p in found if p.get("id") not in called] or found
+    executable = [p for p in candidates if p.get("isExecutable") != "false"]
+    chosen = (executable or candidates)[0]
+    if len(candidates) == 1:
+        return chosen, []
     return chosen, [
         Problem(
             DOCUMENT,

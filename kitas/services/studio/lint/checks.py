@@ -68,8 +68,12 @@ def only_executable(bpmn: str, process_id: str) -> str:
         root = etree.fromstring(bpmn.encode("utf-8"))
     except etree.XMLSyntaxError:
         return bpmn
+    called = {str(node.get("calledElement")) for node in root.iter(f"{{{BPMN}}}callActivity")}
     for process in root.iter(f"{{{BPMN}}}process"):
-        process.set("isExecutable", "true" if process.get("id") == process_id else "false")
+        if process.get("id") == process_id:
+            process.set("isExecutable", "true")
+        elif process.get("id") not in called:  # a process the chosen one calls keeps its own mark
+            process.set("isExecutable", "false")
     return str(etree.tostring(root, encoding="unicode"))
 
 
@@ -211,6 +215,15 @@ _KNOWN: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], Message]]] = 
         re.compile(r"^the timer repeats \((.*)\); repeating timers cannot run"),
         "kitas/timer-parses",
         lambda m: kitas_rules.repeating_timer(m.group(1)),
+    ),
+    (
+        re.compile(r"^Process (\S+) is not executable"),
+        "engine",
+        lambda m: Message(
+            'The process %(process)s is called but marked not executable (isExecutable="false"). Remove that '
+            "mark, or call another process.",
+            process=m.group(1),
+        ),
     ),
     (re.compile(r"^the (user )?task is in no lane"), "kitas/lane-role", lambda m: kitas_rules.no_lane()),
     (
