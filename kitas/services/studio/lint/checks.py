@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 import forms
 from engine import DiagramError, ProcessModel, parse_process, read_process_id
 from forms.texts import Message, missing_texts, parse_texts
+from workflows import catalog
 
 from ....extensions import db
 from ...deployments import check_deployable
@@ -94,7 +95,11 @@ def database_ready() -> bool:
 
 def deploy_problems(bpmn: str, files: Mapping[str, str]) -> list[Raw]:
     """What deployment refuses the diagram and its files for (the database's deployed versions bundled)."""
-    return [(str(element), str(why)) for element, why in check_deployable(bpmn, dict(files))]
+    try:
+        found = check_deployable(bpmn, dict(files))
+    except Exception as exc:  # noqa: BLE001  (a crash on a foreign file is a problem to show, not a 500)
+        return [(DOCUMENT, f"{exc.__class__.__name__}: {exc}")]
+    return [(str(element), str(why)) for element, why in found]
 
 
 def offline_deploy_problems(
@@ -141,8 +146,6 @@ def form_content_problems(model: ProcessModel, form_files: Mapping[str, str]) ->
         )
         loaded[info.element_id] = form
     answers = {f.name for form in loaded.values() for f in form.fields}
-    from workflows import catalog
-
     kitas_type = next((t for t in catalog().types if t.process_id == model.process_id), None)
     values = kitas_type.named_values() if kitas_type is not None else None
     for element_id, form in loaded.items():
