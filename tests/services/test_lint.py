@@ -55,6 +55,9 @@ def test_a_clean_diagram_has_no_problem() -> None:
         ("calls.bpmn", "calls_sub", "start-event-required", "error"),
         ("two_processes.bpmn", "(document)", "process-choice", "warning"),
         ("misspelt.bpmn", "misspelt_f_yes", "kitas/form-fields", "warning"),
+        ("events.bpmn", "events_ping_start", "event-sub-process-typed-start-event", "error"),
+        ("events.bpmn", "events_manual", "kitas/lane-role", "error"),  # a confirmation for the lane's role
+        ("events.bpmn", "events_hub", "no-gateway-join-fork", "warning"),
         ("in_file_call.bpmn", "inner_work", "label-required", "warning"),  # the called process of the file
         ("in_file_call.bpmn", "lint_inner", "engine", "error"),  # called, but marked not executable
     ],

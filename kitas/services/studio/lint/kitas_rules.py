@@ -28,9 +28,7 @@ PAYMENT_PROCESS = "shared_payment"
 
 
 def no_lane() -> Message:
-    return Message(
-        "This user task is in no lane, so nobody can do it. Move it into a lane such as Applicant or Verifier."
-    )
+    return Message("This task is in no lane, so nobody can do it. Move it into a lane such as Applicant or Verifier.")
 
 
 def unknown_lane(name: str, known: str) -> Message:
@@ -95,7 +93,8 @@ def lane_problems(diagram: Diagram, lane_roles: Mapping[str, str]) -> Iterator[P
     for lane_id, name in diagram.lanes.items():
         if name not in lane_roles:
             yield Problem(lane_id, ERROR, "kitas/lane-role", unknown_lane(name, known))
-    for node in diagram.of_kind("userTask"):
+    # Manual and plain tasks run as confirmation tasks for their lane's role, like user tasks.
+    for node in diagram.of_kind("userTask", "manualTask", "task"):
         if node.lane is None:
             yield Problem(node.id, ERROR, "kitas/lane-role", no_lane())
 

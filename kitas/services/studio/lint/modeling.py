@@ -48,6 +48,8 @@ def modeling_problems(diagram: Diagram) -> Iterator[Problem]:
         yield from _conditional_flows(diagram, node)
         yield from _superfluous_gateway(diagram, node)
         yield from _label(diagram, node)
+        yield from _events(diagram, node)
+        yield from _join_fork(diagram, node)
     yield from _duplicate_flows(diagram)
 
 
@@ -210,3 +212,50 @@ def _duplicate_flows(diagram: Diagram) -> Iterator[Problem]:
             )
         else:
             seen[key] = flow.id
+
+
+def _events(diagram: Diagram, node: Node) -> Iterator[Problem]:
+    """An event of one trigger; a subprocess's start without one, an event subprocess's start with one."""
+    if node.kind in EVENTS and len(node.event_definitions) > 1:
+        yield Problem(
+            node.id,
+            WARNING,
+            "single-event-definition",
+            Message("This event has several triggers, so it is not clear what it waits for. Keep one trigger."),
+        )
+    container = diagram.nodes.get(node.container)
+    if node.kind != "startEvent" or container is None or container.kind != "subProcess":
+        return
+    if container.triggered_by_event and not node.event_definitions:
+        yield Problem(
+            node.id,
+            ERROR,
+            "event-sub-process-typed-start-event",
+            Message(
+                "This event subprocess starts with a plain start event, so nothing ever starts it. Give the "
+                "start event a trigger (a message, timer or error)."
+            ),
+        )
+    elif not container.triggered_by_event and node.event_definitions:
+        yield Problem(
+            node.id,
+            WARNING,
+            "sub-process-blank-start-event",
+            Message(
+                "A subprocess starts when the flow reaches it, so its start event takes no trigger. Make it a "
+                "plain start event."
+            ),
+        )
+
+
+def _join_fork(diagram: Diagram, node: Node) -> Iterator[Problem]:
+    if node.kind in GATEWAYS and len(diagram.incoming(node)) > 1 and len(diagram.outgoing(node)) > 1:
+        yield Problem(
+            node.id,
+            WARNING,
+            "no-gateway-join-fork",
+            Message(
+                "This gateway both joins and splits flows, which is hard to read. Use one gateway to join and "
+                "another to split."
+            ),
+        )
