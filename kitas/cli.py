@@ -1,4 +1,4 @@
-"""The ``kitas`` command: init, demo, demo-code, deploy, serve, scheduler, sweep-files, offices sync and
+"""The ``kitas`` command: init, demo, demo-code, deploy, lint, serve, scheduler, sweep-files, offices sync and
 backfill, audit verify and seal."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import getpass
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Flask
@@ -116,6 +116,41 @@ def register_commands(app: Flask) -> None:
         else:
             click.echo(f"{result.process_id}: identical to version {result.version}; nothing deployed")
 
+    @app.cli.command("lint")
+    @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+    @click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+    @click.option(
+        "--forms",
+        "forms_dir",
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=None,
+        help="The folder of the forms the diagrams name (default: forms/ beside a diagram, else KITAS_FORMS_DIR).",
+    )
+    @click.option("--language", type=click.Choice(["en", "id"]), default="en", show_default=True)
+    @with_appcontext
+    def lint_command(paths: tuple[Path, ...], output: str, forms_dir: Path | None, language: str) -> None:
+        """Lint diagrams (files, or folders of .bpmn files): whether each imports, whether it can be deployed,
+        and every problem by element. Exits 1 when any cannot be deployed. Needs no database: without one,
+        calls resolve to the shared steps in shared/ beside a diagram instead of the deployed versions."""
+        import json
+
+        from kitas.i18n import in_language, translate
+        from kitas.services.studio.lint import lint_path
+
+        diagrams = [found for path in paths for found in (sorted(path.rglob("*.bpmn")) if path.is_dir() else [path])]
+        with in_language(language):
+            reports = [(path, lint_path(path, forms_dir).as_json(translate)) for path in diagrams]
+        if output == "json":
+            click.echo(
+                json.dumps([{"file": str(path), **report} for path, report in reports], ensure_ascii=False, indent=2)
+            )
+        else:
+            for path, report in reports:
+                _echo_lint(path, report)
+        if not diagrams:
+            click.echo("no .bpmn file found", err=True)
+        sys.exit(1 if any(not report["deployable"] for _path, report in reports) else 0)
+
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, show_default=True, type=int)
@@ -223,6 +258,22 @@ def register_commands(app: Flask) -> None:
         click.echo(f"sealed {seal_chains()} chain heads")
 
     app.cli.add_command(audit_group)
+
+
+def _echo_lint(path: Path, report: dict[str, Any]) -> None:
+    """One diagram's lint for people: a line saying whether it imports and deploys, then each problem."""
+    problems = report["problems"]
+    errors = sum(1 for p in problems if p["severity"] == "error")
+    if not report["imports"]:
+        verdict = "does not import"
+    elif report["deployable"]:
+        verdict = "imports, can be deployed"
+    else:
+        verdict = "imports, cannot be deployed"
+    counts = f"{errors} errors, {len(problems) - errors} warnings"
+    click.echo(f"{path}: {report['process_id'] or '(no process)'} {verdict} ({counts})")
+    for problem in problems:
+        click.echo(f"  {problem['severity']:<7} {problem['element']} [{problem['rule']}] {problem['message']}")
 
 
 def _sync_offices() -> None:
