@@ -43,7 +43,6 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -52,8 +51,9 @@ from .clock import Clock, SystemClock
 from .errors import EngineError, NotWaiting, PerformerBarred, ScriptError, StateError, TaskNotReady
 from .sandbox import make_script_engine
 from .serialization import STATE_FORMAT, dump_state, load_state
-from .spec import STATUS_PROPERTY, ProcessModel, UserTaskInfo
+from .spec import STATUS_PROPERTY, ProcessModel, UserTaskInfo, is_human_task
 from .spiff_internals import (
+    event_subprocess_starts,
     failing_element,
     fire_waiting_timer,
     park_timer,
@@ -214,10 +214,10 @@ class CaseRuntime:
         return dict(last.data) if last is not None else {}
 
     def ready_user_tasks(self) -> list[ReadyTask]:
-        """Every READY user task of the case (manual tasks included)."""
+        """Every READY task a person does: user tasks, and manual and plain tasks (confirmation tasks)."""
         tasks = []
         for task in self.workflow.get_tasks(state=TaskState.READY):
-            if not isinstance(task.task_spec, UserTaskMixin):
+            if not is_human_task(task.task_spec):
                 continue
             tasks.append(ReadyTask(task_id=str(task.id), not_by=self._barred(task), **vars(self._info(task))))
         return tasks
@@ -266,6 +266,7 @@ class CaseRuntime:
             for definition in _definitions(task.task_spec.event_definition):
                 if isinstance(definition, MessageEventDefinition):
                     names.append(definition.name)
+        names.extend(definition.name for definition in self._event_subprocess_messages())
         return sorted(set(names))
 
     def failed_steps(self) -> list[FailedStep]:
@@ -287,7 +288,7 @@ class CaseRuntime:
             ends.sort(key=lambda t: t.last_state_change)
             return _status_of(ends[-1]) if ends else None
         for task in self.workflow.get_tasks(state=TaskState.READY):
-            if isinstance(task.task_spec, UserTaskMixin) and _status_of(task):
+            if is_human_task(task.task_spec) and _status_of(task):
                 return _status_of(task)
         for task in waiting_event_tasks(self.workflow):
             if not isinstance(task.task_spec, BoundaryEvent) and _status_of(task):
@@ -337,7 +338,23 @@ class CaseRuntime:
                     self._guard(lambda d=definition: self.workflow.send_event(BpmnEvent(d, copy.deepcopy(payload))))
                     self.run_engine()
                     return
+        for definition in self._event_subprocess_messages():
+            if definition.name == name:  # starts the event subprocess while the case goes on
+                self._guard(lambda d=definition: self.workflow.send_event(BpmnEvent(d, copy.deepcopy(payload))))
+                self.run_engine()
+                return
         raise NotWaiting(f"the case is not waiting for the message {name!r}")
+
+    def _event_subprocess_messages(self) -> list[MessageEventDefinition]:
+        """The messages that start an event subprocess of the running case."""
+        if self.completed:
+            return []
+        return [
+            definition
+            for start in event_subprocess_starts(self.workflow)
+            for definition in _definitions(start.event_definition)
+            if isinstance(definition, MessageEventDefinition)
+        ]
 
     def correct_waiting_data(self, task_id: str, values: dict[str, Any]) -> None:
         """Correct values of the case data while a READY user task waits (a sponsor's address the applicant
@@ -399,7 +416,7 @@ class CaseRuntime:
         task = self._find(task_id)
         if task is None:
             raise TaskNotReady(task_id, None)
-        if not isinstance(task.task_spec, UserTaskMixin):
+        if not is_human_task(task.task_spec):
             raise TaskNotReady(task_id, "not a user task")
         if not task.has_state(TaskState.READY):
             raise TaskNotReady(task_id, TaskState.get_name(task.state))
@@ -435,7 +452,7 @@ class CaseRuntime:
 
     @staticmethod
     def _is_user_task(task: Task) -> bool:
-        return isinstance(task.task_spec, UserTaskMixin)
+        return is_human_task(task.task_spec)
 
     def _missing_elements(self, model: ProcessModel) -> list[str]:
         """Elements this case has tasks of (or subprocesses it runs) that ``model`` does not define."""

@@ -112,6 +112,12 @@ REACHES: tuple[Reach, ...] = (
         "how an input entry is combined with the input expression",
     ),
     Reach("SpiffWorkflow.bpmn.workflow:BpmnWorkflow.event_manager", None, "waiting_event_tasks", "waiting tasks"),
+    Reach(
+        "SpiffWorkflow.bpmn.specs.control:BpmnStartTask.trigger_specs",
+        None,
+        "event_subprocess_starts",
+        "the event subprocesses an event starts wait on the process's start, not as tasks",
+    ),
     Reach("SpiffWorkflow.bpmn.util.event:EventManager.tasks", None, "waiting_event_tasks", "task id -> task"),
     Reach(
         "SpiffWorkflow.bpmn.serializer.helpers.registry:DefaultRegistry._encoder_mode",
@@ -175,6 +181,16 @@ def installed_spiff_version() -> tuple[int, ...]:
 def waiting_event_tasks(workflow: BpmnWorkflow) -> list[Task]:
     """Every task (of the workflow and its subprocesses) waiting for an event: timers, messages, signals."""
     return list(workflow.event_manager.tasks.values())
+
+
+def event_subprocess_starts(workflow: BpmnWorkflow) -> list[Any]:
+    """The start event specs of the event subprocesses a message or signal starts (no task waits for them:
+    the process's start task keeps their names, and catching the event starts the subprocess)."""
+    found: list[Any] = []
+    for name in getattr(workflow.spec.start, "trigger_specs", None) or []:
+        sub = workflow.subprocess_specs.get(name)
+        found.extend(getattr(sub, "bpmn_start_events", None) or [])
+    return found
 
 
 def timer_due(task: Task) -> datetime | None:
