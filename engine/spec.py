@@ -368,6 +368,16 @@ def _user_tasks(
         element_id = task_spec.bpmn_id
         if not task_spec.lane and require_lanes:
             problems.append((element_id, "the task is in no lane, so no role can do it; put it in a lane"))
+        for key in (FORM_SCHEMA_PROPERTY, FORM_UI_PROPERTY):
+            name = props.get(key)
+            if name and not plain_file_name(name):
+                problems.append(
+                    (
+                        element_id,
+                        f"{key} names {name}: a form is a plain file name beside the diagram's forms, "
+                        "without a folder or '..'",
+                    )
+                )
         tasks[element_id] = UserTaskInfo(
             element_id=element_id,
             name=task_spec.bpmn_name or element_id,
@@ -378,6 +388,13 @@ def _user_tasks(
             kind=_human_kind(task_spec),
         )
     return tasks
+
+
+def plain_file_name(name: str) -> bool:
+    """True for a file name without a folder: no ``/`` or ``\\``, not ``..`` or hidden, no drive letter."""
+    return bool(name) and not (
+        "/" in name or "\\" in name or ":" in name or name.startswith(".") or "\0" in name or name != name.strip()
+    )
 
 
 def is_human_task(task_spec: Any) -> bool:
