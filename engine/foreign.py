@@ -124,12 +124,12 @@ def _timer_problems(root: Any) -> list[tuple[str, str]]:
             example = '"2025-01-31T09:00:00+07:00"' if kind == "timeDate" else '"P5D"'
             problems.append((element, f"the timer's {what} is empty; write one in quotes, such as {example}"))
             continue
-        if kind == "timeCycle":
+        if kind == "timeCycle" and not _repeats_alongside(event):
             problems.append(
                 (
                     element,
-                    f"the timer repeats ({text}); repeating timers cannot run in this engine yet: use a duration "
-                    'timer instead (for a reminder, a non-interrupting boundary timer with a duration such as "PT1H")',
+                    f"the timer repeats ({text}), which only a non-interrupting boundary timer can do (it starts its "
+                    'branch each time while the task waits); make it one, or give it a duration such as "PT1H"',
                 )
             )
             continue
@@ -142,6 +142,11 @@ def _timer_problems(root: Any) -> list[tuple[str, str]]:
                 )
             )
     return problems
+
+
+def _repeats_alongside(event: Any) -> bool:
+    """True for a non-interrupting boundary event: the one place a repeating timer's rounds make sense."""
+    return etree.QName(event).localname == "boundaryEvent" and event.get("cancelActivity") == "false"
 
 
 def _data_store_problems(root: Any) -> list[tuple[str, str]]:

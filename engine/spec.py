@@ -1,8 +1,9 @@
 """Parse, validate and fingerprint a BPMN diagram with its decision tables and form files.
 
 A deployment is refused with every problem named by its element id: a diagram
-that does not parse, a user task whose form file does not exist, a lane that
-maps to no known role, a user task outside every lane, a script, condition,
+that does not parse, a user task whose form file does not exist (or whose form
+name has a folder in it), a lane that maps to no known role, a task outside every
+lane (unless ``require_lanes=False``: a trial), a script, condition,
 timer or decision-table expression that the sandbox refuses to compile, a
 four-eyes rule (``notByPerformerOf``) naming no user task of the bundle or set on
 an element that is neither a user task nor a call activity.
@@ -11,6 +12,11 @@ A diagram may call other processes (``<bpmn:callActivity calledElement=...>``,
 the shared steps); the called diagrams are parsed with it as one bundle. A call
 to a process no diagram of the bundle defines, and an element id used twice in
 the bundle, are refused naming the element.
+
+Diagrams from other modelers (engine/foreign.py): a file may define several processes
+(``process_id`` picks one; a missing ``isExecutable`` is executable); user, manual and
+plain tasks all wait for a person, and one without a form is a confirmation task;
+what SpiffWorkflow cannot run is refused in plain words naming the element.
 """
 
 from __future__ import annotations

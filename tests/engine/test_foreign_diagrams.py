@@ -77,6 +77,7 @@ ACCEPTED = {
     "call_child.bpmn": {},
     "camunda8_zeebe_order.bpmn": {"require_lanes": False},
     "signavio_collaboration.bpmn": {"process_id": "sid-office-process"},
+    "cycle_timer_reminder.bpmn": {},
 }
 
 
@@ -163,7 +164,7 @@ def test_each_refusal_names_the_element_in_plain_words(name: str) -> None:
 
 
 def test_every_file_of_the_corpus_is_covered() -> None:
-    covered = set(ACCEPTED) | set(REFUSED) | {"cycle_timer_reminder.bpmn"}
+    covered = set(ACCEPTED) | set(REFUSED)
     assert covered == {p.name for p in FOREIGN.glob("*.bpmn")}
 
 
@@ -215,12 +216,15 @@ def test_latin1_bytes_under_a_utf8_declaration_are_read_as_written() -> None:
     assert model.user_tasks["ADONIS_task_pruefen"].name == "Unterlagen prüfen (Größe, Gültigkeit)"
 
 
-def test_the_cycle_timer_is_refused_at_validation_not_when_a_case_reaches_it() -> None:
-    assert problems("cycle_timer_reminder.bpmn") == [
+def test_a_repeating_timer_is_refused_where_it_cannot_repeat() -> None:
+    interrupting = text("cycle_timer_reminder.bpmn").replace('cancelActivity="false"', 'cancelActivity="true"')
+    with pytest.raises(DiagramError) as refused:
+        parse_process(interrupting)
+    assert refused.value.problems == [
         (
             "Timer_remind",
-            'the timer repeats ("R3/PT1H"); repeating timers cannot run in this engine yet: use a duration timer '
-            'instead (for a reminder, a non-interrupting boundary timer with a duration such as "PT1H")',
+            'the timer repeats ("R3/PT1H"), which only a non-interrupting boundary timer can do (it starts its '
+            'branch each time while the task waits); make it one, or give it a duration such as "PT1H"',
         )
     ]
 
@@ -326,3 +330,31 @@ def test_a_call_activity_into_another_file_runs_the_called_process() -> None:
     assert case.runtime.data["filed"] is True
     case.complete("Task_after_call")
     assert case.ended
+
+
+def test_a_cycle_timer_fires_its_rounds_an_interval_apart_then_stops() -> None:
+    case = Case(parse_process(text("cycle_timer_reminder.bpmn")))
+    seen = []
+    for _round in range(3):
+        [timer] = case.runtime.pending_timers()
+        assert (timer.element_id, timer.interrupting, timer.attached_to) == ("Timer_remind", False, "Task_wait_reply")
+        seen.append((timer.task_id, timer.due))
+        case.fire("Timer_remind")
+        assert list(case.ready()) == ["Task_wait_reply"]  # the task still waits while the reminders run
+    assert [due for _id, due in seen] == [START + timedelta(hours=hours) for hours in (1, 2, 3)]
+    assert len({task_id for task_id, _due in seen}) == 3  # one timer row per round in the projections
+    assert case.runtime.pending_timers() == []
+    runs = [t for t in case.runtime.workflow.get_tasks() if t.task_spec.name == "Task_count"]
+    assert len(runs) == 3
+    runtime = case.runtime
+    assert runtime.fire_timer(seen[0][0]) is False  # a round already fired does not fire again
+    case.complete("Task_wait_reply")
+    assert case.ended
+
+
+def test_a_cycle_timer_stops_when_its_task_is_done() -> None:
+    case = Case(parse_process(text("cycle_timer_reminder.bpmn")))
+    case.fire("Timer_remind")
+    case.complete("Task_wait_reply")
+    assert case.ended
+    assert len([t for t in case.runtime.workflow.get_tasks() if t.task_spec.name == "Task_count"]) == 1

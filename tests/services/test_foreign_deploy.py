@@ -4,6 +4,7 @@ folder; a task without a form is a confirmation task the applicant completes on 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,6 @@ def test_latin1_bytes_under_a_utf8_declaration_deploy_and_keep_their_letters(ctx
         ("enterprise_architect_data_store.bpmn", "EAID_store_ref: the data store 'National register' has nothing"),
         ("xsd_error.bpmn", "Flow_x1: line 11: Element 'bpmn:condition': the BPMN 2.0 schema does not allow"),
         ("signavio_collaboration.bpmn", "(document): the diagram defines 2 executable processes"),
-        ("cycle_timer_reminder.bpmn", "Timer_remind: the timer repeats"),
         ("empty_time_date.bpmn", "Timer_appointment: the timer's date is empty"),
         ("script_vars_locals.bpmn", "Script_vars: Line 1: 'vars' is not available in scripts"),
         ("camunda8_zeebe_order.bpmn", "Task_pack: the task is in no lane, so no role can do it; put it in a lane"),
@@ -162,3 +162,61 @@ def test_the_confirmation_page_shows_a_confirm_button_and_no_draft(
     page = client.get(task_url(application, "read_guide")).get_data(as_text=True)
     assert 'data-testid="confirmation-task"' in page and ">Confirm</button>" in page
     assert "Save and continue later" not in page
+
+
+def _with_hourly_reminder(bpmn: str, cycle: str) -> str:
+    """The worker diagram with a repeating, non-interrupting reminder on the applicant's first form."""
+    root = etree.fromstring(bpmn.encode("utf-8"))
+    ns = {"bpmn": BPMN_NS}
+    [task] = root.xpath("//bpmn:userTask[@id='applicant_data']", namespaces=ns)
+    process = task.getparent()
+    timer = etree.SubElement(
+        process,
+        f"{{{BPMN_NS}}}boundaryEvent",
+        id="remind_applicant",
+        attachedToRef="applicant_data",
+        cancelActivity="false",
+    )
+    etree.SubElement(timer, f"{{{BPMN_NS}}}outgoing").text = "flow_reminded"
+    definition = etree.SubElement(timer, f"{{{BPMN_NS}}}timerEventDefinition")
+    etree.SubElement(definition, f"{{{BPMN_NS}}}timeCycle").text = cycle
+    end = etree.SubElement(process, f"{{{BPMN_NS}}}endEvent", id="reminded")
+    etree.SubElement(end, f"{{{BPMN_NS}}}incoming").text = "flow_reminded"
+    etree.SubElement(
+        process, f"{{{BPMN_NS}}}sequenceFlow", id="flow_reminded", sourceRef="remind_applicant", targetRef="reminded"
+    )
+    [lane] = root.xpath("//bpmn:lane[@name='Applicant']", namespaces=ns)
+    for element in ("remind_applicant", "reminded"):
+        etree.SubElement(lane, f"{{{BPMN_NS}}}flowNodeRef").text = element
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8")
+
+
+def test_a_cycle_timer_gets_one_timer_row_per_round_and_the_scheduler_fires_each(
+    ctx: Flask, users: dict[str, Any], clock: Any
+) -> None:
+    from kitas.models import Timer
+    from kitas.services import cases
+    from kitas.services.cases.timers import fire_due_timers
+
+    deploy_shared_steps()
+    bpmn, files = collect_files(ROOT / "bpmn" / "kitas_worker.bpmn", FORMS)
+    deploy(_with_hourly_reminder(bpmn, '"R2/PT1H"'), files, actor="analyst")
+    application = cases.start_case("worker", users["applicant"])
+    started = clock.now()
+
+    def rows() -> list[tuple[str, Any]]:
+        db.session.expire_all()
+        found = db.session.scalars(select(Timer).where(Timer.application_id == application.id).order_by(Timer.id))
+        return [(t.status, t.due_at.replace(tzinfo=None)) for t in found]
+
+    assert rows() == [("pending", (started + timedelta(hours=1)).replace(tzinfo=None))]
+    clock.set(started + timedelta(hours=1))
+    assert len(fire_due_timers("test").fired) == 1
+    assert rows() == [
+        ("fired", (started + timedelta(hours=1)).replace(tzinfo=None)),
+        ("pending", (started + timedelta(hours=2)).replace(tzinfo=None)),
+    ]
+    clock.set(started + timedelta(hours=2))
+    assert len(fire_due_timers("test").fired) == 1
+    assert [status for status, _due in rows()] == ["fired", "fired"]
+    assert open_task_row(application.id, "applicant_data").form_schema == "worker-applicant-data.schema.json"
