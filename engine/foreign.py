@@ -54,6 +54,29 @@ def unsupported_elements(bpmn: str | bytes) -> list[tuple[str, str]]:
     problems.extend(_service_task_problems(root))
     problems.extend(_split_problems(root))
     problems.extend(_data_object_problems(root))
+    problems.extend(_expression_language_problems(root))
+    return problems
+
+
+def other_expression_language(text: str) -> bool:
+    """True for an expression in Camunda's or Activiti's expression language (``${approved}``, ``#{...}``), or
+    in FEEL (``=amount > 1000``, Camunda 8), which the engine, evaluating Python, cannot run."""
+    stripped = text.strip()
+    return stripped.startswith(("${", "#{")) or (stripped.startswith("=") and not stripped.startswith("=="))
+
+
+def _expression_language_problems(root: Any) -> list[tuple[str, str]]:
+    problems = []
+    for condition in root.iter(f"{_M}conditionExpression"):
+        if other_expression_language(condition.text or ""):
+            flow = condition.getparent()
+            problems.append(
+                (
+                    str(flow.get("id")),
+                    f"the condition {(condition.text or '').strip()} is in another engine's expression language; "
+                    "write it in Python, such as: approved == True",
+                )
+            )
     return problems
 
 
@@ -130,6 +153,15 @@ def _timer_problems(root: Any) -> list[tuple[str, str]]:
                     element,
                     f"the timer repeats ({text}), which only a non-interrupting boundary timer can do (it starts its "
                     'branch each time while the task waits); make it one, or give it a duration such as "PT1H"',
+                )
+            )
+            continue
+        if other_expression_language(text):
+            problems.append(
+                (
+                    element,
+                    f"the timer's {what} {text} is in another engine's expression language; write it in Python: "
+                    'a quoted text such as "P5D", or the name of a variable that holds one',
                 )
             )
             continue

@@ -39,7 +39,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import DiagramError, ScriptError
-from .foreign import spiff_problem, unsupported_elements
+from .foreign import other_expression_language, spiff_problem, unsupported_elements
 from .sandbox import compile_script
 from .spiff_internals import decision_expressions, gateway_conditions
 
@@ -513,6 +513,8 @@ def _check_scripts(
     for task_spec in _all_specs(spec, subprocess_specs):
         element_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
         for source, mode in _scripts_of(task_spec):
+            if mode == "eval" and other_expression_language(source):
+                continue  # named on its flow, with what to write instead (unsupported_elements)
             try:
                 compile_script(source, mode)
             except ScriptError as exc:

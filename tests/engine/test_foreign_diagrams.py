@@ -94,7 +94,11 @@ REFUSED = {
             "the timer's duration PT1H is read as a Python expression, where it means nothing; "
             'write it in quotes: "PT1H"',
         ),
-        ("Gateway_juel", "Line 1: SyntaxError: invalid syntax at statement: '${approved}'"),
+        (
+            "Flow_j3",
+            "the condition ${approved} is in another engine's expression language; write it in Python, such as: "
+            "approved == True",
+        ),
     ],
     "camunda8_service_task.bpmn": [
         (
@@ -144,7 +148,7 @@ REFUSED = {
     "xsd_error.bpmn": [
         (
             "Flow_x1",
-            "line 11: Element 'bpmn:condition': the BPMN 2.0 schema does not allow this element here. "
+            "line 9: Element 'bpmn:condition': the BPMN 2.0 schema does not allow this element here. "
             "Allowed here: bpmn:documentation, bpmn:extensionElements, bpmn:auditing, bpmn:monitoring, "
             "bpmn:categoryValueRef, bpmn:conditionExpression.",
         ),
@@ -358,3 +362,14 @@ def test_a_cycle_timer_stops_when_its_task_is_done() -> None:
     case.complete("Task_wait_reply")
     assert case.ended
     assert len([t for t in case.runtime.workflow.get_tasks() if t.task_spec.name == "Task_count"]) == 1
+
+
+def test_a_timer_in_another_engine_s_expression_language_is_named_with_the_python_to_write() -> None:
+    timer = text("camunda7_juel_conditions.bpmn").replace("PT1H</bpmn:timeDuration>", "${reminder}</bpmn:timeDuration>")
+    with pytest.raises(DiagramError) as refused:
+        parse_process(timer)
+    assert refused.value.problems[0] == (
+        "Wait_juel",
+        "the timer's duration ${reminder} is in another engine's expression language; write it in Python: "
+        'a quoted text such as "P5D", or the name of a variable that holds one',
+    )

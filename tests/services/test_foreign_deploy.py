@@ -50,7 +50,7 @@ def test_latin1_bytes_under_a_utf8_declaration_deploy_and_keep_their_letters(ctx
     [
         ("adonis_latin1_manual.bpmn", "ADONIS_lane_verifier: the lane 'verifier' maps to no known role"),
         ("enterprise_architect_data_store.bpmn", "EAID_store_ref: the data store 'National register' has nothing"),
-        ("xsd_error.bpmn", "Flow_x1: line 11: Element 'bpmn:condition': the BPMN 2.0 schema does not allow"),
+        ("xsd_error.bpmn", "Flow_x1: line 9: Element 'bpmn:condition': the BPMN 2.0 schema does not allow"),
         ("signavio_collaboration.bpmn", "(document): the diagram defines 2 executable processes"),
         ("empty_time_date.bpmn", "Timer_appointment: the timer's date is empty"),
         ("script_vars_locals.bpmn", "Script_vars: Line 1: 'vars' is not available in scripts"),
