@@ -373,3 +373,12 @@ def test_a_timer_in_another_engine_s_expression_language_is_named_with_the_pytho
         "the timer's duration ${reminder} is in another engine's expression language; write it in Python: "
         'a quoted text such as "P5D", or the name of a variable that holds one',
     )
+
+
+def test_a_collaboration_whose_other_pool_is_not_executable_needs_no_choice() -> None:
+    marked = text("signavio_collaboration.bpmn").replace(
+        'id="sid-applicant-process" name="Applicant"',
+        'id="sid-applicant-process" name="Applicant" isExecutable="false"',
+    )
+    assert read_process_id(marked) == "sid-office-process"
+    assert parse_process(marked).process_id == "sid-office-process"
