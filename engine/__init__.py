@@ -25,6 +25,7 @@ from .spec import (
     list_processes,
     named_forms,
     parse_process,
+    plain_file_name,
     read_process_id,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "list_processes",
     "named_forms",
     "parse_process",
+    "plain_file_name",
     "read_process_id",
     "state_without_data",
 ]

@@ -22,28 +22,32 @@ task, case-wide (in the top workflow's data, so it is stored with the state and
 spans the call activities), and each READY task's ``not_by`` lists the performers
 the diagram's ``notByPerformerOf`` keeps from it; completing it as one of them is
 refused (``PerformerBarred``).
+
+A cycle timer (``R3/PT1H``, on a non-interrupting boundary event) is pending once per
+round: each round has its own timer id, so the projections keep a row per firing and a
+round fired already is not fired again; its due times follow the engine's clock.
 """
 
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
-from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -52,10 +56,16 @@ from .clock import Clock, SystemClock
 from .errors import EngineError, NotWaiting, PerformerBarred, ScriptError, StateError, TaskNotReady
 from .sandbox import make_script_engine
 from .serialization import STATE_FORMAT, dump_state, load_state
-from .spec import STATUS_PROPERTY, ProcessModel, UserTaskInfo
+from .spec import STATUS_PROPERTY, ProcessModel, UserTaskInfo, is_human_task
 from .spiff_internals import (
+    cycle_interval,
+    cycles_left,
+    disarm_timer,
+    event_subprocess_starts,
     failing_element,
+    fire_cycle_timer,
     fire_waiting_timer,
+    park_cycle_timer,
     park_timer,
     timer_due,
     waiting_event_tasks,
@@ -214,10 +224,10 @@ class CaseRuntime:
         return dict(last.data) if last is not None else {}
 
     def ready_user_tasks(self) -> list[ReadyTask]:
-        """Every READY user task of the case (manual tasks included)."""
+        """Every READY task a person does: user tasks, and manual and plain tasks (confirmation tasks)."""
         tasks = []
         for task in self.workflow.get_tasks(state=TaskState.READY):
-            if not isinstance(task.task_spec, UserTaskMixin):
+            if not is_human_task(task.task_spec):
                 continue
             tasks.append(ReadyTask(task_id=str(task.id), not_by=self._barred(task), **vars(self._info(task))))
         return tasks
@@ -250,7 +260,7 @@ class CaseRuntime:
                 attached = sibling.task_spec.bpmn_id if sibling is not None else None
             timers.append(
                 PendingTimer(
-                    task_id=str(task.id),
+                    task_id=_timer_id(task),
                     element_id=spec.bpmn_id or spec.name,
                     due=due,
                     attached_to=attached,
@@ -266,6 +276,7 @@ class CaseRuntime:
             for definition in _definitions(task.task_spec.event_definition):
                 if isinstance(definition, MessageEventDefinition):
                     names.append(definition.name)
+        names.extend(definition.name for definition in self._event_subprocess_messages())
         return sorted(set(names))
 
     def failed_steps(self) -> list[FailedStep]:
@@ -287,7 +298,7 @@ class CaseRuntime:
             ends.sort(key=lambda t: t.last_state_change)
             return _status_of(ends[-1]) if ends else None
         for task in self.workflow.get_tasks(state=TaskState.READY):
-            if isinstance(task.task_spec, UserTaskMixin) and _status_of(task):
+            if is_human_task(task.task_spec) and _status_of(task):
                 return _status_of(task)
         for task in waiting_event_tasks(self.workflow):
             if not isinstance(task.task_spec, BoundaryEvent) and _status_of(task):
@@ -321,12 +332,26 @@ class CaseRuntime:
     def fire_timer(self, task_id: str) -> bool:
         """Fire a waiting timer; False (and no change) if the case no longer waits on it."""
         self.stopped = []
-        task = self._find(task_id)
-        if task is None or not task.has_state(TaskState.WAITING) or task not in self._waiting_timer_tasks():
+        task = next((t for t in self._waiting_timer_tasks() if _timer_id(t) == task_id), None)
+        if task is None or timer_due(task) is None:
             return False
-        self._guard(lambda: fire_waiting_timer(task))
+        definition = _timer_definition(task.task_spec.event_definition)
+        if isinstance(definition, CycleTimerEventDefinition):
+            self._fire_cycle(task)
+        else:
+            self._guard(lambda: fire_waiting_timer(task))
         self.run_engine()
         return True
+
+    def _fire_cycle(self, task: Task) -> None:
+        """One round of a cycle timer: its branch starts, and the next round is due one interval later."""
+        due = timer_due(task)
+        seconds = cycle_interval(task)
+        left = self._guard(lambda: fire_cycle_timer(task))
+        if left == 0:
+            disarm_timer(task)  # Spiff completes the timer on its next look
+        elif due is not None:
+            park_cycle_timer(task, left, due + timedelta(seconds=seconds), seconds)
 
     def deliver_message(self, name: str, payload: dict[str, Any]) -> None:
         """Deliver a BPMN message; NotWaiting if no task of the case catches it."""
@@ -337,7 +362,23 @@ class CaseRuntime:
                     self._guard(lambda d=definition: self.workflow.send_event(BpmnEvent(d, copy.deepcopy(payload))))
                     self.run_engine()
                     return
+        for definition in self._event_subprocess_messages():
+            if definition.name == name:  # starts the event subprocess while the case goes on
+                self._guard(lambda d=definition: self.workflow.send_event(BpmnEvent(d, copy.deepcopy(payload))))
+                self.run_engine()
+                return
         raise NotWaiting(f"the case is not waiting for the message {name!r}")
+
+    def _event_subprocess_messages(self) -> list[MessageEventDefinition]:
+        """The messages that start an event subprocess of the running case."""
+        if self.completed:
+            return []
+        return [
+            definition
+            for start in event_subprocess_starts(self.workflow)
+            for definition in _definitions(start.event_definition)
+            if isinstance(definition, MessageEventDefinition)
+        ]
 
     def correct_waiting_data(self, task_id: str, values: dict[str, Any]) -> None:
         """Correct values of the case data while a READY user task waits (a sponsor's address the applicant
@@ -399,7 +440,7 @@ class CaseRuntime:
         task = self._find(task_id)
         if task is None:
             raise TaskNotReady(task_id, None)
-        if not isinstance(task.task_spec, UserTaskMixin):
+        if not is_human_task(task.task_spec):
             raise TaskNotReady(task_id, "not a user task")
         if not task.has_state(TaskState.READY):
             raise TaskNotReady(task_id, TaskState.get_name(task.state))
@@ -422,7 +463,12 @@ class CaseRuntime:
                 continue
             definition = _timer_definition(task.task_spec.event_definition)
             try:
-                park_timer(task, self._due_time(task, definition))
+                if isinstance(definition, CycleTimerEventDefinition):
+                    if cycles_left(task) != 0:
+                        cycles, first, interval = self._cycle(task, definition)
+                        park_cycle_timer(task, cycles, first, interval.total_seconds())
+                else:
+                    park_timer(task, self._due_time(task, definition))
             except ScriptError:
                 if not keep_going:
                     raise
@@ -435,7 +481,7 @@ class CaseRuntime:
 
     @staticmethod
     def _is_user_task(task: Task) -> bool:
-        return isinstance(task.task_spec, UserTaskMixin)
+        return is_human_task(task.task_spec)
 
     def _missing_elements(self, model: ProcessModel) -> list[str]:
         """Elements this case has tasks of (or subprocesses it runs) that ``model`` does not define."""
@@ -467,6 +513,21 @@ class CaseRuntime:
                 f"the timer expression gives {expression!r}, not a duration or date: {exc}", task.task_spec.bpmn_id
             ) from exc
         raise ScriptError("cycle timers are not supported", task.task_spec.bpmn_id)
+
+    def _cycle(self, task: Task, definition: Any) -> tuple[int, datetime, timedelta]:
+        """A cycle timer's rounds (-1: for ever), first due time (on the engine's clock) and interval."""
+        expression = self._guard(lambda: self.workflow.script_engine.evaluate(task, definition.expression))
+        try:
+            cycles, start, interval = TimerEventDefinition.parse_iso_recurring_interval(str(expression))
+            parts = str(expression).upper().replace("--", "/").strip("R").split("/")
+            if len(parts) == 2 and parts[1].startswith("P"):  # "R3/PT1H": the first round one interval from now
+                start = self.clock.now() + interval
+        except Exception as exc:
+            raise ScriptError(
+                f"the timer expression gives {expression!r}, not a repetition such as R3/PT1H: {exc}",
+                task.task_spec.bpmn_id,
+            ) from exc
+        return cycles, start.astimezone(UTC), interval
 
     def _guard(self, action: Any) -> Any:
         """Run an engine action, turning SpiffWorkflow's script failures into ScriptError."""
@@ -500,6 +561,17 @@ def _definitions(definition: Any) -> list[Any]:
     if isinstance(definition, MultipleEventDefinition):
         return list(definition.event_definitions)
     return [definition]
+
+
+def _timer_id(task: Task) -> str:
+    """The id a pending timer is known by: its task's, or for a cycle timer one per round (the projections keep
+    one row per firing, and a round already fired is not fired again)."""
+    left = (
+        cycles_left(task)
+        if isinstance(_timer_definition(task.task_spec.event_definition), CycleTimerEventDefinition)
+        else None
+    )
+    return str(task.id) if left is None else str(uuid5(task.id, f"cycle {left} {timer_due(task)}"))
 
 
 def _timer_definition(definition: Any) -> Any:

@@ -1,8 +1,9 @@
 """Parse, validate and fingerprint a BPMN diagram with its decision tables and form files.
 
 A deployment is refused with every problem named by its element id: a diagram
-that does not parse, a user task whose form file does not exist, a lane that
-maps to no known role, a user task outside every lane, a script, condition,
+that does not parse, a user task whose form file does not exist (or whose form
+name has a folder in it), a lane that maps to no known role, a task outside every
+lane (unless ``require_lanes=False``: a trial), a script, condition,
 timer or decision-table expression that the sandbox refuses to compile, a
 four-eyes rule (``notByPerformerOf``) naming no user task of the bundle or set on
 an element that is neither a user task nor a call activity.
@@ -11,6 +12,11 @@ A diagram may call other processes (``<bpmn:callActivity calledElement=...>``,
 the shared steps); the called diagrams are parsed with it as one bundle. A call
 to a process no diagram of the bundle defines, and an element id used twice in
 the bundle, are refused naming the element.
+
+Diagrams from other modelers (engine/foreign.py): a file may define several processes
+(``process_id`` picks one; a missing ``isExecutable`` is executable); user, manual and
+plain tasks all wait for a person, and one without a form is a confirmation task;
+what SpiffWorkflow cannot run is refused in plain words naming the element.
 """
 
 from __future__ import annotations
@@ -25,12 +31,15 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
+from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask as ManualTaskMixin
+from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask as NoneTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import DiagramError, ScriptError
+from .foreign import other_expression_language, spiff_problem, unsupported_elements
 from .sandbox import compile_script
 from .spiff_internals import decision_expressions, gateway_conditions
 
@@ -52,6 +61,14 @@ class UserTaskInfo:
     form_schema: str | None
     form_ui_schema: str | None
     status: str | None
+    # "userTask", "manualTask" or "task": what the diagram drew. A task without a form (a manual or plain
+    # task, or a user task with no formJsonSchemaFilename) is a confirmation task: done with no data.
+    kind: str = field(default="userTask", kw_only=True)
+
+    @property
+    def confirmation(self) -> bool:
+        """True when the task has no form of its own: the person confirms it is done."""
+        return not self.form_schema
 
 
 @dataclass(frozen=True)
@@ -142,17 +159,32 @@ def list_processes(bpmn: str | bytes) -> tuple[ProcessInfo, ...]:
     return tuple(found)
 
 
-def read_process_id(bpmn: str | bytes) -> str:
-    """Return the id of the single executable process of a diagram (without full parsing)."""
-    try:
-        root = etree.fromstring(_as_bytes(bpmn))
-    except etree.XMLSyntaxError as exc:
-        raise DiagramError([("(document)", f"the XML does not parse: {exc}")]) from exc
-    ns = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
-    ids = [p.get("id") for p in root.xpath("//bpmn:process", namespaces=ns) if p.get("isExecutable") == "true"]
-    if len(ids) != 1:
-        raise DiagramError([("(document)", f"expected exactly one executable process, found {len(ids)}")])
-    return str(ids[0])
+def read_process_id(bpmn: str | bytes, process_id: str | None = None) -> str:
+    """The id of the process of a diagram to run (without full parsing): ``process_id`` when the diagram
+    defines it, else its single executable process (a missing ``isExecutable`` counts as executable).
+    DiagramError lists the processes when there is none to take or several to choose from."""
+    found = list_processes(bpmn)
+    ids = ", ".join(info.process_id for info in found) or "none"
+    if process_id is not None:
+        chosen = next((info for info in found if info.process_id == process_id), None)
+        if chosen is not None and not chosen.executable:
+            raise DiagramError(
+                [(process_id, 'the process is marked not executable (isExecutable="false"); remove that to run it')]
+            )
+        if chosen is not None:
+            return process_id
+        raise DiagramError([("(document)", f"the diagram defines no process {process_id} (its processes: {ids})")])
+    executable = [info.process_id for info in found if info.executable]
+    if len(executable) == 1:
+        return executable[0]
+    if not found:
+        raise DiagramError([("(document)", "the diagram defines no process")])
+    if not executable:
+        raise DiagramError(
+            [("(document)", f'no process of the diagram is executable (isExecutable="false"); choose one of: {ids}')]
+        )
+    several = f"the diagram defines {len(executable)} executable processes ({', '.join(executable)}); choose one"
+    raise DiagramError([("(document)", several)])
 
 
 def called_elements(bpmn: str | bytes) -> dict[str, str]:
@@ -186,15 +218,20 @@ def parse_process(
     form_files: Mapping[str, Any] | None = None,
     known_lanes: Mapping[str, str] | None = None,
     validate_schema: bool = True,
+    process_id: str | None = None,
+    require_lanes: bool = True,
 ) -> ProcessModel:
     """Parse and validate a diagram; raise DiagramError listing every problem found.
 
-    ``called`` (name -> BPMN text) are the diagrams its call activities call (the shared steps), parsed
-    with it as one bundle. ``form_files`` (name -> content) is what the deployment can supply; when
-    given, every form a user task references must be in it. ``known_lanes`` maps lane names to roles;
-    when given, every lane of every diagram of the bundle must be in it.
+    ``process_id`` chooses the process of a diagram that defines several (a collaboration); without it,
+    the diagram must have exactly one executable process. ``called`` (name -> BPMN text) are the
+    diagrams its call activities call (the shared steps), parsed with it as one bundle. ``form_files``
+    (name -> content) is what the deployment can supply; when given, every form a user task references
+    must be in it. ``known_lanes`` maps lane names to roles; when given, every lane of every diagram of
+    the bundle must be in it. ``require_lanes=False`` accepts a task outside every lane (its lane is
+    empty: only someone trying the version can take it).
     """
-    process_id = read_process_id(bpmn)
+    process_id = read_process_id(bpmn, process_id)
     bundle = {f"{process_id}.bpmn": bpmn}
     for name, text in (called or {}).items():
         try:
@@ -212,6 +249,9 @@ def parse_process(
     calls = _check_bundle(bundle, problems)
     if problems:
         raise DiagramError(problems)
+    # What SpiffWorkflow would refuse one at a time, or accept and then fail on, found all at once; the
+    # parse goes on so that the problems it finds after these are listed with them.
+    problems = [problem for text in bundle.values() for problem in unsupported_elements(text)]
     parser = SpiffBpmnParser(validator=VALIDATOR if validate_schema else None)
     try:
         for name, text in bundle.items():
@@ -221,12 +261,11 @@ def parse_process(
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
-        element = exc.id or exc.tag or "(document)"
-        raise DiagramError([(element, _first_line(exc))]) from exc
+        raise DiagramError(problems or [spiff_problem(exc, {**bundle, **(decision_files or {})})]) from exc
     except (SpiffWorkflowException, etree.XMLSyntaxError) as exc:
-        raise DiagramError([("(document)", _first_line(exc))]) from exc
+        raise DiagramError(problems or [("(document)", _first_line(exc))]) from exc
 
-    user_tasks = _user_tasks(spec, subprocess_specs, problems)
+    user_tasks = _user_tasks(spec, subprocess_specs, problems, require_lanes)
     _check_forms(user_tasks, form_files, problems)
     performer_rules = _performer_rules(spec, subprocess_specs, user_tasks, problems)
     for text in bundle.values():
@@ -323,17 +362,28 @@ def _user_tasks(
     spec: BpmnProcessSpec,
     subprocess_specs: Mapping[str, BpmnProcessSpec],
     problems: list[tuple[str, str]],
+    require_lanes: bool = True,
 ) -> dict[str, UserTaskInfo]:
+    """Every task a person does: user tasks, manual tasks and plain tasks (SpiffWorkflow waits for someone
+    to complete each of them). One without a form is a confirmation task."""
     tasks: dict[str, UserTaskInfo] = {}
     for task_spec in _all_specs(spec, subprocess_specs):
-        if not isinstance(task_spec, UserTaskMixin):
+        if not is_human_task(task_spec):
             continue
         props = _properties(task_spec)
         element_id = task_spec.bpmn_id
-        if not task_spec.lane:
-            problems.append((element_id, "the user task is in no lane, so no role can do it"))
-        if not props.get(FORM_SCHEMA_PROPERTY):
-            problems.append((element_id, f"the user task has no {FORM_SCHEMA_PROPERTY} property"))
+        if not task_spec.lane and require_lanes:
+            problems.append((element_id, "the task is in no lane, so no role can do it; put it in a lane"))
+        for key in (FORM_SCHEMA_PROPERTY, FORM_UI_PROPERTY):
+            name = props.get(key)
+            if name and not plain_file_name(name):
+                problems.append(
+                    (
+                        element_id,
+                        f"{key} names {name}: a form is a plain file name beside the diagram's forms, "
+                        "without a folder or '..'",
+                    )
+                )
         tasks[element_id] = UserTaskInfo(
             element_id=element_id,
             name=task_spec.bpmn_name or element_id,
@@ -341,8 +391,29 @@ def _user_tasks(
             form_schema=props.get(FORM_SCHEMA_PROPERTY) or None,
             form_ui_schema=props.get(FORM_UI_PROPERTY) or None,
             status=props.get(STATUS_PROPERTY) or None,
+            kind=_human_kind(task_spec),
         )
     return tasks
+
+
+def plain_file_name(name: str) -> bool:
+    """True for a file name without a folder: no ``/`` or ``\\``, not ``..`` or hidden, no drive letter."""
+    return bool(name) and not (
+        "/" in name or "\\" in name or ":" in name or name.startswith(".") or "\0" in name or name != name.strip()
+    )
+
+
+def is_human_task(task_spec: Any) -> bool:
+    """True for a task spec that waits for a person: a user task, a manual task or a plain task."""
+    return isinstance(task_spec, UserTaskMixin | ManualTaskMixin | NoneTaskMixin)
+
+
+def _human_kind(task_spec: Any) -> str:
+    if isinstance(task_spec, ManualTaskMixin):
+        return "manualTask"
+    if isinstance(task_spec, NoneTaskMixin):
+        return "task"
+    return "userTask"
 
 
 def _performer_rules(
@@ -358,7 +429,7 @@ def _performer_rules(
         if value is None:
             continue
         element_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
-        if not isinstance(task_spec, UserTaskMixin | SubWorkflowTask):
+        if not (is_human_task(task_spec) or isinstance(task_spec, SubWorkflowTask)):
             continue  # refused by _check_performer_rule_owners, which sees every element of the XML
         named = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
         if not named:
@@ -377,7 +448,7 @@ def _performer_rules(
     return rules
 
 
-_RULE_OWNERS = {f"{_MODEL_NS}{tag}" for tag in ("userTask", "manualTask", "callActivity")}
+_RULE_OWNERS = {f"{_MODEL_NS}{tag}" for tag in ("userTask", "manualTask", "task", "callActivity")}
 
 
 def _check_performer_rule_owners(bpmn: str | bytes, problems: list[tuple[str, str]]) -> None:
@@ -442,6 +513,8 @@ def _check_scripts(
     for task_spec in _all_specs(spec, subprocess_specs):
         element_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
         for source, mode in _scripts_of(task_spec):
+            if mode == "eval" and other_expression_language(source):
+                continue  # named on its flow, with what to write instead (unsupported_elements)
             try:
                 compile_script(source, mode)
             except ScriptError as exc:

@@ -112,6 +112,12 @@ REACHES: tuple[Reach, ...] = (
         "how an input entry is combined with the input expression",
     ),
     Reach("SpiffWorkflow.bpmn.workflow:BpmnWorkflow.event_manager", None, "waiting_event_tasks", "waiting tasks"),
+    Reach(
+        "SpiffWorkflow.bpmn.specs.control:BpmnStartTask.trigger_specs",
+        None,
+        "event_subprocess_starts",
+        "the event subprocesses an event starts wait on the process's start, not as tasks",
+    ),
     Reach("SpiffWorkflow.bpmn.util.event:EventManager.tasks", None, "waiting_event_tasks", "task id -> task"),
     Reach(
         "SpiffWorkflow.bpmn.serializer.helpers.registry:DefaultRegistry._encoder_mode",
@@ -177,6 +183,16 @@ def waiting_event_tasks(workflow: BpmnWorkflow) -> list[Task]:
     return list(workflow.event_manager.tasks.values())
 
 
+def event_subprocess_starts(workflow: BpmnWorkflow) -> list[Any]:
+    """The start event specs of the event subprocesses a message or signal starts (no task waits for them:
+    the process's start task keeps their names, and catching the event starts the subprocess)."""
+    found: list[Any] = []
+    for name in getattr(workflow.spec.start, "trigger_specs", None) or []:
+        sub = workflow.subprocess_specs.get(name)
+        found.extend(getattr(sub, "bpmn_start_events", None) or [])
+    return found
+
+
 def timer_due(task: Task) -> datetime | None:
     """The due time the engine recorded for a timer task, or None if it is not armed yet."""
     due = task._get_internal_data(DUE_KEY)
@@ -192,6 +208,43 @@ def fire_waiting_timer(task: Task) -> None:
     """Mark a waiting timer as fired and let Spiff complete it (and run on to the next wait)."""
     task._set_internal_data(event_fired=True)
     task.task_spec._update(task)
+
+
+# A cycle timer keeps {'cycles': left (-1: for ever), 'next': ISO time, 'duration': seconds} as its event value;
+# Spiff starts the timer's branch once each time 'next' has passed, and completes the timer when none is left.
+PASSED_EVENT_VALUE = "1970-01-01T00:00:00+00:00"
+
+
+def cycles_left(task: Task) -> int | None:
+    """How many times a cycle timer still fires (-1: for ever; 0: done), None before it is armed."""
+    value = task._get_internal_data("event_value")
+    return int(value["cycles"]) if isinstance(value, dict) and "cycles" in value else None
+
+
+def cycle_interval(task: Task) -> float:
+    """The seconds between two rounds of an armed cycle timer."""
+    return float(task._get_internal_data("event_value")["duration"])
+
+
+def park_cycle_timer(task: Task, cycles: int, due: datetime, seconds: float) -> None:
+    """Record the engine's due time of a cycle timer's next firing and park Spiff's own check."""
+    value = {"cycles": cycles, "next": PARKED_EVENT_VALUE, "duration": seconds}
+    task._set_internal_data(**{DUE_KEY: due.isoformat(), "event_value": value})
+
+
+def fire_cycle_timer(task: Task) -> int:
+    """Fire one round of a cycle timer (Spiff starts its branch once); returns the rounds left after it."""
+    value = dict(task._get_internal_data("event_value"))
+    value["next"] = PASSED_EVENT_VALUE
+    task._set_internal_data(event_value=value)
+    task.task_spec._update(task)
+    after = task._get_internal_data("event_value")
+    return int(after["cycles"]) if isinstance(after, dict) else 0
+
+
+def disarm_timer(task: Task) -> None:
+    """Forget the engine's due time of a timer that fires no more."""
+    task.internal_data.pop(DUE_KEY, None)
 
 
 # -- specs ----------------------------------------------------------------------

@@ -97,9 +97,11 @@ def register_commands(app: Flask) -> None:
 
     @app.cli.command("deploy")
     @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option("--process", "process_id", default=None, help="The process to deploy, when the file defines several.")
     @with_appcontext
-    def deploy_command(path: Path) -> None:
-        """Deploy a new version of one diagram (its forms come from the forms folder)."""
+    def deploy_command(path: Path, process_id: str | None) -> None:
+        """Deploy a new version of one diagram (its forms come from the forms folder). A file that cannot be
+        read or deployed is refused with every problem named by its element, never a traceback."""
         from kitas.services.deployments import deploy_path
         from kitas.services.errors import DeploymentRefused
 
@@ -107,7 +109,7 @@ def register_commands(app: Flask) -> None:
             # A diagram of a KITAS_EXTRA_TYPES folder has its forms in forms/ beside it.
             own_forms = path.parent / "forms"
             forms_dir = own_forms if own_forms.is_dir() else Path(app.config["KITAS_FORMS_DIR"])
-            result = deploy_path(path, forms_dir, actor=_actor())
+            result = deploy_path(path, forms_dir, actor=_actor(), process_id=process_id)
         except DeploymentRefused as exc:
             _refused(exc)
         if result.created:

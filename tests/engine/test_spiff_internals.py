@@ -66,6 +66,7 @@ def _samples(waiting: tuple[CaseRuntime, Task]) -> dict[str, Any]:
         "DMNEngine": rule_task.dmnEngine,
         "Task": task,
         "BpmnWorkflow": runtime.workflow,
+        "BpmnStartTask": runtime.workflow.spec.start,
         "EventManager": runtime.workflow.event_manager,
         "DefaultRegistry": serializer.registry,
         "BpmnWorkflowSerializer": serializer,

@@ -274,7 +274,7 @@ def validated(
     """The writable fields of ``data`` for the task's form, validated with its rules in ``context``
     (InvalidInput lists every error)."""
     if not task.form_schema:
-        return dict(data)
+        return {}  # a confirmation task (a manual or plain task, a user task without a form): done, no data
     form = definition_form(application.definition, task.form_schema, task.form_ui_schema)
     # A correction step writes the fields it opened (named in the case data its rules see).
     form = corrections.opened_form(application, form, context.answers if context is not None else {}) or form

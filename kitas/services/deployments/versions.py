@@ -31,8 +31,10 @@ from engine import (
     ProcessModel,
     called_elements,
     content_hash,
+    decode_bpmn,
     named_forms,
     parse_process,
+    plain_file_name,
     read_process_id,
 )
 from forms.texts import LANGUAGES, SOURCE_LANGUAGE, Message, localize, missing_texts, parse_texts
@@ -95,28 +97,55 @@ def collect_files(bpmn_path: Path, forms_dir: Path) -> tuple[str, dict[str, str]
     of the folder above), its forms (those of the shared steps it calls included, found in
     ``shared/`` beside it), and the translations beside the diagram and beside each form.
 
-    The shared steps themselves are not among the files: deployment bundles their deployed versions."""
+    Diagrams and decision tables are read as their XML declaration says (Latin-1 bytes in a file that
+    says UTF-8 are forgiven); a file that cannot be read, and a form name that is not a plain file name
+    (``../secret.json``), are refused naming it. The shared steps themselves are not among the files:
+    deployment bundles their deployed versions."""
     if not bpmn_path.is_file():
         raise DeploymentRefused([(str(bpmn_path.name), "the diagram file does not exist")])
-    bpmn = bpmn_path.read_text(encoding="utf-8")
+    bpmn = _read_xml(bpmn_path)
     folders = [bpmn_path.parent]
     if bpmn_path.parent.name == SHARED_DIR:
         folders.append(bpmn_path.parent.parent)
     files: dict[str, str] = {}
     for folder in reversed(folders):  # the diagram's own folder wins
-        files.update({p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.dmn"))})
+        files.update({p.name: _read_xml(p) for p in sorted(folder.glob("*.dmn"))})
     for language in TRANSLATED:
         texts = bpmn_path.with_name(texts_file(bpmn_path.name, language))
         if texts.is_file():
-            files[texts.name] = texts.read_text(encoding="utf-8")
+            files[texts.name] = _read_text(texts)
     decisions = {n: t for n, t in files.items() if n.endswith(".dmn")}
     called = _called_on_disk(bpmn, bpmn_path)
     for name in sorted(_referenced_forms(bpmn, decisions, called)):
+        if not plain_file_name(name):
+            continue  # refused by the engine, naming the task; never read from outside the forms folder
         for file_name in (name, *(texts_file(name, language) for language in TRANSLATED)):
             path = forms_dir / file_name
             if path.is_file():
-                files[file_name] = path.read_text(encoding="utf-8")
+                files[file_name] = _read_text(path)
     return bpmn, files
+
+
+def _read_xml(path: Path) -> str:
+    """A diagram or decision table file's text, decoded as its XML declaration says."""
+    try:
+        return decode_bpmn(path.read_bytes())
+    except DiagramError as exc:
+        raise DeploymentRefused([(path.name, why) for _element, why in exc.problems]) from exc
+    except OSError as exc:
+        raise DeploymentRefused([(path.name, f"the file cannot be read: {exc.strerror or exc}")]) from exc
+
+
+def _read_text(path: Path) -> str:
+    """A form or translations file's text (UTF-8), refused naming the file when it is not."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DeploymentRefused(
+            [(path.name, f"the file is not UTF-8 text (byte {exc.start + 1} cannot be read); save it as UTF-8")]
+        ) from exc
+    except OSError as exc:
+        raise DeploymentRefused([(path.name, f"the file cannot be read: {exc.strerror or exc}")]) from exc
 
 
 def _called_on_disk(bpmn: str, bpmn_path: Path) -> dict[str, str]:
@@ -130,9 +159,9 @@ def _called_on_disk(bpmn: str, bpmn_path: Path) -> dict[str, str]:
     while wanted:
         process_id = wanted.pop()
         path = shared / f"{process_id}.bpmn"
-        if process_id in found or not path.is_file():
+        if process_id in found or not plain_file_name(f"{process_id}.bpmn") or not path.is_file():
             continue
-        found[process_id] = path.read_text(encoding="utf-8")
+        found[process_id] = _read_xml(path)
         try:
             wanted.extend(called_elements(found[process_id]).values())
         except DiagramError:
@@ -142,7 +171,7 @@ def _called_on_disk(bpmn: str, bpmn_path: Path) -> dict[str, str]:
 
 def _referenced_forms(bpmn: str, decisions: dict[str, str], called: dict[str, str]) -> set[str]:
     try:
-        model = parse_process(bpmn, decisions, called=called, validate_schema=False)
+        model = parse_process(bpmn, decisions, called=called, validate_schema=False, require_lanes=False)
     except DiagramError:
         # The real deployment reports the problem; the forms its own user tasks name are still read
         # (a diagram whose shared steps are not beside it takes theirs from their deployed versions).
@@ -150,29 +179,37 @@ def _referenced_forms(bpmn: str, decisions: dict[str, str], called: dict[str, st
     return model.form_files()
 
 
-def deploy(bpmn: str, files: dict[str, str], deployed_by: User | None = None, actor: str = "cli") -> DeployResult:
+def deploy(
+    bpmn: str,
+    files: dict[str, str],
+    deployed_by: User | None = None,
+    actor: str = "cli",
+    *,
+    process_id: str | None = None,
+) -> DeployResult:
     """Validate and store a new version of a diagram; identical content returns the current version.
+    ``process_id`` chooses the process of a diagram that defines several (without it: its only executable one).
 
     The diagram bundles the latest deployed version of every process it calls (refused, naming the call
     activity, when one is not deployed). A new version of a process that others call deploys a new
     version of each process whose latest version calls it, in the same transaction (``callers``)."""
     label = deployed_by.label if deployed_by is not None else actor
     with write_transaction():
-        result = _deploy_one(bpmn, files, deployed_by, label)
+        result = _deploy_one(bpmn, files, deployed_by, label, process_id=process_id)
         if result.created:
             result = replace(result, callers=_deploy_callers(result, deployed_by, label))
     return result
 
 
-def check_deployable(bpmn: str, files: dict[str, str]) -> list[tuple[str, str]]:
+def check_deployable(bpmn: str, files: dict[str, str], *, process_id: str | None = None) -> list[tuple[str, str]]:
     """Every problem ``deploy`` would refuse the diagram and files for (element or file, what is wrong),
     found without writing anything: empty when it can be deployed as it is."""
     try:
-        _process_id(bpmn)
+        chosen = _process_id(bpmn, process_id)
         bundled, called, _versions = _bundle(bpmn, files, replace_bundled=False)
         decisions = {name: text for name, text in bundled.items() if name.endswith(".dmn")}
         form_files = {name: text for name, text in bundled.items() if not name.endswith(".dmn")}
-        model = _validate(bpmn, decisions, form_files, called)
+        model = _validate(bpmn, decisions, form_files, called, chosen)
         _check_texts(model, form_files)
     except DeploymentRefused as exc:
         return list(exc.problems)
@@ -185,17 +222,18 @@ def _deploy_one(
     deployed_by: User | None,
     label: str,
     because: DeployResult | None = None,
+    process_id: str | None = None,
 ) -> DeployResult:
     """One version, inside the deployment's transaction. ``because``: the shared step whose new version
     this caller is deployed again for (its files then give way to the new shared step's)."""
-    process_id = _process_id(bpmn)
+    process_id = _process_id(bpmn, process_id)
     # The head of the process's deployment chain serializes its deployments: versions cannot collide.
     chain = audit.process_chain(process_id)
     audit.lock_chain(chain)
     files, called, versions = _bundle(bpmn, files, replace_bundled=because is not None)
     decisions = {name: text for name, text in files.items() if name.endswith(".dmn")}
     form_files = {name: text for name, text in files.items() if not name.endswith(".dmn")}
-    model = _validate(bpmn, decisions, form_files, called)
+    model = _validate(bpmn, decisions, form_files, called, process_id)
     used_decisions = _decision_files_used(model, decisions)
     used_texts = _check_texts(model, form_files)
     stored = {
@@ -242,9 +280,9 @@ def _deploy_one(
     return DeployResult(definition.id, definition.process_id, definition.version, created=True, because=why)
 
 
-def _process_id(bpmn: str) -> str:
+def _process_id(bpmn: str, process_id: str | None = None) -> str:
     try:
-        return read_process_id(bpmn)
+        return read_process_id(bpmn, process_id)
     except DiagramError as exc:
         raise DeploymentRefused(exc.problems) from exc
 
@@ -268,7 +306,11 @@ def _bundle(
     called: dict[str, str] = {}
     versions: dict[str, int] = {}
     bundled: dict[str, tuple[str, str]] = {}  # file name -> (text, which version it comes from)
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = [
+        (name, "a form or decision table is a plain file name, without a folder or '..'")
+        for name in own
+        if not plain_file_name(name)
+    ]
     while calls:
         element, process_id = calls.pop(0)
         if not process_id or process_id in called:
@@ -333,7 +375,9 @@ def _deploy_callers(shared: DeployResult, deployed_by: User | None, label: str) 
             caller = latest_definition(found.process_id)
             if caller is None or f"{CALLED}{current.process_id}.bpmn" not in caller.files:
                 continue
-            result = _deploy_one(caller.bpmn_xml, dict(caller.files), deployed_by, label, because=current)
+            result = _deploy_one(
+                caller.bpmn_xml, dict(caller.files), deployed_by, label, because=current, process_id=caller.process_id
+            )
             results.append(result)
             if result.created:
                 pending.append(result)
@@ -361,10 +405,17 @@ def _latest_callers(process_id: str) -> list[ProcessDefinition]:
     return sorted(callers, key=lambda d: (d.process_id not in called_by_others, d.process_id))
 
 
-def deploy_path(bpmn_path: Path, forms_dir: Path, deployed_by: User | None = None, actor: str = "cli") -> DeployResult:
+def deploy_path(
+    bpmn_path: Path,
+    forms_dir: Path,
+    deployed_by: User | None = None,
+    actor: str = "cli",
+    *,
+    process_id: str | None = None,
+) -> DeployResult:
     """Deploy a diagram file with the decision tables beside it and the forms it references."""
     bpmn, files = collect_files(bpmn_path, forms_dir)
-    return deploy(bpmn, files, deployed_by, actor)
+    return deploy(bpmn, files, deployed_by, actor, process_id=process_id)
 
 
 def deploy_all(bpmn_dir: Path, forms_dir: Path, actor: str = "cli") -> list[DeployResult]:
@@ -374,9 +425,22 @@ def deploy_all(bpmn_dir: Path, forms_dir: Path, actor: str = "cli") -> list[Depl
     return [deploy_path(path, forms_dir, actor=actor) for path in paths]
 
 
-def _validate(bpmn: str, decisions: dict[str, str], form_files: dict[str, str], called: dict[str, str]) -> ProcessModel:
+def _validate(
+    bpmn: str,
+    decisions: dict[str, str],
+    form_files: dict[str, str],
+    called: dict[str, str],
+    process_id: str | None = None,
+) -> ProcessModel:
     try:
-        model = parse_process(bpmn, decisions, called=called, form_files=form_files, known_lanes=catalog().lane_roles)
+        model = parse_process(
+            bpmn,
+            decisions,
+            called=called,
+            form_files=form_files,
+            known_lanes=catalog().lane_roles,
+            process_id=process_id,
+        )
     except DiagramError as exc:
         raise DeploymentRefused(exc.problems) from exc
     problems: list[tuple[str, str]] = []
@@ -572,7 +636,13 @@ def process_model(definition: ProcessDefinition) -> ProcessModel:
         if model is None:
             files = definition.files
             decisions = {n: t for n, t in files.items() if n.endswith(".dmn")}
-            model = parse_process(definition.bpmn_xml, decisions, called=called_diagrams(files), validate_schema=False)
+            model = parse_process(
+                definition.bpmn_xml,
+                decisions,
+                called=called_diagrams(files),
+                validate_schema=False,
+                process_id=definition.process_id,
+            )
             _MODELS[key] = model
     return model
 
