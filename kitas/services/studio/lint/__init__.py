@@ -88,7 +88,7 @@ def _official_problems(
     decisions = {name: body for name, body in with_called.items() if name.endswith(".dmn")}
     _model, engine_raw = checks.parse(text, decisions, bundle, process_id=process_id)
     if online:
-        deploy_raw = checks.deploy_problems(text, files)
+        deploy_raw = checks.deploy_problems(text, files, process_id)
     else:
         deploy_raw = checks.offline_deploy_problems(text, with_called, bundle, process_id, lane_roles)
     return [

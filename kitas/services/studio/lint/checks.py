@@ -7,15 +7,12 @@ versions."""
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from flask import has_app_context
-from lxml import etree
 from sqlalchemy import inspect as inspect_database
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,7 +24,6 @@ from workflows import catalog
 from ....extensions import db
 from ...deployments import check_deployable
 from . import kitas_rules, modeling
-from .diagram import BPMN
 from .report import DOCUMENT, ERROR, Problem
 
 Raw = tuple[str, str]  # (element or file, the engine's or deployment's English text)
@@ -44,38 +40,21 @@ def parse(
 ) -> tuple[ProcessModel | None, list[Raw]]:
     """``engine.parse_process`` on the diagram: the model, or the problems it refuses the diagram for.
     ``known_lanes`` None asks only what the engine can run (lanes are then the lint's rule)."""
-    keywords: dict[str, Any] = {}
-    accepted = inspect.signature(parse_process).parameters
-    if "process_id" in accepted:
-        keywords["process_id"] = process_id
-    elif process_id is not None:
-        bpmn = only_executable(bpmn, process_id)
-    if "require_lanes" in accepted:
-        keywords["require_lanes"] = known_lanes is not None
     try:
         model = parse_process(
-            bpmn, dict(decisions), called=dict(called), form_files=form_files, known_lanes=known_lanes, **keywords
+            bpmn,
+            dict(decisions),
+            called=dict(called),
+            form_files=form_files,
+            known_lanes=known_lanes,
+            process_id=process_id,
+            require_lanes=known_lanes is not None,
         )
     except DiagramError as exc:
         return None, [(str(element), str(why)) for element, why in exc.problems]
     except Exception as exc:  # noqa: BLE001  (an engine crash on a foreign file is a problem to show, not a 500)
         return None, [(DOCUMENT, f"{exc.__class__.__name__}: {exc}")]
     return model, []
-
-
-def only_executable(bpmn: str, process_id: str) -> str:
-    """The diagram with ``process_id`` the one executable process (for an engine that runs exactly one)."""
-    try:
-        root = etree.fromstring(bpmn.encode("utf-8"))
-    except etree.XMLSyntaxError:
-        return bpmn
-    called = {str(node.get("calledElement")) for node in root.iter(f"{{{BPMN}}}callActivity")}
-    for process in root.iter(f"{{{BPMN}}}process"):
-        if process.get("id") == process_id:
-            process.set("isExecutable", "true")
-        elif process.get("id") not in called:  # a process the chosen one calls keeps its own mark
-            process.set("isExecutable", "false")
-    return str(etree.tostring(root, encoding="unicode"))
 
 
 def database_ready() -> bool:
@@ -93,10 +72,10 @@ def database_ready() -> bool:
         return False
 
 
-def deploy_problems(bpmn: str, files: Mapping[str, str]) -> list[Raw]:
+def deploy_problems(bpmn: str, files: Mapping[str, str], process_id: str | None = None) -> list[Raw]:
     """What deployment refuses the diagram and its files for (the database's deployed versions bundled)."""
     try:
-        found = check_deployable(bpmn, dict(files))
+        found = check_deployable(bpmn, dict(files), process_id=process_id)
     except Exception as exc:  # noqa: BLE001  (a crash on a foreign file is a problem to show, not a 500)
         return [(DOCUMENT, f"{exc.__class__.__name__}: {exc}")]
     return [(str(element), str(why)) for element, why in found]
@@ -115,7 +94,7 @@ def offline_deploy_problems(
     form_files = {name: text for name, text in files.items() if not name.endswith(".dmn")}
     problems: list[Raw] = []
     try:
-        read_process_id(bpmn)  # deployment takes the one executable process of the file
+        read_process_id(bpmn, process_id)  # deployment takes the chosen (or the one executable) process
     except DiagramError as exc:
         problems.extend((str(element), str(why)) for element, why in exc.problems)
     model, parsed = parse(bpmn, decisions, called, process_id=process_id, form_files=form_files, known_lanes=lane_roles)
@@ -215,7 +194,7 @@ _KNOWN: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], Message]]] = 
         lambda m: kitas_rules.unquoted_timer(m.group(1)),
     ),
     (
-        re.compile(r"^the timer repeats \((.*)\); repeating timers cannot run"),
+        re.compile(r"^the timer repeats \((.*)\), which only a non-interrupting boundary timer can do"),
         "kitas/timer-parses",
         lambda m: kitas_rules.repeating_timer(m.group(1)),
     ),

@@ -41,7 +41,8 @@ def unknown_lane(name: str, known: str) -> Message:
 
 def no_form() -> Message:
     return Message(
-        "This user task names no form (formJsonSchemaFilename), so there is nothing to fill in. Pick a form for it."
+        "This task names no form (formJsonSchemaFilename), so it shows only a Confirm button. Pick a form "
+        "if the person must fill something in."
     )
 
 
@@ -81,8 +82,8 @@ def unquoted_timer(text: str) -> Message:
 
 def repeating_timer(text: str) -> Message:
     return Message(
-        "This timer repeats (%(text)s), and the engine cannot run repeating timers: every case would fail "
-        'on it. Use a duration timer instead (for a reminder, a non-interrupting boundary timer such as "PT1H").',
+        "This timer repeats (%(text)s), which only a non-interrupting boundary timer can do (it starts its "
+        'branch each round while the task waits). Make it one, or give it a duration such as "PT1H".',
         text=text,
     )
 
@@ -250,8 +251,6 @@ def _timer_message(kind: str, text: str) -> tuple[str, Message] | None:
             value=value,
             kind=_KIND_WORDS.get(kind, kind),
         )
-    if kind == "timeCycle":
-        return ERROR, repeating_timer(value)
     if kind == "timeDate" and datetime.fromisoformat(value.strip()).tzinfo is None:
         return WARNING, Message(
             "The date “%(value)s” has no time zone, so it is read in the server's zone. Add the offset, "
