@@ -44,7 +44,19 @@
       var ready = shown === process ? Promise.resolve() : viewer.importXML(diagram.xml).then(function () {
         shown = process;
         mark();
-        viewer.get("canvas").zoom("fit-viewport", "auto");
+        var canvas = viewer.get("canvas");
+        canvas.zoom("fit-viewport", "auto");
+        // A wide diagram fitted into a phone is too small to read: there, start near where the case is now.
+        var here = (data.marks.current || []).map(function (id) { return viewer.get("elementRegistry").get(id); })
+          .filter(function (element) { return element && element.width; })[0];
+        if (here && canvas.zoom() < 0.6) {
+          canvas.zoom(0.8);
+          var box = canvas.viewbox();
+          canvas.viewbox({
+            x: here.x + here.width / 2 - box.width / 2, y: here.y + here.height / 2 - box.height / 2,
+            width: box.width, height: box.height
+          });
+        }
       });
       return ready.then(function () {
         if (!focus) { return; }
@@ -76,8 +88,8 @@
         show(process, item.getAttribute("data-element"));
         section.scrollIntoView({ block: "nearest" });
       });
-      var name = item.querySelector(".fw-semibold");
-      (name || item).insertAdjacentElement("afterend", link);
+      var line = item.querySelector("[data-step-when]");
+      if (line) { line.appendChild(link); } else { item.appendChild(link); }
     });
     return show(data.diagrams[0].process);
   }
