@@ -130,7 +130,8 @@ def test_the_studio_finds_a_case_and_lists_a_versions_cases(users: dict[str, Any
     link = re.search(r'href="(/studio/processes/kitas_worker/versions/(\d+)/cases)"', listing)
     assert link, listing
     cases_page = _text(client.get(link.group(1)))
-    assert f'href="/studio/cases/{application.reference}/diagram"' in cases_page and "Paid, in verification" in cases_page
+    assert f'href="/studio/cases/{application.reference}/diagram"' in cases_page
+    assert "Paid, in verification" in cases_page
     assert client.get("/studio/processes/kitas_worker/versions/99/cases").status_code == 404
 
 
