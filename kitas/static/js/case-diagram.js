@@ -49,7 +49,7 @@
         // A wide diagram fitted into a phone is too small to read: there, start near where the case is now.
         var here = (data.marks.current || []).map(function (id) { return viewer.get("elementRegistry").get(id); })
           .filter(function (element) { return element && element.width; })[0];
-        if (here && canvas.zoom() < 0.6) {
+        if (here && canvasBox.clientWidth < 576 && canvas.zoom() < 0.6) {
           canvas.zoom(0.8);
           var box = canvas.viewbox();
           canvas.viewbox({
