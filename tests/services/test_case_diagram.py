@@ -213,3 +213,14 @@ def test_a_send_back_puts_the_approval_ahead_again(users: dict[str, Any]) -> Non
     approval = _step(view, "supervisor_approval")
     assert approval.who == "Sam Supervisor (supervisor)"
     assert any(row.value == "Check the passport's expiry date again" for row in approval.rows or ())
+
+
+def test_a_sandbox_case_is_the_studios_not_the_officers(users: dict[str, Any]) -> None:
+    application = _at_verification(users)
+    application.trial = True
+    db.session.commit()
+    with pytest.raises(NotFound):
+        diagram.officer_diagram(application.reference, users["verifier"])
+    assert diagram.analyst_diagram(application.reference).application.trial
+    listing = diagram.version_cases("kitas_worker", application.definition.version)
+    assert [(c.reference, c.trial) for c in listing.cases] == [(application.reference, True)]
