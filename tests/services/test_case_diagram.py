@@ -64,6 +64,10 @@ def test_the_officer_sees_the_path_who_did_each_step_and_what_it_holds(users: di
     assert [row.document for row in photo if row.document == "ana-photo.jpg"] == ["ana-photo.jpg"]
     assert view.with_data and view.marks()["current"] == ["call_document_review", "verify_documents"]
     assert ["document_checklist", "call_payment"] in view.marks()["flows"]
+    # What the viewer's JSON reads: the same diagrams and marks, no steps and no data.
+    bare = diagram.officer_diagram(application.reference, users["verifier"], listed=False)
+    assert bare.steps == () and bare.current == () and bare.marks() == view.marks()
+    assert [d.process_id for d in bare.diagrams] == [d.process_id for d in view.diagrams]
 
 
 def test_the_analyst_gets_the_same_path_without_data_or_names(users: dict[str, Any]) -> None:

@@ -123,24 +123,25 @@ class CaseDiagram:
         }
 
 
-def officer_diagram(reference: str, user: User, language: str | None = None) -> CaseDiagram:
+def officer_diagram(reference: str, user: User, language: str | None = None, *, listed: bool = True) -> CaseDiagram:
     """The case's diagram for an officer of its office or an administrator, with each step's data;
-    NotFound (audited) for anyone else, a sandbox case included."""
+    NotFound (audited) for anyone else, a sandbox case included. ``listed=False``: the diagrams and their
+    marks only (what the viewer's JSON needs), no steps."""
     application = _lookup(reference)
     admin = user.has_role("admin")
     if application is None or not (admin or (officer_sees(application, user) and not application.trial)):
         _refuse(application, reference, user)
     assert application is not None
-    return _diagram(application, language, with_data=True)
+    return _diagram(application, language, with_data=True, listed=listed)
 
 
-def analyst_diagram(reference: str, language: str | None = None) -> CaseDiagram:
+def analyst_diagram(reference: str, language: str | None = None, *, listed: bool = True) -> CaseDiagram:
     """The case's diagram for the studio (any case, sandbox ones included): the path, no data, no names
-    of people; NotFound when no case has that reference."""
+    of people; NotFound when no case has that reference. ``listed=False``: diagrams and marks only."""
     application = _lookup(reference.strip())
     if application is None:
         raise NotFound(Message("No case has the register number %(reference)s.", reference=reference.strip()))
-    return _diagram(application, language, with_data=False)
+    return _diagram(application, language, with_data=False, listed=listed)
 
 
 @dataclass(frozen=True)
@@ -252,13 +253,14 @@ def _refuse(application: Application | None, reference: str, user: User) -> None
     raise NotFound(NOT_FOUND)
 
 
-def _diagram(application: Application, language: str | None, *, with_data: bool) -> CaseDiagram:
+def _diagram(application: Application, language: str | None, *, with_data: bool, listed: bool) -> CaseDiagram:
     definition = application.definition
     trace = case_trace(read_runtime(application))
     names = element_names(definition, language)
     model = process_model(definition)
-    people = _actors(application)  # when each step was done (the audit's clock), and by whom (officers only)
-    documents = _document_names(application) if with_data else {}
+    # When each step was done (the audit's clock), and by whom (named to officers only).
+    people = _actors(application) if listed else {}
+    documents = _document_names(application) if with_data and listed else {}
 
     def view(step: TraceStep) -> StepView:
         within = names.get(step.called_by) if step.called_by else None
@@ -278,7 +280,7 @@ def _diagram(application: Application, language: str | None, *, with_data: bool)
             rows=rows,
         )
 
-    listed = [s for s in trace.steps if s.kind in LISTED_KINDS and (s.kind != "end" or s.called_by is None)]
+    shown = [s for s in trace.steps if s.kind in LISTED_KINDS and (s.kind != "end" or s.called_by is None)]
     current = [s for s in trace.current if s.kind != "call"]
     timers = tuple(
         TimerView(
@@ -290,8 +292,8 @@ def _diagram(application: Application, language: str | None, *, with_data: bool)
         application=application,
         definition=definition,
         diagrams=_diagram_files(application, definition, names, language),
-        steps=tuple(view(s) for s in listed),
-        current=tuple(view(s) for s in current),
+        steps=tuple(view(s) for s in shown) if listed else (),
+        current=tuple(view(s) for s in current) if listed else (),
         timers=timers,
         trace=trace,
         with_data=with_data,

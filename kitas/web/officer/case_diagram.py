@@ -25,4 +25,4 @@ def case_diagram(reference: str) -> ResponseReturnValue:
 @bp.get("/cases/<reference>/diagram.json")
 def case_diagram_data(reference: str) -> ResponseReturnValue:
     """The case's diagrams and the marks the viewer draws on them (no task data)."""
-    return viewer_data(case_diagrams.officer_diagram(reference, signed_in_user(), current_language()))
+    return viewer_data(case_diagrams.officer_diagram(reference, signed_in_user(), current_language(), listed=False))

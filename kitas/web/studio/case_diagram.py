@@ -48,4 +48,4 @@ def case_diagram(reference: str) -> ResponseReturnValue:
 @bp.get("/cases/<reference>/diagram.json")
 def case_diagram_data(reference: str) -> ResponseReturnValue:
     """The case's diagrams and the marks the viewer draws on them."""
-    return viewer_data(case_diagrams.analyst_diagram(reference, current_language()))
+    return viewer_data(case_diagrams.analyst_diagram(reference, current_language(), listed=False))
