@@ -12,7 +12,7 @@ from sqlalchemy import select
 from kitas.extensions import db
 from kitas.models import Application, AuditEvent
 from kitas.services import cases, documents
-from kitas.services.cases import diagram, journey
+from kitas.services.cases import diagram, journey, studio_cases
 from kitas.services.errors import InvalidInput, NotFound
 from tests.conftest import deploy_fee_table
 from tests.factories import make_user
@@ -118,15 +118,15 @@ def test_a_case_keeps_the_diagram_of_its_version_after_a_new_one(users: dict[str
     new_view = diagram.analyst_diagram(new.reference)
     assert old_view.definition.version < new_view.definition.version
     assert old_view.definition.id == db.session.get(Application, old.id).definition_id  # type: ignore[union-attr]
-    listing = diagram.version_cases("kitas_worker", old_view.definition.version)
+    listing = studio_cases.version_cases("kitas_worker", old_view.definition.version)
     assert [c.reference for c in listing.cases] == [old.reference] and listing.count == 1
-    counts = {(v.process_id, v.version): v.count for v in diagram.versions_with_cases()}
+    counts = {(v.process_id, v.version): v.count for v in studio_cases.versions_with_cases()}
     assert counts == {
         ("kitas_worker", old_view.definition.version): 1,
         ("kitas_worker", new_view.definition.version): 1,
     }
     with pytest.raises(NotFound):
-        diagram.version_cases("kitas_worker", 99)
+        studio_cases.version_cases("kitas_worker", 99)
 
 
 def test_another_offices_officer_and_other_people_are_refused_and_audited(users: dict[str, Any]) -> None:
@@ -144,10 +144,10 @@ def test_another_offices_officer_and_other_people_are_refused_and_audited(users:
 
 def test_the_studio_search_names_a_missing_case(users: dict[str, Any]) -> None:
     application = _at_verification(users)
-    assert diagram.studio_case(f"  {application.reference} ") == application.reference
+    assert studio_cases.studio_case(f"  {application.reference} ") == application.reference
     for typed, words in (("", "Type the register number"), ("E23-NOPE", "No case has the register number E23-NOPE")):
         with pytest.raises(InvalidInput) as refused:
-            diagram.studio_case(typed)
+            studio_cases.studio_case(typed)
         assert words in refused.value.errors["reference"][0]
 
 
@@ -226,5 +226,5 @@ def test_a_sandbox_case_is_the_studios_not_the_officers(users: dict[str, Any]) -
     with pytest.raises(NotFound):
         diagram.officer_diagram(application.reference, users["verifier"])
     assert diagram.analyst_diagram(application.reference).application.trial
-    listing = diagram.version_cases("kitas_worker", application.definition.version)
+    listing = studio_cases.version_cases("kitas_worker", application.definition.version)
     assert [(c.reference, c.trial) for c in listing.cases] == [(application.reference, True)]

@@ -17,7 +17,7 @@ from threading import Lock
 from typing import Any
 
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import forms
 from engine import CaseTrace, TraceStep, case_trace
@@ -28,7 +28,7 @@ from ...extensions import db
 from ...models import Application, AuditEvent, Document, ProcessDefinition, User
 from ..audit.refusals import record_refusal
 from ..deployments import called_diagrams, definition_form, element_names, process_model
-from ..errors import InvalidInput, NotFound
+from ..errors import NotFound
 from . import history_words
 from .access import another_office, officer_sees
 from .summary import shown_answer
@@ -142,99 +142,6 @@ def analyst_diagram(reference: str, language: str | None = None, *, listed: bool
     if application is None:
         raise NotFound(Message("No case has the register number %(reference)s.", reference=reference.strip()))
     return _diagram(application, language, with_data=False, listed=listed)
-
-
-@dataclass(frozen=True)
-class CaseRow:
-    """A case of a version, as the studio lists it."""
-
-    reference: str
-    status: str  # in words
-    created_at: datetime
-    closed_at: datetime | None
-    trial: bool
-
-
-@dataclass(frozen=True)
-class VersionCases:
-    """The newest cases of one deployed version, and how many it has."""
-
-    definition: ProcessDefinition
-    count: int
-    cases: tuple[CaseRow, ...]
-
-
-def version_cases(process_id: str, version: int, language: str | None = None, limit: int = 50) -> VersionCases:
-    """The newest ``limit`` cases pinned to one version of a process, statuses in ``language`` (NotFound
-    without that version)."""
-    definition = db.session.scalars(
-        select(ProcessDefinition).where(
-            ProcessDefinition.process_id == process_id, ProcessDefinition.version == version
-        )
-    ).first()
-    if definition is None:
-        raise NotFound(Message("%(process)s has no version %(version)s.", process=process_id, version=version))
-    count = db.session.scalar(select(func.count(Application.id)).where(Application.definition_id == definition.id))
-    rows = db.session.execute(
-        select(
-            Application.reference, Application.status, Application.created_at, Application.closed_at, Application.trial
-        )
-        .where(Application.definition_id == definition.id)
-        .order_by(Application.id.desc())
-        .limit(limit)
-    ).all()
-    cat = catalog(language)
-    cases = tuple(
-        CaseRow(ref, cat.status_text(status).label, created, closed, trial)
-        for ref, status, created, closed, trial in rows
-    )
-    return VersionCases(definition, int(count or 0), cases)
-
-
-@dataclass(frozen=True)
-class VersionCount:
-    """A deployed version and how many cases run (or ran) on it."""
-
-    process_id: str
-    version: int
-    name: str
-    deployed_at: datetime
-    trial: bool
-    count: int
-
-
-def versions_with_cases() -> tuple[VersionCount, ...]:
-    """Every deployed version that has cases, newest first per process, with its number of cases."""
-    counts = (
-        select(Application.definition_id, func.count(Application.id).label("n"))
-        .group_by(Application.definition_id)
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(
-            ProcessDefinition.process_id,
-            ProcessDefinition.version,
-            ProcessDefinition.name,
-            ProcessDefinition.deployed_at,
-            ProcessDefinition.trial,
-            counts.c.n,
-        )
-        .join(counts, counts.c.definition_id == ProcessDefinition.id)
-        .order_by(ProcessDefinition.process_id, ProcessDefinition.version.desc())
-    ).all()
-    return tuple(VersionCount(*row) for row in rows)
-
-
-def studio_case(reference: str) -> str:
-    """The register number typed in the studio's search, of a case that exists (InvalidInput otherwise,
-    on the field ``reference``, what was typed kept by the page)."""
-    typed = reference.strip()
-    if not typed:
-        raise InvalidInput({"reference": [Message("Type the register number of a case.")]})
-    found = db.session.scalar(select(Application.reference).where(Application.reference == typed))
-    if found is None:
-        raise InvalidInput({"reference": [Message("No case has the register number %(reference)s.", reference=typed)]})
-    return found
 
 
 # -- building the page --------------------------------------------------------------------------------
@@ -437,16 +344,10 @@ def _localized(
 
 __all__ = [
     "CaseDiagram",
-    "CaseRow",
     "DataRow",
     "DiagramFile",
     "StepView",
     "TimerView",
-    "VersionCases",
-    "VersionCount",
     "analyst_diagram",
     "officer_diagram",
-    "studio_case",
-    "version_cases",
-    "versions_with_cases",
 ]

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 
 from kitas.i18n import current_language
 from kitas.services.cases import diagram as case_diagrams
+from kitas.services.cases import studio_cases
 from kitas.services.errors import InvalidInput
 
 from ..case_diagram_views import viewer_data
@@ -22,19 +23,19 @@ def cases() -> ResponseReturnValue:
     typed = request.args.get("reference")
     if typed is not None:
         try:
-            reference = case_diagrams.studio_case(typed)
+            reference = studio_cases.studio_case(typed)
         except InvalidInput as exc:
-            versions = case_diagrams.versions_with_cases()
+            versions = studio_cases.versions_with_cases()
             return render_template("studio/cases.html", versions=versions, typed=typed, errors=exc.errors), 404
         return redirect(url_for("studio.case_diagram", reference=reference))
-    return render_template("studio/cases.html", versions=case_diagrams.versions_with_cases(), typed="", errors={})
+    return render_template("studio/cases.html", versions=studio_cases.versions_with_cases(), typed="", errors={})
 
 
 @bp.get("/processes/<process_id>/versions/<int:version>/cases")
 def version_cases(process_id: str, version: int) -> ResponseReturnValue:
     """The newest cases of one version, each linked to its diagram."""
     return render_template(
-        "studio/version_cases.html", listing=case_diagrams.version_cases(process_id, version, current_language())
+        "studio/version_cases.html", listing=studio_cases.version_cases(process_id, version, current_language())
     )
 
 
