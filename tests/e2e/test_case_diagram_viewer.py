@@ -1,7 +1,8 @@
 """The officer's case diagram in a real browser: the page, its JSON and the static files come from the application
 (through the test client, with the site's Content-Security-Policy), chromium runs bpmn-js' navigated viewer and
 js/case-diagram.js, and the path taken, where the case is now and the waiting timer are marked on the diagram and
-on the shared step it opens; nothing breaks the policy."""
+on the shared step it opens; nothing breaks the policy, and axe finds nothing serious there nor on the applicant's
+journey."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from kitas.services import cases
+from tests.e2e.test_accessibility import AXE_FILES, Audit
 from tests.services.helpers import request_corrections, start_until_payment
 from tests.worker_data import PAYMENT
 
@@ -21,9 +23,18 @@ VIEWER = ROOT / "kitas/static/vendor/bpmn-js/bpmn-navigated-viewer.production.mi
 SITE = "http://kitas.test"
 
 
+@pytest.fixture(scope="module")
+def axe_script() -> str:
+    """axe-core's browser build, as the accessibility tests find it."""
+    found = next((path for path in AXE_FILES if path.exists()), None)
+    if found is None:
+        pytest.skip("axe-core is not installed (npm ci; scripts/vendor.sh)")
+    return found.read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("width", [1200, 375])
 def test_the_officer_sees_the_marks_on_the_case_and_its_shared_step(
-    browser: Any, users: dict[str, Any], login_as: Any, width: int
+    browser: Any, users: dict[str, Any], login_as: Any, width: int, axe_script: str
 ) -> None:
     if not VIEWER.is_file():
         pytest.skip("bpmn-js is not installed (npm install; scripts/vendor.sh)")
@@ -61,6 +72,14 @@ def test_the_officer_sees_the_marks_on_the_case_and_its_shared_step(
         # A step of the list shows where it is: back on the worker's diagram.
         page.locator("[data-testid=path-step][data-element=document_checklist] button").click()
         page.wait_for_selector("[data-process=kitas_worker][aria-pressed=true]")
+        audit = Audit(axe_script)
+        audit.check(page, "the officer's case diagram")
+        # The applicant's journey on her status page, from the same trace.
+        login_as(users["applicant"])
+        page.goto(f"{SITE}/applications/{application.reference}")
+        assert page.locator("[data-testid=journey-step][data-state=now]").inner_text().startswith("Submit corrections")
+        audit.check(page, "the applicant's journey")
+        audit.assert_clean()
         assert problems == []
     finally:
         context.close()
