@@ -28,10 +28,12 @@ from .spec import (
     plain_file_name,
     read_process_id,
 )
+from .trace import CaseTrace, TraceStep, WaitingTimer, case_trace
 
 __all__ = [
     "STATE_FORMAT",
     "CaseRuntime",
+    "CaseTrace",
     "Clock",
     "Completion",
     "DiagramError",
@@ -49,8 +51,11 @@ __all__ = [
     "StateError",
     "SystemClock",
     "TaskNotReady",
+    "TraceStep",
     "UserTaskInfo",
+    "WaitingTimer",
     "WorkerUnavailable",
+    "case_trace",
     "called_elements",
     "canonical_json",
     "configure_scripts",

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from kitas.i18n import current_language, translate
 from kitas.services import accounts, cases, catalog, information
 from kitas.services.appointments.choices import booked_appointments
-from kitas.services.cases import answers, invitations, listings, timeline
+from kitas.services.cases import answers, invitations, journey, listings, timeline
 from kitas.services.errors import Conflict, InvalidInput
 from kitas.services.permits import downloads as permits
 
@@ -108,6 +108,7 @@ def _status(template: str, reference: str, sponsor_form: dict[str, Any] | None =
         own=own,
         sponsor_form=sponsor_form or {},
         permit=permits.permit_for(reference, user),
+        journey=journey.applicant_journey(application, language),
         appointments=booked_appointments(application) if template == "applicant/status.html" else [],
     )
     return (page, 400) if sponsor_form else page

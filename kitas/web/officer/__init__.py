@@ -1,6 +1,6 @@
 """The officers' pages: task inbox, claim, verify, decide; the supervisors' dashboard and late work."""
 
-from . import dashboard
+from . import case_diagram, dashboard
 from .routes import bp
 
-__all__ = ["bp", "dashboard"]
+__all__ = ["bp", "case_diagram", "dashboard"]
