@@ -185,7 +185,7 @@ def _pending_for_review(proposal_id: int, user: User) -> DeploymentProposal:
     if proposal is None:
         raise NotFound(Message("there is no proposal %(id)s", id=proposal_id))
     if proposal.status != "pending":
-        raise Conflict(Message("This proposal was decided already (%(status)s).", status=proposal.status))
+        raise Conflict(Message("This proposal was decided already; reload the page to see its decision."))
     if proposal.proposed_by_id == user.id:
         raise Forbidden(OWN_PROPOSAL)
     if not (user.has_role("analyst") or user.has_role("admin")):
@@ -280,7 +280,7 @@ def withdraw(proposal_id: int, user: User) -> DeploymentProposal:
         if proposal is None:
             raise NotFound(Message("there is no proposal %(id)s", id=proposal_id))
         if proposal.status != "pending":
-            raise Conflict(Message("This proposal was decided already (%(status)s).", status=proposal.status))
+            raise Conflict(Message("This proposal was decided already; reload the page to see its decision."))
         if proposal.proposed_by_id != user.id and not user.has_role("admin"):
             raise Forbidden(Message("Only the analyst who proposed it (or an administrator) withdraws a proposal."))
         proposal.status = "withdrawn"
