@@ -90,3 +90,10 @@ def test_a_removed_fee_row_and_a_first_version() -> None:
     first = compare(None, (WORKER, {FORM: SCHEMA}))
     assert any(e.id == "applicant_data" for e in first.added) and not first.removed
     assert {f.status for f in first.fields} == {"added"}
+
+
+def test_the_shared_steps_a_version_bundles_compare_only_between_versions() -> None:
+    version = {FORM: SCHEMA, "called/shared_payment.bpmn": "<a/>"}
+    assert compare((WORKER, version), (WORKER, {FORM: SCHEMA})).empty  # a draft has no bundled copies
+    newer = compare((WORKER, version), (WORKER, {**version, "called/shared_payment.bpmn": "<b/>"}))
+    assert newer.files_changed == ("called/shared_payment.bpmn",)

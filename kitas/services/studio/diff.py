@@ -152,8 +152,11 @@ def compare(old: Content | None, new: Content) -> Diff:
     texts = _texts(old_own, new_own, problems)
     fees = _fees(old_own, new_own, problems)
     compared = {n for n in {*old_own, *new_own} if _is_form(n, old_own, new_own) or _is_texts(n) or n.endswith(".dmn")}
-    rest_old = {n: t for n, t in old_files.items() if n not in compared}
-    rest_new = {n: t for n, t in new_files.items() if n not in compared}
+    # A draft or a proposal has no copies of the shared steps (deployment bundles them): compare those
+    # copies only between two versions, where they say which version of a shared step each one calls.
+    bundled = any(n.startswith(CALLED) for n in old_files) and any(n.startswith(CALLED) for n in new_files)
+    rest_old = {n: t for n, t in old_files.items() if n not in compared and (bundled or not n.startswith(CALLED))}
+    rest_new = {n: t for n, t in new_files.items() if n not in compared and (bundled or not n.startswith(CALLED))}
     return Diff(
         added=added,
         removed=removed,
