@@ -109,7 +109,9 @@ def propose(draft_id: int, comment: str | None, user: User) -> DeploymentProposa
     and the draft is read-only until the proposal is withdrawn or rejected."""
     text = _clean_comment(comment, "comment", COMMENT_REQUIRED)
     with write_transaction():
-        draft = db.session.scalars(select(StudioDraft).where(StudioDraft.id == draft_id).with_for_update()).first()
+        draft = db.session.scalars(
+            select(StudioDraft).where(StudioDraft.id == draft_id).with_for_update(of=StudioDraft)
+        ).first()
         if draft is None or draft.status == "discarded":
             raise NotFound(Message("there is no draft %(id)s", id=draft_id))
         if draft.status != "open":
@@ -180,7 +182,7 @@ def _version(process_id: str, version: int) -> ProcessDefinition:
 def _pending_for_review(proposal_id: int, user: User) -> DeploymentProposal:
     """The pending proposal, locked; refused for its own proposer (four eyes)."""
     proposal = db.session.scalars(
-        select(DeploymentProposal).where(DeploymentProposal.id == proposal_id).with_for_update()
+        select(DeploymentProposal).where(DeploymentProposal.id == proposal_id).with_for_update(of=DeploymentProposal)
     ).first()
     if proposal is None:
         raise NotFound(Message("there is no proposal %(id)s", id=proposal_id))
@@ -275,7 +277,9 @@ def withdraw(proposal_id: int, user: User) -> DeploymentProposal:
     """The proposer (or an administrator) withdraws a pending proposal; its draft opens again."""
     with write_transaction():
         proposal = db.session.scalars(
-            select(DeploymentProposal).where(DeploymentProposal.id == proposal_id).with_for_update()
+            select(DeploymentProposal)
+            .where(DeploymentProposal.id == proposal_id)
+            .with_for_update(of=DeploymentProposal)
         ).first()
         if proposal is None:
             raise NotFound(Message("there is no proposal %(id)s", id=proposal_id))
