@@ -48,6 +48,13 @@ def test_a_proposal_needs_a_comment_of_at_most_1000_characters(worker: int, user
     assert db.session.scalars(select(DeploymentProposal)).all() == []
 
 
+def test_a_draft_that_changes_nothing_is_not_proposed(worker: int, users: dict[str, Any]) -> None:
+    draft = drafts.open_draft("kitas_worker", users["analyst"])
+    with pytest.raises(InvalidInput) as refused:
+        review.propose(draft.id, "No change", users["analyst"])
+    assert "Nothing differs from version 1" in str(refused.value.errors["comment"][0])
+
+
 def test_a_draft_that_cannot_be_deployed_is_refused_with_its_problems(worker: int, users: dict[str, Any]) -> None:
     draft = drafts.open_draft("kitas_worker", users["analyst"])
     bpmn = draft.bpmn_xml.replace('"worker-applicant-data.schema.json"', '"no-such-form.schema.json"')

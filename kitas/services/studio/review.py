@@ -120,6 +120,18 @@ def propose(draft_id: int, comment: str | None, user: User) -> DeploymentProposa
         problems = check_deployable(draft.bpmn_xml, files)
         if problems:
             raise ProposalRefused(problems)
+        base = latest_definition(draft.process_id)
+        if base is not None and diffs.compare((base.bpmn_xml, dict(base.files)), (draft.bpmn_xml, files)).empty:
+            raise InvalidInput(
+                {
+                    "comment": [
+                        Message(
+                            "Nothing differs from version %(version)s, the current one; change the draft first.",
+                            version=base.version,
+                        )
+                    ]
+                }
+            )
         proposal = _new_proposal(draft.process_id, draft.bpmn_xml, files, text, user, draft_id=draft.id)
         draft.status = "proposed"
         draft.updated_by_id = user.id
