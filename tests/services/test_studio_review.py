@@ -14,6 +14,7 @@ from kitas.services import cases
 from kitas.services.deployments import latest_definition
 from kitas.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from kitas.services.studio import drafts, review
+from tests.conftest import ROOT, deploy_fee_table
 from tests.factories import make_user
 from tests.services.helpers import complete
 
@@ -209,3 +210,17 @@ def test_the_proposals_list_puts_pending_first(worker: int, users: dict[str, Any
     second = review.propose(first.draft_id, "Rename again", users["analyst"])  # type: ignore[arg-type]
     page = review.proposal_page(1)
     assert [p.id for p in page.proposals] == [second.id, first.id] and page.pending == 1 and page.pages == 1
+
+
+def test_rolling_back_a_shared_step_brings_its_callers_back_with_it(
+    worker: int, users: dict[str, Any], second_analyst: Any
+) -> None:
+    fees = (ROOT / "bpmn" / "fees.dmn").read_text(encoding="utf-8")
+    deploy_fee_table(fees.replace("<text>1700000</text>", "<text>1900000</text>"))
+    assert latest_definition("kitas_worker").version == 2  # type: ignore[union-attr]
+    proposal = review.propose_version_again("shared_payment", 1, "The new fee is not in force yet", users["analyst"])
+    review.approve(proposal.id, second_analyst)
+    assert latest_definition("shared_payment").version == 1  # type: ignore[union-attr]
+    # The worker's version 1 bundles payment version 1: it is current again, not a copy of it.
+    assert latest_definition("kitas_worker").id == worker  # type: ignore[union-attr]
+    assert "1700000" in latest_definition("kitas_worker").files["fees.dmn"]  # type: ignore[union-attr]
