@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from kitas.extensions import db
-from kitas.models import DeploymentProposal, StudioDraft
+from kitas.models import DeploymentProposal, ProcessDefinition, StudioDraft
 from kitas.services.deployments import latest_definition
 from kitas.services.studio import drafts, review
 from tests.factories import make_user
@@ -132,3 +132,18 @@ def test_the_review_pages_are_for_analysts_and_admins(
     assert login_as(users["verifier"]).get(url).status_code == 403
     assert login_as(users["applicant"]).get(url).status_code in (302, 403)
     assert login_as(users["admin"]).get(url).status_code == 200
+
+
+def test_a_stale_proposal_offers_no_approval_and_says_to_re_propose(
+    worker: int, users: dict[str, Any], login_as: Any, second_analyst: Any
+) -> None:
+    stale = review.propose(_draft(users["analyst"]), "Plainer name", users["analyst"])
+    bpmn = db.session.get(ProcessDefinition, worker).bpmn_xml  # type: ignore[union-attr]
+    other = drafts.import_draft(
+        bpmn.replace('"Fill in employment data"', '"Your job"').encode(), "w.bpmn", second_analyst
+    )
+    review.approve(review.propose(other.id, "Shorter", second_analyst).id, users["admin"])
+    again = stale
+    page = _text(login_as(second_analyst).get(f"/studio/proposals/{again.id}"))
+    assert 'data-testid="stale-proposal"' in page and "re-propose on the current version" in page
+    assert 'data-testid="approve"' not in page and 'data-testid="reject"' in page
