@@ -97,3 +97,10 @@ def test_the_shared_steps_a_version_bundles_compare_only_between_versions() -> N
     assert compare((WORKER, version), (WORKER, {FORM: SCHEMA})).empty  # a draft has no bundled copies
     newer = compare((WORKER, version), (WORKER, {**version, "called/shared_payment.bpmn": "<b/>"}))
     assert newer.files_changed == ("called/shared_payment.bpmn",)
+
+
+def test_a_diagram_without_namespaces_or_that_is_not_xml_still_compares() -> None:
+    plain = '<definitions><process id="p"><task id="t" name="Do it"/><!-- a note --></process></definitions>'
+    assert [e.id for e in compare(None, (plain, {})).added] == ["t"]
+    broken = compare((WORKER, {}), ("<definitions", {}))
+    assert broken.problems and len(broken.removed) > 10

@@ -224,3 +224,14 @@ def test_rolling_back_a_shared_step_brings_its_callers_back_with_it(
     # The worker's version 1 bundles payment version 1: it is current again, not a copy of it.
     assert latest_definition("kitas_worker").id == worker  # type: ignore[union-attr]
     assert "1700000" in latest_definition("kitas_worker").files["fees.dmn"]  # type: ignore[union-attr]
+
+
+def test_the_proposals_are_paged(worker: int, users: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    first = review.propose(_renamed_draft(users["analyst"]).id, "Rename", users["analyst"])
+    review.withdraw(first.id, users["analyst"])
+    second = review.propose(first.draft_id, "Rename again", users["analyst"])  # type: ignore[arg-type]
+    monkeypatch.setattr(review, "PAGE_SIZE", 1)
+    assert [p.id for p in review.proposal_page(1).proposals] == [second.id]
+    page = review.proposal_page(2)
+    assert [p.id for p in page.proposals] == [first.id] and page.pages == 2
+    assert review.proposal_page(99).page == 2  # past the end: the last page

@@ -202,7 +202,9 @@ def _elements(bpmn: str, problems: list[str]) -> dict[str, dict[str, Any]]:
     for node in root.iter():
         kind = _local(node.tag)
         element_id = node.get("id")
-        if not element_id or not (kind in _KINDS or kind.endswith(_SUFFIXES)) or "DI" in etree.QName(node).namespace:
+        if not element_id or not (kind in _KINDS or kind.endswith(_SUFFIXES)):
+            continue
+        if "DI" in (etree.QName(node).namespace or ""):  # the drawing's shapes and edges, not the model
             continue
         found[element_id] = _describe(node, kind, element_id)
     return found
