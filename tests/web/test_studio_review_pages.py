@@ -147,3 +147,20 @@ def test_a_stale_proposal_offers_no_approval_and_says_to_re_propose(
     page = _text(login_as(second_analyst).get(f"/studio/proposals/{again.id}"))
     assert 'data-testid="stale-proposal"' in page and "re-propose on the current version" in page
     assert 'data-testid="approve"' not in page and 'data-testid="reject"' in page
+
+
+def test_an_approval_deployment_refuses_shows_the_problems_and_keeps_the_proposal_pending(
+    worker: int, users: dict[str, Any], login_as: Any
+) -> None:
+    proposal = review.propose(_draft(users["analyst"]), "Plainer name", users["analyst"])
+    # What was proposed no longer deploys (here: its frozen form reference is broken).
+    proposal.bpmn_xml = proposal.bpmn_xml.replace('"worker-applicant-data.schema.json"', '"gone.schema.json"')
+    db.session.commit()
+    response = login_as(users["admin"]).post(
+        f"/studio/proposals/{proposal.id}/approve", data={"review_comment": "Looks fine"}
+    )
+    page = _text(response)
+    assert response.status_code == 422 and 'data-testid="deploy-problems"' in page and "applicant_data" in page
+    assert "Looks fine" in page
+    assert db.session.get(DeploymentProposal, proposal.id).status == "pending"
+    assert latest_definition("kitas_worker").id == worker  # type: ignore[union-attr]
