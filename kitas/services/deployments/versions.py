@@ -42,7 +42,7 @@ from workflows import catalog
 
 from ...extensions import app_clock, db
 from ...models import ProcessDefinition, User
-from ...transactions import write_transaction
+from ...transactions import in_write_transaction, write_transaction
 from .. import audit
 from ..errors import DeploymentRefused, ServiceError
 
@@ -184,6 +184,7 @@ def deploy(
     files: dict[str, str],
     deployed_by: User | None = None,
     actor: str = "cli",
+    comment: str | None = None,
     *,
     process_id: str | None = None,
 ) -> DeployResult:
@@ -192,13 +193,80 @@ def deploy(
 
     The diagram bundles the latest deployed version of every process it calls (refused, naming the call
     activity, when one is not deployed). A new version of a process that others call deploys a new
-    version of each process whose latest version calls it, in the same transaction (``callers``)."""
-    label = deployed_by.label if deployed_by is not None else actor
+    version of each process whose latest version calls it, in the same transaction (``callers``).
+    ``comment``: what the analyst said of the version, kept on a new version."""
     with write_transaction():
-        result = _deploy_one(bpmn, files, deployed_by, label, process_id=process_id)
-        if result.created:
-            result = replace(result, callers=_deploy_callers(result, deployed_by, label))
+        return deploy_in_transaction(bpmn, files, deployed_by, actor, comment, process_id=process_id)
+
+
+def deploy_in_transaction(
+    bpmn: str,
+    files: dict[str, str],
+    deployed_by: User | None = None,
+    actor: str = "cli",
+    comment: str | None = None,
+    *,
+    process_id: str | None = None,
+) -> DeployResult:
+    """``deploy`` inside the caller's open writing transaction (the studio's approval updates its proposal
+    in the same one, so a version is never deployed without its approval, nor approved undeployed)."""
+    if not in_write_transaction():
+        raise RuntimeError("deploy_in_transaction needs an open writing transaction")
+    label = deployed_by.label if deployed_by is not None else actor
+    result = _deploy_one(bpmn, files, deployed_by, label, comment=comment, process_id=process_id)
+    if result.created:
+        result = replace(result, callers=_deploy_callers(result, deployed_by, label))
     return result
+
+
+def make_current(definition_id: int, by: User, comment: str | None = None) -> DeployResult:
+    """Inside the caller's writing transaction: make a deployed version the one new cases start on again
+    (a rollback), by retiring every version after it; running cases keep theirs. Audited on the
+    process's chain. A shared step's callers follow it: each gets its content again with this version
+    bundled (an older version of the caller when that is what it was, made current the same way)."""
+    if not in_write_transaction():
+        raise RuntimeError("make_current needs an open writing transaction")
+    definition = db.session.get(ProcessDefinition, definition_id)
+    if definition is None or definition.trial:
+        raise ServiceError(Message("There is no deployed version %(id)s.", id=definition_id))
+    result = _retire_after(definition, by, comment)
+    callers = _deploy_callers(result, by, by.label)
+    for caller in callers:
+        current = latest_definition(caller.process_id)
+        if not caller.created and (current is None or current.id != caller.definition_id):
+            older = db.session.get(ProcessDefinition, caller.definition_id)
+            assert older is not None
+            _retire_after(older, by, comment)
+    return replace(result, callers=callers)
+
+
+def _retire_after(definition: ProcessDefinition, by: User, comment: str | None) -> DeployResult:
+    chain = audit.process_chain(definition.process_id)
+    audit.lock_chain(chain)
+    later = db.session.scalars(
+        select(ProcessDefinition).where(
+            ProcessDefinition.process_id == definition.process_id,
+            ProcessDefinition.trial.is_(False),
+            ProcessDefinition.version > definition.version,
+            ProcessDefinition.retired.is_(False),
+        )
+    ).all()
+    for newer in later:
+        newer.retired = True
+    definition.retired = False
+    db.session.flush()
+    audit.record(
+        "definition_rolled_back",
+        {
+            "process_id": definition.process_id,
+            "version": definition.version,
+            "retired": sorted(d.version for d in later),
+            "comment": comment,
+        },
+        user=by,
+        chain=chain,
+    )
+    return DeployResult(definition.id, definition.process_id, definition.version, created=False)
 
 
 def check_deployable(bpmn: str, files: dict[str, str], *, process_id: str | None = None) -> list[tuple[str, str]]:
@@ -223,6 +291,7 @@ def _deploy_one(
     label: str,
     because: DeployResult | None = None,
     process_id: str | None = None,
+    comment: str | None = None,
 ) -> DeployResult:
     """One version, inside the deployment's transaction. ``because``: the shared step whose new version
     this caller is deployed again for (its files then give way to the new shared step's)."""
@@ -268,6 +337,7 @@ def _deploy_one(
         deployed_by_id=deployed_by.id if deployed_by is not None else None,
         deployed_by=f"{label} (with {why})"[:300] if why else label,
         deployed_at=app_clock().now(),
+        comment=comment[:1000] if comment else None,
     )
     db.session.add(definition)
     db.session.flush()
