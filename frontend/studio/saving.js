@@ -83,7 +83,13 @@ export class DraftSaver {
       this.setStatus(this.say("cannotSave", { reason: this.say("offline") }), "failed");
       return;
     }
-    const answer = await response.json().catch(() => ({}));
+    const answer = await response.json().catch(() => null);
+    if (answer === null) {
+      // Not the JSON this route answers: a sign-in page after the session ended, or a proxy's error.
+      this.dirty = true;
+      this.setStatus(this.say("cannotSave", { reason: this.say("signedOut") }), "failed");
+      return;
+    }
     if (response.ok) {
       this.revision = answer.revision;
       this.root.dataset.revision = String(answer.revision);
