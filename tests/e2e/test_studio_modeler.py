@@ -133,17 +133,26 @@ def test_an_analyst_moves_an_element_it_is_autosaved_and_kept_after_a_reload(
     after = shape_x(diagram(page), element)
     assert after > before + 50, f"{element} moved right on the server ({before} -> {after})"
 
+    # Add a task after it from the context pad of the moved (still selected) element; it is autosaved too.
+    tasks = diagram(page).count("<bpmn:task ")
+    page.locator('.djs-context-pad [data-action="append.append-task"]').click()
+    expect(page.locator("[data-revision-label]")).to_have_text("3")
+    added = re.findall(r'<bpmn:task id="([^"]+)"', diagram(page))
+    assert len(added) == tasks + 1
+
     page.reload()
     wait_until_drawn(page)
-    expect(page.locator("[data-revision-label]")).to_have_text("2")
-    moved = page.locator(f'g.djs-shape[data-element-id="{element}"] .djs-visual').bounding_box()
-    assert moved is not None
+    expect(page.locator("[data-revision-label]")).to_have_text("3")
+    # The canvas draws the saved diagram: the task where it was dropped, the added one present.
+    drawn = page.locator(f'g.djs-shape[data-element-id="{element}"]').get_attribute("transform") or ""
+    assert re.search(rf"matrix\(1,? 0,? 0,? 1,? {after:g},? ", drawn), drawn
+    expect(page.locator(f'g.djs-shape[data-element-id="{added[-1]}"]')).to_have_count(1)
     # Keyboard: "Fit view" and "Save now" are buttons reached with Tab and pressed with Enter.
     page.get_by_test_id("fit-view").focus()
     page.keyboard.press("Enter")
     page.get_by_test_id("save-now").focus()
     page.keyboard.press("Enter")
-    expect(page.locator("[data-revision-label]")).to_have_text("3")
+    expect(page.locator("[data-revision-label]")).to_have_text("4")
 
     page.set_viewport_size({"width": 1200, "height": 900})
     shot(page, "studio-modeler-1200.png")
