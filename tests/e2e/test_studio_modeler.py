@@ -127,6 +127,17 @@ def test_an_analyst_moves_an_element_it_is_autosaved_and_kept_after_a_reload(
     before = shape_x(diagram(page), element)
     drag(page, shape, 120)
     expect(page.get_by_test_id("save-status")).to_have_text(words("Unsaved changes"))
+    # Leaving before the autosave (a few seconds later) asks first; staying keeps the change.
+    asked: list[str] = []
+
+    def stay(dialog: Any) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.once("dialog", stay)
+    page.get_by_role("link", name=words("Process studio")).click()
+    expect(page.get_by_test_id("canvas")).to_be_visible()
+    assert asked == ["beforeunload"]
     expect(page.get_by_test_id("undo")).to_be_enabled()
     expect(page.get_by_test_id("save-status")).to_contain_text(words("Saved at %(time)s").split("%")[0].strip())
     expect(page.locator("[data-revision-label]")).to_have_text("2")
