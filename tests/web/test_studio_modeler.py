@@ -70,6 +70,7 @@ def test_a_save_on_a_stale_revision_is_refused_with_who_saved_and_nothing_is_ove
     assert response.status_code == 409
     message = response.get_json()["message"]
     assert message.startswith("Alex Analyst") and "saved this draft at" in message and "reload" in message
+    assert "WIB" in message  # the time in the reader's zone, not UTC
     assert second.get(f"/studio/drafts/{draft.id}/diagram.bpmn").get_data(as_text=True) == theirs
 
 

@@ -192,7 +192,7 @@ def save_draft(
                     "%(who)s saved this draft at %(when)s, after the copy you edited; reload it to see their "
                     "changes (yours are not saved)",
                     who=draft.updated_by.label,
-                    when=draft.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
+                    when=draft.updated_at,  # shown in the reader's zone and language
                 )
             )
         if bpmn_xml is not None:
