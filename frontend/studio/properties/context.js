@@ -61,8 +61,11 @@ export function t(key) {
 }
 
 function csrfToken() {
+  // The modeler page carries the token on its root (data-csrf-token); other pages in a meta tag.
+  const holder = document.querySelector('[data-csrf-token]');
+  if (holder) return holder.getAttribute('data-csrf-token') || '';
   const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.getAttribute('content') : '';
+  return meta ? meta.getAttribute('content') || '' : '';
 }
 
 // Loads context.json named by the canvas container's data-context-url; calls onLoaded when it is there.

@@ -180,6 +180,7 @@ def save_draft(
         if not valid_file_name(name):
             raise InvalidInput({name: [BAD_FILE_NAME]})
     with write_transaction():
+        # Lock only the draft: PostgreSQL refuses FOR UPDATE on the outer-joined users (lazy="joined").
         draft = db.session.scalars(
             select(StudioDraft).where(StudioDraft.id == draft_id).with_for_update(of=StudioDraft)
         ).first()
@@ -191,7 +192,7 @@ def save_draft(
                     "%(who)s saved this draft at %(when)s, after the copy you edited; reload it to see their "
                     "changes (yours are not saved)",
                     who=draft.updated_by.label,
-                    when=draft.updated_at.strftime("%Y-%m-%d %H:%M UTC"),
+                    when=draft.updated_at,  # shown in the reader's zone and language
                 )
             )
         if bpmn_xml is not None:

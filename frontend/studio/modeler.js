@@ -1,0 +1,73 @@
+// The studio's modeler page: bpmn-js with the properties panel, drafts saved on the server
+// (autosave, "Save now", conflicts) and the draft's problems drawn on its elements.
+// Bundled by esbuild (scripts/vendor.sh) into kitas/static/vendor/studio/modeler.js.
+// Everything the page needs comes from data-* attributes on [data-studio-modeler].
+
+import BpmnModeler from "bpmn-js/lib/Modeler";
+import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from "bpmn-js-properties-panel";
+
+import { spiffModdle, spiffModules } from "./properties/index.js";
+import { DraftSaver } from "./saving.js";
+import { ProblemView } from "./problems.js";
+import { texts } from "./texts.js";
+
+function start(root) {
+  const say = texts(root);
+  const status = root.querySelector("[data-status]");
+  const button = (action) => root.querySelector(`[data-action="${action}"]`);
+  // { spiffworkflow: <descriptor> }: the extension elements the engine reads (properties/index.js).
+  const moddleExtensions = spiffModdle || {};
+  const modeler = new BpmnModeler({
+    container: root.querySelector("[data-canvas]"),
+    propertiesPanel: { parent: root.querySelector("[data-properties]") },
+    additionalModules: [BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, ...spiffModules],
+    moddleExtensions,
+  });
+  const problems = new ProblemView(root, modeler, say);
+  const saver = new DraftSaver(root, modeler, say, {
+    onSaved: () => problems.refresh(),
+  });
+  const commandStack = modeler.get("commandStack");
+
+  function updateEditButtons() {
+    button("undo").disabled = !commandStack.canUndo();
+    button("redo").disabled = !commandStack.canRedo();
+  }
+
+  button("save").addEventListener("click", () => saver.saveNow());
+  button("undo").addEventListener("click", () => { commandStack.undo(); });
+  button("redo").addEventListener("click", () => { commandStack.redo(); });
+  button("fit").addEventListener("click", () => modeler.get("canvas").zoom("fit-viewport", "auto"));
+  button("reload").addEventListener("click", () => saver.reloadLatest());
+  button("download-local").addEventListener("click", () => saver.downloadLocalCopy());
+
+  modeler.on("commandStack.changed", () => {
+    updateEditButtons();
+    saver.changed();
+  });
+
+  fetch(root.dataset.diagramUrl, { headers: { Accept: "application/xml" }, credentials: "same-origin" })
+    .then((response) => {
+      if (!response.ok) { throw new Error(`HTTP ${response.status}`); }
+      return response.text();
+    })
+    .then((xml) => modeler.importXML(xml))
+    .then(() => {
+      modeler.get("canvas").zoom("fit-viewport", "auto");
+      button("save").disabled = false;
+      button("fit").disabled = false;
+      updateEditButtons();
+      saver.loaded();
+      root.dataset.ready = "true";
+      problems.refresh();
+    })
+    .catch((error) => {
+      status.textContent = say("cannotDraw", { reason: error.message || String(error) });
+      root.dataset.ready = "failed";
+      problems.refresh();
+    });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-studio-modeler]").forEach(start);
+});
