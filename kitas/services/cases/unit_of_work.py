@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -48,7 +48,7 @@ from forms.texts import Message
 from workflows import catalog
 
 from ...extensions import app_clock, db
-from ...models import Application, AuditEvent, HumanTask, ProcessDefinition, User
+from ...models import Application, AuditEvent, HumanTask, ProcessDefinition, Timer, User
 from ...transactions import is_postgres, write_transaction
 from .. import audit
 from ..accounts.fields import normalize_email
@@ -217,6 +217,21 @@ class CaseStep:
             raise Conflict(str(exc)) from exc
         self._moved_to = definition
         self._changed = True
+
+    def close_trial(self, status: str) -> None:
+        """Close a trial case that its analyst discards: its open task rows and pending timers go, the row
+        keeps its state (and audit trail) with ``status`` and a closing time. A real case is never closed so."""
+        application = self.application
+        if not application.trial or application.closed_at is not None:
+            raise Conflict(Message("only an open trial case can be discarded"))
+        tasks, timers = HumanTask.__table__, Timer.__table__
+        db.session.execute(delete(tasks).where(tasks.c.application_id == application.id))
+        db.session.execute(
+            update(timers)
+            .where(timers.c.application_id == application.id, timers.c.status == "pending")
+            .values(status="cancelled", note="the trial was discarded")
+        )
+        _store_case(application, {"status": status, "closed_at": self.now, "updated_at": self.now})
 
     def audit(self, action: str, detail: dict[str, Any], *, user: User | None = None, actor: str | None = None) -> None:
         """Queue an audit row about this case (its reference is added to the detail); written by save()."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from forms.texts import Message
 from workflows import catalog
@@ -247,24 +247,6 @@ def discard_trials(draft_id: int, user: User) -> int:
     for reference in open_ones:
         application = trial_case(reference, user)
         with case_step(application.id, user=user) as step:
-            now = step.now
-            db.session.execute(delete_tasks(application.id))
-            db.session.execute(
-                update(Timer)
-                .where(Timer.application_id == application.id, Timer.status == "pending")
-                .values(status="cancelled", note="the trial was discarded")
-                .execution_options(synchronize_session=False)
-            )
-            db.session.execute(
-                update(Application)
-                .where(Application.id == application.id)
-                .values(status=DISCARDED, closed_at=now, updated_at=now, version=Application.version + 1)
-                .execution_options(synchronize_session=False)
-            )
+            step.close_trial(DISCARDED)
             step.audit("trial_discarded", {"draft": draft_id}, user=user)
     return len(open_ones)
-
-
-def delete_tasks(application_id: int) -> Any:
-    """The statement that removes a case's open task rows."""
-    return HumanTask.__table__.delete().where(HumanTask.__table__.c.application_id == application_id)
