@@ -149,6 +149,9 @@ def test_only_the_analyst_who_started_it_opens_a_trial_and_officers_never_do(
     inbox = _text(admin_client.get("/officer/"))
     assert real.reference in inbox and application.reference not in inbox
     assert admin_client.get(f"/studio/trials/{application.reference}").status_code == 404  # not hers
+    # The admins' case page (behind incidents) shows it, marked as a trial; a real case is not marked.
+    assert 'data-testid="trial-mark"' in _text(admin_client.get(f"/admin/cases/{application.reference}"))
+    assert 'data-testid="trial-mark"' not in _text(admin_client.get(f"/admin/cases/{real.reference}"))
     other = make_user("analyst", email="otto.analyst@imigrasi.example", name="Otto Analyst")
     other_client = login_as(other)
     assert other_client.get(f"/studio/trials/{application.reference}").status_code == 404
