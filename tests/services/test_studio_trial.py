@@ -9,7 +9,17 @@ import pytest
 from sqlalchemy import func, select
 
 from kitas.extensions import db
-from kitas.models import Application, CaseMilestone, HumanTask, Notification, Permit, ProcessDefinition, Timer
+from kitas.models import (
+    Application,
+    Appointment,
+    AppointmentSlot,
+    CaseMilestone,
+    HumanTask,
+    Notification,
+    Permit,
+    ProcessDefinition,
+    Timer,
+)
 from kitas.services import cases
 from kitas.services.cases.inbox import InboxQuery, officer_inbox
 from kitas.services.dashboard import dashboard, late_work
@@ -84,6 +94,9 @@ def test_the_analyst_steps_a_trial_through_to_its_end_in_every_role(users: dict[
     assert db.session.scalar(select(func.count()).select_from(Notification)) == 0
     assert db.session.scalar(select(func.count()).select_from(CaseMilestone)) == 0
     assert db.session.scalar(select(func.count()).select_from(Permit)) == 0
+    # Its booking took no place in the office's times: no officer's appointment list shows it.
+    assert db.session.scalar(select(func.count()).select_from(Appointment)) == 0
+    assert db.session.scalar(select(func.sum(AppointmentSlot.booked))) == 0
     # New real cases still start on the deployed version.
     assert latest_definition("kitas_worker").version == 1
     real = cases.start_case("worker", users["applicant"])

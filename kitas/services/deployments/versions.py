@@ -432,6 +432,7 @@ def _latest_callers(process_id: str) -> list[ProcessDefinition]:
     """The latest version of each process that bundles ``process_id``, processes called by others first."""
     newest = (
         select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("version"))
+        .where(ProcessDefinition.trial.is_(False))  # a process only tried is never deployed for a shared step
         .group_by(ProcessDefinition.process_id)
         .subquery()
     )
