@@ -173,3 +173,38 @@ def test_deploying_content_that_was_tried_makes_the_trial_row_the_new_version(us
     assert result.created and result.version == 2 and result.definition_id == tried.definition_id
     assert latest_definition("kitas_worker").id == tried.definition_id
     assert db.session.get(Application, tried.id).trial  # the trial case stays a trial case
+
+
+NEW_PROCESS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d" targetNamespace="x">
+  <bpmn:process id="trial_probe" name="Trial probe" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="Verifier">
+      <bpmn:flowNodeRef>s</bpmn:flowNodeRef><bpmn:flowNodeRef>look</bpmn:flowNodeRef><bpmn:flowNodeRef>e</bpmn:flowNodeRef>
+    </bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="s"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="look" />
+    <bpmn:userTask id="look" name="Have a look">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="look.schema.json" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:sequenceFlow id="f2" sourceRef="look" targetRef="e" />
+    <bpmn:endEvent id="e"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_an_imported_process_of_no_kitas_type_runs_as_a_trial(users: dict[str, Any]) -> None:
+    analyst = users["analyst"]
+    draft = drafts.import_draft(NEW_PROCESS, "probe.bpmn", analyst)
+    form = '{"title": "Look", "type": "object", "properties": {"seen": {"type": "boolean", "title": "Seen"}}}'
+    draft = drafts.save_draft(draft.id, draft.revision, analyst, files={"look.schema.json": form})
+    tried = trial.try_draft(draft.id, analyst)
+    assert tried.kitas_type == "trial_probe" and tried.reference.startswith("TRY-")
+    assert _roles(tried.reference, analyst) == [("look", "verifier")]
+    task = db.session.scalars(select(HumanTask).where(HumanTask.application_id == tried.id)).one()
+    done = cases.complete_task(tried.id, task.task_id, analyst, {"seen": True})
+    assert done.closed_at is not None
+    assert latest_definition("trial_probe") is None  # only tried: new cases cannot start on it
