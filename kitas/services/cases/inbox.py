@@ -34,7 +34,7 @@ from ...models import Application, HumanTask, Office, SavedFilter, User
 from ...transactions import write_transaction
 from ..deployments import element_names, latest_definition, process_model
 from ..errors import InvalidInput, NotFound
-from ..offices.scope import trial_case_ids, visible_office_ids
+from ..offices.scope import trial_task_ids, visible_office_ids
 from ..paging import MAX_PAGE_NUMBER, Page
 from .access import OFFICER_ROLES
 from .names import localized, names_by_definition
@@ -222,7 +222,7 @@ def officer_inbox(user: User, query: InboxQuery, per_page: int = PER_PAGE, langu
     now = app_clock().now()
     offices, everywhere = _offices_of(user)
     steered = db.session.get_bind().dialect.name == "sqlite"
-    hidden = trial_case_ids() if everywhere else ()  # an officer's offices never hold a trial case
+    hidden = trial_task_ids() if everywhere else ()  # an officer's offices never hold a trial case
     where = _Where(user, _roles(user, query.scope), offices, everywhere, query, now, steered, hidden)
     facets, total = _counts(where, language)
     capped = total > TOTAL_CAP
@@ -284,7 +284,7 @@ class _Where:
     query: InboxQuery
     now: datetime
     steered: bool = False  # SQLite: terms outside the chosen index are written ``+column``
-    hidden: tuple[int, ...] = ()  # an admin's view: the studio's trial cases (of no office), left out
+    hidden: tuple[int, ...] = ()  # an admin's view: the task rows of the studio's trial cases, left out
 
     def office_ids(self, query: InboxQuery) -> list[int] | None:
         """The offices ``query`` lists (None: every office and none, an admin's whole view)."""
@@ -313,7 +313,7 @@ class _Where:
     def _scope_offices(self, query: InboxQuery, column: Any) -> list[ColumnElement[bool]]:
         offices = self.office_ids(query)
         if offices is None:
-            return [column("application_id").not_in(self.hidden)] if self.hidden else []
+            return [column("id").not_in(self.hidden)] if self.hidden else []
         return [column("office_id").in_(offices)]
 
     def branches(self) -> list[list[ColumnElement[bool]]]:
@@ -329,7 +329,7 @@ class _Where:
                 if office is not None:
                     scope.append(column("office_id") == office)
                 elif self.hidden:
-                    scope.append(column("application_id").not_in(self.hidden))
+                    scope.append(column("id").not_in(self.hidden))
                 found.extend(scope + terms for terms in self._filters(query, column, split=False))
         return found
 

@@ -25,7 +25,7 @@ from ..cases.access import OFFICER_ROLES
 from ..cases.milestones import HOME_ZONE
 from ..deployments import element_names, latest_definition
 from ..errors import Forbidden
-from ..offices.scope import trial_case_ids, visible_office_ids
+from ..offices.scope import trial_task_ids, visible_office_ids
 
 NO_OFFICE = Message("no office")
 NOBODY = Message("Nobody (unclaimed)")
@@ -51,12 +51,12 @@ class Scope:
     now: datetime
     today: date
     language: str | None
-    hidden: tuple[int, ...] = ()  # every office's figures (an admin's): the studio's trial cases, left out
+    hidden: tuple[int, ...] = ()  # every office's figures (an admin's): the trial cases' task rows, left out
 
     def tasks(self) -> list[ColumnElement[bool]]:
         """The office condition on task rows (an admin's: none, but the trial cases' tasks left out)."""
         if self.offices is None:
-            return [HumanTask.application_id.not_in(self.hidden)] if self.hidden else []
+            return [HumanTask.id.not_in(self.hidden)] if self.hidden else []
         return [HumanTask.office_id.in_(self.offices)]
 
 
@@ -71,7 +71,7 @@ def scope_of(user: User, language: str | None) -> Scope:
     require_supervisor(user)
     now = app_clock().now()
     offices = visible_office_ids(user)
-    hidden = trial_case_ids() if offices is None else ()
+    hidden = trial_task_ids() if offices is None else ()
     return Scope(offices, now, now.astimezone(ZoneInfo(HOME_ZONE)).date(), language, hidden)
 
 
