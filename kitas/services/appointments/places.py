@@ -124,6 +124,9 @@ def in_step(step: CaseStep, task: HumanTask, user: User, clean: dict[str, Any]) 
     if booking_step is not None:
         application = step.application
         slot = bookable_slot(application, booking_step, clean.get(SLOT_FIELD), step.now)
+        if application.trial:  # a trial case takes no place in an office's times: the time is only noted
+            step.audit("appointment_booked", {**audit_detail(booking_step, slot), "trial": True}, user=user)
+            return {**clean, **booking_data(application, booking_step, slot), OUTCOME_FIELD: "booked"}
         previous = active_booking(application.id, booking_step.kind)
         if previous is not None:
             end_booking(previous, "cancelled", user, step.now)

@@ -11,7 +11,9 @@ OFFICER_ROLES = ("verifier", "supervisor")
 
 def can_see_case(application: Application, user: User) -> bool:
     """Applicant, named sponsor and the officers of the case's office may see a case; nobody else may know
-    it exists."""
+    it exists. A trial case of the studio is its analyst's alone: no officer, admin or sponsor sees it."""
+    if application.trial:
+        return application.applicant_id == user.id
     if application.applicant_id == user.id:
         return True
     if is_named_sponsor(application, user):
@@ -21,10 +23,15 @@ def can_see_case(application: Application, user: User) -> bool:
 
 def officer_sees(application: Application, user: User) -> bool:
     """``user`` is an officer who works in the case's office (or an administrator-officer, who sees all)."""
-    if not any(user.has_role(role) for role in OFFICER_ROLES):
+    if application.trial or not any(user.has_role(role) for role in OFFICER_ROLES):
         return False
     offices = visible_office_ids(user)
     return offices is None or application.office_id in offices
+
+
+def trial_owner(application: Application, user: User) -> bool:
+    """``user`` is the analyst who started this trial case: she acts in every lane of it, claims needed none."""
+    return application.trial and application.applicant_id == user.id
 
 
 def another_office(application: Application, user: User) -> bool:

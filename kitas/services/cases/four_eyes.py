@@ -48,6 +48,12 @@ def performer(user: User) -> str:
     return str(user.id)
 
 
+def trial_performer(user: User, role: str) -> str:
+    """How the engine records the analyst completing a trial case's task in a lane's role: one performer per
+    role she plays, so the verifier she played does not bar the supervisor she plays next."""
+    return f"trial:{role or 'none'}:{user.id}"
+
+
 def sent_back_reason(data: Mapping[str, Any]) -> str | None:
     """The supervisor's reason, while the case is in the verification round it was sent back to."""
     reason = data.get(_KEPT_REASON)

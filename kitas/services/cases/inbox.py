@@ -34,7 +34,7 @@ from ...models import Application, HumanTask, Office, SavedFilter, User
 from ...transactions import write_transaction
 from ..deployments import element_names, latest_definition, process_model
 from ..errors import InvalidInput, NotFound
-from ..offices.scope import visible_office_ids
+from ..offices.scope import trial_task_ids, visible_office_ids
 from ..paging import MAX_PAGE_NUMBER, Page
 from .access import OFFICER_ROLES
 from .names import localized, names_by_definition
@@ -222,7 +222,8 @@ def officer_inbox(user: User, query: InboxQuery, per_page: int = PER_PAGE, langu
     now = app_clock().now()
     offices, everywhere = _offices_of(user)
     steered = db.session.get_bind().dialect.name == "sqlite"
-    where = _Where(user, _roles(user, query.scope), offices, everywhere, query, now, steered)
+    hidden = trial_task_ids() if everywhere else ()  # an officer's offices never hold a trial case
+    where = _Where(user, _roles(user, query.scope), offices, everywhere, query, now, steered, hidden)
     facets, total = _counts(where, language)
     capped = total > TOTAL_CAP
     last = TOTAL_CAP // per_page if capped else max(1, -(-total // per_page))
@@ -283,6 +284,7 @@ class _Where:
     query: InboxQuery
     now: datetime
     steered: bool = False  # SQLite: terms outside the chosen index are written ``+column``
+    hidden: tuple[int, ...] = ()  # an admin's view: the task rows of the studio's trial cases, left out
 
     def office_ids(self, query: InboxQuery) -> list[int] | None:
         """The offices ``query`` lists (None: every office and none, an admin's whole view)."""
@@ -310,7 +312,9 @@ class _Where:
 
     def _scope_offices(self, query: InboxQuery, column: Any) -> list[ColumnElement[bool]]:
         offices = self.office_ids(query)
-        return [] if offices is None else [column("office_id").in_(offices)]
+        if offices is None:
+            return [column("id").not_in(self.hidden)] if self.hidden else []
+        return [column("office_id").in_(offices)]
 
     def branches(self) -> list[list[ColumnElement[bool]]]:
         """The list's WHERE as one index range per lane and office, whose first pages are merged: one
@@ -324,6 +328,8 @@ class _Where:
                 scope = [column("role") == role]
                 if office is not None:
                     scope.append(column("office_id") == office)
+                elif self.hidden:
+                    scope.append(column("id").not_in(self.hidden))
                 found.extend(scope + terms for terms in self._filters(query, column, split=False))
         return found
 

@@ -13,7 +13,7 @@ from forms.texts import Message
 from workflows import KitasType, catalog
 
 from ...extensions import app_clock, db
-from ...models import Application, HumanTask, User
+from ...models import Application, HumanTask, ProcessDefinition, User
 from ..accounts.fields import normalize_email
 from ..appointments import places
 from ..audit.refusals import record_refusal
@@ -156,11 +156,15 @@ def start_in_step(
     sponsor_email: str | None = None,
     data: dict[str, Any] | None = None,
     group_id: int | None = None,
+    trial: ProcessDefinition | None = None,
 ) -> Application:
     """Inside a new case's step: run the newest version of the process to its first wait, insert the case
-    in the office the domicile rule gives ``domicile_province`` (None: the default office)."""
-    office = office_for_province(domicile_province)
-    definition = latest_definition(process_id)
+    in the office the domicile rule gives ``domicile_province`` (None: the default office).
+
+    ``trial``: a sandbox case of the studio on that version instead, in NO office (so no officer's list,
+    count or page ever holds it; see ``access.can_see_case`` for admins)."""
+    office = office_for_province(domicile_province) if trial is None else None
+    definition = latest_definition(process_id) if trial is None else trial
     if definition is None:
         raise ServiceError(Message("the process %(process)s is not deployed; run 'kitas init'", process=process_id))
     clock_now = step.now
@@ -179,12 +183,14 @@ def start_in_step(
         status=catalog().initial_status,
         group_id=group_id,
         domicile_province=domicile_province,
-        office_id=office.id,
+        office_id=office.id if office is not None else None,
+        trial=trial is not None,
         created_at=clock_now,
         updated_at=clock_now,
     )
     step.create(application, runtime)
-    step.audit("case_started", {"process": definition.process_id, "version": definition.version}, user=applicant)
+    detail: dict[str, Any] = {"process": definition.process_id, "version": definition.version}
+    step.audit("case_started", {**detail, "trial": True} if trial is not None else detail, user=applicant)
     return application
 
 
@@ -225,11 +231,10 @@ def complete_in_step(
     # A booking step takes its place in the chosen slot; the step held at an appointment records it.
     clean = places.in_step(step, task, user, clean)
     # The task itself first: if it fails, the step is rolled back and the form is shown again.
+    acting = four_eyes.trial_performer(user, task.role) if step.application.trial else four_eyes.performer(user)
     try:
         completion = step.run(
-            lambda runtime: runtime.complete_user_task(
-                task.task_id, clean, run_on=False, performer=four_eyes.performer(user)
-            )
+            lambda runtime: runtime.complete_user_task(task.task_id, clean, run_on=False, performer=acting)
         )
     except CaseCannotGoOn as failure:
         failure.element_id = failure.element_id or task.element_id

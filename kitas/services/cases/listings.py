@@ -60,7 +60,8 @@ def my_applications(
 ) -> Page[ApplicationRow]:
     """The user's applications, most recently changed first, with what they must do next."""
     number, per_page = page_bounds(number, per_page)
-    where = Application.applicant_id == user.id
+    # The studio's trial cases of an analyst who also applies stay in the studio.
+    where = (Application.applicant_id == user.id) & Application.trial.is_(False)
     total = db.session.scalar(select(func.count()).select_from(Application).where(where)) or 0
     apps = db.session.scalars(
         select(Application)

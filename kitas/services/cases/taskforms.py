@@ -28,7 +28,7 @@ from ..audit.refusals import audited_refusals
 from ..deployments import definition_form, element_names
 from ..errors import CaseCannotGoOn, Conflict, InvalidInput
 from . import corrections, four_eyes, sponsor_limits
-from .access import OFFICER_ROLES
+from .access import OFFICER_ROLES, trial_owner
 from .answers import changed_answers, checks_answers, mark_checked, with_check
 from .form_rules import rule_context
 from .lifecycle import complete_in_step, find_case
@@ -121,7 +121,11 @@ def open_task_page(reference: str, task_id: str, user: User, language: str | Non
     data = runtime.task_data(task_id)
     form = corrections.opened_form(application, _form_of(application, task, language), data, language)
     officers_task = task.role in OFFICER_ROLES
-    barred = four_eyes.YOU_VERIFIED if officers_task and four_eyes.barred(runtime.not_by(task_id), user) else None
+    barred = (
+        four_eyes.YOU_VERIFIED
+        if officers_task and not application.trial and four_eyes.barred(runtime.not_by(task_id), user)
+        else None
+    )
     values = forms.known_data(form, task.draft if task.draft is not None else data) if form else {}
     # A correction step shows the rest of the applicant's answers read-only.
     lanes = catalog().lanes_of("applicant") if corrections.opens(form) else _readable_lanes(task)
@@ -266,7 +270,7 @@ def _in_step(
     # Another officer may hold the task: their draft is theirs, and so is the decision. An officer's task
     # nobody claimed takes neither a draft nor a decision until someone starts working on it.
     held_by_other = task.claimed_by_id not in (None, user.id)
-    unclaimed = task.claimed_by_id is None and task.role in OFFICER_ROLES
+    unclaimed = task.claimed_by_id is None and task.role in OFFICER_ROLES and not trial_owner(step.application, user)
     if not complete:
         if held_by_other:
             return _Posted(data, {}, Message("another officer claimed this task, so your draft was not saved"))
@@ -278,7 +282,7 @@ def _in_step(
         if not (held_by_other or unclaimed):
             _keep_draft(task, data, step)
         return _Posted(data, errors)
-    if checks_answers(step.application, task):
+    if checks_answers(step.application, task) and not step.application.trial:  # a trial: no check-answers detour
         mark_checked(task, data, step)
         return _Posted(data, {}, checking=True)
     try:

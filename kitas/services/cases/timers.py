@@ -16,13 +16,21 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import Timer
+from ...models import Timer, User
 from ...transactions import is_postgres
 from .. import leases
 from ..leases import scheduler_id
-from .unit_of_work import case_step
+from .unit_of_work import CaseStep, case_step
 
-__all__ = ["DUE_TIMERS", "FireReport", "claim_due_timers", "fire_due_timers", "fire_timer", "scheduler_id"]
+__all__ = [
+    "DUE_TIMERS",
+    "FireReport",
+    "claim_due_timers",
+    "fire_due_timers",
+    "fire_in_step",
+    "fire_timer",
+    "scheduler_id",
+]
 
 # Pending timers whose due time has come; ``fire_timer`` itself marks a timer fired or cancelled.
 DUE_TIMERS = leases.Queue(
@@ -56,29 +64,36 @@ def fire_timer(timer_id: int, owner: str) -> str:
         timer = db.session.scalars(query).one()
         if timer.status != "pending" or timer.lease_owner != owner:
             return "skipped"
-        waiting = {t.task_id for t in step.runtime.pending_timers()}
-        # None: it fired, and a task after it failed and waits as an incident (the timer did its part).
-        if timer.task_id not in waiting or step.run(lambda runtime: runtime.fire_timer(timer.task_id)) is False:
-            timer.status = "cancelled"
-            timer.note = "the case no longer waited on this timer when it fell due"
-            return "stale"
-        timer.status = "fired"
-        timer.fired_at = step.now
-        if not timer.interrupting and timer.attached_to:
-            for task in step.tasks().values():
-                if task.element_id == timer.attached_to:
-                    if task.escalated_at is None:
-                        task.escalated_at, task.escalated_by = step.now, timer.element_id
-        step.audit(
-            "timer_fired",
-            {
-                "timer": timer.element_id,
-                "task_id": timer.task_id,
-                "due": timer.due_at.isoformat(),
-                "escalates": timer.attached_to if not timer.interrupting else None,
-            },
-            actor=f"scheduler {owner}",
-        )
+        return fire_in_step(step, timer, actor=f"scheduler {owner}")
+
+
+def fire_in_step(step: CaseStep, timer: Timer, *, actor: str | None = None, user: User | None = None) -> str:
+    """Inside the case's step: fire its pending ``timer`` (``fired``), or cancel it when the case no longer
+    waits on it (``stale``); a non-interrupting timer marks the task it is attached to escalated."""
+    waiting = {t.task_id for t in step.runtime.pending_timers()}
+    # None: it fired, and a task after it failed and waits as an incident (the timer did its part).
+    if timer.task_id not in waiting or step.run(lambda runtime: runtime.fire_timer(timer.task_id)) is False:
+        timer.status = "cancelled"
+        timer.note = "the case no longer waited on this timer when it fell due"
+        return "stale"
+    timer.status = "fired"
+    timer.fired_at = step.now
+    if not timer.interrupting and timer.attached_to:
+        for task in step.tasks().values():
+            if task.element_id == timer.attached_to:
+                if task.escalated_at is None:
+                    task.escalated_at, task.escalated_by = step.now, timer.element_id
+    step.audit(
+        "timer_fired",
+        {
+            "timer": timer.element_id,
+            "task_id": timer.task_id,
+            "due": timer.due_at.isoformat(),
+            "escalates": timer.attached_to if not timer.interrupting else None,
+        },
+        actor=actor,
+        user=user,
+    )
     return "fired"
 
 

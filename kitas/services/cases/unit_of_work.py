@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -48,7 +48,7 @@ from forms.texts import Message
 from workflows import catalog
 
 from ...extensions import app_clock, db
-from ...models import Application, AuditEvent, HumanTask, ProcessDefinition, User
+from ...models import Application, AuditEvent, HumanTask, ProcessDefinition, Timer, User
 from ...transactions import is_postgres, write_transaction
 from .. import audit
 from ..accounts.fields import normalize_email
@@ -58,7 +58,7 @@ from ..errors import CaseCannotGoOn, CaseStateUnreadable, Conflict, Forbidden, N
 from ..incidents import records as incidents
 from ..permits import issuance as permits
 from . import invitation_mail, notices
-from .access import OFFICER_ROLES, can_see_case, is_named_sponsor
+from .access import OFFICER_ROLES, can_see_case, is_named_sponsor, trial_owner
 from .engine_errors import cannot_go_on, service_error
 from .four_eyes import YOU_VERIFIED, barred, they_verified
 from .invitation_mail import INVITED
@@ -149,7 +149,9 @@ class CaseStep:
     def check_claim(self, task: HumanTask, user: User) -> None:
         """Conflict unless the user may decide the task: an officer's task must be claimed by them
         (``NOT_CLAIMED``), nobody decides a task another officer holds, and nobody one the diagram's
-        four-eyes rule keeps them from (``check_four_eyes``)."""
+        four-eyes rule keeps them from (``check_four_eyes``). The analyst of a trial case needs no claim."""
+        if trial_owner(self.application, user):
+            return
         self.check_four_eyes(task, user)
         if task.claimed_by_id is None and task.role in OFFICER_ROLES:
             raise Conflict(NOT_CLAIMED)
@@ -162,8 +164,8 @@ class CaseStep:
     def check_four_eyes(self, task: HumanTask, user: User, *, assigning: bool = False) -> None:
         """Conflict when the diagram's four-eyes rule keeps the user from this task (they did a step it names);
         ``assigning``: the refusal names them, for the supervisor giving them the task."""
-        if task.role not in OFFICER_ROLES or not self.model.not_by_performer_of:
-            return
+        if task.role not in OFFICER_ROLES or not self.model.not_by_performer_of or self.application.trial:
+            return  # a trial case's analyst acts in every role: four eyes cannot hold there
         if barred(self.runtime.not_by(task.task_id), user):
             raise Conflict(they_verified(user) if assigning else YOU_VERIFIED)
 
@@ -216,6 +218,21 @@ class CaseStep:
         self._moved_to = definition
         self._changed = True
 
+    def close_trial(self, status: str) -> None:
+        """Close a trial case that its analyst discards: its open task rows and pending timers go, the row
+        keeps its state (and audit trail) with ``status`` and a closing time. A real case is never closed so."""
+        application = self.application
+        if not application.trial or application.closed_at is not None:
+            raise Conflict(Message("only an open trial case can be discarded"))
+        tasks, timers = HumanTask.__table__, Timer.__table__
+        db.session.execute(delete(tasks).where(tasks.c.application_id == application.id))
+        db.session.execute(
+            update(timers)
+            .where(timers.c.application_id == application.id, timers.c.status == "pending")
+            .values(status="cancelled", note="the trial was discarded")
+        )
+        _store_case(application, {"status": status, "closed_at": self.now, "updated_at": self.now})
+
     def audit(self, action: str, detail: dict[str, Any], *, user: User | None = None, actor: str | None = None) -> None:
         """Queue an audit row about this case (its reference is added to the detail); written by save()."""
         self._audits.append((action, {"case": self.application.reference, **detail}, user, actor))
@@ -243,11 +260,11 @@ class CaseStep:
         values = self._new_values(application) if self._changed and not self._created else None
         invite = None
         link = None
-        if values is not None and values["status"] != previous_status:
+        if values is not None and values["status"] != previous_status and not application.trial:
             invite = _invitation_due(values["status"], values.get("sponsor_email", application.sponsor_email))
             if invite:
                 self._audits.append((INVITED, {"case": application.reference, "email": invite}, None, "system"))
-            if values["status"] == permits.ISSUED_STATUS:
+            if values["status"] == permits.ISSUED_STATUS and not application.trial:  # no permit from a trial
                 link = self._issue_permit(application)
         for failed in self.stopped:
             self._audits.append(
@@ -279,6 +296,8 @@ class CaseStep:
             return
         before_tasks, before_timers = self._before or (set(), set())
         self._after = sync_projections(application, self.runtime, self.now, before_tasks, before_timers)
+        if application.trial:
+            return  # a trial case of the studio: no statistics, and it tells nobody anything
         closed = values is not None and "closed_at" in values
         record_milestones(application, previous_status, self.now, actor_id, decisions, closed)
         if application.status != previous_status:
@@ -329,7 +348,8 @@ class CaseStep:
             values["definition_id"] = self._moved_to.id
             set_committed_value(application, "definition", self._moved_to)
         sponsor_email = runtime.data.get("sponsor_email")
-        if isinstance(sponsor_email, str) and sponsor_email.strip():
+        # A trial case names no sponsor: a real sponsor of the address typed must never see it.
+        if isinstance(sponsor_email, str) and sponsor_email.strip() and not application.trial:
             values["sponsor_email"] = normalize_email(sponsor_email)
         kind = sponsor_kind_of(application.kitas_type, runtime.data)
         if kind != application.sponsor_kind:
@@ -486,7 +506,10 @@ def backfill_search_columns() -> int:
 
 
 def check_lane(application: Application, task: HumanTask, user: User) -> None:
-    """Refuse (Forbidden) a task of a lane the user does not work in, or of someone else's part."""
+    """Refuse (Forbidden) a task of a lane the user does not work in, or of someone else's part; the
+    analyst of a trial case works every lane of it (and a task outside any lane)."""
+    if trial_owner(application, user):
+        return
     role = task.role
     reason = None
     if not role or not user.has_role(role):

@@ -25,7 +25,7 @@ from ..cases.access import OFFICER_ROLES
 from ..cases.milestones import HOME_ZONE
 from ..deployments import element_names, latest_definition
 from ..errors import Forbidden
-from ..offices.scope import visible_office_ids
+from ..offices.scope import trial_task_ids, visible_office_ids
 
 NO_OFFICE = Message("no office")
 NOBODY = Message("Nobody (unclaimed)")
@@ -51,10 +51,13 @@ class Scope:
     now: datetime
     today: date
     language: str | None
+    hidden: tuple[int, ...] = ()  # every office's figures (an admin's): the trial cases' task rows, left out
 
     def tasks(self) -> list[ColumnElement[bool]]:
-        """The office condition on task rows."""
-        return [] if self.offices is None else [HumanTask.office_id.in_(self.offices)]
+        """The office condition on task rows (an admin's: none, but the trial cases' tasks left out)."""
+        if self.offices is None:
+            return [HumanTask.id.not_in(self.hidden)] if self.hidden else []
+        return [HumanTask.office_id.in_(self.offices)]
 
 
 def require_supervisor(user: User) -> None:
@@ -67,7 +70,9 @@ def scope_of(user: User, language: str | None) -> Scope:
     """The reader's scope, now."""
     require_supervisor(user)
     now = app_clock().now()
-    return Scope(visible_office_ids(user), now, now.astimezone(ZoneInfo(HOME_ZONE)).date(), language)
+    offices = visible_office_ids(user)
+    hidden = trial_task_ids() if offices is None else ()
+    return Scope(offices, now, now.astimezone(ZoneInfo(HOME_ZONE)).date(), language, hidden)
 
 
 def office_names() -> dict[int | None, str]:

@@ -314,12 +314,10 @@ def _deploy_one(
     digest = content_hash(bpmn, stored)
     existing = db.session.scalars(
         select(ProcessDefinition).where(
-            ProcessDefinition.process_id == model.process_id,
-            ProcessDefinition.content_hash == digest,
-            ProcessDefinition.trial.is_(False),
+            ProcessDefinition.process_id == model.process_id, ProcessDefinition.content_hash == digest
         )
     ).first()
-    if existing is not None:
+    if existing is not None and not existing.trial:
         return DeployResult(existing.id, existing.process_id, existing.version, created=False)
     latest = db.session.scalar(
         select(func.max(ProcessDefinition.version)).where(
@@ -327,6 +325,8 @@ def _deploy_one(
         )
     )
     why = f"{because.process_id} version {because.version}" if because is not None else None
+    if existing is not None:  # the content an analyst tried: that row becomes the deployed version
+        return _promote_trial(existing, (latest or 0) + 1, deployed_by, label, why, versions, model, chain)
     definition = ProcessDefinition(
         process_id=model.process_id,
         version=(latest or 0) + 1,
@@ -348,6 +348,93 @@ def _deploy_one(
         details["because"] = {"process_id": because.process_id, "version": because.version}
     audit.record("definition_deployed", details, user=deployed_by, actor=label, chain=chain)
     return DeployResult(definition.id, definition.process_id, definition.version, created=True, because=why)
+
+
+def _promote_trial(
+    trial: ProcessDefinition,
+    version: int,
+    deployed_by: User | None,
+    label: str,
+    why: str | None,
+    versions: dict[str, int],
+    model: ProcessModel,
+    chain: str,
+) -> DeployResult:
+    """Deploy content already stored as a trial version: the row (one per content, by the hash's
+    uniqueness) takes the next version number; the trial cases on it stay trial cases."""
+    old = trial.version
+    trial.trial = False
+    trial.version = version
+    trial.deployed_by_id = deployed_by.id if deployed_by is not None else None
+    trial.deployed_by = f"{label} (with {why})"[:300] if why else label
+    trial.deployed_at = app_clock().now()
+    db.session.flush()
+    details: dict[str, object] = {
+        "process_id": trial.process_id,
+        "version": version,
+        "hash": trial.content_hash,
+        "was_trial": old,
+    }
+    if model.calls:
+        details["calls"] = {name: versions.get(name) for name in sorted(set(model.calls.values()))}
+    audit.record("definition_deployed", details, user=deployed_by, actor=label, chain=chain)
+    return DeployResult(trial.id, trial.process_id, version, created=True, because=why)
+
+
+def deploy_trial(bpmn: str, files: dict[str, str], user: User, *, process_id: str | None = None) -> ProcessDefinition:
+    """Store a diagram and its files as a TRIAL version for the studio's sandbox cases (never what new
+    cases start on): validated as a deployment is, refused the same way (``DeploymentRefused`` naming
+    each element). Content identical to a version of the process already stored reuses that row;
+    otherwise the trial takes the next negative number (-1, -2, ...). A user task outside every lane may
+    be tried (the analyst does it); deployment refuses it."""
+    with write_transaction():
+        process_id = _process_id(bpmn, process_id)
+        chain = audit.process_chain(process_id)
+        audit.lock_chain(chain)
+        bundled, called, _versions = _bundle(bpmn, files, replace_bundled=False)
+        decisions = {name: text for name, text in bundled.items() if name.endswith(".dmn")}
+        form_files = {name: text for name, text in bundled.items() if not name.endswith(".dmn")}
+        model = _validate(bpmn, decisions, form_files, called, process_id, require_lanes=False)
+        stored = {
+            **{n: form_files[n] for n in sorted(model.form_files())},
+            **_decision_files_used(model, decisions),
+            **_check_texts(model, form_files),
+            **{f"{CALLED}{name}.bpmn": called[name] for name in sorted(set(model.calls.values()))},
+        }
+        digest = content_hash(bpmn, stored)
+        existing = db.session.scalars(
+            select(ProcessDefinition).where(
+                ProcessDefinition.process_id == model.process_id, ProcessDefinition.content_hash == digest
+            )
+        ).first()
+        if existing is not None:
+            return existing
+        lowest = db.session.scalar(
+            select(func.min(ProcessDefinition.version)).where(
+                ProcessDefinition.process_id == model.process_id, ProcessDefinition.trial.is_(True)
+            )
+        )
+        definition = ProcessDefinition(
+            process_id=model.process_id,
+            version=min(lowest or 0, 0) - 1,
+            name=model.name,
+            content_hash=digest,
+            bpmn_xml=bpmn,
+            files=stored,
+            deployed_by_id=user.id,
+            deployed_by=user.label,
+            deployed_at=app_clock().now(),
+            trial=True,
+        )
+        db.session.add(definition)
+        db.session.flush()
+        audit.record(
+            "trial_version_stored",
+            {"process_id": model.process_id, "version": definition.version, "hash": digest},
+            user=user,
+            chain=chain,
+        )
+        return definition
 
 
 def _process_id(bpmn: str, process_id: str | None = None) -> str:
@@ -458,6 +545,7 @@ def _latest_callers(process_id: str) -> list[ProcessDefinition]:
     """The latest version of each process that bundles ``process_id``, processes called by others first."""
     newest = (
         select(ProcessDefinition.process_id, func.max(ProcessDefinition.version).label("version"))
+        .where(ProcessDefinition.trial.is_(False))  # a process only tried is never deployed for a shared step
         .group_by(ProcessDefinition.process_id)
         .subquery()
     )
@@ -501,6 +589,8 @@ def _validate(
     form_files: dict[str, str],
     called: dict[str, str],
     process_id: str | None = None,
+    *,
+    require_lanes: bool = True,
 ) -> ProcessModel:
     try:
         model = parse_process(
@@ -510,6 +600,7 @@ def _validate(
             form_files=form_files,
             known_lanes=catalog().lane_roles,
             process_id=process_id,
+            require_lanes=require_lanes,
         )
     except DiagramError as exc:
         raise DeploymentRefused(exc.problems) from exc

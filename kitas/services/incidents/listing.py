@@ -29,6 +29,7 @@ class IncidentRow:
     incident: Incident
     reference: str | None
     element_name: str | None
+    trial: bool = False  # an incident of a studio's trial case (the admins' list marks it)
 
 
 @dataclass(frozen=True)
@@ -126,4 +127,5 @@ def _row(incident: Incident) -> IncidentRow:
         return IncidentRow(incident, None, incident.element_id)
     names = process_model(application.definition).element_names
     element = incident.element_id
-    return IncidentRow(incident, application.reference, names.get(element, element) if element else None)
+    name = names.get(element, element) if element else None
+    return IncidentRow(incident, application.reference, name, application.trial)

@@ -35,7 +35,7 @@ def backfill_offices(actor: str = "cli") -> BackfillReport:
         default_id = default_office().id  # an unsynced table: the ServiceError that says to sync first
         ids = {code: id_ for id_, code in db.session.execute(select(Office.id, Office.code).where(Office.active))}
         table = Application.__table__
-        without = table.c.office_id.is_(None)
+        without = table.c.office_id.is_(None) & table.c.trial.is_(False)  # a trial case never gets an office
         for province in db.session.scalars(
             select(table.c.domicile_province).where(without, table.c.domicile_province.is_not(None)).distinct()
         ).all():
@@ -50,7 +50,9 @@ def backfill_offices(actor: str = "cli") -> BackfillReport:
         tasks_table = HumanTask.__table__
         case_office = select(table.c.office_id).where(table.c.id == tasks_table.c.application_id).scalar_subquery()
         result = db.session.execute(
-            update(tasks_table).where(tasks_table.c.office_id.is_(None)).values(office_id=case_office)
+            update(tasks_table)
+            .where(tasks_table.c.office_id.is_(None), case_office.is_not(None))
+            .values(office_id=case_office)
         )
         tasks = result.rowcount  # type: ignore[attr-defined]
         if cases or tasks:

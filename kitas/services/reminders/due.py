@@ -242,7 +242,8 @@ def _settle(reminder: Reminder, now: datetime) -> str:
 def _deliver(reminder: Reminder, now: datetime) -> str:
     rule = catalog().reminders.get(reminder.rule)
     application = db.session.get(Application, reminder.application_id)
-    if rule is None or application is None or application.closed_at is not None:
+    # A trial case of the studio tells nobody anything (its applicant is the analyst trying it).
+    if rule is None or application is None or application.closed_at is not None or application.trial:
         return "dropped"
     if not _still_due(rule, reminder, application, now):
         return "dropped"
