@@ -15,7 +15,7 @@
       return; // no editor: the XML textarea and the read-only table stay
     }
     var placeholder = container.querySelector("[data-dmn-placeholder]");
-    var modeler = new window.DmnJS({ container: container, common: { keyboard: { bindTo: container } } });
+    var modeler = new window.DmnJS({ container: container });
 
     function showFailure(error) {
       failure.textContent = String((error && error.message) || error);
