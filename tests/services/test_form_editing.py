@@ -163,6 +163,12 @@ def test_the_sample_check_says_what_the_applicant_page_says(draft: StudioDraft, 
     with pytest.raises(cases.taskforms.TaskFormRejected) as rejected:
         cases.taskforms.submit(application.reference, task.task_id, users["applicant"], sample, {}, language="en")
     assert preview.errors == rejected.value.errors
+    # In Indonesian too: the format hints are the field's Indonesian help, as on her page in Indonesian.
+    indonesian = form_editing.preview_form(draft.id, FORM, _texts(draft), sample, "id", check=True)
+    with pytest.raises(cases.taskforms.TaskFormRejected) as rejected:
+        cases.taskforms.submit(application.reference, task.task_id, users["applicant"], sample, {}, language="id")
+    assert indonesian.errors == rejected.value.errors
+    assert any("6 sampai 12 huruf" in m for m in indonesian.errors["passport_number"])
     assert preview.values["full_name"] == "A"  # what was typed is shown again
     valid = form_editing.preview_form(
         draft.id,

@@ -214,20 +214,30 @@ def preview_form(
         return Preview(None, language, problems=[m for ms in editor.errors.values() for m in ms])
     schema, ui, schema_texts, ui_texts = documents
     try:
-        form = forms.load_form(json.dumps(schema), json.dumps(ui), name)
+        forms.load_form(json.dumps(schema), json.dumps(ui), name)  # refused as deployment would refuse it
     except forms.FormError as exc:
         return Preview(None, language, problems=list(exc.problems))
-    shown = form
+    # The preview stands beside the text areas: a field's ui:autofocus would take the analyst's cursor away.
+    shown_ui = {key: _without_autofocus(value) for key, value in ui.items()}
     if language == LANGUAGE:
-        shown = forms.FormSpec(name=name, schema=localize(schema, schema_texts), ui_schema=localize(ui, ui_texts))
-    data, errors = forms.coerce(form, sample)
-    values = forms.known_data(form, data)
+        schema, shown_ui = localize(schema, schema_texts), localize(shown_ui, ui_texts)
+    shown = forms.FormSpec(name=name, schema=schema, ui_schema=shown_ui)
+    # Checked with the form in the preview's language, as a case's page checks it in the applicant's: a
+    # field's own errorMessage and the format hint (its help) come in that language.
+    data, errors = forms.coerce(shown, sample)
+    values = forms.known_data(shown, data)
     if not check:
         return Preview(shown, language, values)
     context = type_rule_context(_kitas_type(draft), app_clock().now())
-    for key, messages in forms.validate(form, data, context).items():
+    for key, messages in forms.validate(shown, data, context).items():
         errors.setdefault(key, messages)
     return Preview(shown, language, values, errors, checked=True)
+
+
+def _without_autofocus(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: item for key, item in value.items() if key != "ui:autofocus"}
+    return value
 
 
 # -- reading what was typed ----------------------------------------------------------------------
