@@ -180,7 +180,9 @@ def save_draft(
         if not valid_file_name(name):
             raise InvalidInput({name: [BAD_FILE_NAME]})
     with write_transaction():
-        draft = db.session.scalars(select(StudioDraft).where(StudioDraft.id == draft_id).with_for_update()).first()
+        # The draft row only: PostgreSQL cannot lock the outer-joined users its relationships load.
+        query = select(StudioDraft).where(StudioDraft.id == draft_id).with_for_update(of=StudioDraft)
+        draft = db.session.scalars(query).first()
         if draft is None or draft.status != "open":
             raise NotFound(Message("there is no open draft %(id)s", id=draft_id))
         if draft.revision != revision:
