@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.e2e.test_accessibility import Audit, axe_source  # noqa: F401 - the fixture, shared
 from tests.e2e.test_worker_journey import Person, expect, sign_in
 from tests.e2e.words import Words
 
@@ -49,16 +50,25 @@ def _analyst(server: LiveServer) -> Person:
     return Person(address, server.staff_password, "Alex Analyst", secret)
 
 
-def _shot(page: Any, name: str) -> None:
-    if SHOTS.parent.is_dir():
-        SHOTS.mkdir(exist_ok=True)
-        for width in (1200, 375):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-        page.set_viewport_size({"width": 1280, "height": 1000})
+def _look(page: Any, name: str, audit: Audit) -> None:
+    """The page at a desktop and a phone width: checked by axe (and sideways scrolling), screenshots kept
+    under instance/ when that folder exists (a developer's checkout)."""
+    for width in (1200, 375):
+        page.set_viewport_size({"width": width, "height": 900})
+        audit.check(page, name)
+        if SHOTS.parent.is_dir():
+            SHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"{name.replace(' ', '-')}-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 1000})
 
 
-def test_an_analyst_edits_a_form_and_the_fee_table(browser_context: Any, live_server: LiveServer, words: Words) -> None:
+def test_an_analyst_edits_a_form_and_the_fee_table(
+    browser_context: Any,
+    live_server: LiveServer,
+    words: Words,
+    axe_source: str,  # noqa: F811
+) -> None:
+    audit = Audit(axe_source)
     page = browser_context.new_page()
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
@@ -74,6 +84,7 @@ def test_an_analyst_edits_a_form_and_the_fee_table(browser_context: Any, live_se
     draft_url = page.url
     page.goto(draft_url + "/files")
     page.get_by_role("link", name=FORM).click()
+    page.wait_for_load_state("load")  # htmx is set up (a person cannot type before that; the test can)
     preview = page.get_by_test_id("form-preview")
     expect(preview.get_by_label("Full name")).to_be_visible()
 
@@ -90,7 +101,7 @@ def test_an_analyst_edits_a_form_and_the_fee_table(browser_context: Any, live_se
     page.get_by_test_id("check-sample").click()
     expect(page.locator("#full_name-error")).to_contain_text("Enter at least 2 characters.")
     expect(page.locator("#passport_number-error")).to_be_visible()
-    _shot(page, "form-editor")
+    _look(page, "form editor", audit)
 
     page.locator("#new-name").fill("employee_id")
     page.locator("#new-kind").select_option("integer")
@@ -104,7 +115,7 @@ def test_an_analyst_edits_a_form_and_the_fee_table(browser_context: Any, live_se
     page.goto(draft_url + "/decisions/fees.dmn")
     cell = page.locator(".dmn-decision-table-container td", has_text="1700000").first
     expect(cell).to_be_visible()
-    _shot(page, "dmn-editor")
+    _look(page, "decision table editor", audit)
     cell.click()
     page.keyboard.press("Control+A")
     page.keyboard.type("1750000")
@@ -118,6 +129,7 @@ def test_an_analyst_edits_a_form_and_the_fee_table(browser_context: Any, live_se
     page.get_by_test_id("save-table").click()
     expect(page.get_by_text("The decision table was saved to the draft.")).to_be_visible()
     expect(page.get_by_test_id("dmn-readonly")).to_contain_text("1750000")
+    audit.assert_clean()
     assert not [p for p in problems if not p.startswith(VENDOR_NOISE)], (
         problems
     )  # CSP refusals and script errors show here
