@@ -77,3 +77,15 @@ def test_no_matching_row_bad_inputs_and_bad_tables_say_so(draft: StudioDraft, us
     for name in ("../fees.dmn", "missing.dmn", "worker-applicant-data.schema.json"):
         with pytest.raises(NotFound):
             fee_testing.open_decision(draft.id, name)
+
+
+def test_the_panel_names_the_matching_row_and_an_overlap(draft: StudioDraft) -> None:
+    _editor, test = fee_testing.try_decision(draft.id, "fees.dmn", WORKER_12)
+    assert test.rows == [2] and test.overlap is None
+    table = draft.files["fees.dmn"]
+    start = table.index('<rule id="rule_worker_12">')
+    row = table[start : table.index("</rule>", start) + len("</rule>")]
+    second = row.replace("rule_worker_12", "rule_worker_12b").replace("1700000", "1900000")
+    _editor, test = fee_testing.try_decision(draft.id, "fees.dmn", WORKER_12, table.replace(row, row + second))
+    assert test.outputs == {"fee_amount": 1_700_000}  # what a case would charge: the first row
+    assert test.rows == [2, 3] and test.overlap is not None and "UNIQUE" in test.overlap

@@ -55,6 +55,8 @@ class FeeTest:
     problem: str | None = None
     unsaved: bool = False
     is_fee: bool = False
+    rows: list[int] = field(default_factory=list)  # the numbers of the rows that match the inputs
+    overlap: str | None = None  # several rows match where the hit policy allows one
 
 
 @dataclass
@@ -134,9 +136,43 @@ def try_decision(
         return editor, test
     if not outputs:
         test.problem = Message("No row of the table matches these inputs.")
-    else:
-        test.outputs = outputs
+        return editor, test
+    test.outputs = outputs
+    test.rows = _matching_rows(editor.xml, editor.decision_id, inputs)
+    policy = editor.table.hit_policy.upper() if editor.table is not None else ""
+    if len(test.rows) > 1 and policy in ("UNIQUE", "U"):
+        test.overlap = Message(
+            "Rows %(rows)s all match these inputs, but the hit policy UNIQUE allows one: a case takes the first. "
+            "Make the rows exclusive.",
+            rows=", ".join(map(str, test.rows)),
+        )
     return editor, test
+
+
+def _matching_rows(xml: str, decision_id: str, inputs: dict[str, Any]) -> list[int]:
+    """The numbers of the rows that match, each found by the engine on a copy of the table with that row alone."""
+    source = xml.encode("utf-8")
+    count = len(_rules(etree.fromstring(source), decision_id))
+    found = []
+    for number in range(1, count + 1):
+        root = etree.fromstring(source)
+        for index, rule in enumerate(_rules(root, decision_id), start=1):
+            parent = rule.getparent()
+            if index != number and parent is not None:
+                parent.remove(rule)
+        try:
+            if decide(etree.tostring(root), decision_id, inputs):
+                found.append(number)
+        except (ScriptError, DiagramError):
+            continue
+    return found
+
+
+def _rules(root: Any, decision_id: str) -> list[Any]:
+    decision = next((n for n in root.iter() if isinstance(n.tag, str) and n.get("id") == decision_id), None)
+    if decision is None:
+        return []
+    return [n for n in decision.iter() if isinstance(n.tag, str) and etree.QName(n).localname == "rule"]
 
 
 def _draft_and_name(draft_id: int, name: str) -> StudioDraft:
