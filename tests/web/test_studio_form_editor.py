@@ -140,6 +140,12 @@ def test_bad_json_and_bad_field_names_keep_what_was_typed(
     page = _text(response)
     assert response.status_code == 422 and 'data-testid="error-new-name"' in page
     assert 'value="Bad name!"' in page and 'value="Kept title"' in page
+    untitled = json.loads(draft.files[FORM])
+    del untitled["properties"]["email"]["title"]
+    response = client.post(_url(draft), data=_post(draft, action="save", schema=json.dumps(untitled)))
+    page = _text(response)
+    assert response.status_code == 422 and "email: the field has no title" in page
+    assert 'data-field="full_name"' in page  # the field list stays, read from what was typed
     assert drafts.get_draft(draft.id).revision == draft.revision
 
 
@@ -177,3 +183,31 @@ def test_others_are_refused(draft: StudioDraft, users: dict[str, Any], login_as:
 
 def test_signed_out_people_are_sent_to_sign_in(draft: StudioDraft, client: Any) -> None:
     assert client.get(_url(draft)).status_code == 302
+
+
+def test_a_field_change_refused_stays_open_with_what_was_typed(
+    draft: StudioDraft, users: dict[str, Any], login_as: Any
+) -> None:
+    client = login_as(users["analyst"])
+    data = _post(
+        draft,
+        action="change:phone",
+        **{
+            P + "field:phone:title": "",
+            P + "field:phone:title_id": "Nomor HP baru",
+            P + "field:phone:choices": "x =\n=",
+        },
+    )
+    page = _text(client.post(_url(draft), data=data))
+    assert '<details class="list-group-item" data-field="phone" open>' in page
+    assert "Give the field a title." in page and 'value="Nomor HP baru"' in page
+    assert drafts.get_draft(draft.id).revision == draft.revision
+    changed = _post(
+        draft,
+        action="change:phone",
+        **{P + "field:phone:title": "Mobile", P + "field:phone:title_id": "Nomor HP", P + "field:phone:required": "1"},
+    )
+    assert client.post(_url(draft), data=changed).status_code == 302
+    saved = drafts.get_draft(draft.id).files
+    assert json.loads(saved[FORM])["properties"]["phone"]["title"] == "Mobile"
+    assert json.loads(saved["worker-applicant-data.schema.id.json"])["/properties/phone/title"] == "Nomor HP"

@@ -171,6 +171,7 @@ def edit_form(
     documents = _parsed(editor)
     if documents is None:
         raise FormRefused(editor)
+    _describe(editor)
     schema, ui, schema_texts, ui_texts = documents
     try:
         if add is not None:
@@ -181,7 +182,6 @@ def edit_form(
             _remove_field(schema, ui, remove)
     except InvalidInput as exc:
         editor.errors.update(exc.errors)
-        _describe(editor, keep_errors=True)
         raise FormRefused(editor) from None
     problems = _form_problems(draft, name, schema, ui)
     if problems:
@@ -323,11 +323,12 @@ def _kitas_type(draft: StudioDraft) -> str:
     return kitas_type.code if kitas_type is not None else ""
 
 
-def _describe(editor: FormEditor, keep_errors: bool = False) -> None:
-    """Fill the field list and the untranslated texts from the editor's texts (when they parse)."""
-    saved = dict(editor.errors)
+def _describe(editor: FormEditor) -> None:
+    """Fill the field list and the untranslated texts from the editor's texts (when they parse); the
+    problems already found stay."""
+    found, editor.errors = editor.errors, {}
     documents = _parsed(editor)
-    editor.errors = saved if keep_errors else editor.errors
+    editor.errors = {**editor.errors, **found}
     if documents is None:
         return
     schema, ui, schema_texts, ui_texts = documents
