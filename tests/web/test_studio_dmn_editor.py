@@ -91,3 +91,12 @@ def test_only_analysts_and_admins_enter(draft: StudioDraft, users: dict[str, Any
     assert login_as(users[role]).get(_url(draft)).status_code == 403
     assert login_as(users[role]).post(_url(draft, "/test"), data=WORKER_12).status_code == 403
     assert login_as(users["admin"]).get(_url(draft)).status_code == 200
+
+
+def test_a_shared_steps_table_says_where_to_change_it(draft: StudioDraft, users: dict[str, Any], login_as: Any) -> None:
+    client = login_as(users["analyst"])
+    page = _text(client.get(_url(draft)))
+    assert 'data-testid="shared-file"' in page and "shared step shared_payment" in page
+    assert 'action="/studio/processes/shared_payment/draft"' in page
+    payment = drafts.open_draft("shared_payment", users["analyst"])
+    assert 'data-testid="shared-file"' not in _text(client.get(_url(payment)))

@@ -211,3 +211,10 @@ def test_a_field_change_refused_stays_open_with_what_was_typed(
     saved = drafts.get_draft(draft.id).files
     assert json.loads(saved[FORM])["properties"]["phone"]["title"] == "Mobile"
     assert json.loads(saved["worker-applicant-data.schema.id.json"])["/properties/phone/title"] == "Nomor HP"
+
+
+def test_a_shared_steps_form_says_where_to_change_it(draft: StudioDraft, users: dict[str, Any], login_as: Any) -> None:
+    client = login_as(users["analyst"])
+    page = _text(client.get(_url(draft, "shared-verify-documents.schema.json")))
+    assert 'data-testid="shared-file"' in page and "shared_document_review" in page
+    assert 'data-testid="shared-file"' not in _text(client.get(_url(draft)))

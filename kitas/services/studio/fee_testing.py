@@ -22,6 +22,7 @@ from ...models import StudioDraft, User
 from ..errors import InvalidInput, NotFound
 from ..fees import FEE_DECISION
 from . import drafts
+from .shared_files import shared_step_of
 
 DMN_NAMESPACES = frozenset(
     {
@@ -72,6 +73,7 @@ class DecisionEditor:
     inputs: list[TestInput]
     problem: str | None = None  # why the table cannot be read or evaluated
     errors: dict[str, list[str]] = field(default_factory=dict)
+    shared_step: str | None = None  # the shared step the table belongs to (its copy here must not differ)
 
     @property
     def editable(self) -> bool:
@@ -195,7 +197,9 @@ def _editor(draft: StudioDraft, name: str, xml: str, revision: int) -> DecisionE
         except DiagramError as exc:
             problem = Message("The table cannot be read: %(problem)s", problem=_problems(exc))
     inputs = _inputs(xml, table) if table is not None else []
-    return DecisionEditor(draft, name, xml, revision, decision_id, table, inputs, problem)
+    editor = DecisionEditor(draft, name, xml, revision, decision_id, table, inputs, problem)
+    editor.shared_step = shared_step_of(draft, name)
+    return editor
 
 
 def _inputs(xml: str, table: DecisionTable) -> list[TestInput]:

@@ -24,6 +24,7 @@ from ..cases.form_rules import type_rule_context
 from ..deployments import texts_file
 from ..errors import InvalidInput, NotFound
 from . import drafts
+from .shared_files import shared_step_of
 
 LANGUAGE = "id"  # the language the texts files hold (English is in the documents themselves)
 FIELD_KINDS = ("string", "number", "integer", "boolean", "date", "choice")
@@ -89,6 +90,7 @@ class FormEditor:
     errors: dict[str, list[str]] = field(default_factory=dict)
     untranslated: list[str] = field(default_factory=list)
     is_new: bool = False
+    shared_step: str | None = None  # the shared step the form belongs to (its copy here must not differ)
 
     @property
     def editable(self) -> bool:
@@ -326,6 +328,7 @@ def _kitas_type(draft: StudioDraft) -> str:
 def _describe(editor: FormEditor) -> None:
     """Fill the field list and the untranslated texts from the editor's texts (when they parse); the
     problems already found stay."""
+    editor.shared_step = shared_step_of(editor.draft, editor.name)
     found, editor.errors = editor.errors, {}
     documents = _parsed(editor)
     editor.errors = {**editor.errors, **found}
