@@ -72,7 +72,6 @@ def form_preview(draft_id: int, name: str) -> ResponseReturnValue:
 
 
 def _page(editor: FormEditor, preview: Preview, status: int = 200) -> ResponseReturnValue:
-    decisions = [n for n in editor.draft.files if n.endswith(".dmn")]
     return (
         render_template(
             "studio/form_editor.html",
@@ -80,7 +79,6 @@ def _page(editor: FormEditor, preview: Preview, status: int = 200) -> ResponseRe
             preview=_preview_html(preview),
             language=preview.language,
             kinds=form_editing.FIELD_KINDS,
-            decisions=sorted(decisions),
             prefix=PREFIX,
         ),
         status,
