@@ -138,8 +138,9 @@ def draft_files(draft_id: int) -> tuple[StudioDraft, list[str], list[str]]:
     return draft, [n for n in names if is_form_file(n)], [n for n in names if n.endswith(".dmn")]
 
 
-def open_form(draft_id: int, name: str) -> FormEditor:
-    """The editor of one form of a draft; a plain name the draft lacks opens a new form to create."""
+def open_form(draft_id: int, name: str, typed: FormTexts | None = None, revision: int | None = None) -> FormEditor:
+    """The editor of one form of a draft; a plain name the draft lacks opens a new form to create. With
+    ``typed`` (and the ``revision`` they were typed on): those texts, as the analyst has them in the page."""
     draft = _draft_and_name(draft_id, name)
     ui_name = ui_schema_name(name)
     files = draft.files
@@ -150,7 +151,9 @@ def open_form(draft_id: int, name: str) -> FormEditor:
         schema_texts=files.get(texts_file(name, LANGUAGE)) or "{}",
         ui_texts=files.get(texts_file(ui_name, LANGUAGE)) or "{}",
     )
-    editor = FormEditor(draft, name, ui_name, texts, draft.revision, is_new=is_new)
+    editor = FormEditor(
+        draft, name, ui_name, typed or texts, draft.revision if revision is None else revision, is_new=is_new
+    )
     _describe(editor)
     return editor
 

@@ -37,9 +37,7 @@ def form_editor(draft_id: int, name: str) -> ResponseReturnValue:
     action = request.form.get(PREFIX + "action", "save")
     if action in ("preview", "check"):
         preview = form_editing.preview_form(draft_id, name, texts, _sample(), _language(), check=action == "check")
-        editor = form_editing.open_form(draft_id, name)
-        editor.texts, editor.revision = texts, _revision()
-        return _page(editor, preview)
+        return _page(form_editing.open_form(draft_id, name, texts, _revision()), preview)
     operation, _sep, field_name = action.partition(":")
     try:
         editor = form_editing.edit_form(
@@ -55,8 +53,7 @@ def form_editor(draft_id: int, name: str) -> ResponseReturnValue:
     except FormRefused as exc:
         return _page(exc.editor, form_editing.preview_form(draft_id, name, texts, _sample(), _language()), 422)
     except Conflict as exc:
-        editor = form_editing.open_form(draft_id, name)
-        editor.texts, editor.revision = texts, _revision()
+        editor = form_editing.open_form(draft_id, name, texts, _revision())
         editor.errors[""] = [said(exc)]
         return _page(editor, form_editing.preview_form(draft_id, name, texts, _sample(), _language()), 409)
     flash(_("The form was saved to the draft."), "success")
