@@ -38,5 +38,9 @@ cp node_modules/bpmn-js/dist/bpmn-modeler.production.min.js node_modules/bpmn-js
 cp -r node_modules/bpmn-js/dist/assets "$out/bpmn-js/"
 # axe-core: only the browser tests use it (injected into each page to check accessibility).
 cp node_modules/axe-core/axe.min.js "$out/"
+# dmn-js (the studio's decision table editor, issue 12 §4): the modeler's UMD build and its styles.
+mkdir -p "$out/dmn-js"
+cp node_modules/dmn-js/dist/dmn-modeler.production.min.js "$out/dmn-js/"
+cp -r node_modules/dmn-js/dist/assets "$out/dmn-js/"
 touch "$stamp"
 build_studio
