@@ -151,6 +151,8 @@ def _message(words: Words) -> str:
 
 EVENT_WORDS: dict[str, Callable[[Words], str]] = {
     "case_started": lambda w: Message("Application started"),
+    "trial_started": lambda w: Message("Trial case started from the studio"),
+    "trial_discarded": lambda w: Message("Trial case discarded"),
     "group_member_started": lambda w: Message(
         "Application started by the sponsor in the group application %(group)s", group=w.text("group")
     ),
