@@ -1,4 +1,4 @@
-"""Deploy versions of diagrams and load the process model of a deployed version.
+"""Deploy versions of diagrams (and say, without deploying, what would be refused).
 
 A version's files include the translations kept beside the diagram and beside each form
 (``kitas_worker.id.json``, ``worker-x.schema.id.json``: JSON pointer -> text, see
@@ -17,10 +17,7 @@ running cases keep theirs.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
-from threading import Lock
 
 from lxml import etree
 from sqlalchemy import func, select
@@ -31,25 +28,19 @@ from engine import (
     ProcessModel,
     called_elements,
     content_hash,
-    decode_bpmn,
-    named_forms,
     parse_process,
     plain_file_name,
     read_process_id,
 )
-from forms.texts import LANGUAGES, SOURCE_LANGUAGE, Message, localize, missing_texts, parse_texts
+from forms.texts import LANGUAGES, SOURCE_LANGUAGE, missing_texts, parse_texts
 from workflows import catalog
 
 from ...extensions import app_clock, db
 from ...models import ProcessDefinition, User
 from ...transactions import in_write_transaction, write_transaction
 from .. import audit
-from ..errors import DeploymentRefused, ServiceError
+from ..errors import DeploymentRefused
 
-_MODELS: dict[str, ProcessModel] = {}  # keyed by content, so a recreated database cannot alias
-_MODELS_LOCK = Lock()
-_FORMS: dict[str, forms.FormSpec] = {}
-_NAMES: dict[str, dict[str, str]] = {}
 # The languages texts are translated into; the source language is the files themselves.
 TRANSLATED = tuple(language for language in LANGUAGES if language != SOURCE_LANGUAGE)
 # Where a version keeps the diagrams of the processes it calls (and their translations).
@@ -92,93 +83,6 @@ def called_diagrams(files: dict[str, str]) -> dict[str, str]:
     }
 
 
-def collect_files(bpmn_path: Path, forms_dir: Path) -> tuple[str, dict[str, str]]:
-    """Read a diagram and the files it needs: every decision table beside it (a shared step also those
-    of the folder above), its forms (those of the shared steps it calls included, found in
-    ``shared/`` beside it), and the translations beside the diagram and beside each form.
-
-    Diagrams and decision tables are read as their XML declaration says (Latin-1 bytes in a file that
-    says UTF-8 are forgiven); a file that cannot be read, and a form name that is not a plain file name
-    (``../secret.json``), are refused naming it. The shared steps themselves are not among the files:
-    deployment bundles their deployed versions."""
-    if not bpmn_path.is_file():
-        raise DeploymentRefused([(str(bpmn_path.name), "the diagram file does not exist")])
-    bpmn = _read_xml(bpmn_path)
-    folders = [bpmn_path.parent]
-    if bpmn_path.parent.name == SHARED_DIR:
-        folders.append(bpmn_path.parent.parent)
-    files: dict[str, str] = {}
-    for folder in reversed(folders):  # the diagram's own folder wins
-        files.update({p.name: _read_xml(p) for p in sorted(folder.glob("*.dmn"))})
-    for language in TRANSLATED:
-        texts = bpmn_path.with_name(texts_file(bpmn_path.name, language))
-        if texts.is_file():
-            files[texts.name] = _read_text(texts)
-    decisions = {n: t for n, t in files.items() if n.endswith(".dmn")}
-    called = _called_on_disk(bpmn, bpmn_path)
-    for name in sorted(_referenced_forms(bpmn, decisions, called)):
-        if not plain_file_name(name):
-            continue  # refused by the engine, naming the task; never read from outside the forms folder
-        for file_name in (name, *(texts_file(name, language) for language in TRANSLATED)):
-            path = forms_dir / file_name
-            if path.is_file():
-                files[file_name] = _read_text(path)
-    return bpmn, files
-
-
-def _read_xml(path: Path) -> str:
-    """A diagram or decision table file's text, decoded as its XML declaration says."""
-    try:
-        return decode_bpmn(path.read_bytes())
-    except DiagramError as exc:
-        raise DeploymentRefused([(path.name, why) for _element, why in exc.problems]) from exc
-    except OSError as exc:
-        raise DeploymentRefused([(path.name, f"the file cannot be read: {exc.strerror or exc}")]) from exc
-
-
-def _read_text(path: Path) -> str:
-    """A form or translations file's text (UTF-8), refused naming the file when it is not."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise DeploymentRefused(
-            [(path.name, f"the file is not UTF-8 text (byte {exc.start + 1} cannot be read); save it as UTF-8")]
-        ) from exc
-    except OSError as exc:
-        raise DeploymentRefused([(path.name, f"the file cannot be read: {exc.strerror or exc}")]) from exc
-
-
-def _called_on_disk(bpmn: str, bpmn_path: Path) -> dict[str, str]:
-    """The diagrams of the processes a diagram calls, read from the shared steps' folder (recursively)."""
-    shared = bpmn_path.parent if bpmn_path.parent.name == SHARED_DIR else bpmn_path.parent / SHARED_DIR
-    found: dict[str, str] = {}
-    try:
-        wanted = list(called_elements(bpmn).values())
-    except DiagramError:
-        return found
-    while wanted:
-        process_id = wanted.pop()
-        path = shared / f"{process_id}.bpmn"
-        if process_id in found or not plain_file_name(f"{process_id}.bpmn") or not path.is_file():
-            continue
-        found[process_id] = _read_xml(path)
-        try:
-            wanted.extend(called_elements(found[process_id]).values())
-        except DiagramError:
-            continue
-    return found
-
-
-def _referenced_forms(bpmn: str, decisions: dict[str, str], called: dict[str, str]) -> set[str]:
-    try:
-        model = parse_process(bpmn, decisions, called=called, validate_schema=False, require_lanes=False)
-    except DiagramError:
-        # The real deployment reports the problem; the forms its own user tasks name are still read
-        # (a diagram whose shared steps are not beside it takes theirs from their deployed versions).
-        return named_forms(bpmn)
-    return model.form_files()
-
-
 def deploy(
     bpmn: str,
     files: dict[str, str],
@@ -219,69 +123,48 @@ def deploy_in_transaction(
     return result
 
 
-def make_current(definition_id: int, by: User, comment: str | None = None) -> DeployResult:
-    """Inside the caller's writing transaction: make a deployed version the one new cases start on again
-    (a rollback), by retiring every version after it; running cases keep theirs. Audited on the
-    process's chain. A shared step's callers follow it: each gets its content again with this version
-    bundled (an older version of the caller when that is what it was, made current the same way)."""
-    if not in_write_transaction():
-        raise RuntimeError("make_current needs an open writing transaction")
-    definition = db.session.get(ProcessDefinition, definition_id)
-    if definition is None or definition.trial:
-        raise ServiceError(Message("There is no deployed version %(id)s.", id=definition_id))
-    result = _retire_after(definition, by, comment)
-    callers = _deploy_callers(result, by, by.label)
-    for caller in callers:
-        current = latest_definition(caller.process_id)
-        if not caller.created and (current is None or current.id != caller.definition_id):
-            older = db.session.get(ProcessDefinition, caller.definition_id)
-            assert older is not None
-            _retire_after(older, by, comment)
-    return replace(result, callers=callers)
-
-
-def _retire_after(definition: ProcessDefinition, by: User, comment: str | None) -> DeployResult:
-    chain = audit.process_chain(definition.process_id)
-    audit.lock_chain(chain)
-    later = db.session.scalars(
-        select(ProcessDefinition).where(
-            ProcessDefinition.process_id == definition.process_id,
-            ProcessDefinition.trial.is_(False),
-            ProcessDefinition.version > definition.version,
-            ProcessDefinition.retired.is_(False),
-        )
-    ).all()
-    for newer in later:
-        newer.retired = True
-    definition.retired = False
-    db.session.flush()
-    audit.record(
-        "definition_rolled_back",
-        {
-            "process_id": definition.process_id,
-            "version": definition.version,
-            "retired": sorted(d.version for d in later),
-            "comment": comment,
-        },
-        user=by,
-        chain=chain,
-    )
-    return DeployResult(definition.id, definition.process_id, definition.version, created=False)
-
-
 def check_deployable(bpmn: str, files: dict[str, str], *, process_id: str | None = None) -> list[tuple[str, str]]:
     """Every problem ``deploy`` would refuse the diagram and files for (element or file, what is wrong),
     found without writing anything: empty when it can be deployed as it is."""
     try:
-        chosen = _process_id(bpmn, process_id)
-        bundled, called, _versions = _bundle(bpmn, files, replace_bundled=False)
-        decisions = {name: text for name, text in bundled.items() if name.endswith(".dmn")}
-        form_files = {name: text for name, text in bundled.items() if not name.endswith(".dmn")}
-        model = _validate(bpmn, decisions, form_files, called, chosen)
-        _check_texts(model, form_files)
+        prepare(bpmn, files, _process_id(bpmn, process_id))
     except DeploymentRefused as exc:
         return list(exc.problems)
     return []
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A diagram ready to store: its validated model, the files its version keeps (forms and decision
+    tables it uses, their texts, the diagrams it calls), their content hash, the called versions."""
+
+    model: ProcessModel
+    stored: dict[str, str]
+    digest: str
+    versions: dict[str, int]
+
+
+def prepare(
+    bpmn: str,
+    files: dict[str, str],
+    process_id: str,
+    *,
+    replace_bundled: bool = False,
+    require_lanes: bool = True,
+) -> Prepared:
+    """Bundle the called steps' latest versions, validate, and choose the files the version keeps;
+    ``DeploymentRefused`` naming every problem."""
+    bundled, called, versions = _bundle(bpmn, files, replace_bundled=replace_bundled)
+    decisions = {name: text for name, text in bundled.items() if name.endswith(".dmn")}
+    form_files = {name: text for name, text in bundled.items() if not name.endswith(".dmn")}
+    model = _validate(bpmn, decisions, form_files, called, process_id, require_lanes=require_lanes)
+    stored = {
+        **{n: form_files[n] for n in sorted(model.form_files())},
+        **_decision_files_used(model, decisions),
+        **_check_texts(model, form_files),
+        **{f"{CALLED}{name}.bpmn": called[name] for name in sorted(set(model.calls.values()))},
+    }
+    return Prepared(model, stored, content_hash(bpmn, stored), versions)
 
 
 def _deploy_one(
@@ -299,19 +182,8 @@ def _deploy_one(
     # The head of the process's deployment chain serializes its deployments: versions cannot collide.
     chain = audit.process_chain(process_id)
     audit.lock_chain(chain)
-    files, called, versions = _bundle(bpmn, files, replace_bundled=because is not None)
-    decisions = {name: text for name, text in files.items() if name.endswith(".dmn")}
-    form_files = {name: text for name, text in files.items() if not name.endswith(".dmn")}
-    model = _validate(bpmn, decisions, form_files, called, process_id)
-    used_decisions = _decision_files_used(model, decisions)
-    used_texts = _check_texts(model, form_files)
-    stored = {
-        **{n: form_files[n] for n in sorted(model.form_files())},
-        **used_decisions,
-        **used_texts,
-        **{f"{CALLED}{name}.bpmn": called[name] for name in sorted(set(model.calls.values()))},
-    }
-    digest = content_hash(bpmn, stored)
+    prepared = prepare(bpmn, files, process_id, replace_bundled=because is not None)
+    model, stored, digest, versions = prepared.model, prepared.stored, prepared.digest, prepared.versions
     existing = db.session.scalars(
         select(ProcessDefinition).where(
             ProcessDefinition.process_id == model.process_id, ProcessDefinition.content_hash == digest
@@ -379,62 +251,6 @@ def _promote_trial(
         details["calls"] = {name: versions.get(name) for name in sorted(set(model.calls.values()))}
     audit.record("definition_deployed", details, user=deployed_by, actor=label, chain=chain)
     return DeployResult(trial.id, trial.process_id, version, created=True, because=why)
-
-
-def deploy_trial(bpmn: str, files: dict[str, str], user: User, *, process_id: str | None = None) -> ProcessDefinition:
-    """Store a diagram and its files as a TRIAL version for the studio's sandbox cases (never what new
-    cases start on): validated as a deployment is, refused the same way (``DeploymentRefused`` naming
-    each element). Content identical to a version of the process already stored reuses that row;
-    otherwise the trial takes the next negative number (-1, -2, ...). A user task outside every lane may
-    be tried (the analyst does it); deployment refuses it."""
-    with write_transaction():
-        process_id = _process_id(bpmn, process_id)
-        chain = audit.process_chain(process_id)
-        audit.lock_chain(chain)
-        bundled, called, _versions = _bundle(bpmn, files, replace_bundled=False)
-        decisions = {name: text for name, text in bundled.items() if name.endswith(".dmn")}
-        form_files = {name: text for name, text in bundled.items() if not name.endswith(".dmn")}
-        model = _validate(bpmn, decisions, form_files, called, process_id, require_lanes=False)
-        stored = {
-            **{n: form_files[n] for n in sorted(model.form_files())},
-            **_decision_files_used(model, decisions),
-            **_check_texts(model, form_files),
-            **{f"{CALLED}{name}.bpmn": called[name] for name in sorted(set(model.calls.values()))},
-        }
-        digest = content_hash(bpmn, stored)
-        existing = db.session.scalars(
-            select(ProcessDefinition).where(
-                ProcessDefinition.process_id == model.process_id, ProcessDefinition.content_hash == digest
-            )
-        ).first()
-        if existing is not None:
-            return existing
-        lowest = db.session.scalar(
-            select(func.min(ProcessDefinition.version)).where(
-                ProcessDefinition.process_id == model.process_id, ProcessDefinition.trial.is_(True)
-            )
-        )
-        definition = ProcessDefinition(
-            process_id=model.process_id,
-            version=min(lowest or 0, 0) - 1,
-            name=model.name,
-            content_hash=digest,
-            bpmn_xml=bpmn,
-            files=stored,
-            deployed_by_id=user.id,
-            deployed_by=user.label,
-            deployed_at=app_clock().now(),
-            trial=True,
-        )
-        db.session.add(definition)
-        db.session.flush()
-        audit.record(
-            "trial_version_stored",
-            {"process_id": model.process_id, "version": definition.version, "hash": digest},
-            user=user,
-            chain=chain,
-        )
-        return definition
 
 
 def _process_id(bpmn: str, process_id: str | None = None) -> str:
@@ -563,26 +379,6 @@ def _latest_callers(process_id: str) -> list[ProcessDefinition]:
     return sorted(callers, key=lambda d: (d.process_id not in called_by_others, d.process_id))
 
 
-def deploy_path(
-    bpmn_path: Path,
-    forms_dir: Path,
-    deployed_by: User | None = None,
-    actor: str = "cli",
-    *,
-    process_id: str | None = None,
-) -> DeployResult:
-    """Deploy a diagram file with the decision tables beside it and the forms it references."""
-    bpmn, files = collect_files(bpmn_path, forms_dir)
-    return deploy(bpmn, files, deployed_by, actor, process_id=process_id)
-
-
-def deploy_all(bpmn_dir: Path, forms_dir: Path, actor: str = "cli") -> list[DeployResult]:
-    """Deploy the shared steps under ``bpmn_dir/shared`` first, then every diagram under ``bpmn_dir``
-    (already-deployed content is left as it is)."""
-    paths = [*sorted((bpmn_dir / SHARED_DIR).glob("*.bpmn")), *sorted(bpmn_dir.glob("*.bpmn"))]
-    return [deploy_path(path, forms_dir, actor=actor) for path in paths]
-
-
 def _validate(
     bpmn: str,
     decisions: dict[str, str],
@@ -695,83 +491,6 @@ def _decision_files_used(model: ProcessModel, decisions: dict[str, str]) -> dict
     return used
 
 
-def definition_form(
-    definition: ProcessDefinition, schema_file: str, ui_file: str | None, language: str | None = None
-) -> forms.FormSpec:
-    """A form of a deployed version in ``language`` (English without one, or without its texts),
-    parsed once per process and language (deployed content never changes)."""
-    language = language if language in TRANSLATED else None
-    key = f"{definition.process_id}:{definition.content_hash}:{schema_file}:{ui_file}:{language}"
-    form = _FORMS.get(key)
-    if form is None:
-        files = definition.files
-        if schema_file not in files:
-            raise ServiceError(
-                Message(
-                    "Version %(version)s of %(process)s lacks its form %(form)s; redeploy it.",
-                    version=definition.version,
-                    process=definition.process_id,
-                    form=schema_file,
-                )
-            )
-        form = forms.load_form(files[schema_file], files.get(ui_file or ""), schema_file, check=False)
-        if language is not None:
-            form = forms.FormSpec(
-                name=form.name,
-                schema=localize(form.schema, _texts_of(files, schema_file, language)),
-                ui_schema=localize(form.ui_schema, _texts_of(files, ui_file, language)),
-            )
-        _FORMS[key] = form
-    return form
-
-
-def _texts_of(files: dict[str, str], name: str | None, language: str) -> dict[str, str]:
-    """The translations kept beside a deployed file (none when it has no such file)."""
-    return _parsed(files, texts_file(name, language)) if name else {}
-
-
-def _parsed(files: dict[str, str], texts_name: str) -> dict[str, str]:
-    text = files.get(texts_name)
-    if not text:
-        return {}
-    try:
-        return parse_texts(text, texts_name)
-    except ValueError:
-        return {}  # checked at deployment; an older version without the check shows English
-
-
-def element_names(definition: ProcessDefinition, language: str | None = None) -> dict[str, str]:
-    """Element id -> the name people read (tasks, events...) of a deployed version, in ``language``
-    where the diagram's translations have it, else the analyst's English name."""
-    model = process_model(definition)
-    language = language if language in TRANSLATED else None
-    if language is None:
-        return model.element_names
-    key = f"{definition.process_id}:{definition.content_hash}:{language}"
-    names = _NAMES.get(key)
-    if names is None:
-        texts = _diagram_texts(definition.files, language)
-        names = {element: texts.get(f"/{element}", name) for element, name in model.element_names.items()}
-        _NAMES[key] = names
-    return names
-
-
-def element_name(definition: ProcessDefinition, element_id: str, language: str | None = None) -> str:
-    """One element's name in ``language`` (its English name without a translation, its id without a name)."""
-    return element_names(definition, language).get(element_id, element_id)
-
-
-def _diagram_texts(files: dict[str, str], language: str) -> dict[str, str]:
-    """The element names of a version in ``language``: the diagram's and those of the diagrams it calls."""
-    suffix = f".{language}.json"
-    texts: dict[str, str] = {}
-    # The called diagrams' first, the diagram's own last (element ids are unique across the bundle anyway).
-    for name in sorted(files, key=lambda n: (not n.startswith(CALLED), n)):
-        if name.endswith(suffix) and name.removesuffix(suffix) + ".json" not in files:
-            texts.update(_parsed(files, name))
-    return texts
-
-
 def latest_definition(process_id: str) -> ProcessDefinition | None:
     """The newest deployed version of a process that no rollback retired, which new cases use."""
     return db.session.scalars(
@@ -784,36 +503,6 @@ def latest_definition(process_id: str) -> ProcessDefinition | None:
         .order_by(ProcessDefinition.version.desc())
         .limit(1)
     ).first()
-
-
-def process_model(definition: ProcessDefinition) -> ProcessModel:
-    """The parsed model of a deployed version, parsed once per process (versions never change)."""
-    key = f"{definition.process_id}:{definition.content_hash}"
-    model = _MODELS.get(key)
-    if model is not None:
-        return model
-    with _MODELS_LOCK:
-        model = _MODELS.get(key)
-        if model is None:
-            files = definition.files
-            decisions = {n: t for n, t in files.items() if n.endswith(".dmn")}
-            model = parse_process(
-                definition.bpmn_xml,
-                decisions,
-                called=called_diagrams(files),
-                validate_schema=False,
-                process_id=definition.process_id,
-            )
-            _MODELS[key] = model
-    return model
-
-
-def deploy_extra_types(folders: Sequence[Path], actor: str = "cli") -> list[DeployResult]:
-    """Deploy the diagrams of each folder of further KITAS types (``KITAS_EXTRA_TYPES``): the diagrams
-    beside its ``kitas_types.json``, their forms in its ``forms/`` (README, "Adding a KITAS type")."""
-    return [
-        deploy_path(path, folder / "forms", actor=actor) for folder in folders for path in sorted(folder.glob("*.bpmn"))
-    ]
 
 
 def _decision_ids(dmn: str) -> set[str]:
