@@ -5,11 +5,19 @@
 
 import BpmnModeler from "bpmn-js/lib/Modeler";
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from "bpmn-js-properties-panel";
+import { layoutProcess } from "bpmn-auto-layout";
 
 import { spiffModdle, spiffModules } from "./properties/index.js";
 import { DraftSaver } from "./saving.js";
 import { ProblemView } from "./problems.js";
 import { texts } from "./texts.js";
+
+// A file without diagram interchange (no BPMNShape: some modelers and generators export the process
+// only) would draw as an empty canvas; it is laid out here, and the layout saved with the draft.
+function withLayout(xml) {
+  if (/<([\w-]+:)?BPMNShape\b/.test(xml)) { return Promise.resolve({ xml, laidOut: false }); }
+  return layoutProcess(xml).then((laid) => ({ xml: laid, laidOut: true }));
+}
 
 function start(root) {
   const say = texts(root);
@@ -51,14 +59,20 @@ function start(root) {
       if (!response.ok) { throw new Error(`HTTP ${response.status}`); }
       return response.text();
     })
-    .then((xml) => modeler.importXML(xml))
-    .then(() => {
+    .then((xml) => withLayout(xml))
+    .then(({ xml, laidOut }) => modeler.importXML(xml).then(() => laidOut))
+    .then((laidOut) => {
       modeler.get("canvas").zoom("fit-viewport", "auto");
       button("save").disabled = false;
       button("fit").disabled = false;
       updateEditButtons();
       saver.loaded();
       root.dataset.ready = "true";
+      if (laidOut) {
+        root.dataset.laidOut = "true";
+        saver.changed();  // the layout is saved with the draft
+        status.textContent = say("laidOut");
+      }
       problems.refresh();
     })
     .catch((error) => {

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
+NO_LAYOUT = Path(__file__).parents[1] / "data" / "no_layout.bpmn"
 BROKEN = Path(__file__).resolve().parent.parent / "data" / "modeler_broken_script.bpmn"
 SHOTS = Path(__file__).resolve().parent.parent.parent / "var" / "screenshots"
 
@@ -194,6 +195,26 @@ def test_the_problems_of_a_broken_import_are_drawn_on_its_elements(
     row.get_by_role("button").click()
     expect(page.locator('g.djs-shape[data-element-id="compute_fee"]')).to_have_class(re.compile("selected"))
     shot(page, "studio-modeler-lint-1280.png")
+    assert csp_violations == []
+
+
+def test_a_file_without_a_layout_is_laid_out_drawn_and_saved_with_it(
+    browser_context: Any, words: Words, analysts: tuple[Person, Person], csp_violations: list[str]
+) -> None:
+    page = browser_context.new_page()
+    page.goto("/")
+    sign_in(page, words, analysts[0])
+    page.goto("/studio/")
+    page.get_by_label(words("Diagram file (.bpmn or .xml, at most 2 MB)")).set_input_files(str(NO_LAYOUT))
+    page.get_by_role("button", name=words("Import as a draft")).click()
+    wait_until_drawn(page)
+    expect(page.locator("[data-studio-modeler]")).to_have_attribute("data-laid-out", "true")
+    for element in ("start_check", "review_request", "end_check"):
+        expect(page.locator(f'g.djs-shape[data-element-id="{element}"]')).to_be_visible()
+    # The layout is autosaved with the draft: the server's copy now has a shape for each element.
+    expect(page.get_by_test_id("save-status")).to_contain_text(words("Saved at"))
+    saved = diagram(page)
+    assert all(f'bpmnElement="{element}"' in saved for element in ("start_check", "review_request", "end_check"))
     assert csp_violations == []
 
 
