@@ -20,6 +20,7 @@ from ..i18n import (
 )
 from ..services import catalog as kitas_catalog
 from ..services.accounts.fields import country_choices
+from .access import ROLE_NAMES
 
 
 def country_codes() -> frozenset[str]:
@@ -68,6 +69,11 @@ def clock_time(value: datetime) -> str:
     return value.strftime("%H:%M")
 
 
+def role_name(role: str | None) -> str:
+    """A role in the reader's language (``verifier`` -> ``verifikator``); a task of no lane: the analyst."""
+    return str(ROLE_NAMES.get(role or "analyst", role))
+
+
 def register_filters(app: Flask) -> None:
     """Make the filters available to every template."""
     app.jinja_env.add_extension("jinja2.ext.do")
@@ -84,3 +90,4 @@ def register_filters(app: Flask) -> None:
     app.add_template_filter(due_state, "due_state")
     app.add_template_filter(day_name, "day_name")
     app.add_template_filter(clock_time, "clock_time")
+    app.add_template_filter(role_name, "role_name")
