@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.e2e.studio import VENDOR_NOISE, console_problems, new_analyst, open_draft_of, wait_until_drawn
+from tests.e2e.studio import VENDOR_NOISE, console_problems, diagram, new_analyst, open_draft_of, wait_until_drawn
 from tests.e2e.test_worker_journey import (
     Person,
     expect,
@@ -122,15 +122,19 @@ def _problem(page: Any, element: str, rule: str | None = None) -> Any:
     return page.get_by_test_id("problems").locator(selector)
 
 
-def _pick_in_panel(page: Any, element: str, rule: str, label: str, value: str) -> None:
-    """Select an element from its problem in the list, then choose ``value`` in the panel's select ``label``."""
+def _pick_in_panel(page: Any, element: str, rule: str, label: str, value: str) -> str:
+    """Select an element from its problem in the list, then choose ``value`` in the panel's select ``label``.
+    Returns the draft's revision before the change."""
+    revision = page.locator("[data-revision-label]").inner_text()
     _problem(page, element, rule).get_by_role("button").click()
     expect(page.locator(f'g.djs-shape[data-element-id="{element}"]')).to_have_class(re.compile("selected"))
     page.get_by_test_id("properties").get_by_label(label, exact=True).select_option(value)
+    return revision
 
 
-def _autosaved(page: Any, words: Words) -> None:
-    """The change is saved without pressing anything (a few seconds later), and the problems are checked again."""
+def _autosaved(page: Any, words: Words, revision: str) -> None:
+    """The change made on ``revision`` is saved without pressing anything (a few seconds later): a new revision."""
+    expect(page.locator("[data-revision-label]")).not_to_have_text(revision)
     expect(page.get_by_test_id("save-status")).to_contain_text(words("Saved at %(time)s").split("%")[0].strip())
 
 
@@ -163,15 +167,17 @@ def test_1_an_analyst_imports_a_foreign_diagram_and_fixes_its_problems_in_the_mo
     expect(_problem(page, "Flow_yes", "kitas/form-fields")).to_contain_text("approved")
 
     # Lanes: the panel offers the catalog's lane names; each choice is autosaved and the list checked again.
-    _pick_in_panel(page, "Lane_verifier", "kitas/lane-role", words("Lane name"), "Verifier")
+    revision = _pick_in_panel(page, "Lane_verifier", "kitas/lane-role", words("Lane name"), "Verifier")
     expect(page.get_by_test_id("lane-role")).to_have_text("verifier")
-    _autosaved(page, words)
+    _autosaved(page, words, revision)
     expect(_problem(page, "Lane_verifier")).to_have_count(0)
-    _pick_in_panel(page, "Lane_supervisor", "kitas/lane-role", words("Lane name"), "Supervisor")
-    _autosaved(page, words)
+    revision = _pick_in_panel(page, "Lane_supervisor", "kitas/lane-role", words("Lane name"), "Supervisor")
+    _autosaved(page, words, revision)
     expect(_problem(page, "Lane_supervisor")).to_have_count(0)
     expect(page.get_by_test_id("lint-summary")).to_have_text(words("Can be deployed"))
     expect(page.locator("g.djs-shape.studio-lint-error")).to_have_count(0)
+    saved = diagram(page)
+    assert 'name="Verifier"' in saved and 'name="Supervisor"' in saved, "the lanes are renamed on the server"
 
     # A form for the approval: the draft has none, so one is made from the files page in the form editor.
     page.get_by_test_id("draft-files-link").click()
@@ -197,11 +203,11 @@ def test_1_an_analyst_imports_a_foreign_diagram_and_fixes_its_problems_in_the_mo
     # condition's with them: the form now sets `approved`.
     page.goto(draft_url)
     wait_until_drawn(page)
-    _pick_in_panel(page, "Task_approve", "kitas/form-exists", words("JSON Schema file"), NEW_FORM)
+    revision = _pick_in_panel(page, "Task_approve", "kitas/form-exists", words("JSON Schema file"), NEW_FORM)
     ui_schema = page.get_by_test_id("properties").get_by_label(words("UI schema file"), exact=True)
     ui_schema.select_option("leave-approval.uischema.json")
     expect(page.get_by_test_id("open-form-editor")).to_have_attribute("href", re.compile(re.escape(NEW_FORM) + "$"))
-    _autosaved(page, words)
+    _autosaved(page, words, revision)
     expect(_problem(page, "Task_approve", "kitas/form-exists")).to_have_count(0)
     expect(_problem(page, "Flow_yes")).to_have_count(0)
     # Now in an officer's lane, the approval is told to carry an SLA timer: a warning, as for any officer task.
@@ -213,6 +219,9 @@ def test_1_an_analyst_imports_a_foreign_diagram_and_fixes_its_problems_in_the_mo
     wait_until_drawn(page)
     expect(_problem(page, "Task_approve", "kitas/form-exists")).to_have_count(0)
     expect(page.locator('[data-file="leave-approval.schema.json"]')).to_be_visible()
+    saved = diagram(page)
+    assert 'name="formJsonSchemaFilename" value="leave-approval.schema.json"' in saved, saved
+    assert 'name="formUiSchemaFilename" value="leave-approval.uischema.json"' in saved, saved
     assert problems == []
 
 
