@@ -78,3 +78,52 @@ def test_lint_needs_no_database(tmp_path: Path) -> None:
     reports = json.loads(result.output)
     assert len(reports) == 6 and all(r["deployable"] for r in reports)
     assert not missing.exists()  # nothing was created to lint
+
+
+FOREIGN = DATA / "foreign"
+# Each foreign file (tests/data/foreign/README.md): the process linted, whether it imports and can be deployed,
+# and its errors as (element, rule). Every one imports (any BPMN 2.0 file is a draft); none deploys as it
+# comes: each names, element by element, what must change first.
+FOREIGN_ERRORS = {
+    "adonis_latin1_manual.bpmn": ("adonis_antrag", [("ADONIS_lane_verifier", "kitas/lane-role")]),
+    "aris_event_subprocess.bpmn": ("aris_permit", [("ARIS_lane_verifier", "kitas/lane-role")]),
+    "bizagi_subprocess_boundary.bpmn": ("Id_bizagi_process", [("Id_lane_verifier", "kitas/lane-role")]),
+    "call_child.bpmn": ("call_child", [("Lane_child", "kitas/lane-role")]),
+    "call_parent.bpmn": ("call_parent", [("Call_child", "kitas/call-resolves"), ("Lane_parent", "kitas/lane-role")]),
+    "camunda7_juel_conditions.bpmn": ("juel_review", [("Flow_j3", "engine"), ("Wait_juel", "kitas/timer-parses")]),
+    "camunda7_leave_request.bpmn": (
+        "leave_request",
+        [("Lane_supervisor", "kitas/lane-role"), ("Lane_verifier", "kitas/lane-role")],
+    ),
+    "camunda8_service_task.bpmn": ("zeebe_notify", [("Task_send_mail", "engine")]),
+    "camunda8_zeebe_order.bpmn": ("zeebe_order", [("Task_pack", "kitas/lane-role"), ("Task_ship", "kitas/lane-role")]),
+    "cycle_timer_reminder.bpmn": ("cycle_reminder", [("Lane_cycle", "kitas/lane-role")]),
+    "empty_time_date.bpmn": ("empty_time_date", [("Timer_appointment", "kitas/timer-parses")]),
+    "enterprise_architect_data_store.bpmn": (
+        "EAID_process",
+        [("EAID_lane_verifier", "kitas/lane-role"), ("EAID_store_ref", "engine")],
+    ),
+    "gateway_without_default.bpmn": ("gateway_without_default", [("Flow_g3", "conditional-flows")]),
+    "implicit_split.bpmn": ("implicit_split", [("Task_prepare", "no-implicit-split")]),
+    "script_vars_locals.bpmn": ("script_introspection", [("Script_locals", "engine"), ("Script_vars", "engine")]),
+    "signavio_collaboration.bpmn": ("sid-applicant-process", [("sid-lane-verifier", "kitas/lane-role")]),
+    "xsd_error.bpmn": ("schema_error", [("Flow_x1", "engine")]),
+}
+
+
+def test_json_over_the_foreign_files_gives_each_its_flags_and_errors(ctx: Any) -> None:
+    result = _lint(ctx, str(FOREIGN), "--format", "json")
+    assert result.exit_code == 1, result.output
+    reports = {Path(r["file"]).name: r for r in json.loads(result.output)}
+    assert sorted(reports) == sorted(p.name for p in FOREIGN.glob("*.bpmn")) == sorted(FOREIGN_ERRORS)
+    for name, (process_id, errors) in FOREIGN_ERRORS.items():
+        report = reports[name]
+        assert (report["process_id"], report["imports"], report["deployable"]) == (process_id, True, False), name
+        found = sorted({(p["element"], p["rule"]) for p in report["problems"] if p["severity"] == "error"})
+        assert found == errors, name
+    # A Camunda diagram's user tasks carry no SpiffArena form: a warning (a Confirm button), not an error.
+    leave = reports["camunda7_leave_request.bpmn"]["problems"]
+    assert {(p["element"], p["severity"]) for p in leave if p["rule"] == "kitas/form-exists"} == {
+        ("Task_check", "warning"),
+        ("Task_approve", "warning"),
+    }

@@ -8,12 +8,12 @@ test panel computes the new amount, and saving keeps it in the draft. No console
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.e2e.studio import VENDOR_NOISE, new_analyst
 from tests.e2e.test_accessibility import Audit, axe_source  # noqa: F401 - the fixture, shared
 from tests.e2e.test_worker_journey import Person, expect, sign_in
 from tests.e2e.words import Words
@@ -22,32 +22,13 @@ if TYPE_CHECKING:
     from tests.e2e.conftest import LiveServer
 
 pytestmark = pytest.mark.e2e
-# What dmn-js's bundle itself logs under the strict CSP: the inline styles it applies are refused (the decision
-# table still works: its layout comes from its style sheets), and Inferno's notice about its build. The favicon
-# request's 404 is the browser's own.
-VENDOR_NOISE = (
-    "Applying inline style violates the following Content Security Policy",
-    "It looks like you're using a minified copy of the development build of Inferno",
-    "Failed to load resource: the server responded with a status of 404",
-)
 FORM = "worker-applicant-data.schema.json"
 SHOTS = Path.cwd() / "instance" / "screenshots"  # looked at by hand; never committed (instance/ is ignored)
 
 
 def _analyst(server: LiveServer) -> Person:
     """An analyst with an authenticator app, created in the live server's database."""
-    import pyotp
-
-    from kitas.extensions import db
-    from kitas.services.accounts import create_account
-    from kitas.services.accounts.second_factor import enrol_with_secret
-
-    address, secret = f"alex.{secrets.token_hex(3)}@imigrasi.example", pyotp.random_base32()
-    with server.app.app_context():
-        user = create_account(address, "Alex Analyst", server.staff_password, ["analyst"], verified=True)
-        enrol_with_secret(user, secret)
-        db.session.remove()
-    return Person(address, server.staff_password, "Alex Analyst", secret)
+    return new_analyst(server)
 
 
 def _look(page: Any, name: str, audit: Audit) -> None:

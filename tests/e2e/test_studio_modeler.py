@@ -9,13 +9,13 @@ site's strict Content-Security-Policy; any violation reported in the console fai
 from __future__ import annotations
 
 import re
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.e2e.studio import diagram, new_analyst, open_draft_of, wait_until_drawn
 from tests.e2e.test_worker_journey import Person, expect, sign_in
 from tests.e2e.words import Words
 
@@ -32,22 +32,7 @@ SHOTS = Path(__file__).resolve().parent.parent.parent / "var" / "screenshots"
 @pytest.fixture(scope="module")
 def analysts(live_server: LiveServer) -> tuple[Person, Person]:
     """Two analysts, each with an authenticator app of their own."""
-    import pyotp
-
-    from kitas.extensions import db
-    from kitas.services.accounts import create_account
-    from kitas.services.accounts.second_factor import enrol_with_secret
-
-    people = []
-    with live_server.app.app_context():
-        for name in ("Alma Analyst", "Bima Analyst"):
-            address = f"{name.split()[0].lower()}.{secrets.token_hex(3)}@imigrasi.example"
-            user = create_account(address, name, live_server.staff_password, ["analyst"], verified=True)
-            secret = pyotp.random_base32()
-            enrol_with_secret(user, secret)
-            people.append(Person(address, live_server.staff_password, name, secret))
-        db.session.remove()
-    return people[0], people[1]
+    return new_analyst(live_server, "Alma Analyst"), new_analyst(live_server, "Bima Analyst")
 
 
 @pytest.fixture()
@@ -65,15 +50,7 @@ def csp_violations(browser_context: Any) -> Iterator[list[str]]:
 
 def open_worker_draft(page: Any, words: Words) -> None:
     """From the studio's list, edit (or continue editing) kitas_worker, and wait for the diagram."""
-    page.goto("/studio/")
-    row = page.locator('[data-process="kitas_worker"]')
-    row.get_by_role("button").click()
-    wait_until_drawn(page)
-
-
-def wait_until_drawn(page: Any) -> None:
-    expect(page.locator("[data-studio-modeler]")).to_have_attribute("data-ready", "true")
-    expect(page.get_by_test_id("lint-summary")).not_to_be_empty()
+    open_draft_of(page, "kitas_worker")
 
 
 def shape_x(xml: str, element: str) -> float:
@@ -107,11 +84,6 @@ def shot(page: Any, name: str) -> None:
     """A full-page screenshot under var/screenshots/ (git-ignored), to look at."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name), full_page=True)
-
-
-def diagram(page: Any) -> str:
-    url = page.locator("[data-studio-modeler]").get_attribute("data-diagram-url")
-    return str(page.request.get(url).text())
 
 
 def test_an_analyst_moves_an_element_it_is_autosaved_and_kept_after_a_reload(

@@ -4,12 +4,12 @@ and approves; the new version is current."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import pytest
 
 from tests.e2e.conftest import LiveServer
+from tests.e2e.studio import new_analyst
 from tests.e2e.test_worker_journey import Person, sign_in, sign_out
 from tests.e2e.words import Words
 
@@ -18,33 +18,20 @@ pytestmark = pytest.mark.e2e
 
 def _analysts_and_draft(server: LiveServer) -> tuple[Person, Person, int]:
     """Two analysts with an authenticator app, and a draft of the worker whose first task is renamed."""
-    import pyotp
+    from sqlalchemy import select
 
     from kitas.extensions import db
-    from kitas.services.accounts import create_account
-    from kitas.services.accounts.second_factor import enrol_with_secret
+    from kitas.models import User
     from kitas.services.studio import drafts
 
-    people = []
+    alex, bea = new_analyst(server, "Alex Analyst"), new_analyst(server, "Bea Analyst")
     with server.app.app_context():
-        for name in ("Alex Analyst", "Bea Analyst"):
-            person = Person(
-                f"{name.split()[0].lower()}.{secrets.token_hex(3)}@imigrasi.example",
-                "Studio-Passw0rd-" + secrets.token_hex(4),
-                name,
-                pyotp.random_base32(),
-            )
-            user = create_account(person.email, person.name, person.password, ["analyst"], verified=True)
-            enrol_with_secret(user, person.totp_secret)
-            people.append((person, user.id))
-        from kitas.models import User
-
-        alex = db.session.get(User, people[0][1])
-        draft = drafts.open_draft("kitas_worker", alex)
+        user = db.session.scalars(select(User).where(User.email == alex.email)).one()
+        draft = drafts.open_draft("kitas_worker", user)
         bpmn = draft.bpmn_xml.replace('name="Fill in applicant data"', 'name="Your personal data"')
-        draft_id = drafts.save_draft(draft.id, draft.revision, alex, bpmn_xml=bpmn).id
+        draft_id = drafts.save_draft(draft.id, draft.revision, user, bpmn_xml=bpmn).id
         db.session.remove()
-    return people[0][0], people[1][0], draft_id
+    return alex, bea, draft_id
 
 
 def test_a_second_analyst_reviews_the_coloured_difference_and_approves(

@@ -4,10 +4,10 @@ kept, the pages at a desktop's and a phone's width, and no browser error (the st
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests.e2e.studio import new_analyst
 from tests.e2e.test_worker_journey import Person, expect, sign_in
 from tests.e2e.words import Words
 
@@ -17,21 +17,7 @@ if TYPE_CHECKING:
 
 def analyst(server: LiveServer) -> Person:
     """An analyst with an authenticator app, as ``kitas demo`` sets one up."""
-    import pyotp
-
-    from kitas.extensions import db
-    from kitas.services.accounts import create_account
-    from kitas.services.accounts.second_factor import enrol_with_secret
-
-    person = Person(
-        f"alex.{secrets.token_hex(3)}@imigrasi.example", server.staff_password, "Alex Analyst", pyotp.random_base32()
-    )
-    with server.app.app_context():
-        user = create_account(person.email, person.name, person.password, ["analyst"], verified=True)
-        assert person.totp_secret
-        enrol_with_secret(user, person.totp_secret)
-        db.session.remove()
-    return person
+    return new_analyst(server)
 
 
 def _shots(page: Any, folder: Path, name: str) -> None:

@@ -180,6 +180,13 @@ def start_worker_application(page: Any, words: Words) -> str:
 
 def fill_applicant_data(page: Any, words: Words, email: str) -> None:
     """The first form: personal details as in the passport."""
+    type_applicant_data(page, words, email)
+    page.get_by_role("button", name=words("Save and continue"), exact=True).click()
+    expect(page.get_by_role("heading", name=words("Employment details"))).to_be_visible()
+
+
+def type_applicant_data(page: Any, words: Words, email: str) -> None:
+    """Type the personal details as in the passport into the first form (on any page that shows it)."""
     # The passport must stay valid long enough for the stay, whenever the test runs.
     expiry = date.today().replace(day=1) + timedelta(days=5 * 365)
     data = {**APPLICANT_DATA, "email": email, "passport_expiry": expiry.isoformat()}
@@ -190,8 +197,6 @@ def fill_applicant_data(page: Any, words: Words, email: str) -> None:
     page.get_by_label(words("Passport expiry date")).fill(data["passport_expiry"])
     page.get_by_label(words("E-mail address")).fill(data["email"])
     page.get_by_label(words("Phone number")).fill(data["phone"])
-    page.get_by_role("button", name=words("Save and continue"), exact=True).click()
-    expect(page.get_by_role("heading", name=words("Employment details"))).to_be_visible()
 
 
 def fill_employment_data(page: Any, words: Words, sponsor_email: str) -> None:

@@ -169,9 +169,12 @@ def test_deploying_content_that_was_tried_makes_the_trial_row_the_new_version(us
     draft_id = _changed_draft(analyst)
     tried = trial.try_draft(draft_id, analyst)
     draft = drafts.get_draft(draft_id)
-    result = deploy(draft.bpmn_xml, dict(draft.files), analyst)
+    result = deploy(draft.bpmn_xml, dict(draft.files), analyst, comment="Plainer name for the first step")
     assert result.created and result.version == 2 and result.definition_id == tried.definition_id
-    assert latest_definition("kitas_worker").id == tried.definition_id
+    promoted = latest_definition("kitas_worker")
+    assert promoted.id == tried.definition_id
+    # The version says why it was made, as one deployed without a trial does (the versions page shows it).
+    assert promoted.comment == "Plainer name for the first step"
     assert db.session.get(Application, tried.id).trial  # the trial case stays a trial case
 
 

@@ -218,3 +218,35 @@ def test_a_shared_steps_form_says_where_to_change_it(draft: StudioDraft, users: 
     page = _text(client.get(_url(draft, "shared-verify-documents.schema.json")))
     assert 'data-testid="shared-file"' in page and "shared_document_review" in page
     assert 'data-testid="shared-file"' not in _text(client.get(_url(draft)))
+
+
+def test_a_new_form_is_named_on_the_files_page_and_opens_a_starter_form(
+    draft: StudioDraft, users: dict[str, Any], login_as: Any
+) -> None:
+    client = login_as(users["analyst"])
+    page = _text(client.get(f"/studio/drafts/{draft.id}/files"))
+    assert f'action="/studio/drafts/{draft.id}/new-form"' in page
+    answer = client.get(f"/studio/drafts/{draft.id}/new-form?name=leave-approval")
+    assert answer.status_code == 302
+    assert answer.headers["Location"].endswith(f"/studio/drafts/{draft.id}/forms/leave-approval.schema.json")
+    editor = _text(client.get(answer.headers["Location"]))
+    assert "New form" in editor
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("", "Enter a name for the form"),
+        ("../secret", "without a folder"),
+        ("a b", "without a folder"),
+        (FORM, "already has a form"),
+    ],
+)
+def test_a_bad_new_form_name_is_said_beside_the_field_and_kept(
+    draft: StudioDraft, users: dict[str, Any], login_as: Any, typed: str, said: str
+) -> None:
+    answer = login_as(users["analyst"]).get(f"/studio/drafts/{draft.id}/new-form", query_string={"name": typed})
+    assert answer.status_code == 422
+    page = _text(answer)
+    assert 'id="new-form-error"' in page and said in page
+    assert f'value="{typed}"' in page

@@ -198,7 +198,7 @@ def _deploy_one(
     )
     why = f"{because.process_id} version {because.version}" if because is not None else None
     if existing is not None:  # the content an analyst tried: that row becomes the deployed version
-        return _promote_trial(existing, (latest or 0) + 1, deployed_by, label, why, versions, model, chain)
+        return _promote_trial(existing, (latest or 0) + 1, deployed_by, label, why, versions, model, chain, comment)
     definition = ProcessDefinition(
         process_id=model.process_id,
         version=(latest or 0) + 1,
@@ -231,15 +231,18 @@ def _promote_trial(
     versions: dict[str, int],
     model: ProcessModel,
     chain: str,
+    comment: str | None,
 ) -> DeployResult:
     """Deploy content already stored as a trial version: the row (one per content, by the hash's
-    uniqueness) takes the next version number; the trial cases on it stay trial cases."""
+    uniqueness) takes the next version number and the deployment's comment; the trial cases on it stay
+    trial cases."""
     old = trial.version
     trial.trial = False
     trial.version = version
     trial.deployed_by_id = deployed_by.id if deployed_by is not None else None
     trial.deployed_by = f"{label} (with {why})"[:300] if why else label
     trial.deployed_at = app_clock().now()
+    trial.comment = comment[:1000] if comment else None
     db.session.flush()
     details: dict[str, object] = {
         "process_id": trial.process_id,

@@ -138,6 +138,25 @@ def draft_files(draft_id: int) -> tuple[StudioDraft, list[str], list[str]]:
     return draft, [n for n in names if is_form_file(n)], [n for n in names if n.endswith(".dmn")]
 
 
+def new_form_name(draft_id: int, typed: str) -> str:
+    """The file name of a new form of a draft from what the analyst typed (``leave-approval`` gives
+    ``leave-approval.schema.json``); InvalidInput on ``name`` for a name with a path, odd characters, or one
+    the draft already has (that form is opened from the list)."""
+    draft = drafts.get_draft(draft_id)
+    name = typed.strip()
+    if name and not name.endswith(".json"):
+        name += ".schema.json"
+    if not name:
+        raise InvalidInput({"name": [Message("Enter a name for the form, such as leave-approval.")]})
+    if not drafts.valid_file_name(name) or not is_form_file(name) or "/" in name:
+        raise InvalidInput(
+            {"name": [Message("Use letters, digits, - and _ only, without a folder, such as leave-approval.")]}
+        )
+    if name in draft.files:
+        raise InvalidInput({"name": [Message("This draft already has a form %(name)s.", name=name)]})
+    return name
+
+
 def open_form(draft_id: int, name: str, typed: FormTexts | None = None, revision: int | None = None) -> FormEditor:
     """The editor of one form of a draft; a plain name the draft lacks opens a new form to create. With
     ``typed`` (and the ``revision`` they were typed on): those texts, as the analyst has them in the page."""

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from kitas.i18n import in_language
-from kitas.services.errors import Conflict
+from kitas.services.errors import Conflict, InvalidInput
 from kitas.services.studio import form_editing
 from kitas.services.studio.form_editing import FieldChange, FormEditor, FormRefused, FormTexts, Preview
 
@@ -24,7 +24,28 @@ PREFIX = "studio:"
 def draft_files(draft_id: int) -> ResponseReturnValue:
     """The forms and decision tables of a draft, each a link to its editor."""
     draft, form_names, decision_names = form_editing.draft_files(draft_id)
-    return render_template("studio/draft_files.html", draft=draft, forms=form_names, decisions=decision_names)
+    return render_template(
+        "studio/draft_files.html", draft=draft, forms=form_names, decisions=decision_names, errors={}, typed=""
+    )
+
+
+@bp.get("/drafts/<int:draft_id>/new-form")
+def new_form(draft_id: int) -> ResponseReturnValue:
+    """A new form of the draft: its editor opens on a starter form under the typed name."""
+    typed = request.args.get("name", "")
+    try:
+        name = form_editing.new_form_name(draft_id, typed)
+    except InvalidInput as exc:
+        draft, form_names, decision_names = form_editing.draft_files(draft_id)
+        return render_template(
+            "studio/draft_files.html",
+            draft=draft,
+            forms=form_names,
+            decisions=decision_names,
+            errors=exc.errors,
+            typed=typed,
+        ), 422
+    return redirect(url_for("studio.form_editor", draft_id=draft_id, name=name))
 
 
 @bp.route("/drafts/<int:draft_id>/forms/<name>", methods=["GET", "POST"])
