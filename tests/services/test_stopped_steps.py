@@ -175,9 +175,27 @@ def test_the_repository_diagrams_still_deploy(ctx: Any) -> None:
     assert deploy_path(WORKER, FORMS).version == 1
 
 
-def test_the_application_sets_the_script_limits_from_its_configuration(app: Any) -> None:
-    from engine import ScriptLimits
+def test_the_application_sets_the_script_limits_from_its_configuration(app: Any, tmp_path: Any) -> None:
+    """Each application configures the script workers from its own settings (the suite's session app, the
+    browser tests' live server and the CLI's apps each do, so the test makes its own and puts back the
+    limits it found)."""
+    from app import create_app
+    from engine import ScriptLimits, configure_scripts
     from engine.script_pool import current_limits
 
     assert app.config["KITAS_SCRIPT_CPU_SECONDS"] == 0.25  # tests/conftest.py
-    assert current_limits() == ScriptLimits(cpu_seconds=0.25, memory_mb=64, workers=2)
+    before = current_limits()
+    try:
+        create_app(
+            {
+                "SECRET_KEY": "x",
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'limits.db'}",
+                "KITAS_SCRIPT_CPU_SECONDS": 0.4,
+                "KITAS_SCRIPT_MEMORY_MB": 96,
+                "KITAS_SCRIPT_WORKERS": 1,
+            }
+        )
+        assert current_limits() == ScriptLimits(cpu_seconds=0.4, memory_mb=96, workers=1)
+    finally:
+        configure_scripts(before)
