@@ -80,6 +80,18 @@ def drag(page: Any, shape: Any, dx: float) -> None:
     page.mouse.up()
 
 
+def import_as_draft(browser_context: Any, words: Words, analyst: Person, path: Path) -> Any:
+    """Sign in as the analyst, import a diagram file from the studio's list, and wait until it is drawn."""
+    page = browser_context.new_page()
+    page.goto("/")
+    sign_in(page, words, analyst)
+    page.goto("/studio/")
+    page.get_by_label(words("Diagram file (.bpmn or .xml, at most 2 MB)")).set_input_files(str(path))
+    page.get_by_role("button", name=words("Import as a draft")).click()
+    wait_until_drawn(page)
+    return page
+
+
 def shot(page: Any, name: str) -> None:
     """A full-page screenshot under var/screenshots/ (git-ignored), to look at."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -149,13 +161,7 @@ def test_an_analyst_moves_an_element_it_is_autosaved_and_kept_after_a_reload(
 def test_the_problems_of_a_broken_import_are_drawn_on_its_elements(
     browser_context: Any, words: Words, analysts: tuple[Person, Person], csp_violations: list[str]
 ) -> None:
-    page = browser_context.new_page()
-    page.goto("/")
-    sign_in(page, words, analysts[0])
-    page.goto("/studio/")
-    page.get_by_label(words("Diagram file (.bpmn or .xml, at most 2 MB)")).set_input_files(str(BROKEN))
-    page.get_by_role("button", name=words("Import as a draft")).click()
-    wait_until_drawn(page)
+    page = import_as_draft(browser_context, words, analysts[0], BROKEN)
     expect(page.get_by_test_id("lint-summary")).to_have_text("Cannot be deployed yet: 1 error")
     expect(page.locator('g.djs-shape[data-element-id="compute_fee"]')).to_have_class(re.compile("studio-lint-error"))
     badge = page.locator('.studio-lint-badge[data-lint-element="compute_fee"]')
@@ -173,13 +179,7 @@ def test_the_problems_of_a_broken_import_are_drawn_on_its_elements(
 def test_a_file_without_a_layout_is_laid_out_drawn_and_saved_with_it(
     browser_context: Any, words: Words, analysts: tuple[Person, Person], csp_violations: list[str]
 ) -> None:
-    page = browser_context.new_page()
-    page.goto("/")
-    sign_in(page, words, analysts[0])
-    page.goto("/studio/")
-    page.get_by_label(words("Diagram file (.bpmn or .xml, at most 2 MB)")).set_input_files(str(NO_LAYOUT))
-    page.get_by_role("button", name=words("Import as a draft")).click()
-    wait_until_drawn(page)
+    page = import_as_draft(browser_context, words, analysts[0], NO_LAYOUT)
     expect(page.locator("[data-studio-modeler]")).to_have_attribute("data-laid-out", "true")
     for element in ("start_check", "review_request", "end_check"):
         expect(page.locator(f'g.djs-shape[data-element-id="{element}"]')).to_be_visible()

@@ -175,7 +175,7 @@ _KNOWN: list[tuple[re.Pattern[str], str, Callable[[re.Match[str]], Message]]] = 
         "no-implicit-split",
         lambda m: modeling.implicit_split(),
     ),
-    # The engine's words for the same problems, after its foreign-diagram work (h/engine), map alike.
+    # engine/foreign.py's words for the same problems map alike.
     (re.compile(r"flows leave the task directly"), "no-implicit-split", lambda m: modeling.implicit_split()),
     (
         re.compile(r"^the flow leaves the gateway (\S+) without a condition"),
